@@ -1,0 +1,13 @@
+// GET /api/admin/products/{id}/audit: the stock invariant for one product, in units.
+import { inventory, orders } from '../../lib/container';
+import { Problem } from '../../lib/http/problems';
+import { json, route } from '../../lib/http/route';
+import { productIdParam } from '../../lib/http/schemas';
+import { auditProduct } from '../../lib/sale/audit';
+
+export const handler = route({ auth: 'admin' }, async ({ event }) => {
+  const id = productIdParam(event.pathParameters?.['id']);
+  const report = id === null ? null : await auditProduct({ inventory: inventory(), orders: orders() }, id);
+  if (!report) throw new Problem('product-not-found', 'no product with this id');
+  return json(200, report);
+});

@@ -1,0 +1,28 @@
+// POST /api/orders: reserve units in one atomic inventory call, queue the order, answer 202.
+import { inventory, orderQueue } from '../lib/container';
+import { reserveResult } from '../lib/http/outcomes';
+import { Problem } from '../lib/http/problems';
+import { route } from '../lib/http/route';
+import { CreateOrderBody, IdempotencyKey } from '../lib/http/schemas';
+import { domainLog } from '../lib/platform/logger';
+import { reserveOrder } from '../lib/sale/reserve';
+
+export const handler = route({ auth: 'buyer', body: CreateOrderBody }, async ({ event, identity, body }) => {
+  const idempotency_key = idempotencyKeyOf(event.headers['idempotency-key']);
+  const outcome = await reserveOrder(
+    { inventory: inventory(), queue: orderQueue(), log: domainLog },
+    { customer_id: identity.customer_id, product_id: body.product_id, qty: body.qty, idempotency_key },
+  );
+  return reserveResult(outcome);
+});
+
+function idempotencyKeyOf(raw: string | undefined): string | null {
+  if (raw === undefined) return null;
+  const parsed = IdempotencyKey.safeParse(raw);
+  if (!parsed.success) {
+    throw new Problem('invalid-request', 'Idempotency-Key: 1-255 printable ASCII characters', {
+      errors: [{ field: 'Idempotency-Key', message: '1-255 printable ASCII characters' }],
+    });
+  }
+  return parsed.data;
+}

@@ -1,0 +1,14 @@
+// GET /api/products/{id}: one product with live `available` from the inventory.
+import { inventory } from '../lib/container';
+import { Problem } from '../lib/http/problems';
+import { json, route } from '../lib/http/route';
+import { productIdParam } from '../lib/http/schemas';
+import { productView } from '../lib/http/views';
+import { getProduct } from '../lib/sale/catalog';
+
+export const handler = route({ auth: 'public' }, async ({ event }) => {
+  const id = productIdParam(event.pathParameters?.['id']);
+  const snapshot = id === null ? null : await getProduct({ inventory: inventory() }, id);
+  if (!snapshot) throw new Problem('product-not-found', 'no product with this id');
+  return json(200, productView(snapshot));
+});

@@ -1,0 +1,107 @@
+// Child processes of the local stack: started with their output in a log file, stopped on request,
+// and never left behind when the parent exits.
+import { type ChildProcess, type SpawnOptions, spawn, spawnSync } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+export interface Proc {
+  name: string;
+  child: ChildProcess;
+  /** Resolves when the process has exited. */
+  exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals, grace_ms?: number): Promise<void>;
+}
+
+const running = new Set<Proc>();
+let exitHookInstalled = false;
+
+export function startProc(
+  name: string,
+  cmd: string,
+  args: string[],
+  opts: SpawnOptions & { logDir: string },
+): Proc {
+  mkdirSync(opts.logDir, { recursive: true });
+  const log = createWriteStream(join(opts.logDir, `${name}.log`), { flags: 'a' });
+  const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.pipe(log, { end: false });
+  child.stderr?.pipe(log, { end: false });
+  const exited = new Promise<number | null>((resolve) => {
+    child.on('exit', (code) => resolve(code));
+    child.on('error', () => resolve(-1));
+  });
+  const proc: Proc = {
+    name,
+    child,
+    exited,
+    async stop(signal = 'SIGTERM', grace_ms = 10_000) {
+      running.delete(proc);
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), grace_ms);
+      await exited;
+      clearTimeout(timer);
+      log.end();
+    },
+  };
+  running.add(proc);
+  exited.then(() => running.delete(proc));
+  installExitHook();
+  return proc;
+}
+
+/** Last resort: a parent that dies takes its children with it (SIGKILL, synchronously). */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const p of running) p.child.kill('SIGKILL');
+  });
+}
+
+export async function waitFor(what: string, probe: () => Promise<boolean>, timeout_ms = 60_000): Promise<void> {
+  const deadline = Date.now() + timeout_ms;
+  for (;;) {
+    try {
+      if (await probe()) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`${what} did not come up within ${timeout_ms} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** The derived port when it is free, else any free one (two stacks must run side by side). */
+export async function portNear(preferred: number): Promise<number> {
+  return (await portFree(preferred)) ? preferred : freePort();
+}
+
+export function run(cmd: string, args: string[], opts: SpawnOptions = {}): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', ...opts });
+  if (r.status !== 0) {
+    throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${String(r.stderr || r.stdout).trim()}`);
+  }
+  return String(r.stdout ?? '');
+}

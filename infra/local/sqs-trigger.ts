@@ -1,0 +1,170 @@
+// A local stand-in for Lambda's SQS event source mapping: long-polls the queue, gathers a batch
+// (batch size + batching window), invokes the function, deletes only what succeeded
+// (ReportBatchItemFailures). Failed records stay invisible until the visibility timeout, come back
+// with a higher receive count, and the queue's redrive policy moves them to the DLQ after
+// maxReceiveCount. `maximumConcurrency` pollers run side by side.
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+
+export interface TriggerOpts {
+  sqs: SQSClient;
+  queueUrl: string;
+  queueArn: string;
+  invoke: (event: SQSEvent) => Promise<SQSBatchResponse | undefined>;
+  batch_size: number;
+  maximum_batching_window_s: number;
+  maximum_concurrency: number;
+  log?: (msg: string, extra?: Record<string, unknown>) => void;
+}
+
+export interface TriggerStats {
+  invocations: number;
+  records: number;
+  failed_records: number;
+  invoke_errors: number;
+}
+
+export interface Trigger {
+  stats: TriggerStats;
+  stop(): Promise<void>;
+}
+
+const RECEIVE_MAX = 10; // SQS returns at most 10 messages per ReceiveMessage
+
+export function startSqsTrigger(opts: TriggerOpts): Trigger {
+  const stats: TriggerStats = { invocations: 0, records: 0, failed_records: 0, invoke_errors: 0 };
+  const abort = new AbortController();
+  const log = opts.log ?? (() => {});
+  const loops = Array.from({ length: opts.maximum_concurrency }, () => pollLoop(opts, stats, abort.signal, log));
+  return {
+    stats,
+    async stop() {
+      abort.abort();
+      await Promise.allSettled(loops);
+    },
+  };
+}
+
+async function pollLoop(
+  opts: TriggerOpts,
+  stats: TriggerStats,
+  signal: AbortSignal,
+  log: NonNullable<TriggerOpts['log']>,
+): Promise<void> {
+  while (!signal.aborted) {
+    try {
+      const batch = await gatherBatch(opts, signal);
+      if (batch.length === 0) continue;
+      await invokeAndSettle(opts, batch, stats, log);
+    } catch (err) {
+      if (signal.aborted) return;
+      log('sqs trigger: poll failed, backing off', { error: String(err) });
+      await sleep(500, signal);
+    }
+  }
+}
+
+/** Receive until the batch is full or the batching window closes (the first message opens it). */
+async function gatherBatch(opts: TriggerOpts, signal: AbortSignal): Promise<Message[]> {
+  const batch: Message[] = [];
+  let window_ends_ms = Number.POSITIVE_INFINITY;
+  while (batch.length < opts.batch_size && Date.now() < window_ends_ms && !signal.aborted) {
+    const wait_s = batch.length === 0 ? 1 : Math.max(0, Math.ceil((window_ends_ms - Date.now()) / 1000));
+    const r = await opts.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: opts.queueUrl,
+        MaxNumberOfMessages: Math.min(RECEIVE_MAX, opts.batch_size - batch.length),
+        WaitTimeSeconds: Math.min(wait_s, 1),
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+      { abortSignal: signal },
+    );
+    const got = r.Messages ?? [];
+    if (got.length === 0 && batch.length === 0) return batch;
+    if (batch.length === 0 && got.length > 0) window_ends_ms = Date.now() + opts.maximum_batching_window_s * 1000;
+    batch.push(...got);
+    if (got.length === 0) break;
+  }
+  return batch;
+}
+
+async function invokeAndSettle(
+  opts: TriggerOpts,
+  batch: Message[],
+  stats: TriggerStats,
+  log: NonNullable<TriggerOpts['log']>,
+): Promise<void> {
+  const event: SQSEvent = { Records: batch.map((m) => toRecord(m, opts.queueArn)) };
+  stats.invocations++;
+  stats.records += batch.length;
+  let failedIds: Set<string>;
+  try {
+    const res = await opts.invoke(event);
+    failedIds = new Set((res?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+  } catch (err) {
+    // A function error fails the whole batch: nothing is deleted, everything comes back.
+    stats.invoke_errors++;
+    stats.failed_records += batch.length;
+    log('sqs trigger: invocation failed; batch returns to the queue', { error: String(err), records: batch.length });
+    return;
+  }
+  stats.failed_records += failedIds.size;
+  const done = batch.filter((m) => !failedIds.has(m.MessageId!));
+  for (let i = 0; i < done.length; i += RECEIVE_MAX) {
+    const chunk = done.slice(i, i + RECEIVE_MAX);
+    await opts.sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: opts.queueUrl,
+        Entries: chunk.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle! })),
+      }),
+    );
+  }
+}
+
+function toRecord(m: Message, queueArn: string): SQSRecord {
+  const a = m.Attributes ?? {};
+  return {
+    messageId: m.MessageId!,
+    receiptHandle: m.ReceiptHandle!,
+    body: m.Body ?? '',
+    attributes: {
+      ApproximateReceiveCount: a['ApproximateReceiveCount'] ?? '1',
+      SentTimestamp: a['SentTimestamp'] ?? String(Date.now()),
+      SenderId: a['SenderId'] ?? 'local',
+      ApproximateFirstReceiveTimestamp: a['ApproximateFirstReceiveTimestamp'] ?? String(Date.now()),
+    },
+    messageAttributes: {},
+    md5OfBody: m.MD5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: queueArn,
+    awsRegion: queueArn.split(':')[3] ?? 'us-east-1',
+  };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}
+
+/** Invokes a function through serverless-offline's Lambda endpoint (the AWS Invoke API). */
+export function offlineInvoker(lambdaPort: number, functionName: string) {
+  const url = `http://127.0.0.1:${lambdaPort}/2015-03-31/functions/${functionName}/invocations`;
+  return async (event: SQSEvent): Promise<SQSBatchResponse | undefined> => {
+    const res = await fetch(url, { method: 'POST', body: JSON.stringify(event) });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`invoke ${functionName}: HTTP ${res.status} ${text.slice(0, 300)}`);
+    if (res.headers.get('x-amz-function-error')) throw new Error(`function error: ${text.slice(0, 300)}`);
+    return text ? (JSON.parse(text) as SQSBatchResponse) : undefined;
+  };
+}

@@ -1,0 +1,224 @@
+// The whole local stack in one call: Redis, PostgreSQL, the SQS endpoint and its queues,
+// migrations, the demo sale, serverless-offline (HTTP API + schedule) and the SQS trigger.
+// Used by `npm start` and by the test suite's global setup, so both exercise the same path.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import postgres from 'postgres';
+import { Redis } from 'ioredis';
+import { redisInventory } from '../../lib/inventory/inventory';
+import { registerScripts } from '../../lib/inventory/scripts';
+import { migrate } from '../../lib/orders/migrate';
+import { pgProducts } from '../../lib/orders/products';
+import queues from '../queues.json' with { type: 'json' };
+import { type Proc, portNear, startProc, waitFor } from './procs';
+import { seedDemo } from './seed';
+import {
+  createOrderQueues,
+  localSqsClient,
+  type PostgresService,
+  type QueueService,
+  type RedisService,
+  startFauxqs,
+  startPostgres,
+  startRedis,
+} from './services';
+import { offlineInvoker, startSqsTrigger, type Trigger } from './sqs-trigger';
+import { ensureTools } from './tools';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const SERVICE = 'flash-sale';
+const STAGE = 'dev';
+
+export interface StackOpts {
+  port: number;
+  dataDir: string;
+  /** run serverless-offline and the SQS trigger (false: services only) */
+  serve: boolean;
+  seed: boolean;
+  /** the environment to read DATABASE_URL, REDIS_URL, SQS_ENDPOINT, ... from */
+  env?: NodeJS.ProcessEnv;
+  say?: (msg: string) => void;
+  redisAppendfsync?: 'always' | 'everysec';
+}
+
+export interface Stack {
+  /** everything a function needs, as environment variables */
+  env: Record<string, string>;
+  baseUrl: string;
+  lambdaPort: number;
+  redis: RedisService | null;
+  postgres: PostgresService | null;
+  queue: QueueService | null;
+  offline: Proc | null;
+  trigger: Trigger | null;
+  logDir: string;
+  startOffline(): Promise<void>;
+  stopOffline(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startStack(opts: StackOpts): Promise<Stack> {
+  const say = opts.say ?? ((m: string) => console.log(m));
+  const given = opts.env ?? process.env;
+  const dataDir = resolve(opts.dataDir);
+  const logDir = join(dataDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const secrets = loadSecrets(dataDir, given);
+  const needLocal = !given['REDIS_URL'] && !given['REDIS_CLUSTER_NODES'] ? true : !given['DATABASE_URL'];
+  const tools = needLocal ? ensureTools(say) : null;
+
+  const stack: Stack = {
+    env: {},
+    baseUrl: `http://127.0.0.1:${opts.port}`,
+    lambdaPort: 0,
+    redis: null,
+    postgres: null,
+    queue: null,
+    offline: null,
+    trigger: null,
+    logDir,
+    startOffline: () => startOffline(stack, opts, say),
+    stopOffline: () => stopOffline(stack),
+    stop: () => stopAll(stack),
+  };
+  try {
+    if (!given['REDIS_URL'] && !given['REDIS_CLUSTER_NODES']) {
+      const port = await portNear(opts.port + 10);
+      stack.redis = await startRedis(tools!.redisServer, {
+        dataDir,
+        logDir,
+        port,
+        appendfsync: opts.redisAppendfsync ?? 'always',
+      });
+      say(`redis        ${stack.redis.url} (AOF appendfsync ${opts.redisAppendfsync ?? 'always'}, noeviction)`);
+    }
+    if (!given['DATABASE_URL']) {
+      stack.postgres = await startPostgres(tools!.pgBin, { dataDir, logDir, port: await portNear(opts.port + 11) });
+      say(`postgresql   ${stack.postgres.url} (data in ${stack.postgres.dataDir})`);
+    }
+    let endpoint = given['SQS_ENDPOINT'];
+    if (!endpoint) {
+      const bin = join(ROOT, 'node_modules/fauxqs/dist/cli.js');
+      const port = await portNear(opts.port + 12);
+      stack.queue = await startFauxqs(process.execPath, { dataDir, logDir, port, args: [bin] });
+      endpoint = stack.queue.endpoint;
+      say(`sqs          ${endpoint} (fauxqs emulator)`);
+    }
+    let queueUrl = given['ORDERS_QUEUE_URL'];
+    if (!queueUrl) queueUrl = (await createOrderQueues(localSqsClient(endpoint))).queueUrl;
+
+    stack.env = {
+      REDIS_URL: given['REDIS_URL'] ?? stack.redis?.url ?? '',
+      REDIS_CLUSTER_NODES: given['REDIS_CLUSTER_NODES'] ?? '',
+      REDIS_KEY_PREFIX: given['REDIS_KEY_PREFIX'] ?? 'fs',
+      DATABASE_URL: given['DATABASE_URL'] ?? stack.postgres!.url,
+      SQS_ENDPOINT: endpoint,
+      ORDERS_QUEUE_URL: queueUrl,
+      AUTH_JWT_SECRET: secrets.AUTH_JWT_SECRET,
+      WEBHOOK_SECRET: secrets.WEBHOOK_SECRET,
+      PORT: String(opts.port),
+      DATA_DIR: dataDir,
+    };
+    await prepareData(stack.env, opts.seed, say);
+    if (opts.serve) await stack.startOffline();
+    return stack;
+  } catch (err) {
+    await stack.stop();
+    throw err;
+  }
+}
+
+function loadSecrets(dataDir: string, given: NodeJS.ProcessEnv) {
+  const file = join(dataDir, 'secrets.json');
+  let stored: Record<string, string> = {};
+  if (existsSync(file)) stored = JSON.parse(readFileSync(file, 'utf8'));
+  else {
+    stored = {
+      AUTH_JWT_SECRET: randomBytes(32).toString('base64url'),
+      WEBHOOK_SECRET: `whsec_${randomBytes(24).toString('base64')}`,
+    };
+    writeFileSync(file, JSON.stringify(stored, null, 2), { mode: 0o600 });
+  }
+  return {
+    AUTH_JWT_SECRET: given['AUTH_JWT_SECRET'] || stored['AUTH_JWT_SECRET']!,
+    WEBHOOK_SECRET: given['WEBHOOK_SECRET'] || stored['WEBHOOK_SECRET']!,
+  };
+}
+
+async function prepareData(env: Record<string, string>, seed: boolean, say: (m: string) => void): Promise<void> {
+  const sql = postgres(env['DATABASE_URL']!, { max: 2, onnotice: () => {} });
+  const redis = registerScripts(new Redis(env['REDIS_URL']!));
+  try {
+    const applied = await migrate(sql);
+    if (applied.length) say(`migrations   applied ${applied.join(', ')}`);
+    if (seed) await seedDemo({ inventory: redisInventory(redis, env['REDIS_KEY_PREFIX']!), products: pgProducts(sql) }, say);
+  } finally {
+    await sql.end({ timeout: 2 });
+    redis.disconnect();
+  }
+}
+
+async function startOffline(stack: Stack, opts: StackOpts, say: (m: string) => void): Promise<void> {
+  if (stack.offline) return;
+  const lambdaPort = await portNear(opts.port + 2);
+  const sls = join(ROOT, 'node_modules/osls/bin/serverless.js');
+  const args = [
+    sls, 'offline', 'start',
+    '--httpPort', String(opts.port),
+    '--lambdaPort', String(lambdaPort),
+    '--websocketPort', String(await portNear(opts.port + 1)),
+    '--albPort', String(await portNear(opts.port + 3)),
+    '--host', '127.0.0.1',
+    '--stage', STAGE,
+  ]; // biome-ignore format: flag/value pairs
+  stack.offline = startProc(`offline-${opts.port}`, process.execPath, args, {
+    logDir: stack.logDir,
+    cwd: ROOT,
+    env: { ...process.env, ...stack.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
+  });
+  stack.lambdaPort = lambdaPort;
+  const offline = stack.offline;
+  await waitFor(
+    'serverless offline',
+    async () => {
+      if (offline.child.exitCode !== null) throw new Error('serverless offline exited; see its log');
+      return (await fetch(`${stack.baseUrl}/healthz`)).ok;
+    },
+    120_000,
+  ).catch((err) => {
+    throw new Error(`${(err as Error).message} (log: ${join(stack.logDir, `offline-${opts.port}.log`)})`);
+  });
+  say(`http api     ${stack.baseUrl} (serverless-offline, in-process)`);
+  const sqs = localSqsClient(stack.env['SQS_ENDPOINT']!);
+  const arn = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: stack.env['ORDERS_QUEUE_URL'], AttributeNames: ['QueueArn'] }),
+  );
+  stack.trigger = startSqsTrigger({
+    sqs,
+    queueUrl: stack.env['ORDERS_QUEUE_URL']!,
+    queueArn: arn.Attributes?.['QueueArn'] ?? 'arn:aws:sqs:us-east-1:000000000000:orders',
+    invoke: offlineInvoker(lambdaPort, `${SERVICE}-${STAGE}-persistOrders`),
+    batch_size: queues.batch_size,
+    maximum_batching_window_s: queues.maximum_batching_window_s,
+    maximum_concurrency: queues.maximum_concurrency,
+    log: (msg, extra) => say(`${msg} ${extra ? JSON.stringify(extra) : ''}`),
+  });
+  say(`sqs trigger  ${stack.env['ORDERS_QUEUE_URL']} -> persistOrders (batch ${queues.batch_size}, concurrency ${queues.maximum_concurrency})`);
+}
+
+async function stopOffline(stack: Stack): Promise<void> {
+  await stack.trigger?.stop();
+  stack.trigger = null;
+  await stack.offline?.stop('SIGINT');
+  stack.offline = null;
+}
+
+async function stopAll(stack: Stack): Promise<void> {
+  await stopOffline(stack);
+  await stack.queue?.proc?.stop();
+  await stack.postgres?.proc.stop('SIGINT'); // fast shutdown: clean, no recovery on next start
+  await stack.redis?.proc.stop('SIGTERM');
+}

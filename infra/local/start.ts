@@ -1,0 +1,55 @@
+// `npm start`: the local sale in the foreground. Ctrl-C (SIGINT) or SIGTERM stops everything it
+// started, in reverse order.
+import { resetConfig } from '../../lib/config';
+import { mintToken } from '../../lib/http/auth';
+import { startStack } from './stack';
+
+const port = Number(process.env['PORT'] ?? 3000);
+const dataDir = process.env['DATA_DIR'] ?? '.data';
+const say = (msg: string) => console.log(`[flash-sale] ${msg}`);
+
+async function main(): Promise<void> {
+  say(`starting the local stack on port ${port}, data in ${dataDir}`);
+  const stack = await startStack({ port, dataDir, serve: true, seed: true, say });
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    say(`${signal}: stopping everything this stack started`);
+    await stack.stop();
+    say('stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  Object.assign(process.env, stack.env);
+  resetConfig();
+  const buyer = await mintToken({ customer_id: 'demo-buyer' });
+  const admin = await mintToken({ customer_id: 'demo-admin', admin: true });
+  const url = stack.baseUrl.replace('127.0.0.1', 'localhost');
+  console.log(`
+Ready: ${url}   (readiness: ${url}/readyz)
+
+Buyer token (customer demo-buyer, 24 h):
+  ${buyer}
+Admin token:
+  ${admin}
+
+Reserve 2 consoles:
+  curl -i -X POST ${url}/api/orders \\
+    -H "Authorization: Bearer ${buyer}" \\
+    -H "Content-Type: application/json" -H "Idempotency-Key: demo-1" \\
+    -d '{"product_id":1,"qty":2}'
+
+Products:  curl ${url}/api/products
+Audit:     curl -H "Authorization: Bearer ${admin}" ${url}/api/admin/products/1/audit
+Logs:      ${stack.logDir}
+Ctrl-C stops everything.
+`);
+}
+
+main().catch((err) => {
+  console.error(`[flash-sale] failed to start: ${(err as Error).message}`);
+  process.exit(1);
+});

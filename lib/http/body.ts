@@ -1,0 +1,40 @@
+// JSON body parsing and zod validation: every failure is a 400 naming the offending field.
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { ZodType } from 'zod';
+import { Problem } from './problems';
+
+/** Bodies on this API are a few fields; anything larger is refused before parsing. */
+export const BODY_BYTES_MAX = 4096;
+
+export function parseJsonBody<B>(event: APIGatewayProxyEventV2, schema: ZodType<B>): B {
+  const raw = event.body ?? '';
+  const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+  if (Buffer.byteLength(text, 'utf8') > BODY_BYTES_MAX) {
+    throw invalid(`body too large: at most ${BODY_BYTES_MAX} bytes`, [{ field: '(body)', message: 'too large' }]);
+  }
+  if (text.trim() === '') throw invalid('body is required', [{ field: '(body)', message: 'required' }]);
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw invalid('malformed JSON body', [{ field: '(body)', message: 'malformed JSON' }]);
+  }
+  const parsed = schema.safeParse(data);
+  if (parsed.success) return parsed.data;
+  const errors = parsed.error.issues.map((i) => ({
+    field: fieldName(i.path, (i as { keys?: string[] }).keys),
+    message: i.message,
+  }));
+  throw invalid(errors.map((e) => `${e.field}: ${e.message}`).join('; '), errors);
+}
+
+function fieldName(path: PropertyKey[], keys?: string[]): string {
+  // zod reports unknown keys on the parent object; name the unknown key itself.
+  const base = path.map(String).join('.');
+  if (keys && keys.length > 0) return keys.map((k) => (base ? `${base}.${k}` : k)).join(',');
+  return base || '(body)';
+}
+
+function invalid(detail: string, errors: { field: string; message: string }[]): Problem {
+  return new Problem('invalid-request', detail, { errors });
+}

@@ -1,0 +1,60 @@
+// Domain outcomes -> HTTP. The only place a sale outcome meets a status code.
+import type { ReserveOutcome } from '../sale/outcomes';
+import { json, problemResult, type Result } from './route';
+import { Problem } from './problems';
+import { orderView } from './views';
+
+export const RETRY_AFTER_S = 1;
+
+export function reserveResult(o: ReserveOutcome): Result {
+  switch (o.kind) {
+    case 'reserved':
+      return json(202, orderView(o.order), {
+        Location: `/api/orders/${o.order.order_id}`,
+        ...(o.replayed ? { 'Idempotent-Replayed': 'true' } : {}),
+      });
+    case 'product_not_found':
+      return problemResult(new Problem('product-not-found', 'no product with this id'));
+    case 'idempotency_key_reused':
+      return problemResult(new Problem('idempotency-key-reused', 'this Idempotency-Key was used with another body'));
+    case 'qty_above_limit':
+      return problemResult(
+        new Problem('qty-above-limit', `qty is above max_per_order (${o.max_per_order})`, {
+          max_per_order: o.max_per_order,
+        }),
+      );
+    case 'sale_paused':
+      return problemResult(new Problem('sale-paused', 'the sale is paused'));
+    case 'sale_not_started':
+      return problemResult(
+        new Problem('sale-not-started', `the sale starts at ${o.starts_at.toISOString()}`, {
+          starts_at: o.starts_at.toISOString(),
+        }),
+      );
+    case 'sale_ended':
+      return problemResult(new Problem('sale-ended', 'the sale has ended'));
+    case 'customer_limit_reached':
+      return problemResult(
+        new Problem('customer-limit-reached', `you can buy ${o.remaining} more unit(s)`, { remaining: o.remaining }),
+      );
+    case 'insufficient_stock':
+      return problemResult(
+        new Problem('insufficient-stock', `only ${o.available} unit(s) available`, { available: o.available }),
+      );
+    case 'unavailable':
+      return unavailable(o.reason);
+  }
+}
+
+export function unavailable(reason: string): Result {
+  return problemResult(
+    new Problem(
+      'unavailable',
+      `${reason}; retry with the same Idempotency-Key`,
+      {},
+      {
+        'Retry-After': String(RETRY_AFTER_S),
+      },
+    ),
+  );
+}

@@ -1,0 +1,110 @@
+// Every HTTP handler is built here: middy with CORS, problem+json errors, one access-log line,
+// bearer auth and zod body validation. Handlers only say what they need and call the domain.
+import middy, { type MiddlewareObj } from '@middy/core';
+import cors from '@middy/http-cors';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { ZodType } from 'zod';
+import { config } from '../config';
+import { logger } from '../platform/logger';
+import { authenticate, type Identity, requireAdmin } from './auth';
+import { parseJsonBody } from './body';
+import { Problem, problemBody } from './problems';
+
+export type Event = APIGatewayProxyEventV2;
+export type Result = APIGatewayProxyStructuredResultV2;
+
+export interface RouteRequest<B> {
+  event: Event;
+  identity: Identity;
+  body: B;
+}
+
+export interface RouteOptions<B> {
+  /** who may call: anyone, a buyer (any valid token), or an admin token */
+  auth: 'public' | 'buyer' | 'admin';
+  body?: ZodType<B>;
+}
+
+const ANONYMOUS: Identity = { customer_id: '', admin: false };
+
+export function route<B = undefined>(opts: RouteOptions<B>, fn: (req: RouteRequest<B>) => Promise<Result>) {
+  return middy<Event, Result>()
+    .use(corsHeaders())
+    .use(accessLog())
+    .use(problemErrors())
+    .handler(async (event) => {
+      // Auth before the body (API.md): an unauthenticated caller learns nothing about validation.
+      const identity = opts.auth === 'public' ? ANONYMOUS : await authenticate(event.headers['authorization']);
+      if (opts.auth === 'admin') requireAdmin(identity);
+      const body = opts.body ? parseJsonBody(event, opts.body) : (undefined as B);
+      return fn({ event, identity, body });
+    });
+}
+
+export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): Result {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+export function problemResult(p: Problem, instance?: string): Result {
+  return {
+    statusCode: p.status,
+    headers: { 'content-type': 'application/problem+json', ...p.headers },
+    body: JSON.stringify(problemBody(p, instance)),
+  };
+}
+
+function corsHeaders(): MiddlewareObj<Event, Result> {
+  const origins = config()
+    .CORS_ORIGINS.split(',')
+    .map((o) => o.trim());
+  return cors({
+    origins,
+    headers: 'Authorization,Content-Type,Idempotency-Key',
+    exposeHeaders: 'Location,Retry-After,Idempotent-Replayed',
+    methods: 'GET,POST,PATCH,OPTIONS',
+  }) as MiddlewareObj<Event, Result>;
+}
+
+/** Maps a thrown Problem to its response; anything else is a 500 whose details stay in the log. */
+function problemErrors(): MiddlewareObj<Event, Result> {
+  return {
+    onError: async (request) => {
+      const err = request.error;
+      if (err instanceof Problem) {
+        request.response = problemResult(err, request.event.rawPath);
+        return;
+      }
+      logger.error('unhandled error', { error: err as Error, path: request.event.rawPath });
+      request.response = problemResult(
+        new Problem('internal', 'an internal error occurred; it has been logged'),
+        request.event.rawPath,
+      );
+    },
+  };
+}
+
+function accessLog(): MiddlewareObj<Event, Result> {
+  const started = new WeakMap<object, number>();
+  const line = (request: { event: Event; response: Result | null | undefined }) => {
+    const t0 = started.get(request.event);
+    logger.info('request', {
+      method: request.event.requestContext?.http?.method,
+      path: request.event.rawPath,
+      status: request.response?.statusCode,
+      duration_ms: t0 === undefined ? undefined : Math.round((performance.now() - t0) * 100) / 100,
+    });
+  };
+  return {
+    before: async (request) => {
+      started.set(request.event, performance.now());
+    },
+    after: async (request) => line(request),
+    onError: async (request) => {
+      if (request.response) line(request);
+    },
+  };
+}

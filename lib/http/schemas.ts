@@ -1,0 +1,42 @@
+// Request schemas: the single source for validation (and for the OpenAPI document).
+import { z } from 'zod';
+
+const positiveInt = z.number().int().min(1);
+
+export const CreateOrderBody = z.strictObject({
+  product_id: positiveInt.max(0xffff_ffff),
+  qty: positiveInt.max(1_000_000),
+});
+export type CreateOrderBody = z.infer<typeof CreateOrderBody>;
+
+/** 1–255 printable ASCII characters (API.md). */
+export const IdempotencyKey = z.string().regex(/^[\x20-\x7e]{1,255}$/, '1-255 printable ASCII characters');
+
+const isoTime = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
+
+export const CreateProductBody = z
+  .strictObject({
+    sku: z.string().min(1).max(64),
+    name: z.string().min(1).max(200),
+    price_cents: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    currency: z.string().regex(/^[A-Z]{3}$/, 'ISO 4217 code, e.g. EUR'),
+    stock_total: z.number().int().min(0).max(100_000_000),
+    sale_starts_at: isoTime.nullable().optional(),
+    sale_ends_at: isoTime.nullable().optional(),
+    max_per_order: z.number().int().min(1).max(1000).default(10),
+    per_customer_limit: z.number().int().min(1).max(1_000_000).nullable().default(null),
+    reservation_ttl_s: z.number().int().min(1).max(86_400).default(600),
+    paused: z.boolean().default(false),
+  })
+  .refine((b) => !b.sale_starts_at || !b.sale_ends_at || b.sale_ends_at > b.sale_starts_at, {
+    path: ['sale_ends_at'],
+    message: 'must be after sale_starts_at',
+  });
+export type CreateProductBody = z.infer<typeof CreateProductBody>;
+
+/** Path ids: a positive integer product id; anything else is answered 404 by the handler. */
+export function productIdParam(raw: string | undefined): number | null {
+  if (!raw || !/^[1-9]\d{0,9}$/.test(raw)) return null;
+  const id = Number(raw);
+  return id <= 0xffff_ffff ? id : null;
+}

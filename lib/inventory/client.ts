@@ -1,0 +1,36 @@
+// One Redis connection per container, created outside the handler and reused by every invocation.
+import { Cluster, Redis } from 'ioredis';
+import { config } from '../config';
+import { registerScripts, type ScriptClient } from './scripts';
+
+let client: ScriptClient | undefined;
+
+export function redisClient(): ScriptClient {
+  if (client) return client;
+  const c = config();
+  const common = {
+    // An unanswered command fails fast instead of hanging the request; the caller answers 503.
+    commandTimeout: c.REDIS_COMMAND_TIMEOUT_MS,
+    maxRetriesPerRequest: 1,
+    enableAutoPipelining: true,
+  };
+  let raw: Redis | Cluster;
+  if (c.REDIS_CLUSTER_NODES) {
+    const nodes = c.REDIS_CLUSTER_NODES.split(',').map((hp) => {
+      const [host, port] = hp.trim().split(':');
+      return { host: host ?? '127.0.0.1', port: Number(port ?? 6379) };
+    });
+    raw = new Cluster(nodes, { redisOptions: common, enableAutoPipelining: true });
+  } else {
+    if (!c.REDIS_URL) throw new Error('configuration: REDIS_URL or REDIS_CLUSTER_NODES must be set');
+    raw = new Redis(c.REDIS_URL, common);
+  }
+  client = registerScripts(raw);
+  return client;
+}
+
+export async function closeRedis(): Promise<void> {
+  const c = client;
+  client = undefined;
+  if (c) await c.quit().catch(() => c.disconnect());
+}

@@ -1,0 +1,174 @@
+// The Redis implementation of the domain's Inventory port. Script outcomes become typed values here
+// and nowhere else.
+import type { InventoryReserveResult } from '../sale/outcomes';
+import type { Inventory, PendingOrder, ProductSnapshot, ReserveRequest } from '../sale/ports';
+import type { AcceptedOrder, Product } from '../sale/types';
+import { globalKeys, productKeys } from './keys';
+import type { ScriptClient } from './scripts';
+
+/** Idempotency keys are kept at least this long (API.md: 24 hours). */
+export const IDEMPOTENCY_TTL_S = 24 * 3600;
+/** Order records outlive their idempotency keys so a replay can always return the original view. */
+export const ORDER_RECORD_TTL_S = IDEMPOTENCY_TTL_S + 3600;
+
+export function redisInventory(redis: ScriptClient, prefix: string): Inventory {
+  const keysOf = (product_id: number) => productKeys(prefix, product_id);
+
+  return {
+    async reserve(req) {
+      const k = keysOf(req.product_id);
+      const idem = req.idempotency_key;
+      const reply = (await redis.reserve(
+        k.sale,
+        k.customers,
+        k.order(req.order_id),
+        k.outbox,
+        idem === null ? k.unused : k.idempotency(req.customer_id, idem),
+        req.order_id,
+        req.customer_id,
+        req.qty,
+        fingerprint(req),
+        IDEMPOTENCY_TTL_S,
+        idem === null ? '0' : '1',
+        req.product_id,
+      )) as [string, ...(string | number)[]];
+      return parseReserveReply(reply);
+    },
+
+    async snapshots(ids) {
+      const list = ids ?? (await redis.smembers(globalKeys(prefix).products)).map(Number);
+      const hashes = await Promise.all(list.map((id) => redis.hgetall(keysOf(id).sale)));
+      return hashes.filter((h) => h['id'] !== undefined).map(snapshotFromHash);
+    },
+
+    async loadProduct(product) {
+      await redis.loadProduct(keysOf(product.id).sale, product.id, 'create', ...productFields(product));
+      await redis.sadd(globalKeys(prefix).products, String(product.id));
+    },
+
+    async pendingOrder(order_id, product_id) {
+      const k = keysOf(product_id);
+      const [record, score] = await Promise.all([redis.get(k.order(order_id)), redis.zscore(k.outbox, order_id)]);
+      if (record === null || score === null) return null;
+      return parsePending(record);
+    },
+
+    async auditState(product_id) {
+      const k = keysOf(product_id);
+      // One MULTI on one slot: the counters and the outbox are read at the same instant.
+      const replies = await redis
+        .multi()
+        .hmget(k.sale, 'stock_total', 'available')
+        .zrange(k.outbox, '0', '-1')
+        .exec();
+      if (!replies) throw new Error('audit read aborted');
+      const [[e1, counters], [e2, ids]] = replies as [[Error | null, (string | null)[]], [Error | null, string[]]];
+      if (e1 || e2) throw e1 ?? e2;
+      if (counters[0] === null) return null;
+      const records = ids.length ? await redis.mget(...ids.map((id) => k.order(id))) : [];
+      const outbox = records.flatMap((r) => (r === null ? [] : [parsePending(r).accepted]));
+      return { stock_total: Number(counters[0]), available: Number(counters[1]), outbox };
+    },
+
+    async ack(orders) {
+      return Promise.all(
+        orders.map(async (o) => {
+          const k = keysOf(o.product_id);
+          const [, cancel] = (await redis.ack(
+            k.sale,
+            k.outbox,
+            k.order(o.order_id),
+            o.order_id,
+            o.qty,
+            ORDER_RECORD_TTL_S,
+          )) as [number, number];
+          return { order_id: o.order_id, cancel_pending: cancel === 1 };
+        }),
+      );
+    },
+  };
+}
+
+/** Two requests under one Idempotency-Key are "the same" when product and qty match. */
+function fingerprint(req: ReserveRequest): string {
+  return `${req.product_id}:${req.qty}`;
+}
+
+function parseReserveReply([code, a]: [string, ...(string | number)[]]): InventoryReserveResult {
+  switch (code) {
+    case 'reserved':
+    case 'replay':
+      return { kind: 'reserved', accepted: parsePending(String(a)).accepted, replayed: code === 'replay' };
+    case 'product_not_found':
+    case 'idempotency_key_reused':
+    case 'sale_paused':
+    case 'sale_ended':
+      return { kind: code };
+    case 'rebuilding':
+      return { kind: 'unavailable', reason: 'rebuilding' };
+    case 'qty_above_limit':
+      return { kind: code, max_per_order: Number(a) };
+    case 'sale_not_started':
+      return { kind: code, starts_at: new Date(Number(a)) };
+    case 'customer_limit_reached':
+      return { kind: code, remaining: Number(a) };
+    case 'insufficient_stock':
+      return { kind: code, available: Number(a) };
+    default:
+      throw new Error(`reserve.lua returned an unknown code: ${code}`);
+  }
+}
+
+function parsePending(record: string): PendingOrder {
+  const r = JSON.parse(record) as AcceptedOrder & { cancel_pending?: boolean };
+  const accepted: AcceptedOrder = {
+    order_id: r.order_id,
+    product_id: r.product_id,
+    customer_id: r.customer_id,
+    qty: r.qty,
+    unit_price_cents: r.unit_price_cents,
+    currency: r.currency,
+    created_ms: r.created_ms,
+    expires_ms: r.expires_ms,
+  };
+  return { accepted, cancel_pending: r.cancel_pending === true };
+}
+
+const msOrNone = (d: Date | null) => (d === null ? -1 : d.getTime());
+const dateOrNull = (ms: string | undefined) => (ms === undefined || Number(ms) < 0 ? null : new Date(Number(ms)));
+
+export function productFields(p: Product): (string | number)[] {
+  return [
+    'id', p.id,
+    'sku', p.sku,
+    'name', p.name,
+    'price_cents', p.price_cents,
+    'currency', p.currency,
+    'stock_total', p.stock_total,
+    'max_per_order', p.max_per_order,
+    'per_customer_limit', p.per_customer_limit ?? -1,
+    'ttl_s', p.reservation_ttl_s,
+    'starts_ms', msOrNone(p.sale_starts_at),
+    'ends_ms', msOrNone(p.sale_ends_at),
+    'paused', p.paused ? 1 : 0,
+  ]; // biome-ignore format: pairs read better one per line
+}
+
+function snapshotFromHash(h: Record<string, string>): ProductSnapshot {
+  const limit = Number(h['per_customer_limit']);
+  const product: Product = {
+    id: Number(h['id']),
+    sku: h['sku'] ?? '',
+    name: h['name'] ?? '',
+    price_cents: Number(h['price_cents']),
+    currency: h['currency'] ?? '',
+    stock_total: Number(h['stock_total']),
+    max_per_order: Number(h['max_per_order']),
+    per_customer_limit: limit < 0 ? null : limit,
+    reservation_ttl_s: Number(h['ttl_s']),
+    sale_starts_at: dateOrNull(h['starts_ms']),
+    sale_ends_at: dateOrNull(h['ends_ms']),
+    paused: h['paused'] === '1',
+  };
+  return { product, available: Number(h['available']), in_flight: Number(h['in_flight'] ?? 0) };
+}

@@ -1,0 +1,40 @@
+// Every Redis key of the product is built here and nowhere else.
+// One product's keys share the hash tag {p:ID}, so they live in one Redis Cluster slot and one Lua
+// script may touch them all. The prefix isolates stacks and test runs sharing one Redis.
+
+export interface ProductKeys {
+  /** hash: sale settings + counters (available, in_flight, stock_total, ...) */
+  sale: string;
+  /** hash: customer id -> units held (reserved or paid) */
+  customers: string;
+  /** zset: order ids accepted but not yet in PostgreSQL, scored by acceptance time (ms) */
+  outbox: string;
+  /** set: order ids whose units were given back (makes release idempotent) */
+  released: string;
+  order(order_id: string): string;
+  idempotency(customer_id: string, key: string): string;
+  /** any key of this slot, passed where a script needs a key it will not use */
+  unused: string;
+}
+
+export function productKeys(prefix: string, product_id: number): ProductKeys {
+  const tag = `${prefix}:{p:${product_id}}`;
+  return {
+    sale: `${tag}:sale`,
+    customers: `${tag}:customers`,
+    outbox: `${tag}:outbox`,
+    released: `${tag}:released`,
+    order: (order_id) => `${tag}:order:${order_id}`,
+    // Length-prefixed so customer "a:b" with key "c" never collides with customer "a" with key "b:c".
+    idempotency: (customer_id, key) => `${tag}:idem:${customer_id.length}:${customer_id}:${key}`,
+    unused: `${tag}:unused`,
+  };
+}
+
+/** Keys outside any product slot (never touched by a product's scripts). */
+export function globalKeys(prefix: string) {
+  return {
+    /** set of product ids that have sale state */
+    products: `${prefix}:products`,
+  };
+}

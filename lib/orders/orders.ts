@@ -1,0 +1,86 @@
+// Orders in PostgreSQL: batched inserts from the queue, reads for owners and admins.
+import type { OrderStore } from '../sale/ports';
+import type { AcceptedOrder, Order, OrderStatus } from '../sale/types';
+import type { Sql } from './db';
+import { ORDER_COLUMNS, type OrderRow, orderFromRow } from './rows';
+
+export function pgOrders(sql: Sql): OrderStore & {
+  listByCustomer(customer_id: string, limit: number, before: Cursor | null): Promise<Order[]>;
+} {
+  return {
+    insertAccepted: (orders) => insertAccepted(sql, orders),
+    async get(order_id) {
+      const [row] = await sql<OrderRow[]>`SELECT ${sql(ORDER_COLUMNS)} FROM orders WHERE order_id = ${order_id}`;
+      return row ? orderFromRow(row) : null;
+    },
+    async auditFigures(product_id, order_ids) {
+      return sql.begin('isolation level repeatable read', async (tx) => {
+        const rows = await tx<{ status: OrderStatus; units: string }[]>`
+          SELECT status, sum(qty) AS units FROM orders WHERE product_id = ${product_id} GROUP BY status`;
+        const found = order_ids.length
+          ? await tx<{ order_id: string }[]>`SELECT order_id FROM orders WHERE order_id = ANY(${order_ids}::uuid[])`
+          : [];
+        const units: Partial<Record<OrderStatus, number>> = {};
+        for (const r of rows) units[r.status] = Number(r.units);
+        return { units, existing: new Set(found.map((r) => r.order_id)) };
+      });
+    },
+    async listByCustomer(customer_id, limit, before) {
+      const rows = before
+        ? await sql<OrderRow[]>`
+            SELECT ${sql(ORDER_COLUMNS)} FROM orders
+            WHERE customer_id = ${customer_id} AND (created_at, order_id) < (${before.created_at}, ${before.order_id})
+            ORDER BY created_at DESC, order_id DESC LIMIT ${limit}`
+        : await sql<OrderRow[]>`
+            SELECT ${sql(ORDER_COLUMNS)} FROM orders WHERE customer_id = ${customer_id}
+            ORDER BY created_at DESC, order_id DESC LIMIT ${limit}`;
+      return rows.map(orderFromRow);
+    },
+  };
+}
+
+export interface Cursor {
+  created_at: Date;
+  order_id: string;
+}
+
+/**
+ * One multi-row INSERT … ON CONFLICT DO NOTHING for the whole batch plus one order_events row per
+ * order actually inserted, in one transaction. A duplicate delivery inserts nothing and records
+ * nothing, whichever batch or container it arrives in.
+ */
+async function insertAccepted(sql: Sql, orders: AcceptedOrder[]): Promise<string[]> {
+  if (orders.length === 0) return [];
+  const rows = dedupe(orders).map((o) => ({
+    order_id: o.order_id,
+    product_id: o.product_id,
+    customer_id: o.customer_id,
+    qty: o.qty,
+    unit_price_cents: o.unit_price_cents,
+    amount_cents: o.unit_price_cents * o.qty,
+    currency: o.currency,
+    status: 'reserved',
+    created_at: new Date(o.created_ms),
+    expires_at: new Date(o.expires_ms),
+  }));
+  return sql.begin(async (tx) => {
+    const inserted = await tx<{ order_id: string }[]>`
+      INSERT INTO orders ${tx(rows)} ON CONFLICT (order_id) DO NOTHING RETURNING order_id`;
+    if (inserted.length > 0) {
+      const events = inserted.map((r) => ({
+        order_id: r.order_id,
+        from_status: null,
+        to_status: 'reserved',
+        actor: 'system:persist',
+        reason: 'accepted by inventory',
+      }));
+      await tx`INSERT INTO order_events ${tx(events)}`;
+    }
+    return inserted.map((r) => r.order_id);
+  });
+}
+
+/** The same order twice in one batch is written (and recorded) once. */
+function dedupe(orders: AcceptedOrder[]): AcceptedOrder[] {
+  return [...new Map(orders.map((o) => [o.order_id, o])).values()];
+}

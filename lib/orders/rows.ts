@@ -1,0 +1,73 @@
+// Row <-> domain mapping, shared by the PostgreSQL modules.
+import type { Order, OrderStatus, Product } from '../sale/types';
+
+export interface ProductRow {
+  id: string;
+  sku: string;
+  name: string;
+  price_cents: string;
+  currency: string;
+  stock_total: number;
+  max_per_order: number;
+  per_customer_limit: number | null;
+  reservation_ttl_s: number;
+  sale_starts_at: Date | null;
+  sale_ends_at: Date | null;
+  paused: boolean;
+}
+
+export function productFromRow(r: ProductRow): Product {
+  return {
+    id: Number(r.id),
+    sku: r.sku,
+    name: r.name,
+    price_cents: Number(r.price_cents),
+    currency: r.currency,
+    stock_total: r.stock_total,
+    max_per_order: r.max_per_order,
+    per_customer_limit: r.per_customer_limit,
+    reservation_ttl_s: r.reservation_ttl_s,
+    sale_starts_at: r.sale_starts_at,
+    sale_ends_at: r.sale_ends_at,
+    paused: r.paused,
+  };
+}
+
+export interface OrderRow {
+  order_id: string;
+  status: OrderStatus;
+  product_id: string;
+  customer_id: string;
+  qty: number;
+  unit_price_cents: string;
+  amount_cents: string;
+  currency: string;
+  created_at: Date;
+  expires_at: Date;
+  paid_at: Date | null;
+  closed_at: Date | null;
+}
+
+export function orderFromRow(r: OrderRow): Order {
+  return {
+    ...r,
+    product_id: Number(r.product_id),
+    unit_price_cents: Number(r.unit_price_cents),
+    amount_cents: Number(r.amount_cents),
+  };
+}
+
+export const ORDER_COLUMNS = [
+  'order_id',
+  'status',
+  'product_id',
+  'customer_id',
+  'qty',
+  'unit_price_cents',
+  'amount_cents',
+  'currency',
+  'created_at',
+  'expires_at',
+  'paid_at',
+  'closed_at',
+] as const;

@@ -1,0 +1,42 @@
+// The orders queue on SQS (or an SQS-compatible endpoint locally). One client per container, with
+// keep-alive connections, so a send is one round trip on a warm socket.
+import { Agent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { config, required } from '../config';
+import type { OrderQueue } from '../sale/ports';
+
+let client: SQSClient | undefined;
+
+export function sqsClient(): SQSClient {
+  if (client) return client;
+  const c = config();
+  client = new SQSClient({
+    region: c.AWS_REGION,
+    ...(c.SQS_ENDPOINT
+      ? {
+          endpoint: c.SQS_ENDPOINT,
+          // A local endpoint's queue URLs name hosts (sqs.<region>.localhost) that need not resolve.
+          useQueueUrlAsEndpoint: false,
+          credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        }
+      : {}),
+    maxAttempts: 2,
+    requestHandler: new NodeHttpHandler({
+      httpAgent: new Agent({ keepAlive: true, maxSockets: 64 }),
+      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 64 }),
+      connectionTimeout: 1000,
+      requestTimeout: 2000,
+    }),
+  });
+  return client;
+}
+
+export function sqsOrderQueue(sqs: SQSClient = sqsClient(), queue_url = required('ORDERS_QUEUE_URL')): OrderQueue {
+  return {
+    async send(order) {
+      await sqs.send(new SendMessageCommand({ QueueUrl: queue_url, MessageBody: JSON.stringify(order) }));
+    },
+  };
+}

@@ -1,0 +1,41 @@
+// Reserve units for a buyer: one atomic inventory call, then a best-effort send to the queue.
+import { newOrderId } from './order-id';
+import type { InventoryReserveResult, ReserveOutcome } from './outcomes';
+import type { Inventory, Logger, OrderQueue } from './ports';
+import { orderFromAccepted } from './types';
+
+export interface ReserveDeps {
+  inventory: Inventory;
+  queue: OrderQueue;
+  log: Logger;
+}
+
+export interface ReserveInput {
+  customer_id: string;
+  product_id: number;
+  qty: number;
+  idempotency_key: string | null;
+}
+
+export async function reserveOrder(deps: ReserveDeps, input: ReserveInput): Promise<ReserveOutcome> {
+  const order_id = newOrderId(input.product_id);
+  let result: InventoryReserveResult;
+  try {
+    result = await deps.inventory.reserve({ ...input, order_id });
+  } catch (err) {
+    // Timeout or dropped connection: the reservation may or may not exist. It is never retried as
+    // a fresh reservation; the client retries with the same Idempotency-Key instead.
+    deps.log.warn('reserve outcome unknown', { order_id, error: String(err) });
+    return { kind: 'unavailable', reason: 'inventory outcome unknown' };
+  }
+  if (result.kind !== 'reserved') return result;
+  if (!result.replayed) {
+    try {
+      await deps.queue.send(result.accepted);
+    } catch (err) {
+      // The reservation is durable together with its outbox entry; the release run re-sends it.
+      deps.log.warn('order send failed; left in outbox', { order_id, error: String(err) });
+    }
+  }
+  return { kind: 'reserved', order: orderFromAccepted(result.accepted), replayed: result.replayed };
+}

@@ -1,0 +1,79 @@
+// The domain's vocabulary. Nothing here knows about Redis, SQL, SQS or HTTP.
+
+export const ORDER_STATUSES = [
+  'reserved',
+  'expired',
+  'cancelled',
+  'paid',
+  'payment_failed',
+  'refund_required',
+] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
+
+export interface Product {
+  id: number;
+  sku: string;
+  name: string;
+  price_cents: number;
+  currency: string;
+  stock_total: number;
+  max_per_order: number;
+  per_customer_limit: number | null;
+  reservation_ttl_s: number;
+  sale_starts_at: Date | null;
+  sale_ends_at: Date | null;
+  paused: boolean;
+}
+
+export type SaleState = 'upcoming' | 'live' | 'paused' | 'ended';
+
+/** An order as the inventory accepted it: what travels on the queue and is written to PostgreSQL. */
+export interface AcceptedOrder {
+  order_id: string;
+  product_id: number;
+  customer_id: string;
+  qty: number;
+  unit_price_cents: number;
+  currency: string;
+  created_ms: number;
+  expires_ms: number;
+}
+
+export interface Order {
+  order_id: string;
+  status: OrderStatus;
+  product_id: number;
+  customer_id: string;
+  qty: number;
+  unit_price_cents: number;
+  amount_cents: number;
+  currency: string;
+  created_at: Date;
+  expires_at: Date;
+  paid_at: Date | null;
+  closed_at: Date | null;
+}
+
+export function orderFromAccepted(a: AcceptedOrder): Order {
+  return {
+    order_id: a.order_id,
+    status: 'reserved',
+    product_id: a.product_id,
+    customer_id: a.customer_id,
+    qty: a.qty,
+    unit_price_cents: a.unit_price_cents,
+    amount_cents: a.unit_price_cents * a.qty,
+    currency: a.currency,
+    created_at: new Date(a.created_ms),
+    expires_at: new Date(a.expires_ms),
+    paid_at: null,
+    closed_at: null,
+  };
+}
+
+export function saleState(p: Pick<Product, 'paused' | 'sale_starts_at' | 'sale_ends_at'>, now_ms: number): SaleState {
+  if (p.sale_ends_at && now_ms >= p.sale_ends_at.getTime()) return 'ended';
+  if (p.paused) return 'paused';
+  if (p.sale_starts_at && now_ms < p.sale_starts_at.getTime()) return 'upcoming';
+  return 'live';
+}

@@ -1,0 +1,27 @@
+--[[
+ack: the order is durably in PostgreSQL; take it out of the outbox, once.
+Idempotent: a second ack (duplicate delivery) finds no outbox entry and changes nothing.
+
+KEYS[1] sale hash      ({p:ID}:sale)
+KEYS[2] outbox zset    ({p:ID}:outbox)
+KEYS[3] order record   ({p:ID}:order:OID)
+
+ARGV[1] order id
+ARGV[2] qty of the order (units that stop being "in flight")
+ARGV[3] seconds to keep the order record afterwards (it answers idempotent replays)
+
+Returns {removed, cancel_pending}:
+  removed         1 when this call took the entry out of the outbox, 0 when it was already gone
+  cancel_pending  1 when the owner asked to cancel before the order reached PostgreSQL
+]]
+local removed = redis.call('ZREM', KEYS[2], ARGV[1])
+if removed == 1 then
+  redis.call('HINCRBY', KEYS[1], 'in_flight', -tonumber(ARGV[2]))
+end
+local cancel_pending = 0
+local record = redis.call('GET', KEYS[3])
+if record then
+  if cjson.decode(record).cancel_pending then cancel_pending = 1 end
+  redis.call('EXPIRE', KEYS[3], tonumber(ARGV[3]))
+end
+return {removed, cancel_pending}

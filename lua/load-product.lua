@@ -1,0 +1,28 @@
+--[[
+load-product: give a product sale state in Redis, or update its settings.
+Creating sets `available` to the stock; updating never touches the counters (available, in_flight),
+so it is safe while a sale runs. Stock changes go through their own script, never through this one.
+
+KEYS[1] sale hash         ({p:ID}:sale)
+(The global product list lives in another slot; the adapter adds to it after this call, idempotently.)
+
+ARGV[1] product id
+ARGV[2] "create" | "update"
+ARGV[3..] field, value pairs of settings (sku, name, price_cents, currency, stock_total,
+          max_per_order, per_customer_limit (-1 none), ttl_s, starts_ms (-1 none), ends_ms (-1 none), paused)
+
+Returns "created", "updated", "exists" (create on an existing product: nothing changed) or
+"missing" (update of a product without sale state: nothing changed).
+]]
+local exists = redis.call('EXISTS', KEYS[1]) == 1
+local mode = ARGV[2]
+if mode == 'create' and exists then return 'exists' end
+if mode == 'update' and not exists then return 'missing' end
+local fields = {}
+for i = 3, #ARGV do fields[#fields + 1] = ARGV[i] end
+redis.call('HSET', KEYS[1], unpack(fields))
+if mode == 'create' then
+  local stock = redis.call('HGET', KEYS[1], 'stock_total')
+  redis.call('HSET', KEYS[1], 'available', stock, 'in_flight', 0)
+end
+return mode == 'create' and 'created' or 'updated'

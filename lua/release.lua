@@ -1,0 +1,21 @@
+--[[
+release: give an order's units back, exactly once per order id.
+Called only by the winner of a conditional transition in PostgreSQL (or the release run re-applying
+a release committed there); the `released` set makes a repeated call harmless.
+
+KEYS[1] sale hash       ({p:ID}:sale)
+KEYS[2] customers hash  ({p:ID}:customers)
+KEYS[3] released set    ({p:ID}:released)
+
+ARGV[1] order id
+ARGV[2] qty
+ARGV[3] customer id
+
+Returns 1 when units were given back now, 0 when this order had already been released.
+]]
+if redis.call('SADD', KEYS[3], ARGV[1]) == 0 then return 0 end
+local qty = tonumber(ARGV[2])
+redis.call('HINCRBY', KEYS[1], 'available', qty)
+local held = redis.call('HINCRBY', KEYS[2], ARGV[3], -qty)
+if held <= 0 then redis.call('HDEL', KEYS[2], ARGV[3]) end
+return 1
