@@ -121,6 +121,7 @@ export async function startStack(opts: StackOpts): Promise<Stack> {
       WEBHOOK_SECRET: secrets.WEBHOOK_SECRET,
       PORT: String(opts.port),
       DATA_DIR: dataDir,
+      LOG_LEVEL: given['LOG_LEVEL'] ?? 'INFO',
     };
     await prepareData(stack.env, opts.seed, say);
     if (opts.serve) await stack.startOffline();

@@ -1,0 +1,11 @@
+// Run before the test suite: makes sure Redis and PostgreSQL binaries exist (installing Debian's
+// packages when running as root), so a bare machine with only Node and npm can run `npm test`.
+import { ensureTools } from './tools';
+
+try {
+  const t = ensureTools((m) => console.log(`[ensure-tools] ${m}`));
+  console.log(`[ensure-tools] redis-server ${t.redisServer}, postgresql ${t.pgBin}`);
+} catch (err) {
+  console.error(`[ensure-tools] ${(err as Error).message}`);
+  process.exit(1);
+}

@@ -1,0 +1,50 @@
+// Starts the real local stack once per test run and hands its environment to every test file.
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { freePort, portFree } from '../infra/local/procs';
+import { type Stack, startStack } from '../infra/local/stack';
+
+let stack: Stack | undefined;
+let dataDir: string | undefined;
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    stackEnv: Record<string, string>;
+    baseUrl: string;
+  }
+}
+
+export async function setup(project: TestProject): Promise<void> {
+  dataDir = mkdtempSync(join(tmpdir(), 'flash-sale-test-'));
+  chmodSync(dataDir, 0o755); // PostgreSQL runs as the postgres user and must reach its folder
+  const port = await basePort();
+  const t0 = Date.now();
+  stack = await startStack({
+    port,
+    dataDir,
+    serve: true,
+    seed: false,
+    env: { REDIS_KEY_PREFIX: 'fst', LOG_LEVEL: 'WARN' },
+    say: (m) => process.stderr.write(`[test-stack] ${m}\n`),
+  });
+  process.stderr.write(`[test-stack] up in ${Date.now() - t0} ms\n`);
+  project.provide('stackEnv', { ...stack.env, STACK_LOG_DIR: stack.logDir, LOG_LEVEL: 'WARN' });
+  project.provide('baseUrl', stack.baseUrl);
+}
+
+export async function teardown(): Promise<void> {
+  await stack?.stop();
+  if (dataDir && !process.env['KEEP_TEST_DATA']) rmSync(dataDir, { recursive: true, force: true });
+}
+
+/** A port whose neighbours (+1..+12, used by the stack) are free too. */
+async function basePort(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const p = 20_000 + Math.floor(Math.random() * 30_000);
+    const all = await Promise.all([0, 1, 2, 3, 10, 11, 12].map((d) => portFree(p + d)));
+    if (all.every(Boolean)) return p;
+  }
+  return freePort();
+}

@@ -1,0 +1,88 @@
+// Test helpers for talking to the running stack over HTTP, as a client would.
+import { randomUUID } from 'node:crypto';
+import { inject } from 'vitest';
+import { mintToken } from '../../lib/http/auth';
+
+export const baseUrl = () => inject('baseUrl');
+
+export interface Reply<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+export async function call<T = any>(
+  method: string,
+  path: string,
+  opts: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+): Promise<Reply<T>> {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.token) headers['authorization'] = `Bearer ${opts.token}`;
+  if (opts.body !== undefined || opts.rawBody !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`${baseUrl()}${path}`, {
+    method,
+    headers,
+    body: opts.rawBody ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body)),
+  });
+  const text = await res.text();
+  let body: any = text;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, headers: res.headers, body };
+}
+
+export const buyerToken = (customer_id: string = `c-${randomUUID()}`) => mintToken({ customer_id });
+export const adminToken = () => mintToken({ customer_id: 'test-admin', admin: true });
+
+export interface ProductInput {
+  stock_total?: number;
+  max_per_order?: number;
+  per_customer_limit?: number | null;
+  reservation_ttl_s?: number;
+  sale_starts_at?: string | null;
+  sale_ends_at?: string | null;
+  price_cents?: number;
+  paused?: boolean;
+}
+
+/** A fresh product per test: tests never share stock. */
+export async function newProduct(input: ProductInput = {}): Promise<any> {
+  const r = await call('POST', '/api/admin/products', {
+    token: await adminToken(),
+    body: {
+      sku: `T-${randomUUID()}`,
+      name: 'test product',
+      price_cents: input.price_cents ?? 1000,
+      currency: 'EUR',
+      stock_total: input.stock_total ?? 100,
+      ...input,
+    },
+  });
+  if (r.status !== 201) throw new Error(`creating product failed: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body;
+}
+
+export const reserve = async (token: string, product_id: number, qty: number, idempotencyKey?: string) =>
+  call('POST', '/api/orders', {
+    token,
+    body: { product_id, qty },
+    headers: idempotencyKey ? { 'idempotency-key': idempotencyKey } : {},
+  });
+
+export async function audit(product_id: number): Promise<any> {
+  return (await call('GET', `/api/admin/products/${product_id}/audit`, { token: await adminToken() })).body;
+}
+
+/** Waits until every accepted order of the product is in PostgreSQL (in_flight 0). */
+export async function drained(product_id: number, timeout_ms = 60_000): Promise<any> {
+  const deadline = Date.now() + timeout_ms;
+  for (;;) {
+    const a = await audit(product_id);
+    if (a.in_flight === 0) return a;
+    if (Date.now() > deadline) throw new Error(`not drained: ${JSON.stringify(a)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
