@@ -24,7 +24,11 @@ const AcceptedOrderMessage = z.strictObject({
 type Parsed = { ok: true; order: AcceptedOrder } | { ok: false; error: Error };
 
 export const handler = middy<SQSEvent, PromiseSettledResult<unknown>[]>()
-  .use(sqsPartialBatchFailure({ logger: (reason: unknown) => logger.warn('record failed', { reason: String(reason) }) }))
+  .use(
+    sqsPartialBatchFailure({
+      logger: (reason: unknown) => logger.warn('record failed', { reason: String(reason) }),
+    }),
+  )
   .handler(async (event) => {
     const parsed = event.Records.map((r) => parseRecord(r.body));
     const valid = parsed.flatMap((p) => (p.ok ? [p.order] : []));
@@ -32,7 +36,8 @@ export const handler = middy<SQSEvent, PromiseSettledResult<unknown>[]>()
       ? persistAccepted({ orders: orders(), inventory: inventory(), log: domainLog }, valid)
       : Promise.resolve(null);
     persisted.then(
-      (r) => r && logger.info('persisted batch', { records: event.Records.length, inserted: r.inserted.length }),
+      (r) =>
+        r && logger.info('persisted batch', { records: event.Records.length, inserted: r.inserted.length }),
       () => {},
     );
     return Promise.allSettled(parsed.map((p) => (p.ok ? persisted : Promise.reject(p.error))));
@@ -42,6 +47,9 @@ function parseRecord(body: string): Parsed {
   try {
     return { ok: true, order: AcceptedOrderMessage.parse(JSON.parse(body)) };
   } catch (err) {
-    return { ok: false, error: new Error(`unreadable order message: ${(err as Error).message.slice(0, 200)}`) };
+    return {
+      ok: false,
+      error: new Error(`unreadable order message: ${(err as Error).message.slice(0, 200)}`),
+    };
   }
 }

@@ -60,7 +60,11 @@ function installExitHook(): void {
   });
 }
 
-export async function waitFor(what: string, probe: () => Promise<boolean>, timeout_ms = 60_000): Promise<void> {
+export async function waitFor(
+  what: string,
+  probe: () => Promise<boolean>,
+  timeout_ms = 60_000,
+): Promise<void> {
   const deadline = Date.now() + timeout_ms;
   for (;;) {
     try {

@@ -1,12 +1,13 @@
 // The local stand-ins for ElastiCache/MemoryDB, RDS and SQS: Debian's redis-server and PostgreSQL
 // under DATA_DIR, and the fauxqs SQS emulator (or an SQS endpoint the caller points at).
-import { chmodSync, chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+
 import { createHash } from 'node:crypto';
+import { chmodSync, chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import postgres from 'postgres';
 import { Redis } from 'ioredis';
+import postgres from 'postgres';
 import queues from '../queues.json' with { type: 'json' };
 import { type Proc, run, startProc, waitFor } from './procs';
 
@@ -73,7 +74,10 @@ const PG_USER = 'postgres';
  * that user owns. When DATA_DIR sits somewhere that user cannot reach (a private home folder), the
  * cluster goes to a folder of its own under the system temp dir, named after DATA_DIR.
  */
-export async function startPostgres(pgBin: string, opts: ServiceOpts & { port: number }): Promise<PostgresService> {
+export async function startPostgres(
+  pgBin: string,
+  opts: ServiceOpts & { port: number },
+): Promise<PostgresService> {
   const asRoot = process.getuid?.() === 0;
   const dataDir = asRoot ? pgDirForPostgresUser(opts.dataDir) : resolve(opts.dataDir, 'postgres');
   const sockDir = join(dataDir, '..', `pgsock-${opts.port}`);
@@ -81,11 +85,21 @@ export async function startPostgres(pgBin: string, opts: ServiceOpts & { port: n
   if (asRoot) chownSync(sockDir, pgUid(), pgGid());
   const as = (cmd: string, args: string[]) =>
     asRoot
-      ? ['setpriv', ['--reuid', PG_USER, '--regid', PG_USER, '--init-groups', '--', cmd, ...args]] as const
-      : [cmd, args] as const;
+      ? (['setpriv', ['--reuid', PG_USER, '--regid', PG_USER, '--init-groups', '--', cmd, ...args]] as const)
+      : ([cmd, args] as const);
 
   if (!existsSync(join(dataDir, 'PG_VERSION'))) {
-    const [c, a] = as(join(pgBin, 'initdb'), ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-instructions']);
+    const [c, a] = as(join(pgBin, 'initdb'), [
+      '-D',
+      dataDir,
+      '-U',
+      'postgres',
+      '-A',
+      'trust',
+      '-E',
+      'UTF8',
+      '--no-instructions',
+    ]);
     run(c, [...a], { cwd: tmpdir() });
   }
   const [c, a] = as(join(pgBin, 'postgres'), [
@@ -131,7 +145,10 @@ function pgDirForPostgresUser(dataDir: string): string {
   const fallback = join(tmpdir(), `flash-sale-pg-${hash}`);
   mkdirSync(fallback, { recursive: true });
   chownSync(fallback, pgUid(), pgGid());
-  writeFileSync(join(wanted, 'WHERE.txt'), `the postgres user cannot reach this folder; the cluster lives in ${fallback}\n`);
+  writeFileSync(
+    join(wanted, 'WHERE.txt'),
+    `the postgres user cannot reach this folder; the cluster lives in ${fallback}\n`,
+  );
   return join(fallback, 'data');
 }
 
@@ -198,7 +215,9 @@ export async function createOrderQueues(
 ): Promise<QueuePair> {
   const dlq = await sqs.send(new CreateQueueCommand({ QueueName: names.dlq }));
   const dlqUrl = dlq.QueueUrl!;
-  const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }));
+  const attrs = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }),
+  );
   const q = await sqs.send(
     new CreateQueueCommand({
       QueueName: names.queue,

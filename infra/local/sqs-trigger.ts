@@ -40,7 +40,9 @@ export function startSqsTrigger(opts: TriggerOpts): Trigger {
   const stats: TriggerStats = { invocations: 0, records: 0, failed_records: 0, invoke_errors: 0 };
   const abort = new AbortController();
   const log = opts.log ?? (() => {});
-  const loops = Array.from({ length: opts.maximum_concurrency }, () => pollLoop(opts, stats, abort.signal, log));
+  const loops = Array.from({ length: opts.maximum_concurrency }, () =>
+    pollLoop(opts, stats, abort.signal, log),
+  );
   return {
     stats,
     async stop() {
@@ -87,7 +89,8 @@ async function gatherBatch(opts: TriggerOpts, signal: AbortSignal): Promise<Mess
     );
     const got = r.Messages ?? [];
     if (got.length === 0 && batch.length === 0) return batch;
-    if (batch.length === 0 && got.length > 0) window_ends_ms = Date.now() + opts.maximum_batching_window_s * 1000;
+    if (batch.length === 0 && got.length > 0)
+      window_ends_ms = Date.now() + opts.maximum_batching_window_s * 1000;
     batch.push(...got);
     if (got.length === 0) break;
   }
@@ -111,7 +114,10 @@ async function invokeAndSettle(
     // A function error fails the whole batch: nothing is deleted, everything comes back.
     stats.invoke_errors++;
     stats.failed_records += batch.length;
-    log('sqs trigger: invocation failed; batch returns to the queue', { error: String(err), records: batch.length });
+    log('sqs trigger: invocation failed; batch returns to the queue', {
+      error: String(err),
+      records: batch.length,
+    });
     return;
   }
   stats.failed_records += failedIds.size;

@@ -6,8 +6,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import postgres from 'postgres';
 import { Redis } from 'ioredis';
+import postgres from 'postgres';
 import { redisInventory } from '../../lib/inventory/inventory';
 import { registerScripts } from '../../lib/inventory/scripts';
 import { migrate } from '../../lib/orders/migrate';
@@ -93,10 +93,16 @@ export async function startStack(opts: StackOpts): Promise<Stack> {
         port,
         appendfsync: opts.redisAppendfsync ?? 'always',
       });
-      say(`redis        ${stack.redis.url} (AOF appendfsync ${opts.redisAppendfsync ?? 'always'}, noeviction)`);
+      say(
+        `redis        ${stack.redis.url} (AOF appendfsync ${opts.redisAppendfsync ?? 'always'}, noeviction)`,
+      );
     }
     if (!given['DATABASE_URL']) {
-      stack.postgres = await startPostgres(tools!.pgBin, { dataDir, logDir, port: await portNear(opts.port + 11) });
+      stack.postgres = await startPostgres(tools!.pgBin, {
+        dataDir,
+        logDir,
+        port: await portNear(opts.port + 11),
+      });
       say(`postgresql   ${stack.postgres.url} (data in ${stack.postgres.dataDir})`);
     }
     let endpoint = given['SQS_ENDPOINT'];
@@ -149,13 +155,21 @@ function loadSecrets(dataDir: string, given: NodeJS.ProcessEnv) {
   };
 }
 
-async function prepareData(env: Record<string, string>, seed: boolean, say: (m: string) => void): Promise<void> {
+async function prepareData(
+  env: Record<string, string>,
+  seed: boolean,
+  say: (m: string) => void,
+): Promise<void> {
   const sql = postgres(env['DATABASE_URL']!, { max: 2, onnotice: () => {} });
   const redis = registerScripts(new Redis(env['REDIS_URL']!));
   try {
     const applied = await migrate(sql);
     if (applied.length) say(`migrations   applied ${applied.join(', ')}`);
-    if (seed) await seedDemo({ inventory: redisInventory(redis, env['REDIS_KEY_PREFIX']!), products: pgProducts(sql) }, say);
+    if (seed)
+      await seedDemo(
+        { inventory: redisInventory(redis, env['REDIS_KEY_PREFIX']!), products: pgProducts(sql) },
+        say,
+      );
   } finally {
     await sql.end({ timeout: 2 });
     redis.disconnect();
@@ -207,7 +221,9 @@ async function startOffline(stack: Stack, opts: StackOpts, say: (m: string) => v
     maximum_concurrency: queues.maximum_concurrency,
     log: (msg, extra) => say(`${msg} ${extra ? JSON.stringify(extra) : ''}`),
   });
-  say(`sqs trigger  ${stack.env['ORDERS_QUEUE_URL']} -> persistOrders (batch ${queues.batch_size}, concurrency ${queues.maximum_concurrency})`);
+  say(
+    `sqs trigger  ${stack.env['ORDERS_QUEUE_URL']} -> persistOrders (batch ${queues.batch_size}, concurrency ${queues.maximum_concurrency})`,
+  );
 }
 
 async function stopOffline(stack: Stack): Promise<void> {

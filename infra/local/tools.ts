@@ -12,7 +12,8 @@ export interface Tools {
 const PACKAGES = ['redis-server', 'postgresql'];
 
 export function findTools(): Partial<Tools> {
-  const redisServer = which('redis-server') ?? (existsSync('/usr/bin/redis-server') ? '/usr/bin/redis-server' : undefined);
+  const redisServer =
+    which('redis-server') ?? (existsSync('/usr/bin/redis-server') ? '/usr/bin/redis-server' : undefined);
   return { redisServer, pgBin: findPgBin() };
 }
 

@@ -35,13 +35,19 @@ export async function authenticate(authorization: string | undefined): Promise<I
         ...(c.AUTH_JWT_AUDIENCE ? { audience: c.AUTH_JWT_AUDIENCE } : {}),
       });
       const sub = payload.sub;
-      if (typeof sub !== 'string' || sub.length < 1 || sub.length > 128) throw new Error('sub must be 1-128 chars');
+      if (typeof sub !== 'string' || sub.length < 1 || sub.length > 128)
+        throw new Error('sub must be 1-128 chars');
       const id: Identity = { customer_id: sub, admin: payload['role'] === 'admin' };
       const exp_ms = typeof payload.exp === 'number' ? payload.exp * 1000 : Date.now() + 60_000;
       cache.set(t, { identity: id, exp_ms });
       return id;
     } catch (err) {
-      throw new Problem('unauthorized', `invalid token: ${(err as Error).message}`, {}, { 'WWW-Authenticate': 'Bearer' });
+      throw new Problem(
+        'unauthorized',
+        `invalid token: ${(err as Error).message}`,
+        {},
+        { 'WWW-Authenticate': 'Bearer' },
+      );
     }
   }
 }
@@ -51,7 +57,11 @@ export function requireAdmin(id: Identity): void {
 }
 
 /** Development and load-test tokens (the CLI's `token` command). */
-export async function mintToken(opts: { customer_id: string; admin?: boolean; ttl_s?: number }): Promise<string> {
+export async function mintToken(opts: {
+  customer_id: string;
+  admin?: boolean;
+  ttl_s?: number;
+}): Promise<string> {
   const c = config();
   let jwt = new SignJWT(opts.admin ? { role: 'admin' } : {})
     .setProtectedHeader({ alg: 'HS256' })

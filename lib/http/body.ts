@@ -10,7 +10,9 @@ export function parseJsonBody<B>(event: APIGatewayProxyEventV2, schema: ZodType<
   const raw = event.body ?? '';
   const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
   if (Buffer.byteLength(text, 'utf8') > BODY_BYTES_MAX) {
-    throw invalid(`body too large: at most ${BODY_BYTES_MAX} bytes`, [{ field: '(body)', message: 'too large' }]);
+    throw invalid(`body too large: at most ${BODY_BYTES_MAX} bytes`, [
+      { field: '(body)', message: 'too large' },
+    ]);
   }
   if (text.trim() === '') throw invalid('body is required', [{ field: '(body)', message: 'required' }]);
   let data: unknown;

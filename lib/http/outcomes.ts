@@ -1,7 +1,7 @@
 // Domain outcomes -> HTTP. The only place a sale outcome meets a status code.
 import type { ReserveOutcome } from '../sale/outcomes';
-import { json, problemResult, type Result } from './route';
 import { Problem } from './problems';
+import { json, problemResult, type Result } from './route';
 import { orderView } from './views';
 
 export const RETRY_AFTER_S = 1;
@@ -16,7 +16,9 @@ export function reserveResult(o: ReserveOutcome): Result {
     case 'product_not_found':
       return problemResult(new Problem('product-not-found', 'no product with this id'));
     case 'idempotency_key_reused':
-      return problemResult(new Problem('idempotency-key-reused', 'this Idempotency-Key was used with another body'));
+      return problemResult(
+        new Problem('idempotency-key-reused', 'this Idempotency-Key was used with another body'),
+      );
     case 'qty_above_limit':
       return problemResult(
         new Problem('qty-above-limit', `qty is above max_per_order (${o.max_per_order})`, {
@@ -35,11 +37,15 @@ export function reserveResult(o: ReserveOutcome): Result {
       return problemResult(new Problem('sale-ended', 'the sale has ended'));
     case 'customer_limit_reached':
       return problemResult(
-        new Problem('customer-limit-reached', `you can buy ${o.remaining} more unit(s)`, { remaining: o.remaining }),
+        new Problem('customer-limit-reached', `you can buy ${o.remaining} more unit(s)`, {
+          remaining: o.remaining,
+        }),
       );
     case 'insufficient_stock':
       return problemResult(
-        new Problem('insufficient-stock', `only ${o.available} unit(s) available`, { available: o.available }),
+        new Problem('insufficient-stock', `only ${o.available} unit(s) available`, {
+          available: o.available,
+        }),
       );
     case 'unavailable':
       return unavailable(o.reason);

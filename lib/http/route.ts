@@ -34,7 +34,8 @@ export function route<B = undefined>(opts: RouteOptions<B>, fn: (req: RouteReque
     .use(problemErrors())
     .handler(async (event) => {
       // Auth before the body (API.md): an unauthenticated caller learns nothing about validation.
-      const identity = opts.auth === 'public' ? ANONYMOUS : await authenticate(event.headers['authorization']);
+      const identity =
+        opts.auth === 'public' ? ANONYMOUS : await authenticate(event.headers['authorization']);
       if (opts.auth === 'admin') requireAdmin(identity);
       const body = opts.body ? parseJsonBody(event, opts.body) : (undefined as B);
       return fn({ event, identity, body });

@@ -48,7 +48,10 @@ export function redisInventory(redis: ScriptClient, prefix: string): Inventory {
 
     async pendingOrder(order_id, product_id) {
       const k = keysOf(product_id);
-      const [record, score] = await Promise.all([redis.get(k.order(order_id)), redis.zscore(k.outbox, order_id)]);
+      const [record, score] = await Promise.all([
+        redis.get(k.order(order_id)),
+        redis.zscore(k.outbox, order_id),
+      ]);
       if (record === null || score === null) return null;
       return parsePending(record);
     },
@@ -62,7 +65,10 @@ export function redisInventory(redis: ScriptClient, prefix: string): Inventory {
         .zrange(k.outbox, '0', '-1')
         .exec();
       if (!replies) throw new Error('audit read aborted');
-      const [[e1, counters], [e2, ids]] = replies as [[Error | null, (string | null)[]], [Error | null, string[]]];
+      const [[e1, counters], [e2, ids]] = replies as [
+        [Error | null, (string | null)[]],
+        [Error | null, string[]],
+      ];
       if (e1 || e2) throw e1 ?? e2;
       if (counters[0] === null) return null;
       const records = ids.length ? await redis.mget(...ids.map((id) => k.order(id))) : [];
@@ -135,7 +141,8 @@ function parsePending(record: string): PendingOrder {
 }
 
 const msOrNone = (d: Date | null) => (d === null ? -1 : d.getTime());
-const dateOrNull = (ms: string | undefined) => (ms === undefined || Number(ms) < 0 ? null : new Date(Number(ms)));
+const dateOrNull = (ms: string | undefined) =>
+  ms === undefined || Number(ms) < 0 ? null : new Date(Number(ms));
 
 export function productFields(p: Product): (string | number)[] {
   return [

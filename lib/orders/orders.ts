@@ -10,7 +10,9 @@ export function pgOrders(sql: Sql): OrderStore & {
   return {
     insertAccepted: (orders) => insertAccepted(sql, orders),
     async get(order_id) {
-      const [row] = await sql<OrderRow[]>`SELECT ${sql(ORDER_COLUMNS)} FROM orders WHERE order_id = ${order_id}`;
+      const [row] = await sql<
+        OrderRow[]
+      >`SELECT ${sql(ORDER_COLUMNS)} FROM orders WHERE order_id = ${order_id}`;
       return row ? orderFromRow(row) : null;
     },
     async auditFigures(product_id, order_ids) {
@@ -18,7 +20,9 @@ export function pgOrders(sql: Sql): OrderStore & {
         const rows = await tx<{ status: OrderStatus; units: string }[]>`
           SELECT status, sum(qty) AS units FROM orders WHERE product_id = ${product_id} GROUP BY status`;
         const found = order_ids.length
-          ? await tx<{ order_id: string }[]>`SELECT order_id FROM orders WHERE order_id = ANY(${order_ids}::uuid[])`
+          ? await tx<
+              { order_id: string }[]
+            >`SELECT order_id FROM orders WHERE order_id = ANY(${order_ids}::uuid[])`
           : [];
         const units: Partial<Record<OrderStatus, number>> = {};
         for (const r of rows) units[r.status] = Number(r.units);

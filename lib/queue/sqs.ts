@@ -2,7 +2,7 @@
 // keep-alive connections, so a send is one round trip on a warm socket.
 import { Agent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { config, required } from '../config';
 import type { OrderQueue } from '../sale/ports';
@@ -33,7 +33,10 @@ export function sqsClient(): SQSClient {
   return client;
 }
 
-export function sqsOrderQueue(sqs: SQSClient = sqsClient(), queue_url = required('ORDERS_QUEUE_URL')): OrderQueue {
+export function sqsOrderQueue(
+  sqs: SQSClient = sqsClient(),
+  queue_url = required('ORDERS_QUEUE_URL'),
+): OrderQueue {
   return {
     async send(order) {
       await sqs.send(new SendMessageCommand({ QueueUrl: queue_url, MessageBody: JSON.stringify(order) }));

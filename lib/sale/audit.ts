@@ -31,5 +31,14 @@ export async function auditProduct(
   const paid = units.paid ?? 0;
   const drift = state.stock_total - state.available - reserved - paid;
   const ok = drift === 0 && [state.available, reserved, paid, in_flight].every((n) => n >= 0);
-  return { product_id, stock_total: state.stock_total, available: state.available, reserved, paid, in_flight, drift, ok };
+  return {
+    product_id,
+    stock_total: state.stock_total,
+    available: state.available,
+    reserved,
+    paid,
+    in_flight,
+    drift,
+    ok,
+  };
 }

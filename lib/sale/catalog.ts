@@ -17,7 +17,10 @@ export async function createProduct(deps: CatalogDeps, input: Omit<Product, 'id'
   return snapshot;
 }
 
-export async function getProduct(deps: Pick<CatalogDeps, 'inventory'>, id: number): Promise<ProductSnapshot | null> {
+export async function getProduct(
+  deps: Pick<CatalogDeps, 'inventory'>,
+  id: number,
+): Promise<ProductSnapshot | null> {
   const [snapshot] = await deps.inventory.snapshots([id]);
   return snapshot ?? null;
 }

@@ -55,7 +55,10 @@ export interface OrderStore {
   insertAccepted(orders: AcceptedOrder[]): Promise<string[]>;
   get(order_id: string): Promise<Order | null>;
   /** Units per status for one product, read in one snapshot with which of `order_ids` exist. */
-  auditFigures(product_id: number, order_ids: string[]): Promise<{ units: Partial<Record<OrderStatus, number>>; existing: Set<string> }>;
+  auditFigures(
+    product_id: number,
+    order_ids: string[],
+  ): Promise<{ units: Partial<Record<OrderStatus, number>>; existing: Set<string> }>;
 }
 
 export interface ProductStore {

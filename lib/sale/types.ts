@@ -71,7 +71,10 @@ export function orderFromAccepted(a: AcceptedOrder): Order {
   };
 }
 
-export function saleState(p: Pick<Product, 'paused' | 'sale_starts_at' | 'sale_ends_at'>, now_ms: number): SaleState {
+export function saleState(
+  p: Pick<Product, 'paused' | 'sale_starts_at' | 'sale_ends_at'>,
+  now_ms: number,
+): SaleState {
   if (p.sale_ends_at && now_ms >= p.sale_ends_at.getTime()) return 'ended';
   if (p.paused) return 'paused';
   if (p.sale_starts_at && now_ms < p.sale_starts_at.getTime()) return 'upcoming';

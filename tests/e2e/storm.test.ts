@@ -9,8 +9,13 @@ afterAll(() => sql.end());
 
 it('1,000 concurrent orders at stock 100: exactly 100 units accepted, the rest 409, all persisted once', async () => {
   const product = await newProduct({ stock_total: 100, max_per_order: 3 });
-  const tokens = await Promise.all(Array.from({ length: 60 }, (_, i) => buyerToken(`storm-${product.id}-${i}`)));
-  const requests = Array.from({ length: 1000 }, (_, i) => ({ token: tokens[i % tokens.length]!, qty: 1 + (i % 3) }));
+  const tokens = await Promise.all(
+    Array.from({ length: 60 }, (_, i) => buyerToken(`storm-${product.id}-${i}`)),
+  );
+  const requests = Array.from({ length: 1000 }, (_, i) => ({
+    token: tokens[i % tokens.length]!,
+    qty: 1 + (i % 3),
+  }));
 
   const replies = await Promise.all(requests.map((r) => reserve(r.token, product.id, r.qty)));
 
