@@ -5,8 +5,8 @@ import middy from '@middy/core';
 import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
 import type { SQSEvent } from 'aws-lambda';
 import { z } from 'zod';
-import { inventory, orders } from '../lib/container';
-import { domainLog, logger } from '../lib/platform/logger';
+import { settleDeps } from '../lib/container';
+import { logger } from '../lib/platform/logger';
 import { persistAccepted } from '../lib/sale/persist';
 import type { AcceptedOrder } from '../lib/sale/types';
 
@@ -32,9 +32,7 @@ export const handler = middy<SQSEvent, PromiseSettledResult<unknown>[]>()
   .handler(async (event) => {
     const parsed = event.Records.map((r) => parseRecord(r.body));
     const valid = parsed.flatMap((p) => (p.ok ? [p.order] : []));
-    const persisted = valid.length
-      ? persistAccepted({ orders: orders(), inventory: inventory(), log: domainLog }, valid)
-      : Promise.resolve(null);
+    const persisted = valid.length ? persistAccepted(settleDeps(), valid) : Promise.resolve(null);
     persisted.then(
       (r) =>
         r && logger.info('persisted batch', { records: event.Records.length, inserted: r.inserted.length }),

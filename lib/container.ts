@@ -3,8 +3,11 @@ import { config } from './config';
 import { redisClient } from './inventory/client';
 import { redisInventory } from './inventory/inventory';
 import { db } from './orders/db';
+import { pgLifecycle } from './orders/lifecycle';
 import { pgOrders } from './orders/orders';
 import { pgProducts } from './orders/products';
+import { recordReceipt } from './orders/receipts';
+import { domainLog } from './platform/logger';
 import { sqsOrderQueue } from './queue/sqs';
 import type { Inventory, OrderQueue } from './sale/ports';
 
@@ -21,3 +24,16 @@ export const orderQueue = (): OrderQueue => {
 };
 export const orders = () => pgOrders(db());
 export const products = () => pgProducts(db());
+export const lifecycle = () => pgLifecycle(db());
+export const receipts = () => ({
+  record: (r: Parameters<typeof recordReceipt>[1]) => recordReceipt(db(), r),
+});
+
+/** Everything the settling code needs (payments, cancels, persistence, the release run). */
+export const settleDeps = () => ({
+  inventory: inventory(),
+  lifecycle: lifecycle(),
+  orders: orders(),
+  queue: orderQueue(),
+  log: domainLog,
+});

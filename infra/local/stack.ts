@@ -129,6 +129,8 @@ export async function startStack(opts: StackOpts): Promise<Stack> {
       DATA_DIR: dataDir,
       LOG_LEVEL: given['LOG_LEVEL'] ?? 'INFO',
     };
+    // The CLI reads this to reach the stack without the caller exporting anything.
+    writeFileSync(join(dataDir, 'stack-env.json'), JSON.stringify(stack.env, null, 2), { mode: 0o600 });
     await prepareData(stack.env, opts.seed, say);
     if (opts.serve) await stack.startOffline();
     return stack;

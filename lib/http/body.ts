@@ -2,13 +2,16 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { ZodType } from 'zod';
 import { Problem } from './problems';
+import { rawBody } from './raw-body';
 
 /** Bodies on this API are a few fields; anything larger is refused before parsing. */
 export const BODY_BYTES_MAX = 4096;
 
 export function parseJsonBody<B>(event: APIGatewayProxyEventV2, schema: ZodType<B>): B {
-  const raw = event.body ?? '';
-  const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+  return parseJsonText(rawBody(event), schema);
+}
+
+export function parseJsonText<B>(text: string, schema: ZodType<B>): B {
   if (Buffer.byteLength(text, 'utf8') > BODY_BYTES_MAX) {
     throw invalid(`body too large: at most ${BODY_BYTES_MAX} bytes`, [
       { field: '(body)', message: 'too large' },

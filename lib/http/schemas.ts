@@ -40,3 +40,18 @@ export function productIdParam(raw: string | undefined): number | null {
   const id = Number(raw);
   return id <= 0xffff_ffff ? id : null;
 }
+
+export const UpdateProductBody = z
+  .strictObject({
+    name: z.string().min(1).max(200),
+    sale_starts_at: isoTime.nullable(),
+    sale_ends_at: isoTime.nullable(),
+    max_per_order: z.number().int().min(1).max(1000),
+    per_customer_limit: z.number().int().min(1).max(1_000_000).nullable(),
+    reservation_ttl_s: z.number().int().min(1).max(86_400),
+    paused: z.boolean(),
+    stock_delta: z.number().int().min(-100_000_000).max(100_000_000),
+  })
+  .partial()
+  .refine((b) => Object.keys(b).length > 0, { message: 'nothing to change' });
+export type UpdateProductBody = z.infer<typeof UpdateProductBody>;

@@ -1,7 +1,7 @@
 // The Redis implementation of the domain's Inventory port. Script outcomes become typed values here
 // and nowhere else.
 import type { InventoryReserveResult } from '../sale/outcomes';
-import type { Inventory, PendingOrder, ProductSnapshot, ReserveRequest } from '../sale/ports';
+import type { Inventory, PendingOrder, ProductSnapshot, ReserveRequest, RetakeOutcome } from '../sale/ports';
 import type { AcceptedOrder, Product } from '../sale/types';
 import { globalKeys, productKeys } from './keys';
 import type { ScriptClient } from './scripts';
@@ -74,6 +74,71 @@ export function redisInventory(redis: ScriptClient, prefix: string): Inventory {
       const records = ids.length ? await redis.mget(...ids.map((id) => k.order(id))) : [];
       const outbox = records.flatMap((r) => (r === null ? [] : [parsePending(r).accepted]));
       return { stock_total: Number(counters[0]), available: Number(counters[1]), outbox };
+    },
+
+    async release(t) {
+      const k = keysOf(t.product_id);
+      return (await redis.release(k.sale, k.customers, k.released, t.order_id, t.qty, t.customer_id)) === 1;
+    },
+
+    async retake(t) {
+      const k = keysOf(t.product_id);
+      return (await redis.retake(
+        k.sale,
+        k.customers,
+        k.released,
+        t.order_id,
+        t.qty,
+        t.customer_id,
+      )) as RetakeOutcome;
+    },
+
+    async cancelPending(order_id, product_id, customer_id) {
+      const k = keysOf(product_id);
+      const [status, record] = (await redis.cancelPending(
+        k.outbox,
+        k.order(order_id),
+        order_id,
+        customer_id,
+      )) as ['flagged' | 'persisted' | 'not_found', string?];
+      return status === 'flagged' ? { status, accepted: parsePending(record!).accepted } : { status };
+    },
+
+    async staleOutbox(older_than_ms, limit) {
+      const ids = (await redis.smembers(globalKeys(prefix).products)).map(Number);
+      const cutoff_ms = Date.now() - older_than_ms;
+      const found: AcceptedOrder[] = [];
+      for (const id of ids) {
+        if (found.length >= limit) break;
+        const k = keysOf(id);
+        const stale = await redis.zrangebyscore(
+          k.outbox,
+          '-inf',
+          String(cutoff_ms),
+          'LIMIT',
+          0,
+          limit - found.length,
+        );
+        if (stale.length === 0) continue;
+        const records = await redis.mget(...stale.map((oid) => k.order(oid)));
+        for (const r of records) if (r !== null) found.push(parsePending(r).accepted);
+      }
+      return found;
+    },
+
+    async adjustStock(product_id, delta) {
+      const reply = (await redis.adjustStock(keysOf(product_id).sale, delta)) as [string, number?, number?];
+      if (reply[0] === 'ok') return { ok: true, stock_total: Number(reply[1]), available: Number(reply[2]) };
+      if (reply[0] === 'negative') return { ok: false, available: Number(reply[1]) };
+      throw new Error(`product ${product_id} has no sale state`);
+    },
+
+    async updateProduct(product) {
+      // Counters are never written by a settings update; stock changes go through adjustStock.
+      const fields = productFields(product);
+      const at = fields.indexOf('stock_total');
+      fields.splice(at, 2);
+      await redis.loadProduct(keysOf(product.id).sale, product.id, 'update', ...fields);
     },
 
     async ack(orders) {

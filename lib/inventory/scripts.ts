@@ -10,6 +10,9 @@ export const SCRIPTS = {
   ack: 3,
   release: 3,
   loadProduct: 1,
+  retake: 3,
+  cancelPending: 2,
+  adjustStock: 1,
 } as const satisfies Record<string, number>;
 
 type ScriptName = keyof typeof SCRIPTS;
@@ -18,6 +21,9 @@ const FILES: Record<ScriptName, string> = {
   ack: 'ack.lua',
   release: 'release.lua',
   loadProduct: 'load-product.lua',
+  retake: 'retake.lua',
+  cancelPending: 'cancel-pending.lua',
+  adjustStock: 'adjust-stock.lua',
 };
 
 function luaDir(): string {

@@ -4,6 +4,7 @@ import postgres from 'postgres';
 import { config, required } from '../config';
 
 export type Sql = postgres.Sql;
+export type Tx = postgres.TransactionSql;
 let sql: Sql | undefined;
 
 export function db(): Sql {

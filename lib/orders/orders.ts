@@ -53,20 +53,27 @@ export interface Cursor {
  * order actually inserted, in one transaction. A duplicate delivery inserts nothing and records
  * nothing, whichever batch or container it arrives in.
  */
-async function insertAccepted(sql: Sql, orders: AcceptedOrder[]): Promise<string[]> {
+export async function insertAccepted(
+  sql: Sql,
+  orders: AcceptedOrder[],
+  hooks: { beforeCommit?: () => Promise<void> } = {},
+): Promise<string[]> {
   if (orders.length === 0) return [];
-  const rows = dedupe(orders).map((o) => ({
-    order_id: o.order_id,
-    product_id: o.product_id,
-    customer_id: o.customer_id,
-    qty: o.qty,
-    unit_price_cents: o.unit_price_cents,
-    amount_cents: o.unit_price_cents * o.qty,
-    currency: o.currency,
-    status: 'reserved',
-    created_at: new Date(o.created_ms),
-    expires_at: new Date(o.expires_ms),
-  }));
+  // Sorted: concurrent batches sharing orders lock them in the same order and cannot deadlock.
+  const rows = dedupe(orders)
+    .sort((a, b) => (a.order_id < b.order_id ? -1 : 1))
+    .map((o) => ({
+      order_id: o.order_id,
+      product_id: o.product_id,
+      customer_id: o.customer_id,
+      qty: o.qty,
+      unit_price_cents: o.unit_price_cents,
+      amount_cents: o.unit_price_cents * o.qty,
+      currency: o.currency,
+      status: 'reserved',
+      created_at: new Date(o.created_ms),
+      expires_at: new Date(o.expires_ms),
+    }));
   return sql.begin(async (tx) => {
     const inserted = await tx<{ order_id: string }[]>`
       INSERT INTO orders ${tx(rows)} ON CONFLICT (order_id) DO NOTHING RETURNING order_id`;
@@ -79,7 +86,13 @@ async function insertAccepted(sql: Sql, orders: AcceptedOrder[]): Promise<string
         reason: 'accepted by inventory',
       }));
       await tx`INSERT INTO order_events ${tx(events)}`;
+      // The early-webhook race: a webhook that looked for one of these orders before this commit
+      // holds its lock until it has stored its event as pending; we wait for it, and the pending
+      // events are applied right after this commit (lib/sale/settle.ts settleAfterPersist).
+      const ids = inserted.map((r) => r.order_id).sort();
+      await tx`SELECT pg_advisory_xact_lock(hashtextextended(id::text, 0)) FROM unnest(${ids}::uuid[]) AS id`;
     }
+    await hooks.beforeCommit?.();
     return inserted.map((r) => r.order_id);
   });
 }

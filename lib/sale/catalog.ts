@@ -28,3 +28,54 @@ export async function getProduct(
 export async function listProducts(deps: Pick<CatalogDeps, 'inventory'>): Promise<ProductSnapshot[]> {
   return (await deps.inventory.snapshots()).sort((a, b) => a.product.id - b.product.id);
 }
+
+export interface ProductPatch {
+  name?: string;
+  sale_starts_at?: Date | null;
+  sale_ends_at?: Date | null;
+  max_per_order?: number;
+  per_customer_limit?: number | null;
+  reservation_ttl_s?: number;
+  paused?: boolean;
+  stock_delta?: number;
+}
+
+export type UpdateOutcome =
+  | { kind: 'updated'; snapshot: ProductSnapshot }
+  | { kind: 'not_found' }
+  | { kind: 'stock_would_go_negative'; available: number }
+  | { kind: 'invalid'; field: string; detail: string };
+
+/**
+ * Settings go to PostgreSQL then Redis (the reserve script reads them from Redis at once, so
+ * `paused: true` stops new orders with the next request). A stock change is decided atomically in
+ * Redis first — it is the only place that knows what is available right now — then recorded in
+ * PostgreSQL, and undone in Redis if that write fails.
+ */
+export async function updateProduct(
+  deps: CatalogDeps,
+  id: number,
+  patch: ProductPatch,
+): Promise<UpdateOutcome> {
+  const current = await deps.products.get(id);
+  if (!current) return { kind: 'not_found' };
+  const { stock_delta = 0, ...settings } = patch;
+  const next: Product = { ...current, ...settings };
+  if (next.sale_starts_at && next.sale_ends_at && next.sale_ends_at <= next.sale_starts_at) {
+    return { kind: 'invalid', field: 'sale_ends_at', detail: 'sale_ends_at must be after sale_starts_at' };
+  }
+  if (stock_delta !== 0) {
+    const r = await deps.inventory.adjustStock(id, stock_delta);
+    if (!r.ok) return { kind: 'stock_would_go_negative', available: r.available };
+  }
+  try {
+    await deps.products.update(next, stock_delta);
+  } catch (err) {
+    if (stock_delta !== 0) await deps.inventory.adjustStock(id, -stock_delta);
+    throw err;
+  }
+  await deps.inventory.updateProduct(next);
+  const [snapshot] = await deps.inventory.snapshots([id]);
+  if (!snapshot) return { kind: 'not_found' };
+  return { kind: 'updated', snapshot };
+}

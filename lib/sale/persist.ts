@@ -1,13 +1,9 @@
 // Persisting accepted orders: one batched write, then the outbox entries are cleared. Safe to run
 // twice on the same orders (duplicate delivery): the write and the clear are both idempotent.
-import type { Inventory, Logger, OrderStore } from './ports';
+import { type SettleDeps, settleAfterPersist } from './settle';
 import type { AcceptedOrder } from './types';
 
-export interface PersistDeps {
-  orders: OrderStore;
-  inventory: Inventory;
-  log: Logger;
-}
+export type PersistDeps = SettleDeps;
 
 export interface PersistResult {
   inserted: string[];
@@ -21,9 +17,15 @@ export async function persistAccepted(deps: PersistDeps, batch: AcceptedOrder[])
   // (or the outbox re-send) comes back and finds the row already there.
   const acks = await deps.inventory.ack(batch);
   const fresh = new Set(inserted);
+  const cancel_pending = acks.filter((a) => a.cancel_pending).map((a) => a.order_id);
+  await settleAfterPersist(
+    deps,
+    batch.map((o) => o.order_id),
+    cancel_pending,
+  );
   return {
     inserted,
     duplicates: batch.filter((o) => !fresh.has(o.order_id)).map((o) => o.order_id),
-    cancel_pending: acks.filter((a) => a.cancel_pending).map((a) => a.order_id),
+    cancel_pending,
   };
 }

@@ -1,5 +1,6 @@
 // What the domain needs from the outside world. Adapters in lib/inventory, lib/orders and lib/queue
 // implement these; handlers and tests pass them in as plain parameters.
+import type { PaymentEvent, PaymentResult } from './lifecycle';
 import type { InventoryReserveResult } from './outcomes';
 import type { AcceptedOrder, Order, OrderStatus, Product } from './types';
 
@@ -35,9 +36,38 @@ export interface Inventory {
   pendingOrder(order_id: string, product_id: number): Promise<PendingOrder | null>;
   /** Counters and outbox of one product read together (one atomic read), or null if unknown. */
   auditState(product_id: number): Promise<InventoryAuditState | null>;
+  /** Gives an order's units back; idempotent on the order id. True when units moved now. */
+  release(ticket: ReleaseTicket): Promise<boolean>;
+  /** A late success on an expired order: take its units again if they are free. */
+  retake(ticket: ReleaseTicket): Promise<RetakeOutcome>;
+  /** Flags a cancel on an order still in the outbox (applied when it is persisted). */
+  cancelPending(
+    order_id: string,
+    product_id: number,
+    customer_id: string,
+  ): Promise<{ status: 'flagged'; accepted: AcceptedOrder } | { status: 'persisted' | 'not_found' }>;
+  /** Orders in the outbox for longer than `older_than_ms`, per product (re-send candidates). */
+  staleOutbox(older_than_ms: number, limit: number): Promise<AcceptedOrder[]>;
+  /** Adds or removes stock; refuses to take `available` below 0. */
+  adjustStock(
+    product_id: number,
+    delta: number,
+  ): Promise<{ ok: true; stock_total: number; available: number } | { ok: false; available: number }>;
+  /** Updates a product's sale settings (never its counters). */
+  updateProduct(product: Product): Promise<void>;
   /** Takes persisted orders out of the outbox; reports which ones the owner asked to cancel. */
   ack(orders: AcceptedOrder[]): Promise<{ order_id: string; cancel_pending: boolean }[]>;
 }
+
+/** What a release gives back: an order's units, and its customer's usage. */
+export interface ReleaseTicket {
+  order_id: string;
+  product_id: number;
+  customer_id: string;
+  qty: number;
+}
+
+export type RetakeOutcome = 'held' | 'retaken' | 'insufficient';
 
 export interface InventoryAuditState {
   stock_total: number;
@@ -61,9 +91,46 @@ export interface OrderStore {
   ): Promise<{ units: Partial<Record<OrderStatus, number>>; existing: Set<string> }>;
 }
 
+export interface TransitionOutcome {
+  order: Order;
+  from: OrderStatus;
+  release: ReleaseTicket | null;
+}
+
+export interface PaymentOutcome {
+  result: PaymentResult;
+  release: ReleaseTicket | null;
+}
+
+/** Order lifecycle in the durable record (PostgreSQL): conditional transitions and their markers. */
+export interface OrderLifecycle {
+  receivePayment(
+    event: PaymentEvent,
+    retake: (order: Order) => Promise<RetakeOutcome>,
+  ): Promise<PaymentOutcome>;
+  applyPendingPayments(
+    order_ids: string[],
+    retake: (order: Order) => Promise<RetakeOutcome>,
+  ): Promise<PaymentOutcome[]>;
+  transition(
+    order_id: string,
+    from: OrderStatus[],
+    to: OrderStatus,
+    actor: string,
+    reason: string,
+  ): Promise<TransitionOutcome | null>;
+  overdueReservations(limit: number): Promise<string[]>;
+  unappliedReleases(older_than_s: number, limit: number): Promise<ReleaseTicket[]>;
+  markReleased(order_ids: string[]): Promise<void>;
+  strandedPaymentOrders(limit: number): Promise<string[]>;
+  orphanStalePayments(hours: number): Promise<number>;
+}
+
 export interface ProductStore {
   create(p: Omit<Product, 'id'>): Promise<Product>;
   get(id: number): Promise<Product | null>;
+  /** Writes the settings of `p` and adds `stock_delta` to stock_total, in one statement. */
+  update(p: Product, stock_delta: number): Promise<void>;
 }
 
 export interface Logger {

@@ -1,0 +1,91 @@
+// The operator's and developer's command line: tokens, the release run on demand, the audit.
+// Against the local stack it reads DATA_DIR/stack-env.json (written by `npm start`); against any
+// other deployment, set DATABASE_URL, REDIS_URL, ORDERS_QUEUE_URL, AUTH_JWT_SECRET yourself.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command } from 'commander';
+
+loadLocalStackEnv();
+const { config } = await import('../lib/config');
+const { mintToken } = await import('../lib/http/auth');
+const container = await import('../lib/container');
+const { auditProduct } = await import('../lib/sale/audit');
+const { RELEASE_RUN_DEFAULTS, runRelease } = await import('../lib/sale/release-run');
+const { db, closeDb } = await import('../lib/orders/db');
+const { closeRedis } = await import('../lib/inventory/client');
+const { orphanedPayments, refundRequired } = await import('../lib/orders/operator');
+
+const program = new Command('flash-sale').description('flash-sale operator CLI');
+
+program
+  .command('token')
+  .description('mint a development JWT (buyer by default)')
+  .option('--customer <id>', 'customer id (the token subject)', 'demo-buyer')
+  .option('--admin', 'mint an admin token (claim role=admin)')
+  .option('--ttl <seconds>', 'lifetime in seconds', '86400')
+  .action(async (o: { customer: string; admin?: boolean; ttl: string }) => {
+    const customer_id = o.admin && o.customer === 'demo-buyer' ? 'admin' : o.customer;
+    console.log(await mintToken({ customer_id, admin: o.admin === true, ttl_s: Number(o.ttl) }));
+  });
+
+program
+  .command('release')
+  .description('run the release work once now (expiry, outbox re-send, stranded payments, releases)')
+  .action(async () => {
+    const report = await runRelease(container.settleDeps(), {
+      ...RELEASE_RUN_DEFAULTS,
+      outbox_grace_ms: config().OUTBOX_GRACE_S * 1000,
+    });
+    console.log(JSON.stringify(report, null, 2));
+  });
+
+program
+  .command('audit')
+  .description('audit every product; exit 1 on drift; list refunds and orphaned payments')
+  .option('--json', 'print JSON')
+  .action(async (o: { json?: boolean }) => {
+    const products = await container.inventory().snapshots();
+    const reports = [];
+    for (const p of products.sort((a, b) => a.product.id - b.product.id)) {
+      const r = await auditProduct(
+        { inventory: container.inventory(), orders: container.orders() },
+        p.product.id,
+      );
+      if (r) reports.push(r);
+    }
+    const refunds = await refundRequired(db());
+    const orphans = await orphanedPayments(db());
+    const ok = reports.every((r) => r.ok);
+    if (o.json)
+      console.log(
+        JSON.stringify({ ok, products: reports, refund_required: refunds, orphaned: orphans }, null, 2),
+      );
+    else printAudit(reports, refunds.length, orphans.length);
+    process.exitCode = ok ? 0 : 1;
+  });
+
+function printAudit(reports: Awaited<ReturnType<typeof auditProduct>>[], refunds: number, orphans: number) {
+  console.table(reports);
+  console.log(`refund_required orders: ${refunds}   orphaned payment events: ${orphans}`);
+  console.log(reports.every((r) => r?.ok) ? 'audit: ok' : 'audit: DRIFT FOUND');
+}
+
+function loadLocalStackEnv(): void {
+  if (process.env['DATABASE_URL'] && (process.env['REDIS_URL'] || process.env['REDIS_CLUSTER_NODES'])) return;
+  const file = join(process.env['DATA_DIR'] ?? '.data', 'stack-env.json');
+  if (!existsSync(file)) return;
+  const env = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+  for (const [k, v] of Object.entries(env)) process.env[k] ??= v;
+  process.env['LOG_LEVEL'] ??= 'WARN';
+}
+
+try {
+  await program.parseAsync();
+} catch (err) {
+  console.error(`flash-sale: ${(err as Error).message}`);
+  process.exitCode = 1;
+} finally {
+  await closeDb();
+  await closeRedis();
+  process.exit(process.exitCode ?? 0); // keep-alive sockets must not hold the command open
+}

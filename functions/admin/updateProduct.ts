@@ -1,0 +1,25 @@
+// PATCH /api/admin/products/{id}: sale window, limits, the `paused` kill switch, atomic stock_delta.
+import { inventory, products } from '../../lib/container';
+import { Problem } from '../../lib/http/problems';
+import { json, route } from '../../lib/http/route';
+import { productIdParam, UpdateProductBody } from '../../lib/http/schemas';
+import { productView } from '../../lib/http/views';
+import { updateProduct } from '../../lib/sale/catalog';
+
+export const handler = route({ auth: 'admin', body: UpdateProductBody }, async ({ event, body }) => {
+  const id = productIdParam(event.pathParameters?.['id']);
+  if (id === null) throw new Problem('product-not-found', 'no product with this id');
+  const r = await updateProduct({ inventory: inventory(), products: products() }, id, body);
+  switch (r.kind) {
+    case 'updated':
+      return json(200, productView(r.snapshot));
+    case 'not_found':
+      throw new Problem('product-not-found', 'no product with this id');
+    case 'stock_would_go_negative':
+      throw new Problem('stock-would-go-negative', `only ${r.available} unit(s) available to remove`, {
+        available: r.available,
+      });
+    case 'invalid':
+      throw new Problem('invalid-request', r.detail, { errors: [{ field: r.field, message: r.detail }] });
+  }
+});

@@ -1,0 +1,24 @@
+// POST /api/orders/{order_id}/cancel: the owner cancels a reserved order; units back exactly once.
+import { settleDeps } from '../lib/container';
+import { Problem } from '../lib/http/problems';
+import { json, route } from '../lib/http/route';
+import { orderView } from '../lib/http/views';
+import { isUuid } from '../lib/sale/order-id';
+import { cancelOrder } from '../lib/sale/settle';
+
+export const handler = route({ auth: 'buyer' }, async ({ event, identity }) => {
+  const order_id = (event.pathParameters?.['order_id'] ?? '').toLowerCase();
+  const r = isUuid(order_id)
+    ? await cancelOrder(settleDeps(), order_id, identity)
+    : { kind: 'not_found' as const };
+  switch (r.kind) {
+    case 'cancelled':
+      return json(200, orderView(r.order));
+    case 'pending':
+      return json(202, orderView(r.order, { cancel_pending: true }));
+    case 'not_cancellable':
+      throw new Problem('order-not-cancellable', `the order is ${r.status}`, { status: r.status });
+    case 'not_found':
+      throw new Problem('order-not-found', 'no such order');
+  }
+});

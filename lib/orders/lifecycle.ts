@@ -1,0 +1,223 @@
+// Order transitions in PostgreSQL. Every change is a conditional UPDATE (exactly one racer wins)
+// plus an order_events row; a transition that frees units also writes its stock_releases marker in
+// the same transaction, so the Redis release that follows the commit can always be finished later.
+import { decidePayment, type PaymentEvent, RELEASING } from '../sale/lifecycle';
+import type {
+  OrderLifecycle,
+  PaymentOutcome,
+  ReleaseTicket,
+  RetakeOutcome,
+  TransitionOutcome,
+} from '../sale/ports';
+import type { Order, OrderStatus } from '../sale/types';
+import type { Sql, Tx } from './db';
+import { ORDER_COLUMNS, type OrderRow, orderFromRow } from './rows';
+
+export type TransitionResult = TransitionOutcome;
+
+/** Serialises everything that concerns one order id (webhook vs persist: the early-webhook race). */
+export async function lockOrderId(tx: Tx, order_id: string): Promise<void> {
+  await tx`SELECT pg_advisory_xact_lock(hashtextextended(${order_id}, 0))`;
+}
+
+export async function transition(
+  tx: Tx,
+  order_id: string,
+  from: OrderStatus[],
+  to: OrderStatus,
+  actor: string,
+  reason: string,
+): Promise<TransitionResult | null> {
+  const [row] = await tx<(OrderRow & { old_status: OrderStatus })[]>`
+    WITH old AS (SELECT order_id, status FROM orders WHERE order_id = ${order_id} FOR UPDATE)
+    UPDATE orders o SET status = ${to},
+      paid_at = CASE WHEN ${to} = 'paid' THEN now() ELSE o.paid_at END,
+      closed_at = CASE WHEN ${to} = 'reserved' THEN NULL ELSE now() END
+    FROM old
+    WHERE o.order_id = old.order_id AND old.status = ANY(${from}::text[])
+    RETURNING ${tx(ORDER_COLUMNS.map((c) => `o.${c}`))}, old.status AS old_status`;
+  if (!row) return null;
+  await tx`INSERT INTO order_events (order_id, from_status, to_status, actor, reason)
+    VALUES (${order_id}, ${row.old_status}, ${to}, ${actor}, ${reason})`;
+  const order = orderFromRow(row);
+  let release: ReleaseTicket | null = null;
+  if (row.old_status === 'reserved' && RELEASING.has(to)) {
+    release = { order_id, product_id: order.product_id, customer_id: order.customer_id, qty: order.qty };
+    await tx`INSERT INTO stock_releases ${tx(release)} ON CONFLICT (order_id) DO NOTHING`;
+  }
+  return { order, from: row.old_status, release };
+}
+
+export async function lockedOrder(tx: Tx, order_id: string): Promise<Order | null> {
+  const [row] = await tx<
+    OrderRow[]
+  >`SELECT ${tx(ORDER_COLUMNS)} FROM orders WHERE order_id = ${order_id} FOR UPDATE`;
+  return row ? orderFromRow(row) : null;
+}
+
+/**
+ * Store the event once (by webhook id) and apply it, in one transaction. `retake` runs inside the
+ * transaction, with the order row locked, only for a success on an expired order.
+ */
+export async function receivePayment(
+  sql: Sql,
+  event: PaymentEvent,
+  retake: (order: Order) => Promise<RetakeOutcome>,
+): Promise<PaymentOutcome> {
+  return sql.begin(async (tx) => {
+    await lockOrderId(tx, event.order_id);
+    const inserted = await tx`
+      INSERT INTO payment_events (webhook_id, type, order_id, amount_cents, currency, payment_id, status)
+      VALUES (${event.webhook_id}, ${event.type}, ${event.order_id}, ${event.amount_cents}, ${event.currency},
+              ${event.payment_id}, 'pending')
+      ON CONFLICT (webhook_id) DO NOTHING RETURNING webhook_id`;
+    if (inserted.length === 0) return { result: { result: 'duplicate' }, release: null };
+    return applyStored(tx, event, retake);
+  });
+}
+
+/** Applies stored pending events of the given orders (after persist, and in the release run). */
+export async function applyPendingPayments(
+  sql: Sql,
+  order_ids: string[],
+  retake: (order: Order) => Promise<RetakeOutcome>,
+): Promise<PaymentOutcome[]> {
+  if (order_ids.length === 0) return [];
+  const pending = await sql<PaymentEventRow[]>`
+    SELECT webhook_id, type, order_id, amount_cents, currency, payment_id FROM payment_events
+    WHERE status = 'pending' AND order_id = ANY(${order_ids}::uuid[]) ORDER BY received_at`;
+  const outcomes: PaymentOutcome[] = [];
+  for (const row of pending) {
+    const event = eventFromRow(row);
+    const outcome = await sql.begin(async (tx) => {
+      await lockOrderId(tx, event.order_id);
+      const [still] = await tx`SELECT 1 FROM payment_events WHERE webhook_id = ${event.webhook_id}
+        AND status = 'pending' FOR UPDATE`;
+      return still ? applyStored(tx, event, retake) : null;
+    });
+    if (outcome) outcomes.push(outcome);
+  }
+  return outcomes;
+}
+
+async function applyStored(
+  tx: Tx,
+  event: PaymentEvent,
+  retake: (order: Order) => Promise<RetakeOutcome>,
+): Promise<PaymentOutcome> {
+  const order = await lockedOrder(tx, event.order_id);
+  if (!order) return { result: { result: 'pending' }, release: null };
+  const decision = decidePayment(order, event);
+  const actor = `payment:${event.webhook_id}`;
+  if (decision.kind === 'ignore') {
+    await settleEvent(tx, event.webhook_id, 'ignored', decision.reason, order.status);
+    return { result: { result: 'ignored', reason: decision.reason, status: order.status }, release: null };
+  }
+  let to: OrderStatus;
+  let reason = decision.reason;
+  if (decision.kind === 'retake') {
+    const r = await retake(order);
+    to = r === 'insufficient' ? 'refund_required' : 'paid';
+    reason = r === 'insufficient' ? `${reason}; units no longer available` : `${reason}; units taken again`;
+  } else {
+    to = decision.to;
+  }
+  const t = await transition(tx, order.order_id, [order.status], to, actor, reason);
+  if (!t) throw new Error(`order ${order.order_id} changed under its row lock`); // cannot happen: assert
+  await settleEvent(tx, event.webhook_id, 'applied', reason, to);
+  return { result: { result: 'applied', status: to }, release: t.release };
+}
+
+async function settleEvent(
+  tx: Tx,
+  webhook_id: string,
+  status: string,
+  reason: string,
+  order_status: OrderStatus,
+) {
+  await tx`UPDATE payment_events SET status = ${status}, reason = ${reason}, order_status = ${order_status},
+    handled_at = now() WHERE webhook_id = ${webhook_id}`;
+}
+
+interface PaymentEventRow {
+  webhook_id: string;
+  type: PaymentEvent['type'];
+  order_id: string;
+  amount_cents: string;
+  currency: string;
+  payment_id: string;
+}
+
+function eventFromRow(r: PaymentEventRow): PaymentEvent {
+  return { ...r, amount_cents: Number(r.amount_cents) };
+}
+
+/** A conditional transition in its own transaction (cancel, expiry). */
+export async function transitionOne(
+  sql: Sql,
+  order_id: string,
+  from: OrderStatus[],
+  to: OrderStatus,
+  actor: string,
+  reason: string,
+): Promise<TransitionResult | null> {
+  return sql.begin((tx) => transition(tx, order_id, from, to, actor, reason));
+}
+
+/** Overdue reservations, oldest first; SKIP LOCKED lets overlapping release runs share the work. */
+export async function overdueReservations(sql: Sql, limit: number): Promise<string[]> {
+  const rows = await sql<{ order_id: string }[]>`
+    SELECT order_id FROM orders WHERE status = 'reserved' AND expires_at < now()
+    ORDER BY expires_at LIMIT ${limit}`;
+  return rows.map((r) => r.order_id);
+}
+
+export async function unappliedReleases(
+  sql: Sql,
+  older_than_s: number,
+  limit: number,
+): Promise<ReleaseTicket[]> {
+  const rows = await sql<(ReleaseTicket & { product_id: string })[]>`
+    SELECT order_id, product_id, customer_id, qty FROM stock_releases
+    WHERE released_at IS NULL AND created_at < now() - make_interval(secs => ${older_than_s})
+    ORDER BY created_at LIMIT ${limit}`;
+  return rows.map((r) => ({ ...r, product_id: Number(r.product_id) }));
+}
+
+export async function markReleased(sql: Sql, order_ids: string[]): Promise<void> {
+  if (order_ids.length === 0) return;
+  await sql`UPDATE stock_releases SET released_at = now()
+    WHERE order_id = ANY(${order_ids}::uuid[]) AND released_at IS NULL`;
+}
+
+/** Pending events whose order exists (stranded by a crash) — the release run applies them. */
+export async function strandedPaymentOrders(sql: Sql, limit: number): Promise<string[]> {
+  const rows = await sql<{ order_id: string }[]>`
+    SELECT DISTINCT e.order_id FROM payment_events e JOIN orders o USING (order_id)
+    WHERE e.status = 'pending' LIMIT ${limit}`;
+  return rows.map((r) => r.order_id);
+}
+
+/** Pending events never matched by an order within `hours` become orphaned, for the operator. */
+export async function orphanStalePayments(sql: Sql, hours: number): Promise<number> {
+  const rows = await sql`
+    UPDATE payment_events e SET status = 'orphaned', reason = 'no such order within ' || ${hours} || ' hours',
+      handled_at = now()
+    WHERE e.status = 'pending' AND e.received_at < now() - make_interval(hours => ${hours})
+      AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.order_id = e.order_id)
+    RETURNING webhook_id`;
+  return rows.length;
+}
+
+export function pgLifecycle(sql: Sql): OrderLifecycle {
+  return {
+    receivePayment: (event, retake) => receivePayment(sql, event, retake),
+    applyPendingPayments: (ids, retake) => applyPendingPayments(sql, ids, retake),
+    transition: (id, from, to, actor, reason) => transitionOne(sql, id, from, to, actor, reason),
+    overdueReservations: (limit) => overdueReservations(sql, limit),
+    unappliedReleases: (s, limit) => unappliedReleases(sql, s, limit),
+    markReleased: (ids) => markReleased(sql, ids),
+    strandedPaymentOrders: (limit) => strandedPaymentOrders(sql, limit),
+    orphanStalePayments: (hours) => orphanStalePayments(sql, hours),
+  };
+}

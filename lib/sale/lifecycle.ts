@@ -1,0 +1,66 @@
+// The order state machine, as pure decisions. Adapters run them inside conditional updates, so a
+// decision only takes effect if the order is still in the status it was decided for.
+import type { Order, OrderStatus } from './types';
+
+export type PaymentType = 'payment.succeeded' | 'payment.failed';
+
+export interface PaymentEvent {
+  webhook_id: string;
+  type: PaymentType;
+  order_id: string;
+  amount_cents: number;
+  currency: string;
+  payment_id: string;
+}
+
+/** Statuses that hold no stock any more: leaving `reserved` for one of these gives units back. */
+export const RELEASING: ReadonlySet<OrderStatus> = new Set(['expired', 'cancelled', 'payment_failed']);
+export const FINAL: ReadonlySet<OrderStatus> = new Set(['paid', 'payment_failed', 'refund_required']);
+
+export type PaymentDecision =
+  | { kind: 'transition'; to: OrderStatus; reason: string }
+  /** expired + success: paid if the units can be taken again, else refund_required */
+  | { kind: 'retake'; reason: string }
+  | { kind: 'ignore'; reason: string };
+
+/** API.md's status table for a payment arriving now. */
+export function decidePayment(order: Order, event: PaymentEvent): PaymentDecision {
+  if (FINAL.has(order.status)) return { kind: 'ignore', reason: `order is ${order.status} (final)` };
+  if (event.type === 'payment.failed') {
+    if (order.status === 'reserved')
+      return { kind: 'transition', to: 'payment_failed', reason: 'payment failed' };
+    return { kind: 'ignore', reason: `payment failure for a ${order.status} order` };
+  }
+  if (event.amount_cents !== order.amount_cents || event.currency.toUpperCase() !== order.currency) {
+    return {
+      kind: 'ignore',
+      reason: `amount/currency mismatch: got ${event.amount_cents} ${event.currency}, order is ${order.amount_cents} ${order.currency}`,
+    };
+  }
+  switch (order.status) {
+    case 'reserved':
+      return { kind: 'transition', to: 'paid', reason: 'payment succeeded' };
+    case 'expired':
+      return { kind: 'retake', reason: 'payment succeeded after the reservation expired' };
+    case 'cancelled':
+      return {
+        kind: 'transition',
+        to: 'refund_required',
+        reason: 'payment succeeded after the customer cancelled',
+      };
+    default:
+      return { kind: 'ignore', reason: `order is ${order.status}` };
+  }
+}
+
+export type CancelDecision = { kind: 'cancel' } | { kind: 'refuse'; status: OrderStatus };
+
+export function decideCancel(order: Order): CancelDecision {
+  return order.status === 'reserved' ? { kind: 'cancel' } : { kind: 'refuse', status: order.status };
+}
+
+export type PaymentResult =
+  | { result: 'applied'; status: OrderStatus }
+  | { result: 'duplicate' }
+  | { result: 'pending' }
+  | { result: 'ignored'; reason: string; status: OrderStatus };

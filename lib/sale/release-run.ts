@@ -1,0 +1,99 @@
+// The release run (every minute, and on demand): expire overdue reservations, re-send outbox
+// entries whose message never produced an order, apply stranded payment events, finish releases
+// committed in PostgreSQL but not applied in Redis, and orphan payments never matched.
+// Safe when two runs overlap: every step is a conditional transition or an idempotent call.
+import type { OrderQueue, ReleaseTicket } from './ports';
+import { releaseNow, retakeWith, type SettleDeps } from './settle';
+
+export interface ReleaseRunDeps extends SettleDeps {
+  queue: OrderQueue;
+}
+
+export interface ReleaseRunOpts {
+  /** most items handled per step and run: a bound, so one run never grows without limit */
+  batch_max: number;
+  /** an outbox entry younger than this is probably still on its way through the queue */
+  outbox_grace_ms: number;
+  /** a release marker younger than this probably belongs to a live request finishing now */
+  reapply_after_s: number;
+  orphan_after_h: number;
+}
+
+export const RELEASE_RUN_DEFAULTS: ReleaseRunOpts = {
+  batch_max: 2000,
+  outbox_grace_ms: 30_000,
+  reapply_after_s: 10,
+  orphan_after_h: 24,
+};
+
+export interface ReleaseRunReport {
+  expired: number;
+  outbox_resent: number;
+  outbox_send_failed: number;
+  stranded_payments_applied: number;
+  releases_reapplied: number;
+  orphaned: number;
+  duration_ms: number;
+}
+
+export async function runRelease(deps: ReleaseRunDeps, opts: ReleaseRunOpts): Promise<ReleaseRunReport> {
+  const t0 = performance.now();
+  const expired = await expireOverdue(deps, opts.batch_max);
+  const outbox = await resendOutbox(deps, opts);
+  const stranded = await deps.lifecycle.applyPendingPayments(
+    await deps.lifecycle.strandedPaymentOrders(opts.batch_max),
+    retakeWith(deps),
+  );
+  await releaseNow(
+    deps,
+    stranded.flatMap((s) => (s.release ? [s.release] : [])),
+  );
+  const leftovers = await deps.lifecycle.unappliedReleases(opts.reapply_after_s, opts.batch_max);
+  await releaseNow(deps, leftovers);
+  const orphaned = await deps.lifecycle.orphanStalePayments(opts.orphan_after_h);
+  return {
+    expired,
+    outbox_resent: outbox.sent,
+    outbox_send_failed: outbox.failed,
+    stranded_payments_applied: stranded.length,
+    releases_reapplied: leftovers.length,
+    orphaned,
+    duration_ms: Math.round(performance.now() - t0),
+  };
+}
+
+async function expireOverdue(deps: ReleaseRunDeps, limit: number): Promise<number> {
+  const releases: ReleaseTicket[] = [];
+  for (const order_id of await deps.lifecycle.overdueReservations(limit)) {
+    const t = await deps.lifecycle.transition(
+      order_id,
+      ['reserved'],
+      'expired',
+      'system:release',
+      'reservation expired unpaid',
+    );
+    if (t?.release) releases.push(t.release);
+  }
+  await releaseNow(deps, releases);
+  return releases.length;
+}
+
+/** Re-sends are harmless: the consumer is idempotent on the order id. */
+async function resendOutbox(
+  deps: ReleaseRunDeps,
+  opts: ReleaseRunOpts,
+): Promise<{ sent: number; failed: number }> {
+  const stale = await deps.inventory.staleOutbox(opts.outbox_grace_ms, opts.batch_max);
+  let sent = 0;
+  let failed = 0;
+  for (const order of stale) {
+    try {
+      await deps.queue.send(order);
+      sent++;
+    } catch (err) {
+      failed++;
+      deps.log.warn('outbox re-send failed', { order_id: order.order_id, error: String(err) });
+    }
+  }
+  return { sent, failed };
+}

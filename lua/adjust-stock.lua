@@ -1,0 +1,16 @@
+--[[
+adjust-stock: add or remove units of stock atomically; never takes `available` below 0.
+
+KEYS[1] sale hash ({p:ID}:sale)
+
+ARGV[1] stock delta (integer, may be negative)
+
+Returns {"ok", stock_total, available} | {"negative", available} | {"missing"}
+]]
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
+local delta = tonumber(ARGV[1])
+local available = tonumber(redis.call('HGET', KEYS[1], 'available'))
+if available + delta < 0 then return {'negative', available} end
+local total = redis.call('HINCRBY', KEYS[1], 'stock_total', delta)
+available = redis.call('HINCRBY', KEYS[1], 'available', delta)
+return {'ok', total, available}

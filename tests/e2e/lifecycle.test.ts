@@ -1,0 +1,276 @@
+// Pins down the order lifecycle over HTTP: payments, failures, expiry, late payment, cancels and
+// the audit trail, each ending with the stock invariant intact (audit ok).
+import postgres from 'postgres';
+import { afterAll, describe, expect, it } from 'vitest';
+import { signWebhook } from '../../lib/http/webhook';
+import { audit, buyerToken, call, drained, newProduct, reserve } from '../helpers/api';
+import { releaseRun, reserveUnsent, waitUntil } from '../helpers/domain';
+import { sendWebhook } from '../helpers/webhook';
+
+const sql = postgres(process.env['DATABASE_URL']!, { max: 2 });
+afterAll(() => sql.end());
+
+async function persistedStatus(order_id: string): Promise<string | null> {
+  const [r] = await sql<{ status: string }[]>`SELECT status FROM orders WHERE order_id = ${order_id}`;
+  return r?.status ?? null;
+}
+
+async function reservedAndPersisted(product: any, qty = 1, customer?: string) {
+  const token = await buyerToken(customer);
+  const r = await reserve(token, product.id, qty);
+  expect(r.status).toBe(202);
+  await drained(product.id);
+  return { token, order: r.body };
+}
+
+describe('payments', () => {
+  it('success flow: reserved -> paid, units stay taken, audit ok, transitions recorded', async () => {
+    const product = await newProduct({ stock_total: 5 });
+    const { token, order } = await reservedAndPersisted(product, 2);
+    const w = await sendWebhook(order.order_id, { amount_cents: order.amount_cents });
+    expect(w.status).toBe(200);
+    expect(w.body).toMatchObject({ result: 'applied', status: 'paid' });
+    const got = await call('GET', `/api/orders/${order.order_id}`, { token });
+    expect(got.body.status).toBe('paid');
+    expect(got.body.paid_at).not.toBeNull();
+    expect(await audit(product.id)).toMatchObject({ available: 3, paid: 2, reserved: 0, ok: true });
+    const events =
+      await sql`SELECT from_status, to_status, actor FROM order_events WHERE order_id = ${order.order_id} ORDER BY id`;
+    expect(events.map((e) => `${e['from_status']}->${e['to_status']}`)).toEqual([
+      'null->reserved',
+      'reserved->paid',
+    ]);
+    expect(events[1]!['actor']).toMatch(/^payment:/);
+  });
+
+  it('failed payment restores the stock, and a new buyer gets the freed unit', async () => {
+    const product = await newProduct({ stock_total: 1 });
+    const { order } = await reservedAndPersisted(product, 1);
+    const soldOut = await reserve(await buyerToken(), product.id, 1);
+    expect(soldOut.status).toBe(409);
+    const w = await sendWebhook(order.order_id, { type: 'payment.failed', amount_cents: order.amount_cents });
+    expect(w.body).toMatchObject({ result: 'applied', status: 'payment_failed' });
+    expect((await audit(product.id)).available).toBe(1);
+    const next = await reserve(await buyerToken(), product.id, 1);
+    expect(next.status).toBe(202);
+    expect(await drained(product.id)).toMatchObject({ available: 0, reserved: 1, ok: true });
+  });
+
+  it('duplicate webhook changes nothing', async () => {
+    const product = await newProduct({ stock_total: 3 });
+    const { order } = await reservedAndPersisted(product);
+    const first = await sendWebhook(order.order_id, {
+      amount_cents: order.amount_cents,
+      webhook_id: `dup-${order.order_id}`,
+    });
+    const again = await sendWebhook(order.order_id, {
+      amount_cents: order.amount_cents,
+      webhook_id: `dup-${order.order_id}`,
+    });
+    expect(first.body.result).toBe('applied');
+    expect(again.status).toBe(200);
+    expect(again.body.result).toBe('duplicate');
+    const n = await sql`SELECT count(*)::int AS n FROM order_events WHERE order_id = ${order.order_id}`;
+    expect(n[0]!['n']).toBe(2);
+  });
+
+  it('bad signature and stale timestamp are 401 and change nothing', async () => {
+    const product = await newProduct({ stock_total: 3 });
+    const { order } = await reservedAndPersisted(product);
+    const bad = await sendWebhook(order.order_id, { amount_cents: order.amount_cents, signature: 'v1,AAAA' });
+    expect(bad.status).toBe(401);
+    expect(bad.body.type).toMatch(/invalid-signature$/);
+    const wrongKey = await sendWebhook(order.order_id, {
+      amount_cents: order.amount_cents,
+      secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    });
+    expect(wrongKey.status).toBe(401);
+    const stale = await sendWebhook(order.order_id, {
+      amount_cents: order.amount_cents,
+      timestamp: new Date(Date.now() - 6 * 60_000),
+    });
+    expect(stale.status).toBe(401);
+    expect(await persistedStatus(order.order_id)).toBe('reserved');
+    const receipts = await sql`SELECT count(*)::int AS n FROM webhook_receipts WHERE verified = false
+      AND body_excerpt LIKE ${`%${order.order_id}%`}`;
+    expect(receipts[0]!['n']).toBe(3);
+  });
+
+  it('amount or currency mismatch never marks paid', async () => {
+    const product = await newProduct({ stock_total: 3 });
+    const { order } = await reservedAndPersisted(product);
+    const less = await sendWebhook(order.order_id, { amount_cents: order.amount_cents - 1 });
+    expect(less.body).toMatchObject({ result: 'ignored', status: 'reserved' });
+    expect(less.body.reason).toMatch(/mismatch/);
+    const usd = await sendWebhook(order.order_id, { amount_cents: order.amount_cents, currency: 'USD' });
+    expect(usd.body.result).toBe('ignored');
+    expect(await persistedStatus(order.order_id)).toBe('reserved');
+  });
+
+  it('unsigned junk is 401 (signature first); a signed malformed body is 400', async () => {
+    const junk = await call('POST', '/api/payments/webhook', { rawBody: '{"type":"nope"}' });
+    expect(junk.status).toBe(401);
+    const body = '{"type":"payment.refunded","data":{}}';
+    const id = `malformed-${Date.now()}`;
+    const now = new Date();
+    const r = await call('POST', '/api/payments/webhook', {
+      rawBody: body,
+      headers: {
+        'webhook-id': id,
+        'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+        'webhook-signature': signWebhook(process.env['WEBHOOK_SECRET']!, id, body, now),
+      },
+    });
+    expect(r.status).toBe(400);
+    expect(r.body.type).toMatch(/invalid-request$/);
+    expect(r.body.errors.map((e: any) => e.field)).toContain('type');
+  });
+
+  it('webhook for an unknown order is recorded (202 pending) and applied once the order is persisted', async () => {
+    const product = await newProduct({ stock_total: 2 });
+    const order = await reserveUnsent(`early-${product.id}`, product.id, 1);
+    const w = await sendWebhook(order.order_id, { amount_cents: order.amount_cents });
+    expect(w.status).toBe(202);
+    expect(w.body.result).toBe('pending');
+    await releaseRun(); // re-sends the outbox entry; the trigger persists it and applies the event
+    await waitUntil('order paid', async () => (await persistedStatus(order.order_id)) === 'paid');
+    expect(await drained(product.id)).toMatchObject({ paid: 1, reserved: 0, available: 1, ok: true });
+  });
+
+  it('failure after success is ignored, with no stock effect', async () => {
+    const product = await newProduct({ stock_total: 2 });
+    const { order } = await reservedAndPersisted(product);
+    await sendWebhook(order.order_id, { amount_cents: order.amount_cents });
+    const fail = await sendWebhook(order.order_id, {
+      type: 'payment.failed',
+      amount_cents: order.amount_cents,
+    });
+    expect(fail.body).toMatchObject({ result: 'ignored', status: 'paid' });
+    expect(await audit(product.id)).toMatchObject({ paid: 1, available: 1, ok: true });
+  });
+});
+
+describe('expiry and late payment', () => {
+  it('an expired order releases its units; late success re-takes them when available -> paid', async () => {
+    const product = await newProduct({ stock_total: 2, reservation_ttl_s: 1 });
+    const { order } = await reservedAndPersisted(product, 2);
+    await new Promise((r) => setTimeout(r, 1100));
+    const run = await releaseRun();
+    expect(run.expired).toBeGreaterThanOrEqual(1);
+    expect(await persistedStatus(order.order_id)).toBe('expired');
+    expect((await audit(product.id)).available).toBe(2);
+    const late = await sendWebhook(order.order_id, { amount_cents: order.amount_cents });
+    expect(late.body).toMatchObject({ result: 'applied', status: 'paid' });
+    expect(await audit(product.id)).toMatchObject({ available: 0, paid: 2, ok: true });
+  });
+
+  it('late success when the units are gone -> refund_required, stock untouched', async () => {
+    const product = await newProduct({ stock_total: 1, reservation_ttl_s: 1 });
+    const { order } = await reservedAndPersisted(product, 1);
+    await new Promise((r) => setTimeout(r, 1100));
+    await releaseRun();
+    const other = await reserve(await buyerToken(), product.id, 1);
+    expect(other.status).toBe(202);
+    const late = await sendWebhook(order.order_id, { amount_cents: order.amount_cents });
+    expect(late.body).toMatchObject({ result: 'applied', status: 'refund_required' });
+    expect(await drained(product.id)).toMatchObject({ available: 0, reserved: 1, paid: 0, ok: true });
+  });
+});
+
+describe('cancel', () => {
+  it('cancel then pay -> refund_required; units back exactly once', async () => {
+    const product = await newProduct({ stock_total: 3 });
+    const { token, order } = await reservedAndPersisted(product, 2);
+    const c = await call('POST', `/api/orders/${order.order_id}/cancel`, { token });
+    expect(c.status).toBe(200);
+    expect(c.body.status).toBe('cancelled');
+    const again = await call('POST', `/api/orders/${order.order_id}/cancel`, { token });
+    expect(again.status).toBe(409);
+    expect(again.body).toMatchObject({ status: 'cancelled' });
+    expect(again.body.type).toMatch(/order-not-cancellable$/);
+    const pay = await sendWebhook(order.order_id, { amount_cents: order.amount_cents });
+    expect(pay.body).toMatchObject({ result: 'applied', status: 'refund_required' });
+    expect(await audit(product.id)).toMatchObject({ available: 3, reserved: 0, paid: 0, ok: true });
+  });
+
+  it("someone else's cancel is 404 and changes nothing", async () => {
+    const product = await newProduct({ stock_total: 3 });
+    const { order } = await reservedAndPersisted(product);
+    const r = await call('POST', `/api/orders/${order.order_id}/cancel`, { token: await buyerToken() });
+    expect(r.status).toBe(404);
+    expect(await persistedStatus(order.order_id)).toBe('reserved');
+  });
+
+  it('cancel before persistence: 202 cancel_pending, cancelled once persisted, units back once', async () => {
+    const product = await newProduct({ stock_total: 4 });
+    const customer = `early-cancel-${product.id}`;
+    const order = await reserveUnsent(customer, product.id, 3);
+    const token = await buyerToken(customer);
+    const c = await call('POST', `/api/orders/${order.order_id}/cancel`, { token });
+    expect(c.status).toBe(202);
+    expect(c.body).toMatchObject({ status: 'reserved', cancel_pending: true });
+    await releaseRun(); // re-send the outbox entry
+    await waitUntil('order cancelled', async () => (await persistedStatus(order.order_id)) === 'cancelled');
+    await releaseRun(); // a second run must not release again
+    expect(await drained(product.id)).toMatchObject({ available: 4, reserved: 0, ok: true });
+  });
+});
+
+describe('admin', () => {
+  it('paused sale -> 409 sale-paused at once; unpausing sells again', async () => {
+    const product = await newProduct({ stock_total: 3 });
+    const admin = await (await import('../helpers/api')).adminToken();
+    const p = await call('PATCH', `/api/admin/products/${product.id}`, {
+      token: admin,
+      body: { paused: true },
+    });
+    expect(p.status).toBe(200);
+    expect(p.body.sale).toMatchObject({ paused: true, state: 'paused' });
+    const r = await reserve(await buyerToken(), product.id, 1);
+    expect(r.status).toBe(409);
+    expect(r.body.type).toMatch(/sale-paused$/);
+    await call('PATCH', `/api/admin/products/${product.id}`, { token: admin, body: { paused: false } });
+    expect((await reserve(await buyerToken(), product.id, 1)).status).toBe(202);
+  });
+
+  it('stock_delta adjusts atomically and never takes available below 0', async () => {
+    const product = await newProduct({ stock_total: 3 });
+    const admin = await (await import('../helpers/api')).adminToken();
+    await reservedAndPersisted(product, 2);
+    const tooMuch = await call('PATCH', `/api/admin/products/${product.id}`, {
+      token: admin,
+      body: { stock_delta: -2 },
+    });
+    expect(tooMuch.status).toBe(409);
+    expect(tooMuch.body).toMatchObject({ available: 1 });
+    const ok = await call('PATCH', `/api/admin/products/${product.id}`, {
+      token: admin,
+      body: { stock_delta: 5 },
+    });
+    expect(ok.body).toMatchObject({ stock_total: 8, available: 6 });
+    expect(await audit(product.id)).toMatchObject({ stock_total: 8, ok: true });
+    const bad = await call('PATCH', `/api/admin/products/${product.id}`, {
+      token: admin,
+      body: { stock_delta: 'x' },
+    });
+    expect(bad.status).toBe(400);
+  });
+});
+
+describe('my orders', () => {
+  it('lists only the caller’s orders, newest first, with a cursor', async () => {
+    const product = await newProduct({ stock_total: 10 });
+    const token = await buyerToken();
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await reserve(token, product.id, 1)).body.order_id);
+    await reserve(await buyerToken(), product.id, 1);
+    await drained(product.id);
+    const p1 = await call('GET', '/api/orders?limit=2', { token });
+    expect(p1.body.items.map((o: any) => o.order_id)).toEqual([ids[2], ids[1]]);
+    const p2 = await call('GET', `/api/orders?limit=2&cursor=${p1.body.next_cursor}`, { token });
+    expect(p2.body.items.map((o: any) => o.order_id)).toEqual([ids[0]]);
+    expect(p2.body.next_cursor).toBeNull();
+    expect((await call('GET', '/api/orders?limit=0', { token })).status).toBe(400);
+    expect((await call('GET', '/api/orders?cursor=zzz', { token })).status).toBe(400);
+  });
+});
