@@ -1,19 +1,20 @@
 --[[
 release: give an order's units back, exactly once per order id.
-Called only by the winner of a conditional transition in PostgreSQL (or the release run re-applying
-a release committed there); the `released` set makes a repeated call harmless.
+Called only by the winner of a conditional transition in PostgreSQL (or the release run finishing a
+release committed there); the `released` hash makes a repeated call harmless, and a late payment
+that kept or re-took the units (retake.lua) makes any later release of that order a no-op.
 
 KEYS[1] sale hash       ({p:ID}:sale)
 KEYS[2] customers hash  ({p:ID}:customers)
-KEYS[3] released set    ({p:ID}:released)
+KEYS[3] released hash   ({p:ID}:released)  order id -> "released" | "held" | "retaken"
 
 ARGV[1] order id
 ARGV[2] qty
 ARGV[3] customer id
 
-Returns 1 when units were given back now, 0 when this order had already been released.
+Returns 1 when units were given back now, 0 when this order's release was already consumed.
 ]]
-if redis.call('SADD', KEYS[3], ARGV[1]) == 0 then return 0 end
+if redis.call('HSETNX', KEYS[3], ARGV[1], 'released') == 0 then return 0 end
 local qty = tonumber(ARGV[2])
 redis.call('HINCRBY', KEYS[1], 'available', qty)
 local held = redis.call('HINCRBY', KEYS[2], ARGV[3], -qty)

@@ -1,25 +1,31 @@
 --[[
-retake: a payment succeeded for an order that had expired; take its units again if still free.
-Idempotent on the order id: the `released` set says whether the order's units are out.
+retake: a payment succeeded for an order that had expired; make sure it holds its units.
+Idempotent on the order id (a webhook retried after a failed commit must not take units twice).
 
 KEYS[1] sale hash       ({p:ID}:sale)
 KEYS[2] customers hash  ({p:ID}:customers)
-KEYS[3] released set    ({p:ID}:released)
+KEYS[3] released hash   ({p:ID}:released)  order id -> "released" | "held" | "retaken"
 
 ARGV[1] order id
 ARGV[2] qty
 ARGV[3] customer id
 
 Returns:
-  "held"          the order's units were never given back in Redis (or were already retaken)
-  "retaken"       units were free and are now held for this order again
-  "insufficient"  not enough units available: nothing changed
+  "held"          the units never left this order (the expiry's Redis release had not run yet: it
+                  is consumed now, so it can never run), or they were already re-taken
+  "retaken"       the units had been given back, were still free, and are held for this order again
+  "insufficient"  the units had been given back and are gone: nothing changed
 ]]
-if redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 0 then return 'held' end
+local state = redis.call('HGET', KEYS[3], ARGV[1])
+if not state then
+  redis.call('HSET', KEYS[3], ARGV[1], 'held')
+  return 'held'
+end
+if state ~= 'released' then return 'held' end
 local qty = tonumber(ARGV[2])
 local available = tonumber(redis.call('HGET', KEYS[1], 'available') or '0')
 if available < qty then return 'insufficient' end
 redis.call('HINCRBY', KEYS[1], 'available', -qty)
 redis.call('HINCRBY', KEYS[2], ARGV[3], qty)
-redis.call('SREM', KEYS[3], ARGV[1])
+redis.call('HSET', KEYS[3], ARGV[1], 'retaken')
 return 'retaken'

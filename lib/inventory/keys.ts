@@ -9,7 +9,7 @@ export interface ProductKeys {
   customers: string;
   /** zset: order ids accepted but not yet in PostgreSQL, scored by acceptance time (ms) */
   outbox: string;
-  /** set: order ids whose units were given back (makes release idempotent) */
+  /** hash: order id -> released / held / retaken (makes release and late-payment retake idempotent) */
   released: string;
   order(order_id: string): string;
   idempotency(customer_id: string, key: string): string;

@@ -63,6 +63,7 @@ export async function receivePayment(
   sql: Sql,
   event: PaymentEvent,
   retake: (order: Order) => Promise<RetakeOutcome>,
+  hooks: { beforeCommit?: () => Promise<void> } = {},
 ): Promise<PaymentOutcome> {
   return sql.begin(async (tx) => {
     await lockOrderId(tx, event.order_id);
@@ -72,7 +73,9 @@ export async function receivePayment(
               ${event.payment_id}, 'pending')
       ON CONFLICT (webhook_id) DO NOTHING RETURNING webhook_id`;
     if (inserted.length === 0) return { result: { result: 'duplicate' }, release: null };
-    return applyStored(tx, event, retake);
+    const outcome = await applyStored(tx, event, retake);
+    await hooks.beforeCommit?.(); // tests hold the transaction open here to force interleavings
+    return outcome;
   });
 }
 

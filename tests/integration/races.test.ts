@@ -1,0 +1,189 @@
+// Pins down exactly-once settlement under real concurrency: racing webhooks, cancels, expiry and
+// release runs each end in one final state with units released at most once, and the early-webhook
+// interleaving (webhook between persist's insert and commit) cannot strand a payment.
+import { randomUUID } from 'node:crypto';
+import postgres from 'postgres';
+import { afterAll, describe, expect, it } from 'vitest';
+import { settleDeps } from '../../lib/container';
+import { db } from '../../lib/orders/db';
+import { receivePayment } from '../../lib/orders/lifecycle';
+import { insertAccepted } from '../../lib/orders/orders';
+import type { PaymentEvent } from '../../lib/sale/lifecycle';
+import { persistAccepted } from '../../lib/sale/persist';
+import { cancelOrder, handlePayment, retakeWith } from '../../lib/sale/settle';
+import { audit, drained, newProduct } from '../helpers/api';
+import { releaseRun, reserveUnsent } from '../helpers/domain';
+
+const sql = postgres(process.env['DATABASE_URL']!, { max: 4 });
+afterAll(() => sql.end());
+
+const success = (order: { order_id: string; amount_cents: number }, id = randomUUID()): PaymentEvent => ({
+  webhook_id: id,
+  type: 'payment.succeeded',
+  order_id: order.order_id,
+  amount_cents: order.amount_cents,
+  currency: 'EUR',
+  payment_id: `p-${id}`,
+});
+const failure = (order: { order_id: string; amount_cents: number }): PaymentEvent => ({
+  ...success(order),
+  type: 'payment.failed',
+});
+
+/** Reserved, persisted and already past its expiry time. */
+async function overdueOrder(product: any, customer = `c-${randomUUID()}`, qty = 1) {
+  const order = await reserveUnsent(customer, product.id, qty);
+  await persistAccepted(settleDeps(), [{ ...accepted(order), expires_ms: Date.now() - 1000 }]);
+  return order;
+}
+
+function accepted(o: any) {
+  return {
+    order_id: o.order_id,
+    product_id: o.product_id,
+    customer_id: o.customer_id,
+    qty: o.qty,
+    unit_price_cents: o.unit_price_cents,
+    currency: o.currency,
+    created_ms: o.created_at.getTime(),
+    expires_ms: o.expires_at.getTime(),
+  };
+}
+
+async function transitionsFromReserved(order_id: string): Promise<number> {
+  const [r] =
+    await sql`SELECT count(*)::int AS n FROM order_events WHERE order_id = ${order_id} AND from_status = 'reserved'`;
+  return r!['n'];
+}
+
+async function releases(order_id: string): Promise<number> {
+  const [r] = await sql`SELECT count(*)::int AS n FROM stock_releases WHERE order_id = ${order_id}`;
+  return r!['n'];
+}
+
+describe('races', () => {
+  it('success webhook vs the release run at the same instant: one outcome, units consistent', async () => {
+    for (let i = 0; i < 5; i++) {
+      const product = await newProduct({ stock_total: 2 });
+      const order = await overdueOrder(product);
+      const [pay] = await Promise.all([handlePayment(settleDeps(), success(order)), releaseRun()]);
+      expect(pay.result).toBe('applied');
+      const [row] = await sql`SELECT status FROM orders WHERE order_id = ${order.order_id}`;
+      // Either paid before expiry, or expired then re-taken by the late payment: paid either way.
+      expect(row!['status']).toBe('paid');
+      expect(await audit(product.id)).toMatchObject({ paid: 1, available: 1, reserved: 0, ok: true });
+    }
+  });
+
+  it('failure webhook vs cancel vs expiry: exactly one wins, units back exactly once', async () => {
+    for (let i = 0; i < 5; i++) {
+      const product = await newProduct({ stock_total: 3 });
+      const customer = `race-${randomUUID()}`;
+      const order = await overdueOrder(product, customer, 2);
+      await Promise.all([
+        handlePayment(settleDeps(), failure(order)),
+        cancelOrder(settleDeps(), order.order_id, { customer_id: customer, admin: false }),
+        releaseRun(),
+      ]);
+      expect(await transitionsFromReserved(order.order_id)).toBe(1);
+      expect(await releases(order.order_id)).toBe(1);
+      await releaseRun(); // re-applying must not release again
+      expect(await audit(product.id)).toMatchObject({ available: 3, reserved: 0, paid: 0, ok: true });
+    }
+  });
+
+  it('two overlapping release runs expire each order once and release each once', async () => {
+    const product = await newProduct({ stock_total: 40 });
+    const orders = [];
+    for (let i = 0; i < 20; i++) orders.push(await overdueOrder(product, `overlap-${i}-${product.id}`, 2));
+    const [a, b] = await Promise.all([releaseRun(), releaseRun()]);
+    const mine =
+      await sql`SELECT count(*)::int AS n FROM orders WHERE product_id = ${product.id} AND status = 'expired'`;
+    expect(mine[0]!['n']).toBe(20);
+    expect(a.expired + b.expired).toBeGreaterThanOrEqual(20);
+    for (const o of orders) expect(await transitionsFromReserved(o.order_id)).toBe(1);
+    expect(await audit(product.id)).toMatchObject({ available: 40, reserved: 0, ok: true });
+  });
+
+  it('early webhook vs persist: a webhook between the insert and its commit is applied, not stranded', async () => {
+    const product = await newProduct({ stock_total: 2 });
+    const order = await reserveUnsent(`early-${randomUUID()}`, product.id, 1);
+    let openGate!: () => void;
+    const gate = new Promise<void>((r) => {
+      openGate = r;
+    });
+    let webhookInTx!: () => void;
+    const webhookStarted = new Promise<void>((r) => {
+      webhookInTx = r;
+    });
+    // The webhook finds no order and holds its transaction open before committing "pending".
+    const webhook = receivePayment(db(), success(order), retakeWith(settleDeps()), {
+      beforeCommit: async () => {
+        webhookInTx();
+        await gate;
+      },
+    });
+    await webhookStarted;
+    let persistDone = false;
+    const persist = persistAccepted(settleDeps(), [accepted(order)]).then((r) => {
+      persistDone = true;
+      return r;
+    });
+    await new Promise((r) => setTimeout(r, 400));
+    expect(persistDone).toBe(false); // persist waits for the webhook's lock on this order id
+    openGate();
+    expect((await webhook).result.result).toBe('pending');
+    await persist;
+    const [row] = await sql`SELECT status FROM orders WHERE order_id = ${order.order_id}`;
+    expect(row!['status']).toBe('paid');
+    expect(await drained(product.id)).toMatchObject({ paid: 1, ok: true });
+  });
+
+  it('early webhook vs persist, the other way round: a webhook during persist waits and applies', async () => {
+    const product = await newProduct({ stock_total: 2 });
+    const order = await reserveUnsent(`early2-${randomUUID()}`, product.id, 1);
+    let openGate!: () => void;
+    const gate = new Promise<void>((r) => {
+      openGate = r;
+    });
+    let inserted!: () => void;
+    const insertedP = new Promise<void>((r) => {
+      inserted = r;
+    });
+    const persist = insertAccepted(db(), [accepted(order)], {
+      beforeCommit: async () => {
+        inserted();
+        await gate;
+      },
+    });
+    await insertedP;
+    let webhookDone = false;
+    const webhook = handlePayment(settleDeps(), success(order)).then((r) => {
+      webhookDone = true;
+      return r;
+    });
+    await new Promise((r) => setTimeout(r, 400));
+    expect(webhookDone).toBe(false);
+    openGate();
+    await persist;
+    expect(await webhook).toMatchObject({ result: 'applied', status: 'paid' });
+  });
+
+  it('a release committed in PostgreSQL but not applied in Redis is finished by the release run', async () => {
+    const product = await newProduct({ stock_total: 2 });
+    const order = await overdueOrder(product, `crash-${randomUUID()}`, 2);
+    // Simulate a process that died after the commit: transition without the Redis release.
+    const t = await settleDeps().lifecycle.transition(
+      order.order_id,
+      ['reserved'],
+      'expired',
+      'test',
+      'crash sim',
+    );
+    expect(t?.release).not.toBeNull();
+    expect((await audit(product.id)).available).toBe(0);
+    await releaseRun();
+    await releaseRun();
+    expect(await audit(product.id)).toMatchObject({ available: 2, reserved: 0, ok: true });
+  });
+});
