@@ -43,8 +43,9 @@ program
   .command('audit')
   .description('audit every product; exit 1 on drift; list refunds and orphaned payments')
   .option('--json', 'print JSON')
-  .action(async (o: { json?: boolean }) => {
-    const products = await container.inventory().snapshots();
+  .option('--product <id>', 'audit only this product')
+  .action(async (o: { json?: boolean; product?: string }) => {
+    const products = await container.inventory().snapshots(o.product ? [Number(o.product)] : undefined);
     const reports = [];
     for (const p of products.sort((a, b) => a.product.id - b.product.id)) {
       const r = await auditProduct(

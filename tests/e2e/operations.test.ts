@@ -1,0 +1,83 @@
+// Pins down the operator's tools and the schedule: the CLI audit reports ok and exits non-zero on a
+// deliberately corrupted Redis counter; the CLI release run works; the EventBridge schedule (run by
+// serverless-offline) expires an overdue order on its own.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import postgres from 'postgres';
+import { afterAll, expect, it } from 'vitest';
+import { redisClient } from '../../lib/inventory/client';
+import { productKeys } from '../../lib/inventory/keys';
+import { buyerToken, call, drained, newProduct, reserve } from '../helpers/api';
+import { waitUntil } from '../helpers/domain';
+
+const run = promisify(execFile);
+const sql = postgres(process.env['DATABASE_URL']!, { max: 2 });
+afterAll(() => sql.end());
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string }> {
+  try {
+    const r = await run(process.execPath, ['--import', 'tsx', 'bin/cli.ts', ...args], { env: process.env });
+    return { code: 0, stdout: r.stdout };
+  } catch (err) {
+    const e = err as { code: number; stdout: string };
+    return { code: e.code, stdout: e.stdout };
+  }
+}
+
+it('audit command: ok, then drift after corrupting the Redis counter (exit 1)', async () => {
+  const product = await newProduct({ stock_total: 10 });
+  await reserve(await buyerToken(), product.id, 2);
+  await drained(product.id);
+  const ok = await cli('audit', '--json', '--product', String(product.id));
+  expect(ok.code).toBe(0);
+  const report = JSON.parse(ok.stdout);
+  expect(report.products[0]).toMatchObject({
+    product_id: product.id,
+    available: 8,
+    reserved: 2,
+    drift: 0,
+    ok: true,
+  });
+  expect(Array.isArray(report.refund_required)).toBe(true);
+  expect(Array.isArray(report.orphaned)).toBe(true);
+
+  await redisClient().hincrby(productKeys(process.env['REDIS_KEY_PREFIX']!, product.id).sale, 'available', 1);
+  const bad = await cli('audit', '--json', '--product', String(product.id));
+  expect(bad.code).toBe(1);
+  expect(JSON.parse(bad.stdout).products[0]).toMatchObject({ drift: -1, ok: false });
+});
+
+it('release command runs the release work on demand and prints its report', async () => {
+  const r = await cli('release');
+  expect(r.code).toBe(0);
+  expect(JSON.parse(r.stdout)).toHaveProperty('expired');
+});
+
+it('token command mints a token the API accepts', async () => {
+  const r = await cli('token', '--customer', 'cli-buyer');
+  expect(r.code).toBe(0);
+  const mine = await call('GET', '/api/orders', { token: r.stdout.trim() });
+  expect(mine.status).toBe(200);
+  const admin = await cli('token', '--admin');
+  const denied = await call('GET', '/api/admin/products/1/audit', { token: r.stdout.trim() });
+  expect(denied.status).toBe(403);
+  const allowed = await call('GET', '/api/products', { token: admin.stdout.trim() });
+  expect(allowed.status).toBe(200);
+});
+
+it('the every-minute schedule expires an overdue order without anyone asking', {
+  timeout: 150_000,
+}, async () => {
+  const product = await newProduct({ stock_total: 3, reservation_ttl_s: 1 });
+  const r = await reserve(await buyerToken(), product.id, 3);
+  expect(r.status).toBe(202);
+  await waitUntil(
+    'the scheduled release run',
+    async () => {
+      const [row] = await sql`SELECT status FROM orders WHERE order_id = ${r.body.order_id}`;
+      return row?.['status'] === 'expired';
+    },
+    140_000,
+  );
+  expect(await drained(product.id)).toMatchObject({ available: 3, reserved: 0, ok: true });
+});
