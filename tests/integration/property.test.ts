@@ -34,7 +34,7 @@ type Cmd =
 
 const cmd: fc.Arbitrary<Cmd> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ t: fc.constant('reserve' as const), c: fc.nat(CUSTOMERS - 1), qty: fc.integer({ min: 1, max: 2 }), send: fc.boolean() }) },
-  { weight: 3, arbitrary: fc.record({ t: fc.constant('pay' as const), o: fc.nat(20), ok: fc.boolean(), mismatch: fc.boolean({ }), dup: fc.boolean() }) },
+  { weight: 3, arbitrary: fc.record({ t: fc.constant('pay' as const), o: fc.nat(20), ok: fc.boolean(), mismatch: fc.boolean(), dup: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('cancel' as const), o: fc.nat(20) }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('expire' as const), o: fc.nat(20) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('deliver' as const) }) },
