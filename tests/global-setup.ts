@@ -26,7 +26,9 @@ export async function setup(project: TestProject): Promise<void> {
     dataDir,
     serve: true,
     seed: false,
-    env: { REDIS_KEY_PREFIX: 'fst', LOG_LEVEL: 'WARN' },
+    // Rate limits off for the shared stack (tests fire bursts from one customer on purpose);
+    // tests/integration/rate-limit.test.ts turns them on for its own handler instance.
+    env: { REDIS_KEY_PREFIX: 'fst', LOG_LEVEL: 'WARN', RATE_LIMIT_CUSTOMER_RPS: '0', RATE_LIMIT_IP_RPS: '0' },
     say: (m) => process.stderr.write(`[test-stack] ${m}\n`),
   });
   process.stderr.write(`[test-stack] up in ${Date.now() - t0} ms\n`);

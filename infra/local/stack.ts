@@ -128,6 +128,8 @@ export async function startStack(opts: StackOpts): Promise<Stack> {
       PORT: String(opts.port),
       DATA_DIR: dataDir,
       LOG_LEVEL: given['LOG_LEVEL'] ?? 'INFO',
+      RATE_LIMIT_CUSTOMER_RPS: given['RATE_LIMIT_CUSTOMER_RPS'] ?? '20',
+      RATE_LIMIT_IP_RPS: given['RATE_LIMIT_IP_RPS'] ?? '0',
     };
     // The CLI reads this to reach the stack without the caller exporting anything.
     writeFileSync(join(dataDir, 'stack-env.json'), JSON.stringify(stack.env, null, 2), { mode: 0o600 });

@@ -9,6 +9,7 @@ import { logger } from '../platform/logger';
 import { authenticate, type Identity, requireAdmin } from './auth';
 import { parseJsonBody } from './body';
 import { Problem, problemBody } from './problems';
+import { enforceRateLimits } from './rate-limit';
 
 export type Event = APIGatewayProxyEventV2;
 export type Result = APIGatewayProxyStructuredResultV2;
@@ -37,6 +38,9 @@ export function route<B = undefined>(opts: RouteOptions<B>, fn: (req: RouteReque
       const identity =
         opts.auth === 'public' ? ANONYMOUS : await authenticate(event.headers['authorization']);
       if (opts.auth === 'admin') requireAdmin(identity);
+      if (opts.auth === 'buyer' && !identity.admin) {
+        await enforceRateLimits(identity.customer_id, event.requestContext?.http?.sourceIp);
+      }
       const body = opts.body ? parseJsonBody(event, opts.body) : (undefined as B);
       return fn({ event, identity, body });
     });
