@@ -14,6 +14,8 @@ const { RELEASE_RUN_DEFAULTS, runRelease } = await import('../lib/sale/release-r
 const { db, closeDb } = await import('../lib/orders/db');
 const { closeRedis } = await import('../lib/inventory/client');
 const { orphanedPayments, refundRequired } = await import('../lib/orders/operator');
+const { queueDepth, redrive } = await import('../lib/queue/dlq');
+const { sqsClient } = await import('../lib/queue/sqs');
 
 const program = new Command('flash-sale').description('flash-sale operator CLI');
 
@@ -54,22 +56,48 @@ program
       );
       if (r) reports.push(r);
     }
+    const dlq = await dlqDepth();
     const refunds = await refundRequired(db());
     const orphans = await orphanedPayments(db());
     const ok = reports.every((r) => r.ok);
-    if (o.json)
+    if (o.json) {
       console.log(
-        JSON.stringify({ ok, products: reports, refund_required: refunds, orphaned: orphans }, null, 2),
+        JSON.stringify({ ok, products: reports, dlq, refund_required: refunds, orphaned: orphans }, null, 2),
       );
-    else printAudit(reports, refunds.length, orphans.length);
+    } else printAudit(reports, refunds.length, orphans.length, dlq);
     process.exitCode = ok ? 0 : 1;
   });
 
-function printAudit(reports: Awaited<ReturnType<typeof auditProduct>>[], refunds: number, orphans: number) {
+function printAudit(
+  reports: Awaited<ReturnType<typeof auditProduct>>[],
+  refunds: number,
+  orphans: number,
+  dlq: { visible: number; in_flight: number } | null,
+) {
   console.table(reports);
   console.log(`refund_required orders: ${refunds}   orphaned payment events: ${orphans}`);
+  console.log(
+    `dead-letter queue: ${dlq ? `${dlq.visible + dlq.in_flight} message(s)` : 'ORDERS_DLQ_URL not set'}`,
+  );
   console.log(reports.every((r) => r?.ok) ? 'audit: ok' : 'audit: DRIFT FOUND');
 }
+
+async function dlqDepth() {
+  const url = config().ORDERS_DLQ_URL;
+  return url ? queueDepth(sqsClient(), url) : null;
+}
+
+program
+  .command('dlq-redrive')
+  .description('move messages from the orders dead-letter queue back to the orders queue')
+  .option('--max <n>', 'at most this many messages', '10000')
+  .action(async (o: { max: string }) => {
+    const c = config();
+    if (!c.ORDERS_DLQ_URL || !c.ORDERS_QUEUE_URL)
+      throw new Error('ORDERS_DLQ_URL and ORDERS_QUEUE_URL must be set');
+    const moved = await redrive(sqsClient(), c.ORDERS_DLQ_URL, c.ORDERS_QUEUE_URL, Number(o.max));
+    console.log(JSON.stringify({ moved }));
+  });
 
 function loadLocalStackEnv(): void {
   if (process.env['DATABASE_URL'] && (process.env['REDIS_URL'] || process.env['REDIS_CLUSTER_NODES'])) return;

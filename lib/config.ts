@@ -20,6 +20,7 @@ const schema = z.object({
   REDIS_COMMAND_TIMEOUT_MS: intFrom(1000),
   SQS_ENDPOINT: optionalString,
   ORDERS_QUEUE_URL: optionalString,
+  ORDERS_DLQ_URL: optionalString,
   AWS_REGION: z.string().default('us-east-1'),
   AUTH_JWT_SECRET: optionalString,
   AUTH_JWT_ISSUER: optionalString,

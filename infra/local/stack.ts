@@ -114,7 +114,8 @@ export async function startStack(opts: StackOpts): Promise<Stack> {
       say(`sqs          ${endpoint} (fauxqs emulator)`);
     }
     let queueUrl = given['ORDERS_QUEUE_URL'];
-    if (!queueUrl) queueUrl = (await createOrderQueues(localSqsClient(endpoint))).queueUrl;
+    let dlqUrl = given['ORDERS_DLQ_URL'] ?? '';
+    if (!queueUrl) ({ queueUrl, dlqUrl } = await createOrderQueues(localSqsClient(endpoint)));
 
     stack.env = {
       REDIS_URL: given['REDIS_URL'] ?? stack.redis?.url ?? '',
@@ -123,6 +124,7 @@ export async function startStack(opts: StackOpts): Promise<Stack> {
       DATABASE_URL: given['DATABASE_URL'] ?? stack.postgres!.url,
       SQS_ENDPOINT: endpoint,
       ORDERS_QUEUE_URL: queueUrl,
+      ORDERS_DLQ_URL: dlqUrl,
       AUTH_JWT_SECRET: secrets.AUTH_JWT_SECRET,
       WEBHOOK_SECRET: secrets.WEBHOOK_SECRET,
       PORT: String(opts.port),

@@ -2,11 +2,15 @@
 // deliberately corrupted Redis counter; the CLI release run works; the EventBridge schedule (run by
 // serverless-offline) expires an overdue order on its own.
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
+import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import postgres from 'postgres';
 import { afterAll, expect, it } from 'vitest';
+import { createOrderQueues, localSqsClient } from '../../infra/local/services';
 import { redisClient } from '../../lib/inventory/client';
 import { productKeys } from '../../lib/inventory/keys';
+import { queueDepth } from '../../lib/queue/dlq';
 import { buyerToken, call, drained, newProduct, reserve } from '../helpers/api';
 import { waitUntil } from '../helpers/domain';
 
@@ -15,8 +19,17 @@ const sql = postgres(process.env['DATABASE_URL']!, { max: 2 });
 afterAll(() => sql.end());
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string }> {
+  return cliWith({}, ...args);
+}
+
+async function cliWith(
+  env: Record<string, string>,
+  ...args: string[]
+): Promise<{ code: number; stdout: string }> {
   try {
-    const r = await run(process.execPath, ['--import', 'tsx', 'bin/cli.ts', ...args], { env: process.env });
+    const r = await run(process.execPath, ['--import', 'tsx', 'bin/cli.ts', ...args], {
+      env: { ...process.env, ...env },
+    });
     return { code: 0, stdout: r.stdout };
   } catch (err) {
     const e = err as { code: number; stdout: string };
@@ -80,4 +93,27 @@ it('the every-minute schedule expires an overdue order without anyone asking', {
     140_000,
   );
   expect(await drained(product.id)).toMatchObject({ available: 3, reserved: 0, ok: true });
+});
+
+it('poison messages in the DLQ are counted by the audit and re-driven by a command', async () => {
+  const sqs = localSqsClient(process.env['SQS_ENDPOINT']!);
+  const tag = randomUUID().slice(0, 8);
+  const pair = await createOrderQueues(sqs, { queue: `redrive-${tag}`, dlq: `redrive-${tag}-dlq` });
+  const env = { ORDERS_QUEUE_URL: pair.queueUrl, ORDERS_DLQ_URL: pair.dlqUrl };
+  for (let i = 0; i < 3; i++) {
+    await sqs.send(new SendMessageCommand({ QueueUrl: pair.dlqUrl, MessageBody: `{"poison":${i}}` }));
+  }
+  const before = JSON.parse((await cliWith(env, 'audit', '--json', '--product', '999999')).stdout);
+  expect(before.dlq.visible + before.dlq.in_flight).toBe(3);
+  const moved = await cliWith(env, 'dlq-redrive');
+  expect(JSON.parse(moved.stdout)).toEqual({ moved: 3 });
+  expect(await queueDepth(sqs, pair.dlqUrl)).toEqual({ visible: 0, in_flight: 0 });
+  const back = await sqs.send(
+    new ReceiveMessageCommand({ QueueUrl: pair.queueUrl, MaxNumberOfMessages: 10 }),
+  );
+  expect((back.Messages ?? []).map((m) => m.Body).sort()).toEqual([
+    '{"poison":0}',
+    '{"poison":1}',
+    '{"poison":2}',
+  ]);
 });

@@ -1,0 +1,66 @@
+// The orders dead-letter queue: how many poison messages wait there, and the re-drive (receive,
+// re-send to the orders queue, delete) once their cause is fixed. SQS's native message-move task
+// does the same in AWS; the local emulator lacks it, so this works against both.
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+
+export async function queueDepth(
+  sqs: SQSClient,
+  queue_url: string,
+): Promise<{ visible: number; in_flight: number }> {
+  const r = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queue_url,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return {
+    visible: Number(r.Attributes?.['ApproximateNumberOfMessages'] ?? 0),
+    in_flight: Number(r.Attributes?.['ApproximateNumberOfMessagesNotVisible'] ?? 0),
+  };
+}
+
+/** Moves up to `max_messages` from the DLQ back to the queue; each is deleted only after its re-send. */
+export async function redrive(
+  sqs: SQSClient,
+  from_dlq_url: string,
+  to_queue_url: string,
+  max_messages = 10_000,
+): Promise<number> {
+  let moved = 0;
+  while (moved < max_messages) {
+    const r = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: from_dlq_url,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+        VisibilityTimeout: 60,
+      }),
+    );
+    const msgs = r.Messages ?? [];
+    if (msgs.length === 0) break;
+    const sent = await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: to_queue_url,
+        Entries: msgs.map((m, i) => ({ Id: String(i), MessageBody: m.Body ?? '' })),
+      }),
+    );
+    const ok = new Set((sent.Successful ?? []).map((s) => s.Id));
+    const done = msgs.filter((_, i) => ok.has(String(i)));
+    if (done.length > 0) {
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: from_dlq_url,
+          Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+        }),
+      );
+    }
+    moved += done.length;
+  }
+  return moved;
+}
