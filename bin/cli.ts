@@ -11,6 +11,7 @@ const { mintToken } = await import('../lib/http/auth');
 const container = await import('../lib/container');
 const { auditProduct } = await import('../lib/sale/audit');
 const { RELEASE_RUN_DEFAULTS, runRelease } = await import('../lib/sale/release-run');
+const { rebuildMissing } = await import('../lib/sale/rebuild');
 const { db, closeDb } = await import('../lib/orders/db');
 const { closeRedis } = await import('../lib/inventory/client');
 const { orphanedPayments, refundRequired } = await import('../lib/orders/operator');
@@ -34,10 +35,13 @@ program
   .command('release')
   .description('run the release work once now (expiry, outbox re-send, stranded payments, releases)')
   .action(async () => {
-    const report = await runRelease(container.settleDeps(), {
-      ...RELEASE_RUN_DEFAULTS,
-      outbox_grace_ms: config().OUTBOX_GRACE_S * 1000,
-    });
+    const report = await runRelease(
+      { ...container.settleDeps(), rebuild: container.rebuildDeps() },
+      {
+        ...RELEASE_RUN_DEFAULTS,
+        outbox_grace_ms: config().OUTBOX_GRACE_S * 1000,
+      },
+    );
     console.log(JSON.stringify(report, null, 2));
   });
 
@@ -81,6 +85,15 @@ function printAudit(
   );
   console.log(reports.every((r) => r?.ok) ? 'audit: ok' : 'audit: DRIFT FOUND');
 }
+
+program
+  .command('rebuild')
+  .description('rebuild Redis state of products that lost it (exclusive; waits for the queue to drain)')
+  .action(async () => {
+    const results = await rebuildMissing(container.rebuildDeps());
+    console.log(JSON.stringify(results));
+    if (results.some((r) => r.outcome !== 'rebuilt')) process.exitCode = 1;
+  });
 
 async function dlqDepth() {
   const url = config().ORDERS_DLQ_URL;

@@ -19,6 +19,7 @@ const AcceptedOrderMessage = z.strictObject({
   currency: z.string().length(3),
   created_ms: z.number().int(),
   expires_ms: z.number().int(),
+  idempotency_key: z.string().min(1).max(255).optional(),
 });
 
 type Parsed = { ok: true; order: AcceptedOrder } | { ok: false; error: Error };

@@ -1,14 +1,16 @@
 // Per-container wiring: adapters are built once, on first use, and reused by every invocation.
-import { config } from './config';
+import { config, required } from './config';
 import { redisClient } from './inventory/client';
 import { redisInventory } from './inventory/inventory';
 import { db } from './orders/db';
 import { pgLifecycle } from './orders/lifecycle';
 import { pgOrders } from './orders/orders';
 import { pgProducts } from './orders/products';
+import { pgRebuildSource } from './orders/rebuild-source';
 import { recordReceipt } from './orders/receipts';
 import { domainLog } from './platform/logger';
-import { sqsOrderQueue } from './queue/sqs';
+import { sqsBacklog } from './queue/dlq';
+import { sqsClient, sqsOrderQueue } from './queue/sqs';
 import type { Inventory, OrderQueue } from './sale/ports';
 
 let inv: Inventory | undefined;
@@ -27,6 +29,13 @@ export const products = () => pgProducts(db());
 export const lifecycle = () => pgLifecycle(db());
 export const receipts = () => ({
   record: (r: Parameters<typeof recordReceipt>[1]) => recordReceipt(db(), r),
+});
+
+export const rebuildDeps = () => ({
+  inventory: inventory(),
+  source: pgRebuildSource(db()),
+  backlog: sqsBacklog(sqsClient(), required('ORDERS_QUEUE_URL'), config().ORDERS_DLQ_URL),
+  log: domainLog,
 });
 
 /** Everything the settling code needs (payments, cancels, persistence, the release run). */

@@ -16,6 +16,7 @@ ARGV[4] request fingerprint (what makes two requests "the same body")
 ARGV[5] idempotency key ttl in seconds
 ARGV[6] "1" when an idempotency key was given, else "0"
 ARGV[7] product id
+ARGV[8] the idempotency key itself ("" when none), recorded with the order
 
 Returns a flat array whose first element names the outcome:
   {"reserved", order_json}              units taken, order recorded, outbox entry added
@@ -87,6 +88,7 @@ local order_json = cjson.encode({
   currency = s[9],
   created_ms = now_ms,
   expires_ms = now_ms + ttl_s * 1000,
+  idempotency_key = has_idem and ARGV[8] or nil,
 })
 redis.call('SET', order_key, order_json)
 redis.call('ZADD', outbox_key, now_ms, order_id)

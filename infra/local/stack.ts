@@ -26,7 +26,7 @@ import {
   startRedis,
 } from './services';
 import { offlineInvoker, startSqsTrigger, type Trigger } from './sqs-trigger';
-import { ensureTools } from './tools';
+import { ensureTools, type Tools } from './tools';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const SERVICE = 'flash-sale';
@@ -42,6 +42,10 @@ export interface StackOpts {
   env?: NodeJS.ProcessEnv;
   say?: (msg: string) => void;
   redisAppendfsync?: 'always' | 'everysec';
+  /** queue settings other than serverless.yml's (fault tests shorten the visibility timeout) */
+  queueOverrides?: { visibility_timeout_s?: number; max_receive_count?: number };
+  /** the local trigger delivers every batch twice, concurrently (SQS's at-least-once, forced) */
+  duplicateDelivery?: boolean;
 }
 
 export interface Stack {
@@ -55,6 +59,9 @@ export interface Stack {
   offline: Proc | null;
   trigger: Trigger | null;
   logDir: string;
+  dataDir: string;
+  tools: Tools | null;
+  opts: StackOpts;
   startOffline(): Promise<void>;
   stopOffline(): Promise<void>;
   stop(): Promise<void>;
@@ -80,6 +87,9 @@ export async function startStack(opts: StackOpts): Promise<Stack> {
     offline: null,
     trigger: null,
     logDir,
+    dataDir,
+    tools,
+    opts,
     startOffline: () => startOffline(stack, opts, say),
     stopOffline: () => stopOffline(stack),
     stop: () => stopAll(stack),
@@ -115,7 +125,13 @@ export async function startStack(opts: StackOpts): Promise<Stack> {
     }
     let queueUrl = given['ORDERS_QUEUE_URL'];
     let dlqUrl = given['ORDERS_DLQ_URL'] ?? '';
-    if (!queueUrl) ({ queueUrl, dlqUrl } = await createOrderQueues(localSqsClient(endpoint)));
+    if (!queueUrl) {
+      ({ queueUrl, dlqUrl } = await createOrderQueues(
+        localSqsClient(endpoint),
+        undefined,
+        opts.queueOverrides,
+      ));
+    }
 
     stack.env = {
       REDIS_URL: given['REDIS_URL'] ?? stack.redis?.url ?? '',
@@ -221,7 +237,7 @@ async function startOffline(stack: Stack, opts: StackOpts, say: (m: string) => v
     sqs,
     queueUrl: stack.env['ORDERS_QUEUE_URL']!,
     queueArn: arn.Attributes?.['QueueArn'] ?? 'arn:aws:sqs:us-east-1:000000000000:orders',
-    invoke: offlineInvoker(lambdaPort, `${SERVICE}-${STAGE}-persistOrders`),
+    invoke: deliverer(opts, offlineInvoker(lambdaPort, `${SERVICE}-${STAGE}-persistOrders`)),
     batch_size: queues.batch_size,
     maximum_batching_window_s: queues.maximum_batching_window_s,
     maximum_concurrency: queues.maximum_concurrency,
@@ -230,6 +246,12 @@ async function startOffline(stack: Stack, opts: StackOpts, say: (m: string) => v
   say(
     `sqs trigger  ${stack.env['ORDERS_QUEUE_URL']} -> persistOrders (batch ${queues.batch_size}, concurrency ${queues.maximum_concurrency})`,
   );
+}
+
+/** With duplicateDelivery on (read per batch, so a fault can switch it), every batch is delivered
+ * twice at once: the consumer must still end with one row per order. */
+function deliverer<E, R>(opts: StackOpts, invoke: (e: E) => Promise<R>): (e: E) => Promise<R> {
+  return async (e) => (opts.duplicateDelivery ? (await Promise.all([invoke(e), invoke(e)]))[0] : invoke(e));
 }
 
 async function stopOffline(stack: Stack): Promise<void> {

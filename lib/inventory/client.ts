@@ -1,6 +1,7 @@
 // One Redis connection per container, created outside the handler and reused by every invocation.
 import { Cluster, Redis } from 'ioredis';
 import { config } from '../config';
+import { logger } from '../platform/logger';
 import { registerScripts, type ScriptClient } from './scripts';
 
 let client: ScriptClient | undefined;
@@ -25,6 +26,9 @@ export function redisClient(): ScriptClient {
     if (!c.REDIS_URL) throw new Error('configuration: REDIS_URL or REDIS_CLUSTER_NODES must be set');
     raw = new Redis(c.REDIS_URL, common);
   }
+  // Without a listener ioredis prints every reconnect failure to stderr; the callers already see
+  // the failed commands (and answer 503), so one structured warning per error is enough.
+  raw.on('error', (err: Error) => logger.warn('redis connection error', { error: err.message }));
   client = registerScripts(raw);
   return client;
 }

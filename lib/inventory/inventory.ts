@@ -14,6 +14,16 @@ export const ORDER_RECORD_TTL_S = IDEMPOTENCY_TTL_S + 3600;
 export function redisInventory(redis: ScriptClient, prefix: string): Inventory {
   const keysOf = (product_id: number) => productKeys(prefix, product_id);
 
+  /** Off the hot path (only after "product not found"): was this product's state lost? */
+  async function stateLost(product_id: number): Promise<boolean> {
+    const products = globalKeys(prefix).products;
+    const [known, any] = await Promise.all([
+      redis.sismember(products, String(product_id)),
+      redis.exists(products),
+    ]);
+    return known === 1 || any === 0;
+  }
+
   return {
     async reserve(req) {
       const k = keysOf(req.product_id);
@@ -31,8 +41,13 @@ export function redisInventory(redis: ScriptClient, prefix: string): Inventory {
         IDEMPOTENCY_TTL_S,
         idem === null ? '0' : '1',
         req.product_id,
+        idem ?? '',
       )) as [string, ...(string | number)[]];
-      return parseReserveReply(reply);
+      const result = parseReserveReply(reply);
+      if (result.kind === 'product_not_found' && (await stateLost(req.product_id))) {
+        return { kind: 'unavailable', reason: 'rebuilding' };
+      }
+      return result;
     },
 
     async snapshots(ids) {
@@ -141,6 +156,51 @@ export function redisInventory(redis: ScriptClient, prefix: string): Inventory {
       await redis.loadProduct(keysOf(product.id).sale, product.id, 'update', ...fields);
     },
 
+    async missingProducts(ids) {
+      const exists = await Promise.all(ids.map((id) => redis.exists(keysOf(id).sale)));
+      return ids.filter((_, i) => exists[i] === 0);
+    },
+
+    async beginRebuild(product, token, lock_ttl_ms) {
+      const k = keysOf(product.id);
+      if ((await redis.set(k.rebuildLock, token, 'PX', lock_ttl_ms, 'NX')) !== 'OK') return false;
+      // Closed before anything else: from here every reserve for this product answers "rebuilding".
+      await redis.hset(k.sale, 'rebuilding', 1, 'available', 0, 'in_flight', 0, ...productFields(product));
+      return true;
+    },
+
+    async finishRebuild(product_id, token, state) {
+      const k = keysOf(product_id);
+      // Replays first, while the product is still closed: a retry after the wipe finds its order.
+      const now_ms = Date.now();
+      await Promise.all(
+        state.replays.map((o) => {
+          const ttl_s = Math.max(1, IDEMPOTENCY_TTL_S - Math.floor((now_ms - o.created_ms) / 1000));
+          const key = k.idempotency(o.customer_id, o.idempotency_key!);
+          return redis
+            .multi()
+            .set(k.order(o.order_id), JSON.stringify(o), 'EX', ttl_s + 3600)
+            .set(key, `${fingerprint({ ...o, idempotency_key: null })} ${k.order(o.order_id)}`, 'EX', ttl_s)
+            .exec();
+        }),
+      );
+      const pairs = [...state.customers.entries()].flat();
+      const r = (await redis.rebuild(
+        k.sale,
+        k.customers,
+        k.released,
+        k.outbox,
+        k.rebuildLock,
+        token,
+        state.available,
+        state.customers.size,
+        ...pairs,
+        ...state.released_order_ids,
+      )) as 'ok' | 'not_owner' | 'outbox_not_empty';
+      if (r === 'ok') await redis.sadd(globalKeys(prefix).products, String(product_id));
+      return r;
+    },
+
     async ack(orders) {
       return Promise.all(
         orders.map(async (o) => {
@@ -201,6 +261,7 @@ function parsePending(record: string): PendingOrder {
     currency: r.currency,
     created_ms: r.created_ms,
     expires_ms: r.expires_ms,
+    ...(r.idempotency_key ? { idempotency_key: r.idempotency_key } : {}),
   };
   return { accepted, cancel_pending: r.cancel_pending === true };
 }

@@ -11,6 +11,8 @@ export interface ProductKeys {
   outbox: string;
   /** hash: order id -> released / held / retaken (makes release and late-payment retake idempotent) */
   released: string;
+  /** string: the token of the one process rebuilding this product's state */
+  rebuildLock: string;
   order(order_id: string): string;
   idempotency(customer_id: string, key: string): string;
   /** any key of this slot, passed where a script needs a key it will not use */
@@ -24,6 +26,7 @@ export function productKeys(prefix: string, product_id: number): ProductKeys {
     customers: `${tag}:customers`,
     outbox: `${tag}:outbox`,
     released: `${tag}:released`,
+    rebuildLock: `${tag}:rebuild-lock`,
     order: (order_id) => `${tag}:order:${order_id}`,
     // Length-prefixed so customer "a:b" with key "c" never collides with customer "a" with key "b:c".
     idempotency: (customer_id, key) => `${tag}:idem:${customer_id.length}:${customer_id}:${key}`,

@@ -13,6 +13,7 @@ export const SCRIPTS = {
   retake: 3,
   cancelPending: 2,
   adjustStock: 1,
+  rebuild: 5,
 } as const satisfies Record<string, number>;
 
 type ScriptName = keyof typeof SCRIPTS;
@@ -24,6 +25,7 @@ const FILES: Record<ScriptName, string> = {
   retake: 'retake.lua',
   cancelPending: 'cancel-pending.lua',
   adjustStock: 'adjust-stock.lua',
+  rebuild: 'rebuild.lua',
 };
 
 function luaDir(): string {

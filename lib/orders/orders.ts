@@ -73,6 +73,7 @@ export async function insertAccepted(
       status: 'reserved',
       created_at: new Date(o.created_ms),
       expires_at: new Date(o.expires_ms),
+      idempotency_key: o.idempotency_key ?? null,
     }));
   return sql.begin(async (tx) => {
     const inserted = await tx<{ order_id: string }[]>`

@@ -16,12 +16,18 @@ export async function queueDepth(
   const r = await sqs.send(
     new GetQueueAttributesCommand({
       QueueUrl: queue_url,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      AttributeNames: [
+        'ApproximateNumberOfMessages',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+      ],
     }),
   );
   return {
     visible: Number(r.Attributes?.['ApproximateNumberOfMessages'] ?? 0),
-    in_flight: Number(r.Attributes?.['ApproximateNumberOfMessagesNotVisible'] ?? 0),
+    in_flight:
+      Number(r.Attributes?.['ApproximateNumberOfMessagesNotVisible'] ?? 0) +
+      Number(r.Attributes?.['ApproximateNumberOfMessagesDelayed'] ?? 0),
   };
 }
 
@@ -63,4 +69,15 @@ export async function redrive(
     moved += done.length;
   }
   return moved;
+}
+
+/** The QueueBacklog port: every message of the orders queue and of its DLQ. */
+export function sqsBacklog(sqs: SQSClient, queue_url: string, dlq_url: string | undefined) {
+  return {
+    async depth() {
+      const q = await queueDepth(sqs, queue_url);
+      const d = dlq_url ? await queueDepth(sqs, dlq_url) : { visible: 0, in_flight: 0 };
+      return { queue: q.visible + q.in_flight, dlq: d.visible + d.in_flight };
+    },
+  };
 }

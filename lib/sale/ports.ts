@@ -55,6 +55,16 @@ export interface Inventory {
   ): Promise<{ ok: true; stock_total: number; available: number } | { ok: false; available: number }>;
   /** Updates a product's sale settings (never its counters). */
   updateProduct(product: Product): Promise<void>;
+  /** Products (of `ids`) that have no sale state in Redis: lost data, or a load that never ran. */
+  missingProducts(ids: number[]): Promise<number[]>;
+  /** Takes the product's rebuild lock and closes it for sales (reserve answers "rebuilding"). */
+  beginRebuild(product: Product, token: string, lock_ttl_ms: number): Promise<boolean>;
+  /** Writes the recomputed state and reopens the product; false if the lock was lost meanwhile. */
+  finishRebuild(
+    product_id: number,
+    token: string,
+    state: RebuiltState,
+  ): Promise<'ok' | 'not_owner' | 'outbox_not_empty'>;
   /** Takes persisted orders out of the outbox; reports which ones the owner asked to cancel. */
   ack(orders: AcceptedOrder[]): Promise<{ order_id: string; cancel_pending: boolean }[]>;
 }
@@ -68,6 +78,29 @@ export interface ReleaseTicket {
 }
 
 export type RetakeOutcome = 'held' | 'retaken' | 'insufficient';
+
+/** A product's inventory state as PostgreSQL proves it. */
+export interface RebuiltState {
+  available: number;
+  /** units held per customer (reserved + paid) */
+  customers: Map<string, number>;
+  /** orders whose units are free already: any later release or retake must know */
+  released_order_ids: string[];
+  /** recent orders created under an Idempotency-Key: their replays are restored */
+  replays: AcceptedOrder[];
+}
+
+/** What the rebuild reads from the durable record. */
+export interface RebuildSource {
+  products(): Promise<Product[]>;
+  state(product: Product): Promise<RebuiltState & { held_units: number }>;
+  markReleasedForProduct(product_id: number): Promise<void>;
+}
+
+/** How much of the order stream is not in PostgreSQL yet (messages anywhere in the queue). */
+export interface QueueBacklog {
+  depth(): Promise<{ queue: number; dlq: number }>;
+}
 
 export interface InventoryAuditState {
   stock_total: number;

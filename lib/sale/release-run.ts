@@ -3,10 +3,13 @@
 // committed in PostgreSQL but not applied in Redis, and orphan payments never matched.
 // Safe when two runs overlap: every step is a conditional transition or an idempotent call.
 import type { OrderQueue, ReleaseTicket } from './ports';
+import { type RebuildDeps, rebuildMissing } from './rebuild';
 import { releaseNow, retakeWith, type SettleDeps } from './settle';
 
 export interface ReleaseRunDeps extends SettleDeps {
   queue: OrderQueue;
+  /** when given, products whose Redis state is missing are rebuilt first */
+  rebuild?: RebuildDeps;
 }
 
 export interface ReleaseRunOpts {
@@ -27,6 +30,7 @@ export const RELEASE_RUN_DEFAULTS: ReleaseRunOpts = {
 };
 
 export interface ReleaseRunReport {
+  rebuilt: { product_id: number; outcome: string }[];
   expired: number;
   outbox_resent: number;
   outbox_send_failed: number;
@@ -38,6 +42,7 @@ export interface ReleaseRunReport {
 
 export async function runRelease(deps: ReleaseRunDeps, opts: ReleaseRunOpts): Promise<ReleaseRunReport> {
   const t0 = performance.now();
+  const rebuilt = deps.rebuild ? await rebuildMissing(deps.rebuild) : [];
   const expired = await expireOverdue(deps, opts.batch_max);
   const outbox = await resendOutbox(deps, opts);
   const stranded = await deps.lifecycle.applyPendingPayments(
@@ -52,6 +57,7 @@ export async function runRelease(deps: ReleaseRunDeps, opts: ReleaseRunOpts): Pr
   await releaseNow(deps, leftovers);
   const orphaned = await deps.lifecycle.orphanStalePayments(opts.orphan_after_h);
   return {
+    rebuilt,
     expired,
     outbox_resent: outbox.sent,
     outbox_send_failed: outbox.failed,

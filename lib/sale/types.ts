@@ -37,6 +37,8 @@ export interface AcceptedOrder {
   currency: string;
   created_ms: number;
   expires_ms: number;
+  /** the Idempotency-Key it was created under, if any (lets a rebuild restore replays) */
+  idempotency_key?: string;
 }
 
 export interface Order {

@@ -1,0 +1,89 @@
+// Breaking the local stack on purpose: each fault kills or stops one real process and brings it
+// back the way an operator (or AWS) would. Used by the fault-injection tests and `npm run chaos`.
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { createOrderQueues, localSqsClient, startFauxqs, startPostgres, startRedis } from './services';
+import { ROOT, type Stack } from './stack';
+
+const need = <T>(v: T | null, what: string): T => {
+  if (v === null) throw new Error(`${what} is not run by this stack (it was given by URL)`);
+  return v;
+};
+
+/** kill -9 Redis; it restarts from its AOF (appendfsync always: nothing acknowledged is lost). */
+export async function killRedis(stack: Stack): Promise<void> {
+  await need(stack.redis, 'redis').proc.stop('SIGKILL');
+}
+
+export async function restartRedis(stack: Stack): Promise<void> {
+  const r = need(stack.redis, 'redis');
+  stack.redis = await startRedis(need(stack.tools, 'tools').redisServer, {
+    dataDir: stack.dataDir,
+    logDir: stack.logDir,
+    port: r.port,
+    appendfsync: stack.opts.redisAppendfsync ?? 'always',
+  });
+}
+
+/** Redis lost its data (a wipe, or a failover to a replica without the last writes). */
+export async function wipeRedis(stack: Stack): Promise<void> {
+  const r = new Redis(stack.env['REDIS_URL']!);
+  try {
+    await r.flushall();
+  } finally {
+    r.disconnect();
+  }
+}
+
+/** Drops every client connection: ioredis reconnects and resends what was unanswered. */
+export async function dropRedisConnections(stack: Stack): Promise<number> {
+  const r = new Redis(stack.env['REDIS_URL']!);
+  try {
+    return Number(await r.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes'));
+  } finally {
+    r.disconnect();
+  }
+}
+
+/** The SQS endpoint goes away; the emulator keeps nothing in memory across the restart. */
+export async function stopQueue(stack: Stack): Promise<void> {
+  await need(stack.queue, 'the queue emulator').proc?.stop('SIGKILL');
+}
+
+export async function restartQueue(stack: Stack): Promise<void> {
+  const q = need(stack.queue, 'the queue emulator');
+  const port = Number(new URL(q.endpoint).port);
+  stack.queue = await startFauxqs(process.execPath, {
+    dataDir: stack.dataDir,
+    logDir: stack.logDir,
+    port,
+    args: [join(ROOT, 'node_modules/fauxqs/dist/cli.js')],
+  });
+  // Same names on the same endpoint: the queue URLs every function holds stay valid.
+  await createOrderQueues(localSqsClient(q.endpoint), undefined, stack.opts.queueOverrides);
+}
+
+export async function stopPostgres(stack: Stack): Promise<void> {
+  await need(stack.postgres, 'postgresql').proc.stop('SIGINT');
+}
+
+export async function restartPostgres(stack: Stack): Promise<void> {
+  const p = need(stack.postgres, 'postgresql');
+  stack.postgres = await startPostgres(need(stack.tools, 'tools').pgBin, {
+    dataDir: stack.dataDir,
+    logDir: stack.logDir,
+    port: p.port,
+  });
+}
+
+/** kill -9 every function (serverless-offline runs them in-process): mid-request, mid-batch. */
+export async function killFunctions(stack: Stack): Promise<void> {
+  await stack.trigger?.stop();
+  stack.trigger = null;
+  await need(stack.offline, 'serverless-offline').stop('SIGKILL');
+  stack.offline = null;
+}
+
+export async function restartFunctions(stack: Stack): Promise<void> {
+  await stack.startOffline();
+}

@@ -1,0 +1,56 @@
+// What PostgreSQL proves about a product's inventory, for rebuilding Redis after it lost data.
+
+import { IDEMPOTENCY_TTL_S } from '../inventory/inventory';
+import type { RebuildSource } from '../sale/ports';
+import type { AcceptedOrder } from '../sale/types';
+import type { Sql } from './db';
+import { pgProducts } from './products';
+import { ORDER_COLUMNS, type OrderRow } from './rows';
+
+function acceptedFromRow(r: OrderRow & { idempotency_key?: string | null }): AcceptedOrder {
+  return {
+    order_id: r.order_id,
+    product_id: Number(r.product_id),
+    customer_id: r.customer_id,
+    qty: r.qty,
+    unit_price_cents: Number(r.unit_price_cents),
+    currency: r.currency,
+    created_ms: r.created_at.getTime(),
+    expires_ms: r.expires_at.getTime(),
+    ...(r.idempotency_key ? { idempotency_key: r.idempotency_key } : {}),
+  };
+}
+
+export function pgRebuildSource(sql: Sql): RebuildSource {
+  return {
+    products: () => pgProducts(sql).list(),
+    async state(product) {
+      return sql.begin('isolation level repeatable read', async (tx) => {
+        const held = await tx<{ customer_id: string; units: number }[]>`
+          SELECT customer_id, sum(qty)::int AS units FROM orders
+          WHERE product_id = ${product.id} AND status IN ('reserved', 'paid') GROUP BY customer_id`;
+        // Expired orders can still be paid late (retake needs to know their units are out), and
+        // releases not yet applied in Redis are free already: both are written as "released".
+        const free = await tx<{ order_id: string }[]>`
+          SELECT order_id FROM orders WHERE product_id = ${product.id} AND status = 'expired'
+          UNION
+          SELECT order_id FROM stock_releases WHERE product_id = ${product.id} AND released_at IS NULL`;
+        const replays = await tx<OrderRow[]>`
+          SELECT ${tx(ORDER_COLUMNS)}, idempotency_key FROM orders
+          WHERE product_id = ${product.id} AND idempotency_key IS NOT NULL
+            AND created_at > now() - make_interval(secs => ${IDEMPOTENCY_TTL_S})`;
+        const held_units = held.reduce((n, h) => n + h.units, 0);
+        return {
+          held_units,
+          available: product.stock_total - held_units,
+          customers: new Map(held.map((h) => [h.customer_id, h.units])),
+          released_order_ids: free.map((f) => f.order_id),
+          replays: replays.map(acceptedFromRow),
+        };
+      });
+    },
+    async markReleasedForProduct(product_id) {
+      await sql`UPDATE stock_releases SET released_at = now() WHERE product_id = ${product_id} AND released_at IS NULL`;
+    },
+  };
+}

@@ -1,0 +1,86 @@
+// Rebuilding a product's inventory state after Redis lost it (a wipe, or a failover without the
+// last writes). The reference project "rebuilt lazily from the database" and oversold; this one:
+//  - is exclusive: one rebuilder per product (a lock), and the product answers 503 meanwhile;
+//  - waits until every order message has reached PostgreSQL (the queue is empty) and refuses while
+//    the DLQ holds messages (their units would be unaccounted): orders accepted but still on their
+//    way are counted, never forgotten;
+//  - sets `available` to stock_total - reserved - paid as PostgreSQL proves it, never above.
+import { randomUUID } from 'node:crypto';
+import type { Inventory, Logger, QueueBacklog, RebuildSource } from './ports';
+import type { Product } from './types';
+
+export interface RebuildDeps {
+  inventory: Inventory;
+  source: RebuildSource;
+  backlog: QueueBacklog;
+  log: Logger;
+}
+
+export interface RebuildOpts {
+  lock_ttl_ms: number;
+  /** how long to wait for the queue to drain before giving up until the next run */
+  drain_wait_ms: number;
+  poll_ms: number;
+}
+
+export const REBUILD_DEFAULTS: RebuildOpts = { lock_ttl_ms: 120_000, drain_wait_ms: 20_000, poll_ms: 250 };
+
+export type RebuildOutcome = 'rebuilt' | 'busy' | 'queue_not_drained' | 'dlq_not_empty' | 'raced';
+
+/** Rebuilds every product PostgreSQL knows that has no state in Redis. */
+export async function rebuildMissing(
+  deps: RebuildDeps,
+  opts: RebuildOpts = REBUILD_DEFAULTS,
+): Promise<{ product_id: number; outcome: RebuildOutcome }[]> {
+  const products = await deps.source.products();
+  const missing = new Set(await deps.inventory.missingProducts(products.map((p) => p.id)));
+  const results = [];
+  for (const p of products.filter((x) => missing.has(x.id))) {
+    results.push({ product_id: p.id, outcome: await rebuildProduct(deps, p, opts) });
+  }
+  return results;
+}
+
+export async function rebuildProduct(
+  deps: RebuildDeps,
+  product: Product,
+  opts: RebuildOpts,
+): Promise<RebuildOutcome> {
+  const token = randomUUID();
+  if (!(await deps.inventory.beginRebuild(product, token, opts.lock_ttl_ms))) return 'busy';
+  deps.log.warn('rebuilding product state from PostgreSQL', { product_id: product.id });
+  // From here on the product stays closed (503) until finishRebuild; giving up leaves it closed and
+  // the lock expires, so the next release run tries again.
+  const backlog = await waitForDrain(deps.backlog, opts);
+  if (backlog.dlq > 0) return 'dlq_not_empty';
+  if (backlog.queue > 0) return 'queue_not_drained';
+  const state = await deps.source.state(product);
+  if (state.available < 0) {
+    deps.log.error('PostgreSQL holds more units than stock_total: product stays closed', {
+      product_id: product.id,
+      held_units: state.held_units,
+    });
+    return 'raced';
+  }
+  const r = await deps.inventory.finishRebuild(product.id, token, state);
+  if (r !== 'ok') return 'raced';
+  await deps.source.markReleasedForProduct(product.id);
+  deps.log.warn('product state rebuilt', { product_id: product.id, available: state.available });
+  return 'rebuilt';
+}
+
+async function waitForDrain(
+  backlog: QueueBacklog,
+  opts: RebuildOpts,
+): Promise<{ queue: number; dlq: number }> {
+  const deadline = Date.now() + opts.drain_wait_ms;
+  let quiet = 0;
+  for (;;) {
+    const d = await backlog.depth();
+    if (d.dlq > 0) return d;
+    // Two empty readings in a row: the queue's counters are approximate.
+    quiet = d.queue === 0 ? quiet + 1 : 0;
+    if (quiet >= 2 || Date.now() > deadline) return d;
+    await new Promise((r) => setTimeout(r, opts.poll_ms));
+  }
+}

@@ -1,0 +1,35 @@
+--[[
+rebuild: write one product's state, recomputed from PostgreSQL, in one step.
+Runs only while the caller holds the product's rebuild lock and the product is marked rebuilding
+(so no reservation can run in between); ends the rebuild by clearing that mark.
+
+KEYS[1] sale hash       ({p:ID}:sale)
+KEYS[2] customers hash  ({p:ID}:customers)
+KEYS[3] released hash   ({p:ID}:released)
+KEYS[4] outbox zset     ({p:ID}:outbox)
+KEYS[5] rebuild lock    ({p:ID}:rebuild-lock)
+
+ARGV[1] lock token (only the lock's holder may finish)
+ARGV[2] available (stock_total - reserved - paid, as PostgreSQL proves it)
+ARGV[3] number of customer pairs n, then n pairs: customer id, units held
+then    order ids whose units are already free (written as "released")
+
+Returns "ok" | "not_owner" (the lock expired or belongs to another rebuilder: nothing written)
+      | "outbox_not_empty" (orders were accepted here meanwhile: the rebuild is not the authority)
+]]
+if redis.call('GET', KEYS[5]) ~= ARGV[1] then return 'not_owner' end
+if redis.call('ZCARD', KEYS[4]) > 0 then return 'outbox_not_empty' end
+redis.call('DEL', KEYS[2])
+local n = tonumber(ARGV[3])
+local i = 4
+for _ = 1, n do
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+while i <= #ARGV do
+  redis.call('HSET', KEYS[3], ARGV[i], 'released')
+  i = i + 1
+end
+redis.call('HSET', KEYS[1], 'available', ARGV[2], 'in_flight', 0, 'rebuilding', 0)
+redis.call('DEL', KEYS[5])
+return 'ok'
