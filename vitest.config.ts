@@ -1,17 +1,36 @@
 import { defineConfig } from 'vitest/config';
 
-// One throwaway stack (Redis, PostgreSQL, fauxqs, serverless-offline, SQS trigger) for the whole
-// run, started by tests/global-setup.ts on free ports under a temp DATA_DIR. Tests isolate
-// themselves by creating their own products, customers and queues.
+// Two projects, run one after the other by `npm test`:
+//  - main: one throwaway stack (Redis, PostgreSQL, fauxqs, serverless-offline, SQS trigger) for
+//    the whole run, started by tests/global-setup.ts on free ports under a temp DATA_DIR; tests
+//    isolate themselves by creating their own products, customers and queues;
+//  - faults: tests that kill and restart real processes get a stack of their own, one file at a
+//    time, so they never break another test's stack.
 export default defineConfig({
   test: {
-    globalSetup: ['tests/global-setup.ts'],
-    setupFiles: ['tests/setup-env.ts'],
-    include: ['tests/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 180_000,
     pool: 'forks',
-    maxWorkers: 2,
-    fileParallelism: true,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'main',
+          include: ['tests/{unit,integration,e2e}/**/*.test.ts'],
+          globalSetup: ['tests/global-setup.ts'],
+          setupFiles: ['tests/setup-env.ts'],
+          maxWorkers: 2,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'faults',
+          include: ['tests/faults/**/*.test.ts'],
+          fileParallelism: false,
+          maxWorkers: 1,
+        },
+      },
+    ],
   },
 });

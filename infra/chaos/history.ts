@@ -86,6 +86,8 @@ export interface HistoryVerdict {
   duplicated_keys: string[];
   keys_with_two_order_ids: string[];
   unexpected_rows: string[];
+  /** purchases whose last answer was neither an outcome (202/409/422) nor retryable: a wrong answer */
+  wrong_answers: number;
   units_in_pg: number;
   stock_total: number;
   oversold_units: number;
@@ -117,6 +119,7 @@ export function checkHistory(
   let accepted_units = 0;
   let rejected_409 = 0;
   let unknown = 0;
+  let wrong_answers = 0;
   for (const p of history) {
     for (const a of p.attempts) status_counts[a.status] = (status_counts[a.status] ?? 0) + 1;
     const ids = new Set(p.attempts.flatMap((a) => (a.order_id ? [a.order_id] : [])));
@@ -129,9 +132,8 @@ export function checkHistory(
       accepted_units += p.qty;
       for (const id of ids) if (!inPg.has(id)) lost.push(id);
     } else if (last === 409 || last === 422) rejected_409++;
-    else {
-      unknown++;
-    }
+    else if (RETRYABLE.has(last)) unknown++;
+    else wrong_answers++;
     if (ids.size === 0 && pgIds.length > 0 && last !== 0 && last !== 503 && last !== 429) {
       // A definite rejection (409/4xx) must not have an order behind it.
       unexpected_rows.push(...pgIds);
@@ -146,6 +148,7 @@ export function checkHistory(
     duplicated_keys.length === 0 &&
     keys_with_two_order_ids.length === 0 &&
     unexpected_rows.length === 0 &&
+    wrong_answers === 0 &&
     oversold_units === 0;
   return {
     purchases: history.length,
@@ -157,6 +160,7 @@ export function checkHistory(
     duplicated_keys,
     keys_with_two_order_ids,
     unexpected_rows,
+    wrong_answers,
     units_in_pg,
     stock_total,
     oversold_units,

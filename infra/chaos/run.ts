@@ -273,6 +273,7 @@ export function printReports(reports: ChaosReport[]): void {
     lost: r.verdict.lost.length,
     duplicated: r.verdict.duplicated_keys.length + r.verdict.keys_with_two_order_ids.length,
     oversold: r.verdict.oversold_units,
+    'wrong answers': r.verdict.wrong_answers,
     drift: r.audit.drift,
     'settle ms': r.settle_ms,
     result: r.ok ? 'ok' : 'FAILED',

@@ -42,6 +42,10 @@ export function startProc(
       const timer = setTimeout(() => child.kill('SIGKILL'), grace_ms);
       await exited;
       clearTimeout(timer);
+      // 'exit' can come before the last output has been read (a grandchild may still hold the pipe):
+      // stop copying (and drain to nowhere) first, or a late chunk is written after end() and the
+      // unhandled stream error kills this (parent) process.
+      for (const out of [child.stdout, child.stderr]) out?.unpipe(log).resume();
       log.end();
     },
   };

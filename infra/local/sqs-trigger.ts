@@ -58,14 +58,18 @@ async function pollLoop(
   signal: AbortSignal,
   log: NonNullable<TriggerOpts['log']>,
 ): Promise<void> {
+  let failing = false; // log the first failure and the recovery, not every retry
   while (!signal.aborted) {
     try {
       const batch = await gatherBatch(opts, signal);
+      if (failing) log('sqs trigger: polling again');
+      failing = false;
       if (batch.length === 0) continue;
       await invokeAndSettle(opts, batch, stats, log);
     } catch (err) {
       if (signal.aborted) return;
-      log('sqs trigger: poll failed, backing off', { error: String(err) });
+      if (!failing) log('sqs trigger: poll failed, retrying every 500 ms', { error: String(err) });
+      failing = true;
       await sleep(500, signal);
     }
   }

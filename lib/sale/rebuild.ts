@@ -27,20 +27,41 @@ export const REBUILD_DEFAULTS: RebuildOpts = { lock_ttl_ms: 120_000, drain_wait_
 
 export type RebuildOutcome = 'rebuilt' | 'busy' | 'queue_not_drained' | 'dlq_not_empty' | 'raced';
 
-/** Rebuilds every product PostgreSQL knows that has no state in Redis. */
+/**
+ * Rebuilds every product PostgreSQL knows that has no state in Redis. All of them are closed first,
+ * then the queue drains once, then each is recomputed: no product is ever open with half its state.
+ */
 export async function rebuildMissing(
   deps: RebuildDeps,
   opts: RebuildOpts = REBUILD_DEFAULTS,
 ): Promise<{ product_id: number; outcome: RebuildOutcome }[]> {
   const products = await deps.source.products();
   const missing = new Set(await deps.inventory.missingProducts(products.map((p) => p.id)));
-  const results = [];
-  for (const p of products.filter((x) => missing.has(x.id))) {
-    results.push({ product_id: p.id, outcome: await rebuildProduct(deps, p, opts) });
+  const closed: { product: Product; token: string }[] = [];
+  const results: { product_id: number; outcome: RebuildOutcome }[] = [];
+  for (const product of products.filter((x) => missing.has(x.id))) {
+    const token = randomUUID();
+    if (await deps.inventory.beginRebuild(product, token, opts.lock_ttl_ms)) closed.push({ product, token });
+    else results.push({ product_id: product.id, outcome: 'busy' });
+  }
+  if (closed.length === 0) return results;
+  deps.log.warn('rebuilding product state from PostgreSQL', { product_ids: closed.map((c) => c.product.id) });
+  // From here the products stay closed (503) until finished; giving up leaves them closed and the
+  // locks expire, so the next release run tries again.
+  const backlog = await waitForDrain(deps.backlog, opts);
+  for (const c of closed) {
+    const outcome: RebuildOutcome =
+      backlog.dlq > 0
+        ? 'dlq_not_empty'
+        : backlog.queue > 0
+          ? 'queue_not_drained'
+          : await finish(deps, c.product, c.token);
+    results.push({ product_id: c.product.id, outcome });
   }
   return results;
 }
 
+/** Rebuilds one product (the operator's forced rebuild goes through here too). */
 export async function rebuildProduct(
   deps: RebuildDeps,
   product: Product,
@@ -48,12 +69,13 @@ export async function rebuildProduct(
 ): Promise<RebuildOutcome> {
   const token = randomUUID();
   if (!(await deps.inventory.beginRebuild(product, token, opts.lock_ttl_ms))) return 'busy';
-  deps.log.warn('rebuilding product state from PostgreSQL', { product_id: product.id });
-  // From here on the product stays closed (503) until finishRebuild; giving up leaves it closed and
-  // the lock expires, so the next release run tries again.
   const backlog = await waitForDrain(deps.backlog, opts);
   if (backlog.dlq > 0) return 'dlq_not_empty';
   if (backlog.queue > 0) return 'queue_not_drained';
+  return finish(deps, product, token);
+}
+
+async function finish(deps: RebuildDeps, product: Product, token: string): Promise<RebuildOutcome> {
   const state = await deps.source.state(product);
   if (state.available < 0) {
     deps.log.error('PostgreSQL holds more units than stock_total: product stays closed', {
