@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 
 loadLocalStackEnv();
-const { config } = await import('../lib/config');
+const { config, required } = await import('../lib/config');
+const { signWebhook } = await import('../lib/http/webhook');
 const { mintToken } = await import('../lib/http/auth');
 const container = await import('../lib/container');
 const { auditProduct } = await import('../lib/sale/audit');
@@ -94,6 +95,48 @@ program
     console.log(JSON.stringify(results));
     if (results.some((r) => r.outcome !== 'rebuilt')) process.exitCode = 1;
   });
+
+program
+  .command('pay <order_id>')
+  .description('send a signed payment webhook to an API, as the provider would (development)')
+  .option('--failed', 'send payment.failed instead of payment.succeeded')
+  .option('--amount <cents>', 'amount in cents (default: the order amount, read over the API)')
+  .option('--currency <code>', 'currency', 'EUR')
+  .option('--url <base>', 'API base URL', `http://localhost:${process.env['PORT'] ?? 3000}`)
+  .action(
+    async (order_id: string, o: { failed?: boolean; amount?: string; currency: string; url: string }) => {
+      const admin = await mintToken({ customer_id: 'cli-admin', admin: true });
+      const order = o.amount
+        ? { amount_cents: Number(o.amount) }
+        : ((await (
+            await fetch(`${o.url}/api/orders/${order_id}`, { headers: { authorization: `Bearer ${admin}` } })
+          ).json()) as {
+            amount_cents: number;
+          });
+      const body = JSON.stringify({
+        type: o.failed ? 'payment.failed' : 'payment.succeeded',
+        data: {
+          order_id,
+          amount_cents: order.amount_cents,
+          currency: o.currency,
+          payment_id: `cli_${Date.now()}`,
+        },
+      });
+      const id = `msg_cli_${Date.now()}`;
+      const now = new Date();
+      const res = await fetch(`${o.url}/api/payments/webhook`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'webhook-id': id,
+          'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+          'webhook-signature': signWebhook(required('WEBHOOK_SECRET'), id, body, now),
+        },
+        body,
+      });
+      console.log(res.status, await res.text());
+    },
+  );
 
 async function dlqDepth() {
   const url = config().ORDERS_DLQ_URL;
