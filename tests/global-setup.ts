@@ -1,4 +1,5 @@
 // Starts the real local stack once per test run and hands its environment to every test file.
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,8 +38,31 @@ export async function setup(project: TestProject): Promise<void> {
 }
 
 export async function teardown(): Promise<void> {
+  // After everything the suite did (storms, payments, races, cancels, expiry), every product must
+  // still satisfy stock_total = available + reserved + paid: the audit command says so or fails.
+  const audit = stack ? await auditAll(stack) : null;
   await stack?.stop();
   if (dataDir && !process.env['KEEP_TEST_DATA']) rmSync(dataDir, { recursive: true, force: true });
+  if (audit && !audit.ok) throw new Error(`final audit found drift: ${audit.summary}`);
+}
+
+async function auditAll(s: Stack): Promise<{ ok: boolean; summary: string }> {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'bin/cli.ts', 'release'], {
+    env: { ...process.env, ...s.env, LOG_LEVEL: 'ERROR' },
+    encoding: 'utf8',
+  });
+  const a = spawnSync(process.execPath, ['--import', 'tsx', 'bin/cli.ts', 'audit', '--json'], {
+    env: { ...process.env, ...s.env, LOG_LEVEL: 'ERROR' },
+    encoding: 'utf8',
+  });
+  const bad =
+    a.status === 0
+      ? []
+      : (JSON.parse(a.stdout || '{"products":[]}').products ?? []).filter((p: { ok: boolean }) => !p.ok);
+  process.stderr.write(
+    `[test-stack] final audit: ${a.status === 0 ? 'ok' : 'DRIFT'} (release run exit ${r.status})\n`,
+  );
+  return { ok: a.status === 0, summary: JSON.stringify(bad).slice(0, 2000) || a.stderr };
 }
 
 /** A port whose neighbours (+1..+12, used by the stack) are free too. */

@@ -96,6 +96,45 @@ describe('payments', () => {
     expect(receipts[0]!['n']).toBe(3);
   });
 
+  it('several signatures (key rotation): one valid signature among them is enough', async () => {
+    const product = await newProduct({ stock_total: 3 });
+    const { order } = await reservedAndPersisted(product);
+    const id = `rot-${order.order_id}`;
+    const now = new Date();
+    const body = JSON.stringify({
+      type: 'payment.succeeded',
+      data: {
+        order_id: order.order_id,
+        amount_cents: order.amount_cents,
+        currency: 'EUR',
+        payment_id: 'p-rot',
+      },
+    });
+    const old = signWebhook('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', id, body, now);
+    const current = signWebhook(process.env['WEBHOOK_SECRET']!, id, body, now);
+    const r = await call('POST', '/api/payments/webhook', {
+      rawBody: body,
+      headers: {
+        'webhook-id': id,
+        'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+        'webhook-signature': `${old} ${current}`,
+      },
+    });
+    expect(r.body).toMatchObject({ result: 'applied', status: 'paid' });
+  });
+
+  it('a pending event never matched within 24 hours is marked orphaned for the operator', async () => {
+    const ghost = '00000000-0000-8000-8000-0000000000ff';
+    const w = await sendWebhook(ghost, { amount_cents: 100, webhook_id: `ghost-${Date.now()}` });
+    expect(w.status).toBe(202);
+    await sql`UPDATE payment_events SET received_at = now() - interval '25 hours'
+      WHERE order_id = ${ghost} AND status = 'pending'`;
+    const run = await releaseRun();
+    expect(run.orphaned).toBeGreaterThanOrEqual(1);
+    const [e] = await sql`SELECT status FROM payment_events WHERE order_id = ${ghost}`;
+    expect(e!['status']).toBe('orphaned');
+  });
+
   it('amount or currency mismatch never marks paid', async () => {
     const product = await newProduct({ stock_total: 3 });
     const { order } = await reservedAndPersisted(product);
@@ -191,6 +230,17 @@ describe('cancel', () => {
     const pay = await sendWebhook(order.order_id, { amount_cents: order.amount_cents });
     expect(pay.body).toMatchObject({ result: 'applied', status: 'refund_required' });
     expect(await audit(product.id)).toMatchObject({ available: 3, reserved: 0, paid: 0, ok: true });
+  });
+
+  it('a cancel gives the customer their per-customer allowance back with the units', async () => {
+    const product = await newProduct({ stock_total: 10, per_customer_limit: 2, max_per_order: 2 });
+    const customer = `allowance-${product.id}`;
+    const { token, order } = await reservedAndPersisted(product, 2, customer);
+    const more = await reserve(token, product.id, 1);
+    expect(more.status).toBe(409);
+    expect(more.body).toMatchObject({ remaining: 0 });
+    expect((await call('POST', `/api/orders/${order.order_id}/cancel`, { token })).status).toBe(200);
+    expect((await reserve(token, product.id, 2)).status).toBe(202);
   });
 
   it("someone else's cancel is 404 and changes nothing", async () => {

@@ -58,6 +58,12 @@ it('audit command: ok, then drift after corrupting the Redis counter (exit 1)', 
   const bad = await cli('audit', '--json', '--product', String(product.id));
   expect(bad.code).toBe(1);
   expect(JSON.parse(bad.stdout).products[0]).toMatchObject({ drift: -1, ok: false });
+  // Put it back: the suite's teardown audits every product and fails on any drift.
+  await redisClient().hincrby(
+    productKeys(process.env['REDIS_KEY_PREFIX']!, product.id).sale,
+    'available',
+    -1,
+  );
 });
 
 it('release command runs the release work on demand and prints its report', async () => {
