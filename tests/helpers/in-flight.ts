@@ -1,0 +1,51 @@
+// Keeping an accepted order "in flight" (in the Redis outbox, not yet in PostgreSQL) while a test
+// looks at it, and building the SQS events that carry orders to persistOrders.
+import { randomUUID } from 'node:crypto';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import type postgres from 'postgres';
+
+/**
+ * Holds PostgreSQL's per-order advisory lock, the one persistence takes before it commits an order
+ * (lib/orders/orders.ts insertAccepted). Other test files run the release work, which re-sends
+ * every outbox entry; with the lock held such a re-send cannot commit this order mid-test.
+ */
+export async function whileUnpersisted<T>(
+  sql: postgres.Sql,
+  order_id: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const conn = await sql.reserve();
+  try {
+    await conn`SELECT pg_advisory_lock(hashtextextended(${order_id}, 0))`;
+    try {
+      return await fn();
+    } finally {
+      await conn`SELECT pg_advisory_unlock(hashtextextended(${order_id}, 0))`;
+    }
+  } finally {
+    conn.release();
+  }
+}
+
+/** An SQS record as Lambda's event source mapping delivers it. */
+export function sqsRecord(body: string, receive_count = 1): SQSRecord {
+  const now = String(Date.now());
+  return {
+    messageId: randomUUID(),
+    receiptHandle: randomUUID(),
+    body,
+    attributes: {
+      ApproximateReceiveCount: String(receive_count),
+      SentTimestamp: now,
+      SenderId: 'test',
+      ApproximateFirstReceiveTimestamp: now,
+    },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:test-orders',
+    awsRegion: 'us-east-1',
+  };
+}
+
+export const sqsEvent = (records: SQSRecord[]): SQSEvent => ({ Records: records });

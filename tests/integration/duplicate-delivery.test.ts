@@ -1,0 +1,172 @@
+// Pins down "duplicate delivery" for the real persistOrders handler: the same order arriving several
+// times, in one batch, in concurrent batches and through a real queue, ends as exactly one orders row
+// and one creation event, and its in-flight units are released from the count exactly once.
+import { randomUUID } from 'node:crypto';
+import { DeleteQueueCommand, GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import postgres from 'postgres';
+import { afterAll, expect, it } from 'vitest';
+import { handler } from '../../functions/persistOrders';
+import { createOrderQueues, localSqsClient } from '../../infra/local/services';
+import { startSqsTrigger } from '../../infra/local/sqs-trigger';
+import { inventory } from '../../lib/container';
+import { closeRedis, redisClient } from '../../lib/inventory/client';
+import { productKeys } from '../../lib/inventory/keys';
+import { closeDb } from '../../lib/orders/db';
+import { queueDepth } from '../../lib/queue/dlq';
+import { newOrderId } from '../../lib/sale/order-id';
+import type { AcceptedOrder } from '../../lib/sale/types';
+import { audit, newProduct } from '../helpers/api';
+import { waitUntil } from '../helpers/domain';
+import { sqsEvent, sqsRecord } from '../helpers/in-flight';
+import { lambdaContext } from '../helpers/lambda-event';
+
+const sql = postgres(process.env['DATABASE_URL']!, { max: 3 });
+afterAll(async () => {
+  await sql.end();
+  await closeRedis();
+  await closeDb();
+});
+
+const persist = (event: SQSEvent) =>
+  (handler as unknown as (e: SQSEvent, c: unknown) => Promise<SQSBatchResponse>)(
+    event,
+    lambdaContext('persistOrders'),
+  );
+
+/** A realistic accepted order: reserved in the real inventory, never sent. */
+async function accepted(product_id: number, qty = 1): Promise<AcceptedOrder> {
+  const r = await inventory().reserve({
+    order_id: newOrderId(product_id),
+    product_id,
+    customer_id: `c-${randomUUID()}`,
+    qty,
+    idempotency_key: null,
+  });
+  if (r.kind !== 'reserved') throw new Error(`reserve failed: ${r.kind}`);
+  return r.accepted;
+}
+
+const rowCount = async (order_id: string) =>
+  (await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM orders WHERE order_id = ${order_id}`)[0]!.n;
+const creationEvents = async (order_id: string) =>
+  (
+    await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM order_events
+      WHERE order_id = ${order_id} AND from_status IS NULL`
+  )[0]!.n;
+const inFlightCounter = async (product_id: number) =>
+  Number(
+    await redisClient().hget(productKeys(process.env['REDIS_KEY_PREFIX']!, product_id).sale, 'in_flight'),
+  );
+
+it('the same order in concurrent batches (and twice in one batch): one row, one creation event', async () => {
+  const product = await newProduct({ stock_total: 20 });
+  const x = await accepted(product.id, 2);
+  const a = await accepted(product.id);
+  const b = await accepted(product.id);
+  const body = JSON.stringify(x);
+
+  const batches = [
+    sqsEvent([sqsRecord(body), sqsRecord(JSON.stringify(a))]),
+    sqsEvent([sqsRecord(body, 2), sqsRecord(body), sqsRecord(JSON.stringify(b))]),
+    sqsEvent([sqsRecord(body)]),
+    sqsEvent([sqsRecord(JSON.stringify(b)), sqsRecord(body)]),
+  ];
+  const responses = await Promise.all(batches.map(persist));
+
+  expect(responses).toEqual(batches.map(() => ({ batchItemFailures: [] })));
+  expect(await rowCount(x.order_id)).toBe(1);
+  expect(await creationEvents(x.order_id)).toBe(1);
+  for (const o of [a, b]) {
+    expect(await rowCount(o.order_id)).toBe(1);
+    expect(await creationEvents(o.order_id)).toBe(1);
+  }
+  const rows =
+    await sql`SELECT order_id, qty, status, customer_id FROM orders WHERE product_id = ${product.id}`;
+  expect(rows).toHaveLength(3);
+  expect(rows.find((r) => r['order_id'] === x.order_id)).toMatchObject({
+    qty: 2,
+    status: 'reserved',
+    customer_id: x.customer_id,
+  });
+  expect(await inFlightCounter(product.id)).toBe(0);
+  expect(await audit(product.id)).toMatchObject({
+    available: 16,
+    reserved: 4,
+    in_flight: 0,
+    drift: 0,
+    ok: true,
+  });
+
+  // a late duplicate, after everything is persisted, changes nothing (in_flight never goes negative)
+  expect(await persist(sqsEvent([sqsRecord(body), sqsRecord(body)]))).toEqual({ batchItemFailures: [] });
+  expect(await rowCount(x.order_id)).toBe(1);
+  expect(await creationEvents(x.order_id)).toBe(1);
+  expect(await inFlightCounter(product.id)).toBe(0);
+  expect(await audit(product.id)).toMatchObject({
+    available: 16,
+    reserved: 4,
+    in_flight: 0,
+    drift: 0,
+    ok: true,
+  });
+});
+
+it('the same message body sent to a real queue several times: consumed in separate, concurrent batches, one row', async () => {
+  const product = await newProduct({ stock_total: 20 });
+  const x = await accepted(product.id, 3);
+  const y = await accepted(product.id);
+  const sqs = localSqsClient(process.env['SQS_ENDPOINT']!);
+  const suffix = randomUUID().slice(0, 8);
+  const q = await createOrderQueues(
+    sqs,
+    { queue: `dup-${suffix}`, dlq: `dup-${suffix}-dlq` },
+    {
+      visibility_timeout_s: 5,
+      max_receive_count: 3,
+    },
+  );
+  const arn = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: q.queueUrl, AttributeNames: ['QueueArn'] }),
+  );
+  const copies = 6;
+  for (let i = 0; i < copies; i++) {
+    await sqs.send(new SendMessageCommand({ QueueUrl: q.queueUrl, MessageBody: JSON.stringify(x) }));
+  }
+  await sqs.send(new SendMessageCommand({ QueueUrl: q.queueUrl, MessageBody: JSON.stringify(y) }));
+
+  const trigger = startSqsTrigger({
+    sqs,
+    queueUrl: q.queueUrl,
+    queueArn: arn.Attributes!['QueueArn']!,
+    invoke: persist,
+    batch_size: 2,
+    maximum_batching_window_s: 0,
+    maximum_concurrency: 3,
+  });
+  try {
+    await waitUntil('all copies consumed', async () => {
+      const d = await queueDepth(sqs, q.queueUrl);
+      return trigger.stats.records >= copies + 1 && d.visible === 0 && d.in_flight === 0;
+    });
+  } finally {
+    await trigger.stop();
+  }
+
+  expect(trigger.stats).toMatchObject({ records: copies + 1, failed_records: 0, invoke_errors: 0 });
+  expect(trigger.stats.invocations).toBeGreaterThan(1);
+  expect(await rowCount(x.order_id)).toBe(1);
+  expect(await creationEvents(x.order_id)).toBe(1);
+  expect(await rowCount(y.order_id)).toBe(1);
+  expect(await audit(product.id)).toMatchObject({
+    available: 16,
+    reserved: 4,
+    in_flight: 0,
+    drift: 0,
+    ok: true,
+  });
+  expect(await queueDepth(sqs, q.dlqUrl)).toEqual({ visible: 0, in_flight: 0 });
+
+  await sqs.send(new DeleteQueueCommand({ QueueUrl: q.queueUrl }));
+  await sqs.send(new DeleteQueueCommand({ QueueUrl: q.dlqUrl }));
+});

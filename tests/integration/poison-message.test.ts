@@ -1,0 +1,146 @@
+// Pins down partial batch failures: an unreadable record fails alone (its valid batch-mates are
+// persisted and deleted), is retried until maxReceiveCount and then lands in the DLQ, using the real
+// persistOrders handler behind the local event source mapping on a fresh queue pair.
+import { randomUUID } from 'node:crypto';
+import {
+  DeleteQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import postgres from 'postgres';
+import { afterAll, expect, it } from 'vitest';
+import { handler } from '../../functions/persistOrders';
+import { createOrderQueues, localSqsClient } from '../../infra/local/services';
+import { startSqsTrigger } from '../../infra/local/sqs-trigger';
+import { inventory } from '../../lib/container';
+import { closeRedis, redisClient } from '../../lib/inventory/client';
+import { productKeys } from '../../lib/inventory/keys';
+import { closeDb } from '../../lib/orders/db';
+import { queueDepth } from '../../lib/queue/dlq';
+import { newOrderId } from '../../lib/sale/order-id';
+import type { AcceptedOrder } from '../../lib/sale/types';
+import { audit, newProduct } from '../helpers/api';
+import { waitUntil } from '../helpers/domain';
+import { sqsEvent, sqsRecord } from '../helpers/in-flight';
+import { lambdaContext } from '../helpers/lambda-event';
+
+const sql = postgres(process.env['DATABASE_URL']!, { max: 3 });
+afterAll(async () => {
+  await sql.end();
+  await closeRedis();
+  await closeDb();
+});
+
+const persist = (event: SQSEvent) =>
+  (handler as unknown as (e: SQSEvent, c: unknown) => Promise<SQSBatchResponse>)(
+    event,
+    lambdaContext('persistOrders'),
+  );
+
+async function accepted(product_id: number, qty = 1): Promise<AcceptedOrder> {
+  const r = await inventory().reserve({
+    order_id: newOrderId(product_id),
+    product_id,
+    customer_id: `c-${randomUUID()}`,
+    qty,
+    idempotency_key: null,
+  });
+  if (r.kind !== 'reserved') throw new Error(`reserve failed: ${r.kind}`);
+  return r.accepted;
+}
+
+const persistedIds = async (ids: string[]) =>
+  (await sql<{ order_id: string }[]>`SELECT order_id FROM orders WHERE order_id = ANY(${ids}::uuid[])`)
+    .map((r) => r.order_id)
+    .sort();
+
+it('in one invocation, only the unreadable records are reported as failures', async () => {
+  const product = await newProduct({ stock_total: 10 });
+  const good = [await accepted(product.id), await accepted(product.id, 2)];
+  const records = [
+    sqsRecord(JSON.stringify(good[0])),
+    sqsRecord('{"order_id": "not json'),
+    sqsRecord(JSON.stringify({ ...good[1], qty: 0 })), // valid JSON, not an order
+    sqsRecord(JSON.stringify(good[1])),
+    sqsRecord(JSON.stringify({ ...good[0], surprise: true })), // unknown field
+  ];
+
+  const res = await persist(sqsEvent(records));
+
+  expect(res.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(
+    [records[1]!, records[2]!, records[4]!].map((r) => r.messageId).sort(),
+  );
+  expect(await persistedIds(good.map((o) => o.order_id))).toEqual(good.map((o) => o.order_id).sort());
+  expect(await audit(product.id)).toMatchObject({ available: 7, reserved: 3, in_flight: 0, ok: true });
+});
+
+it('through a queue: valid records persisted and deleted, the poison one retried then moved to the DLQ', async () => {
+  const product = await newProduct({ stock_total: 10 });
+  const good = [await accepted(product.id), await accepted(product.id, 2), await accepted(product.id)];
+  const poison = `not an order ${randomUUID()}`;
+  const sqs = localSqsClient(process.env['SQS_ENDPOINT']!);
+  const suffix = randomUUID().slice(0, 8);
+  const q = await createOrderQueues(
+    sqs,
+    { queue: `poison-${suffix}`, dlq: `poison-${suffix}-dlq` },
+    {
+      visibility_timeout_s: 1,
+      max_receive_count: 2,
+    },
+  );
+  const arn = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: q.queueUrl, AttributeNames: ['QueueArn'] }),
+  );
+  await sqs.send(new SendMessageCommand({ QueueUrl: q.queueUrl, MessageBody: JSON.stringify(good[0]) }));
+  await sqs.send(new SendMessageCommand({ QueueUrl: q.queueUrl, MessageBody: poison }));
+  for (const o of good.slice(1)) {
+    await sqs.send(new SendMessageCommand({ QueueUrl: q.queueUrl, MessageBody: JSON.stringify(o) }));
+  }
+
+  const trigger = startSqsTrigger({
+    sqs,
+    queueUrl: q.queueUrl,
+    queueArn: arn.Attributes!['QueueArn']!,
+    invoke: persist,
+    batch_size: 10,
+    maximum_batching_window_s: 0,
+    maximum_concurrency: 1,
+  });
+  try {
+    await waitUntil('the poison message in the DLQ and the queue empty', async () => {
+      const [main, dlq] = await Promise.all([queueDepth(sqs, q.queueUrl), queueDepth(sqs, q.dlqUrl)]);
+      return main.visible === 0 && main.in_flight === 0 && dlq.visible === 1;
+    });
+  } finally {
+    await trigger.stop();
+  }
+
+  // valid ones: persisted once and out of the outbox; the poison one was delivered maxReceiveCount (2)
+  // times and failed each time (a valid one may come back only if a batch outlived the 1 s visibility)
+  expect(await persistedIds(good.map((o) => o.order_id))).toEqual(good.map((o) => o.order_id).sort());
+  const outbox = await redisClient().zrange(
+    productKeys(process.env['REDIS_KEY_PREFIX']!, product.id).outbox,
+    '0',
+    '-1',
+  );
+  expect(outbox).toEqual([]);
+  expect(await audit(product.id)).toMatchObject({
+    available: 6,
+    reserved: 4,
+    in_flight: 0,
+    drift: 0,
+    ok: true,
+  });
+  expect(trigger.stats).toMatchObject({ failed_records: 2, invoke_errors: 0 });
+  expect(trigger.stats.records).toBeGreaterThanOrEqual(3 + 2);
+
+  const fromDlq = await sqs.send(
+    new ReceiveMessageCommand({ QueueUrl: q.dlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+  );
+  expect((fromDlq.Messages ?? []).map((m) => m.Body)).toEqual([poison]);
+
+  await sqs.send(new DeleteQueueCommand({ QueueUrl: q.queueUrl }));
+  await sqs.send(new DeleteQueueCommand({ QueueUrl: q.dlqUrl }));
+});

@@ -1,0 +1,112 @@
+// Pins down that lua/reserve.lua is idempotent on the order id against real Redis: the same reserve
+// command run twice, or many times at once (as ioredis resends an unanswered command), takes the
+// units once, records one outbox entry and answers every repeat as a replay of the original.
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import postgres from 'postgres';
+import { afterAll, expect, it } from 'vitest';
+import { redisInventory } from '../../lib/inventory/inventory';
+import { productKeys } from '../../lib/inventory/keys';
+import { registerScripts } from '../../lib/inventory/scripts';
+import { newOrderId } from '../../lib/sale/order-id';
+import type { ReserveRequest } from '../../lib/sale/ports';
+import { newProduct } from '../helpers/api';
+import { whileUnpersisted } from '../helpers/in-flight';
+
+const prefix = process.env['REDIS_KEY_PREFIX']!;
+const redis = registerScripts(new Redis(process.env['REDIS_URL']!));
+const inv = redisInventory(redis, prefix);
+const sql = postgres(process.env['DATABASE_URL']!, { max: 2 });
+afterAll(async () => {
+  redis.disconnect();
+  await sql.end();
+});
+
+async function counters(product_id: number, customer_id: string) {
+  const k = productKeys(prefix, product_id);
+  const [available, in_flight] = await redis.hmget(k.sale, 'available', 'in_flight');
+  return {
+    available: Number(available),
+    in_flight: Number(in_flight),
+    held: Number(await redis.hget(k.customers, customer_id)),
+    outbox: await redis.zrange(k.outbox, '0', '-1'),
+  };
+}
+
+it('the same order id twice: units taken once, the second call is a replay of the first', async () => {
+  const product = await newProduct({ stock_total: 10 });
+  const req: ReserveRequest = {
+    order_id: newOrderId(product.id),
+    product_id: product.id,
+    customer_id: `c-${randomUUID()}`,
+    qty: 3,
+    idempotency_key: null,
+  };
+
+  await whileUnpersisted(sql, req.order_id, async () => {
+    const first = await inv.reserve(req);
+    const second = await inv.reserve(req);
+
+    if (first.kind !== 'reserved' || second.kind !== 'reserved')
+      throw new Error('expected two reserved results');
+    expect(first.replayed).toBe(false);
+    expect(second.replayed).toBe(true);
+    expect(second.accepted).toEqual(first.accepted);
+    expect(first.accepted).toMatchObject({ order_id: req.order_id, qty: 3, customer_id: req.customer_id });
+    expect(await counters(product.id, req.customer_id)).toEqual({
+      available: 7,
+      in_flight: 3,
+      held: 3,
+      outbox: [req.order_id],
+    });
+  });
+});
+
+it('20 concurrent runs of one reserve command (no Idempotency-Key): exactly one takes the units', async () => {
+  const product = await newProduct({ stock_total: 10, per_customer_limit: 4 });
+  const req: ReserveRequest = {
+    order_id: newOrderId(product.id),
+    product_id: product.id,
+    customer_id: `c-${randomUUID()}`,
+    qty: 4,
+    idempotency_key: null,
+  };
+
+  await whileUnpersisted(sql, req.order_id, async () => {
+    const results = await Promise.all(Array.from({ length: 20 }, () => inv.reserve(req)));
+
+    const reserved = results.flatMap((r) => (r.kind === 'reserved' ? [r] : []));
+    expect(reserved).toHaveLength(20); // a repeat is never mistaken for the customer limit or stock
+    expect(reserved.filter((r) => !r.replayed)).toHaveLength(1);
+    expect(new Set(reserved.map((r) => JSON.stringify(r.accepted))).size).toBe(1);
+    expect(await counters(product.id, req.customer_id)).toEqual({
+      available: 6,
+      in_flight: 4,
+      held: 4,
+      outbox: [req.order_id],
+    });
+  });
+});
+
+it('a client retry under the same Idempotency-Key (a fresh order id) replays the original', async () => {
+  const product = await newProduct({ stock_total: 10 });
+  const req: ReserveRequest = {
+    order_id: newOrderId(product.id),
+    product_id: product.id,
+    customer_id: `c-${randomUUID()}`,
+    qty: 2,
+    idempotency_key: `k-${randomUUID()}`,
+  };
+
+  await whileUnpersisted(sql, req.order_id, async () => {
+    expect(await inv.reserve(req)).toMatchObject({ kind: 'reserved', replayed: false });
+    const retry = await inv.reserve({ ...req, order_id: newOrderId(product.id) });
+    expect(retry).toMatchObject({ kind: 'reserved', replayed: true, accepted: { order_id: req.order_id } });
+    expect(await counters(product.id, req.customer_id)).toEqual({
+      available: 8,
+      in_flight: 2,
+      held: 2,
+      outbox: [req.order_id],
+    });
+  });
+});
