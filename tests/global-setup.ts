@@ -33,7 +33,7 @@ export async function setup(project: TestProject): Promise<void> {
     say: (m) => process.stderr.write(`[test-stack] ${m}\n`),
   });
   process.stderr.write(`[test-stack] up in ${Date.now() - t0} ms\n`);
-  project.provide('stackEnv', { ...stack.env, STACK_LOG_DIR: stack.logDir, LOG_LEVEL: 'WARN' });
+  project.provide('stackEnv', { ...stack.env, STACK_LOG_DIR: stack.logDir, LOG_LEVEL: 'ERROR' });
   project.provide('baseUrl', stack.baseUrl);
 }
 

@@ -194,8 +194,7 @@ describe('expiry and late payment', () => {
     const product = await newProduct({ stock_total: 2, reservation_ttl_s: 1 });
     const { order } = await reservedAndPersisted(product, 2);
     await new Promise((r) => setTimeout(r, 1100));
-    const run = await releaseRun();
-    expect(run.expired).toBeGreaterThanOrEqual(1);
+    await releaseRun(); // (another file's release run may expire it first: the status is what counts)
     expect(await persistedStatus(order.order_id)).toBe('expired');
     expect((await audit(product.id)).available).toBe(2);
     const late = await sendWebhook(order.order_id, { amount_cents: order.amount_cents });

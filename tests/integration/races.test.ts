@@ -96,11 +96,11 @@ describe('races', () => {
     const product = await newProduct({ stock_total: 40 });
     const orders = [];
     for (let i = 0; i < 20; i++) orders.push(await overdueOrder(product, `overlap-${i}-${product.id}`, 2));
-    const [a, b] = await Promise.all([releaseRun(), releaseRun()]);
+    // (Other test files run release runs too; whoever expires an order, each must expire once.)
+    await Promise.all([releaseRun(), releaseRun()]);
     const mine =
       await sql`SELECT count(*)::int AS n FROM orders WHERE product_id = ${product.id} AND status = 'expired'`;
     expect(mine[0]!['n']).toBe(20);
-    expect(a.expired + b.expired).toBeGreaterThanOrEqual(20);
     for (const o of orders) expect(await transitionsFromReserved(o.order_id)).toBe(1);
     expect(await audit(product.id)).toMatchObject({ available: 40, reserved: 0, ok: true });
   });
