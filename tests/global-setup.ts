@@ -27,6 +27,8 @@ export async function setup(project: TestProject): Promise<void> {
     dataDir,
     serve: true,
     seed: false,
+    // `npm run test:cluster`: the same suite against a local three-master Redis Cluster.
+    redisCluster: process.env['LOCAL_REDIS_CLUSTER'] === '1',
     // Rate limits off for the shared stack (tests fire bursts from one customer on purpose);
     // tests/integration/rate-limit.test.ts turns them on for its own handler instance.
     env: { REDIS_KEY_PREFIX: 'fst', LOG_LEVEL: 'WARN', RATE_LIMIT_CUSTOMER_RPS: '0', RATE_LIMIT_IP_RPS: '0' },

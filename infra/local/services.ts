@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
@@ -56,6 +56,59 @@ export async function startRedis(
     }
   });
   return { url, port: opts.port, proc, dir };
+}
+
+export interface RedisClusterService {
+  nodes: string; // REDIS_CLUSTER_NODES
+  procs: Proc[];
+}
+
+/** Three masters, no replicas: enough to prove every script keeps its keys in one slot. */
+export async function startRedisCluster(
+  redisServer: string,
+  opts: ServiceOpts & { ports: number[] },
+): Promise<RedisClusterService> {
+  const procs: Proc[] = [];
+  for (const port of opts.ports) {
+    const dir = resolve(opts.dataDir, 'redis-cluster', String(port));
+    mkdirSync(dir, { recursive: true });
+    const args = [
+      '--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
+      '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf',
+      '--appendonly', 'yes', '--appendfsync', 'always', '--maxmemory-policy', 'noeviction',
+      '--save', '', '--daemonize', 'no', '--logfile', '',
+    ]; // biome-ignore format: flag/value pairs
+    procs.push(startProc(`redis-cluster-${port}`, redisServer, args, { logDir: opts.logDir }));
+  }
+  const first = opts.ports[0]!;
+  const info = async () => {
+    const r = new Redis(first, '127.0.0.1', {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    r.on('error', () => {});
+    try {
+      await r.connect();
+      return String(await r.call('CLUSTER', 'INFO'));
+    } finally {
+      r.disconnect();
+    }
+  };
+  await waitFor('redis cluster nodes', async () => (await info()).includes('cluster_'));
+  if (!(await info()).includes('cluster_state:ok')) {
+    const cli = join(dirname(redisServer), 'redis-cli');
+    run(cli, [
+      '--cluster',
+      'create',
+      ...opts.ports.map((p) => `127.0.0.1:${p}`),
+      '--cluster-replicas',
+      '0',
+      '--cluster-yes',
+    ]);
+  }
+  await waitFor('redis cluster state ok', async () => (await info()).includes('cluster_state:ok'));
+  return { nodes: opts.ports.map((p) => `127.0.0.1:${p}`).join(','), procs };
 }
 
 // ---- PostgreSQL ---------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import postgres from 'postgres';
 import { redisInventory } from '../../lib/inventory/inventory';
 import { registerScripts } from '../../lib/inventory/scripts';
@@ -20,10 +20,12 @@ import {
   localSqsClient,
   type PostgresService,
   type QueueService,
+  type RedisClusterService,
   type RedisService,
   startFauxqs,
   startPostgres,
   startRedis,
+  startRedisCluster,
 } from './services';
 import { offlineInvoker, startSqsTrigger, type Trigger } from './sqs-trigger';
 import { ensureTools, type Tools } from './tools';
@@ -42,6 +44,8 @@ export interface StackOpts {
   env?: NodeJS.ProcessEnv;
   say?: (msg: string) => void;
   redisAppendfsync?: 'always' | 'everysec';
+  /** a local three-master Redis Cluster instead of one Redis (REDIS_CLUSTER_NODES) */
+  redisCluster?: boolean;
   /** queue settings other than serverless.yml's (fault tests shorten the visibility timeout) */
   queueOverrides?: { visibility_timeout_s?: number; max_receive_count?: number };
   /** the local trigger delivers every batch twice, concurrently (SQS's at-least-once, forced) */
@@ -54,6 +58,7 @@ export interface Stack {
   baseUrl: string;
   lambdaPort: number;
   redis: RedisService | null;
+  redisCluster: RedisClusterService | null;
   postgres: PostgresService | null;
   queue: QueueService | null;
   offline: Proc | null;
@@ -82,6 +87,7 @@ export async function startStack(opts: StackOpts): Promise<Stack> {
     baseUrl: `http://127.0.0.1:${opts.port}`,
     lambdaPort: 0,
     redis: null,
+    redisCluster: null,
     postgres: null,
     queue: null,
     offline: null,
@@ -95,7 +101,15 @@ export async function startStack(opts: StackOpts): Promise<Stack> {
     stop: () => stopAll(stack),
   };
   try {
-    if (!given['REDIS_URL'] && !given['REDIS_CLUSTER_NODES']) {
+    if (!given['REDIS_URL'] && !given['REDIS_CLUSTER_NODES'] && opts.redisCluster) {
+      const ports = [
+        await portNear(opts.port + 20),
+        await portNear(opts.port + 21),
+        await portNear(opts.port + 22),
+      ];
+      stack.redisCluster = await startRedisCluster(tools!.redisServer, { dataDir, logDir, ports });
+      say(`redis        cluster of three masters ${stack.redisCluster.nodes} (AOF always, noeviction)`);
+    } else if (!given['REDIS_URL'] && !given['REDIS_CLUSTER_NODES']) {
       const port = await portNear(opts.port + 10);
       stack.redis = await startRedis(tools!.redisServer, {
         dataDir,
@@ -135,7 +149,7 @@ export async function startStack(opts: StackOpts): Promise<Stack> {
 
     stack.env = {
       REDIS_URL: given['REDIS_URL'] ?? stack.redis?.url ?? '',
-      REDIS_CLUSTER_NODES: given['REDIS_CLUSTER_NODES'] ?? '',
+      REDIS_CLUSTER_NODES: given['REDIS_CLUSTER_NODES'] ?? stack.redisCluster?.nodes ?? '',
       REDIS_KEY_PREFIX: given['REDIS_KEY_PREFIX'] ?? 'fs',
       DATABASE_URL: given['DATABASE_URL'] ?? stack.postgres!.url,
       SQS_ENDPOINT: endpoint,
@@ -183,7 +197,7 @@ async function prepareData(
   say: (m: string) => void,
 ): Promise<void> {
   const sql = postgres(env['DATABASE_URL']!, { max: 2, onnotice: () => {} });
-  const redis = registerScripts(new Redis(env['REDIS_URL']!));
+  const redis = registerScripts(redisFromEnv(env));
   try {
     const applied = await migrate(sql);
     if (applied.length) say(`migrations   applied ${applied.join(', ')}`);
@@ -196,6 +210,18 @@ async function prepareData(
     await sql.end({ timeout: 2 });
     redis.disconnect();
   }
+}
+
+/** A client for the stack's Redis, standalone or cluster, for set-up work outside the functions. */
+export function redisFromEnv(env: Record<string, string>): Redis | Cluster {
+  if (env['REDIS_CLUSTER_NODES']) {
+    return new Cluster(
+      env['REDIS_CLUSTER_NODES']
+        .split(',')
+        .map((hp) => ({ host: hp.split(':')[0]!, port: Number(hp.split(':')[1]) })),
+    );
+  }
+  return new Redis(env['REDIS_URL']!);
 }
 
 async function startOffline(stack: Stack, opts: StackOpts, say: (m: string) => void): Promise<void> {
@@ -266,4 +292,5 @@ async function stopAll(stack: Stack): Promise<void> {
   await stack.queue?.proc?.stop();
   await stack.postgres?.proc.stop('SIGINT'); // fast shutdown: clean, no recovery on next start
   await stack.redis?.proc.stop('SIGTERM');
+  for (const p of stack.redisCluster?.procs ?? []) await p.stop('SIGTERM');
 }

@@ -10,7 +10,8 @@ const say = (msg: string) => console.log(`[flash-sale] ${msg}`);
 
 async function main(): Promise<void> {
   say(`starting the local stack on port ${port}, data in ${dataDir}`);
-  const stack = await startStack({ port, dataDir, serve: true, seed: true, say });
+  const redisCluster = process.env['LOCAL_REDIS_CLUSTER'] === '1';
+  const stack = await startStack({ port, dataDir, serve: true, seed: true, say, redisCluster });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -2,9 +2,9 @@
 // command run twice, or many times at once (as ioredis resends an unanswered command), takes the
 // units once, records one outbox entry and answers every repeat as a replay of the original.
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { afterAll, expect, it } from 'vitest';
+import { redisFromEnv } from '../../infra/local/stack';
 import { redisInventory } from '../../lib/inventory/inventory';
 import { productKeys } from '../../lib/inventory/keys';
 import { registerScripts } from '../../lib/inventory/scripts';
@@ -14,7 +14,7 @@ import { newProduct } from '../helpers/api';
 import { whileUnpersisted } from '../helpers/in-flight';
 
 const prefix = process.env['REDIS_KEY_PREFIX']!;
-const redis = registerScripts(new Redis(process.env['REDIS_URL']!));
+const redis = registerScripts(redisFromEnv(process.env as Record<string, string>));
 const inv = redisInventory(redis, prefix);
 const sql = postgres(process.env['DATABASE_URL']!, { max: 2 });
 afterAll(async () => {
