@@ -21,7 +21,12 @@ export function redisClient(): ScriptClient {
       const [host, port] = hp.trim().split(':');
       return { host: host ?? '127.0.0.1', port: Number(port ?? 6379) };
     });
-    raw = new Cluster(nodes, { redisOptions: common, enableAutoPipelining: true });
+    raw = new Cluster(nodes, {
+      redisOptions: { ...common, ...(c.REDIS_TLS ? { tls: {} } : {}) },
+      enableAutoPipelining: true,
+      // AWS cluster endpoints: keep the hostnames (TLS certificates name them), do not re-resolve.
+      ...(c.REDIS_TLS ? { dnsLookup: (address: string, cb: (e: null, a: string) => void) => cb(null, address) } : {}),
+    });
   } else {
     if (!c.REDIS_URL) throw new Error('configuration: REDIS_URL or REDIS_CLUSTER_NODES must be set');
     raw = new Redis(c.REDIS_URL, common);
