@@ -3,28 +3,16 @@ import { z } from 'zod';
 import { orders } from '../lib/container';
 import { Problem } from '../lib/http/problems';
 import { json, route } from '../lib/http/route';
+import { ListOrdersQuery } from '../lib/http/schemas';
 import { orderView } from '../lib/http/views';
 
-const Query = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(200).optional(),
-});
-
-export const handler = route({ auth: 'buyer' }, async ({ event, identity }) => {
-  const q = Query.safeParse(event.queryStringParameters ?? {});
-  if (!q.success) {
-    const errors = q.error.issues.map((i) => ({ field: i.path.join('.') || '(query)', message: i.message }));
-    throw new Problem('invalid-request', errors.map((e) => `${e.field}: ${e.message}`).join('; '), {
-      errors,
-    });
-  }
-  const before = q.data.cursor === undefined ? null : decodeCursor(q.data.cursor);
+export const handler = route({ auth: 'buyer', query: ListOrdersQuery }, async ({ identity, query }) => {
+  const before = query.cursor === undefined ? null : decodeCursor(query.cursor);
   // One extra row tells whether another page exists.
-  const rows = await orders().listByCustomer(identity.customer_id, q.data.limit + 1, before);
-  const page = rows.slice(0, q.data.limit);
+  const rows = await orders().listByCustomer(identity.customer_id, query.limit + 1, before);
+  const page = rows.slice(0, query.limit);
   const last = page.at(-1);
-  const next_cursor =
-    rows.length > q.data.limit && last ? encodeCursor(last.created_at, last.order_id) : null;
+  const next_cursor = rows.length > query.limit && last ? encodeCursor(last.created_at, last.order_id) : null;
   return json(200, { items: page.map((o) => orderView(o)), next_cursor });
 });
 

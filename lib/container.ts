@@ -2,6 +2,7 @@
 import { config, required } from './config';
 import { redisClient } from './inventory/client';
 import { redisInventory } from './inventory/inventory';
+import { pgOrderActivity } from './orders/activity';
 import { db } from './orders/db';
 import { pgLifecycle } from './orders/lifecycle';
 import { pgOrders } from './orders/orders';
@@ -45,4 +46,12 @@ export const settleDeps = () => ({
   orders: orders(),
   queue: orderQueue(),
   log: domainLog,
+});
+
+/** The dashboard's figures: audits, order rate and the queue backlog. */
+export const statsDeps = () => ({
+  inventory: inventory(),
+  orders: orders(),
+  activity: pgOrderActivity(db()),
+  backlog: sqsBacklog(sqsClient(), required('ORDERS_QUEUE_URL'), config().ORDERS_DLQ_URL),
 });

@@ -33,6 +33,17 @@ export function parseJsonText<B>(text: string, schema: ZodType<B>): B {
   throw invalid(errors.map((e) => `${e.field}: ${e.message}`).join('; '), errors);
 }
 
+/** Query strings are validated like bodies: a 400 naming the parameter. */
+export function parseQuery<Q>(event: APIGatewayProxyEventV2, schema: ZodType<Q>): Q {
+  const parsed = schema.safeParse(event.queryStringParameters ?? {});
+  if (parsed.success) return parsed.data;
+  const errors = parsed.error.issues.map((i) => ({
+    field: fieldName(i.path, (i as { keys?: string[] }).keys).replace('(body)', '(query)'),
+    message: i.message,
+  }));
+  throw invalid(errors.map((e) => `${e.field}: ${e.message}`).join('; '), errors);
+}
+
 function fieldName(path: PropertyKey[], keys?: string[]): string {
   // zod reports unknown keys on the parent object; name the unknown key itself.
   const base = path.map(String).join('.');

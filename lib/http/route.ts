@@ -7,28 +7,34 @@ import type { ZodType } from 'zod';
 import { config } from '../config';
 import { logger } from '../platform/logger';
 import { authenticate, type Identity, requireAdmin } from './auth';
-import { parseJsonBody } from './body';
+import { parseJsonBody, parseQuery } from './body';
 import { Problem, problemBody } from './problems';
 import { enforceRateLimits } from './rate-limit';
 
 export type Event = APIGatewayProxyEventV2;
 export type Result = APIGatewayProxyStructuredResultV2;
 
-export interface RouteRequest<B> {
+export interface RouteRequest<B, Q = undefined> {
   event: Event;
   identity: Identity;
   body: B;
+  query: Q;
 }
 
-export interface RouteOptions<B> {
+export interface RouteOptions<B, Q = undefined> {
   /** who may call: anyone, a buyer (any valid token), or an admin token */
   auth: 'public' | 'buyer' | 'admin';
   body?: ZodType<B>;
+  /** the query string, validated like the body (400 naming the parameter) */
+  query?: ZodType<Q>;
 }
 
 const ANONYMOUS: Identity = { customer_id: '', admin: false };
 
-export function route<B = undefined>(opts: RouteOptions<B>, fn: (req: RouteRequest<B>) => Promise<Result>) {
+export function route<B = undefined, Q = undefined>(
+  opts: RouteOptions<B, Q>,
+  fn: (req: RouteRequest<B, Q>) => Promise<Result>,
+) {
   return middy<Event, Result>()
     .use(corsHeaders())
     .use(accessLog())
@@ -41,8 +47,9 @@ export function route<B = undefined>(opts: RouteOptions<B>, fn: (req: RouteReque
       if (opts.auth === 'buyer' && !identity.admin) {
         await enforceRateLimits(identity.customer_id, event.requestContext?.http?.sourceIp);
       }
+      const query = opts.query ? parseQuery(event, opts.query) : (undefined as Q);
       const body = opts.body ? parseJsonBody(event, opts.body) : (undefined as B);
-      return fn({ event, identity, body });
+      return fn({ event, identity, body, query });
     });
 }
 

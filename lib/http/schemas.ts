@@ -34,6 +34,20 @@ export const CreateProductBody = z
   });
 export type CreateProductBody = z.infer<typeof CreateProductBody>;
 
+/** GET /api/orders query: page size and the cursor a previous page returned. */
+export const ListOrdersQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(200).optional(),
+});
+export type ListOrdersQuery = z.infer<typeof ListOrdersQuery>;
+
+/** GET /api/admin/stats query: one product, or the `limit` most recently created ones. */
+export const StatsQuery = z.strictObject({
+  product_id: z.coerce.number().int().min(1).max(0xffff_ffff).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+export type StatsQuery = z.infer<typeof StatsQuery>;
+
 /** Path ids: a positive integer product id; anything else is answered 404 by the handler. */
 export function productIdParam(raw: string | undefined): number | null {
   if (!raw || !/^[1-9]\d{0,9}$/.test(raw)) return null;

@@ -1,10 +1,16 @@
 // The JSON views of API.md. Field names are the contract: add, never rename.
 import type { ProductSnapshot } from '../sale/ports';
+import type { SaleStats } from '../sale/stats';
 import { type Order, saleState } from '../sale/types';
+import type { OrderView, ProductView, StatsView } from './view-schemas';
 
-const iso = (d: Date | null) => (d === null ? null : d.toISOString());
+function iso(d: Date): string;
+function iso(d: Date | null): string | null;
+function iso(d: Date | null): string | null {
+  return d === null ? null : d.toISOString();
+}
 
-export function orderView(o: Order, extra: Record<string, unknown> = {}) {
+export function orderView(o: Order, extra: Record<string, unknown> = {}): OrderView {
   return {
     order_id: o.order_id,
     status: o.status,
@@ -22,7 +28,7 @@ export function orderView(o: Order, extra: Record<string, unknown> = {}) {
   };
 }
 
-export function productView(s: ProductSnapshot, now_ms: number = Date.now()) {
+export function productView(s: ProductSnapshot, now_ms: number = Date.now()): ProductView {
   const p = s.product;
   return {
     id: p.id,
@@ -42,4 +48,8 @@ export function productView(s: ProductSnapshot, now_ms: number = Date.now()) {
       state: saleState(p, now_ms),
     },
   };
+}
+
+export function statsView(s: SaleStats): StatsView {
+  return { ...s, at: s.at.toISOString() };
 }

@@ -30,3 +30,10 @@ export function productIdOf(order_id: string): number | null {
   const id = Number.parseInt(order_id.slice(-8), 16);
   return id >= 1 ? id : null;
 }
+
+/** The smallest order id minted at or after `at_ms`: ids start with their creation time, so
+ * `order_id >= orderIdFloor(t)` finds recent orders with a primary-key range scan. */
+export function orderIdFloor(at_ms: number): string {
+  const h = Math.max(0, Math.floor(at_ms)).toString(16).padStart(12, '0');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-0000-0000-000000000000`;
+}

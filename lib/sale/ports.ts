@@ -171,3 +171,16 @@ export interface Logger {
   warn(msg: string, extra?: Record<string, unknown>): void;
   error(msg: string, extra?: Record<string, unknown>): void;
 }
+
+/** How fast orders arrive (the operator's dashboard), from the durable record. */
+export interface OrderActivity {
+  /**
+   * Orders per product created at or after `since` (products of `product_ids` only), read in one
+   * snapshot with which of `order_ids` PostgreSQL holds.
+   */
+  createdSince(
+    since: Date,
+    product_ids: number[],
+    order_ids: string[],
+  ): Promise<{ created: Map<number, number>; existing: Set<string> }>;
+}

@@ -1,0 +1,147 @@
+// Live per-product figures for the operator's dashboard: each product's invariant report (the same
+// auditProduct as GET /api/admin/products/{id}/audit), how fast orders arrive, and the backlog
+// between the inventory and PostgreSQL (Redis outboxes, the orders queue, its DLQ).
+import { type AuditReport, auditProduct } from './audit';
+import type { Inventory, OrderActivity, OrderStore, ProductSnapshot, QueueBacklog } from './ports';
+import { type SaleState, saleState } from './types';
+
+/** Orders per second are counted over this many seconds. */
+export const STATS_WINDOW_S = 10;
+/** Products audited at once: each audit holds one PostgreSQL connection for its snapshot. */
+const AUDITS_CONCURRENT_MAX = 4;
+
+export interface StatsDeps {
+  inventory: Inventory;
+  orders: OrderStore;
+  activity: OrderActivity;
+  backlog: QueueBacklog;
+}
+
+export interface StatsOpts {
+  now_ms: number;
+  /** one product only */
+  product_id?: number;
+  /** otherwise the `limit` most recently created products */
+  limit: number;
+  window_s?: number;
+}
+
+export interface ProductStats extends AuditReport {
+  sku: string;
+  name: string;
+  state: SaleState;
+  /** orders accepted by the inventory and not yet acknowledged as persisted */
+  outbox: number;
+  orders_per_s: number;
+}
+
+export interface SaleStats {
+  at: Date;
+  window_s: number;
+  products_total: number;
+  products: ProductStats[];
+  totals: {
+    stock_total: number;
+    available: number;
+    reserved: number;
+    paid: number;
+    in_flight: number;
+    orders_per_s: number;
+    drift: number;
+  };
+  backlog: { outbox: number; queue: number | null; dlq: number | null };
+  ok: boolean;
+}
+
+export async function saleStats(deps: StatsDeps, opts: StatsOpts): Promise<SaleStats> {
+  const window_s = opts.window_s ?? STATS_WINDOW_S;
+  const since_ms = opts.now_ms - window_s * 1000;
+  const all = await deps.inventory.snapshots(opts.product_id === undefined ? undefined : [opts.product_id]);
+  const chosen = [...all]
+    .sort((a, b) => b.product.id - a.product.id)
+    .slice(0, opts.limit)
+    .reverse();
+  // A dashboard must keep drawing while the queue endpoint is down: its depth is then unknown.
+  const backlog = deps.backlog.depth().catch(() => null);
+
+  const audited = await mapLimit(chosen, AUDITS_CONCURRENT_MAX, async (s) => {
+    const report = await auditProduct(deps, s.product.id);
+    // The outbox is read after the audit: the rate counts each order once, from PostgreSQL if it
+    // got there by the time `createdSince` looks, else from the outbox.
+    const state = report ? await deps.inventory.auditState(s.product.id) : null;
+    return report && state ? { snapshot: s, report, outbox: state.outbox } : null;
+  });
+  const rows = audited.filter((r) => r !== null);
+  const activity = await deps.activity.createdSince(
+    new Date(since_ms),
+    rows.map((r) => r.snapshot.product.id),
+    rows.flatMap((r) => r.outbox.map((o) => o.order_id)),
+  );
+
+  const products = rows.map(({ snapshot, report, outbox }) => {
+    const recent_in_flight = outbox.filter(
+      (o) => o.created_ms >= since_ms && !activity.existing.has(o.order_id),
+    ).length;
+    const created = (activity.created.get(report.product_id) ?? 0) + recent_in_flight;
+    return productStats(snapshot, report, outbox.length, created / window_s, opts.now_ms);
+  });
+  const depth = await backlog;
+  return {
+    at: new Date(opts.now_ms),
+    window_s,
+    products_total: all.length,
+    products,
+    totals: {
+      stock_total: sum(products, 'stock_total'),
+      available: sum(products, 'available'),
+      reserved: sum(products, 'reserved'),
+      paid: sum(products, 'paid'),
+      in_flight: sum(products, 'in_flight'),
+      orders_per_s: round2(sum(products, 'orders_per_s')),
+      drift: sum(products, 'drift'),
+    },
+    backlog: {
+      outbox: sum(products, 'outbox'),
+      queue: depth?.queue ?? null,
+      dlq: depth ? depth.dlq : null,
+    },
+    ok: products.every((p) => p.ok),
+  };
+}
+
+function productStats(
+  s: ProductSnapshot,
+  report: AuditReport,
+  outbox: number,
+  orders_per_s: number,
+  now_ms: number,
+): ProductStats {
+  return {
+    ...report,
+    sku: s.product.sku,
+    name: s.product.name,
+    state: saleState(s.product, now_ms),
+    outbox,
+    orders_per_s: round2(orders_per_s),
+  };
+}
+
+const round2 = (n: number) => Math.round(n * 100) / 100;
+
+function sum<K extends keyof ProductStats>(rows: ProductStats[], key: K): number {
+  return rows.reduce((n, r) => n + (r[key] as number), 0);
+}
+
+/** Runs `fn` over `items`, at most `limit` at a time, keeping the order of `items`. */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}

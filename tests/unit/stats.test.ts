@@ -1,0 +1,174 @@
+// Pins down the dashboard figures (lib/sale/stats.ts) on in-memory ports: each product's audit,
+// the order rate counting persisted and outbox-only orders once each, the newest-products limit,
+// totals, and a queue endpoint that does not answer (backlog unknown, figures still there).
+import { describe, expect, it } from 'vitest';
+import { newOrderId, orderIdFloor } from '../../lib/sale/order-id';
+import type { Inventory, OrderActivity, OrderStore, QueueBacklog } from '../../lib/sale/ports';
+import { saleStats } from '../../lib/sale/stats';
+import type { AcceptedOrder, OrderStatus, Product } from '../../lib/sale/types';
+
+const NOW = Date.UTC(2026, 5, 1, 12, 0, 0);
+
+interface FakeProduct {
+  product: Product;
+  available: number;
+  outbox: AcceptedOrder[];
+  /** persisted orders: id, status, qty, created_ms */
+  rows: { order_id: string; status: OrderStatus; qty: number; created_ms: number }[];
+}
+
+function product(id: number, stock_total: number): Product {
+  return {
+    id,
+    sku: `SKU-${id}`,
+    name: `product ${id}`,
+    price_cents: 100,
+    currency: 'EUR',
+    stock_total,
+    max_per_order: 10,
+    per_customer_limit: null,
+    reservation_ttl_s: 600,
+    sale_starts_at: null,
+    sale_ends_at: null,
+    paused: false,
+  };
+}
+
+const accepted = (order_id: string, product_id: number, qty: number, created_ms: number): AcceptedOrder => ({
+  order_id,
+  product_id,
+  customer_id: 'c',
+  qty,
+  unit_price_cents: 100,
+  currency: 'EUR',
+  created_ms,
+  expires_ms: created_ms + 600_000,
+});
+
+function deps(products: FakeProduct[], backlog: QueueBacklog['depth'] = async () => ({ queue: 4, dlq: 1 })) {
+  const byId = new Map(products.map((p) => [p.product.id, p]));
+  const inventory = {
+    async snapshots(ids?: number[]) {
+      return (ids ?? [...byId.keys()]).flatMap((id) => {
+        const p = byId.get(id);
+        return p ? [{ product: p.product, available: p.available, in_flight: 0 }] : [];
+      });
+    },
+    async auditState(id: number) {
+      const p = byId.get(id);
+      return p ? { stock_total: p.product.stock_total, available: p.available, outbox: p.outbox } : null;
+    },
+  } as unknown as Inventory;
+  const orders = {
+    async auditFigures(id: number, order_ids: string[]) {
+      const p = byId.get(id)!;
+      const units: Partial<Record<OrderStatus, number>> = {};
+      for (const r of p.rows) units[r.status] = (units[r.status] ?? 0) + r.qty;
+      const ids = new Set(p.rows.map((r) => r.order_id));
+      return { units, existing: new Set(order_ids.filter((o) => ids.has(o))) };
+    },
+  } as unknown as OrderStore;
+  const activity: OrderActivity = {
+    async createdSince(since, product_ids, order_ids) {
+      const created = new Map<number, number>();
+      const all = new Set<string>();
+      for (const id of product_ids) {
+        const rows = byId.get(id)!.rows;
+        for (const r of rows) all.add(r.order_id);
+        created.set(id, rows.filter((r) => r.created_ms >= since.getTime()).length);
+      }
+      return { created, existing: new Set(order_ids.filter((o) => all.has(o))) };
+    },
+  };
+  return { inventory, orders, activity, backlog: { depth: backlog } };
+}
+
+describe('saleStats', () => {
+  it('reports each product as its audit does, with the order rate over the window', async () => {
+    const a: FakeProduct = {
+      product: product(1, 100),
+      available: 90,
+      rows: [
+        { order_id: 'a-old', status: 'paid', qty: 3, created_ms: NOW - 60_000 },
+        { order_id: 'a-1', status: 'reserved', qty: 2, created_ms: NOW - 5_000 },
+        // persisted and still in the outbox (ack pending): counted once
+        { order_id: 'a-2', status: 'reserved', qty: 1, created_ms: NOW - 4_000 },
+      ],
+      outbox: [
+        accepted('a-2', 1, 1, NOW - 4_000),
+        accepted('a-3', 1, 4, NOW - 1_000), // only in the outbox
+      ],
+    };
+    const s = await saleStats(deps([a]), { now_ms: NOW, limit: 50 });
+    expect(s.products).toEqual([
+      {
+        product_id: 1,
+        sku: 'SKU-1',
+        name: 'product 1',
+        state: 'live',
+        stock_total: 100,
+        available: 90,
+        reserved: 7, // 2 + 1 persisted, 4 in flight
+        paid: 3,
+        in_flight: 4,
+        drift: 0,
+        ok: true,
+        outbox: 2,
+        orders_per_s: 0.3, // a-1, a-2, a-3 in the last 10 s
+      },
+    ]);
+    expect(s.at.getTime()).toBe(NOW);
+    expect(s.backlog).toEqual({ outbox: 2, queue: 4, dlq: 1 });
+    expect(s.ok).toBe(true);
+  });
+
+  it('takes the newest products by id, lists them by id, and sums the totals', async () => {
+    const ps = [3, 1, 4, 2].map((id) => ({
+      product: product(id, 10 * id),
+      available: 10 * id - id,
+      rows: [{ order_id: `o-${id}`, status: 'reserved' as const, qty: id, created_ms: NOW - 100 }],
+      outbox: [],
+    }));
+    ps[0]!.available -= 1; // product 3 drifts by -1
+    const s = await saleStats(deps(ps), { now_ms: NOW, limit: 3 });
+    expect(s.products_total).toBe(4);
+    expect(s.products.map((p) => p.product_id)).toEqual([2, 3, 4]);
+    expect(s.totals).toEqual({
+      stock_total: 90,
+      available: 80,
+      reserved: 9,
+      paid: 0,
+      in_flight: 0,
+      orders_per_s: 0.3,
+      drift: 1,
+    });
+    expect(s.products.find((p) => p.product_id === 3)).toMatchObject({ drift: 1, ok: false });
+    expect(s.ok).toBe(false);
+    const one = await saleStats(deps(ps), { now_ms: NOW, limit: 50, product_id: 1 });
+    expect(one.products.map((p) => p.product_id)).toEqual([1]);
+  });
+
+  it('keeps reporting when the queue does not answer: backlog unknown', async () => {
+    const p = { product: product(1, 5), available: 5, rows: [], outbox: [] };
+    const s = await saleStats(
+      deps([p], async () => {
+        throw new Error('queue endpoint down');
+      }),
+      { now_ms: NOW, limit: 50 },
+    );
+    expect(s.backlog).toEqual({ outbox: 0, queue: null, dlq: null });
+    expect(s.products[0]).toMatchObject({ available: 5, ok: true, orders_per_s: 0 });
+  });
+});
+
+describe('orderIdFloor', () => {
+  it('is the smallest id minted at that millisecond: ids sort after it, earlier ones before', () => {
+    const t = NOW;
+    expect(orderIdFloor(t)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-0000-0000-000000000000$/);
+    for (let i = 0; i < 200; i++) {
+      expect(newOrderId(7, t) >= orderIdFloor(t)).toBe(true);
+      expect(newOrderId(7, t + 1) >= orderIdFloor(t)).toBe(true);
+      expect(newOrderId(7, t - 1) < orderIdFloor(t)).toBe(true);
+    }
+  });
+});
