@@ -23,6 +23,10 @@ export function sqsClient(): SQSClient {
         }
       : {}),
     maxAttempts: 2,
+    // No client-side MD5 of every message body (pure-JS MD5 in the SDK): TLS already protects it in
+    // transit and persistOrders validates every message. Measured (load/README.md): ~0.05 ms less
+    // CPU per SendMessage, about a tenth of what the send costs.
+    md5: false,
     requestHandler: new NodeHttpHandler({
       httpAgent: new Agent({ keepAlive: true, maxSockets: 64 }),
       httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 64 }),
