@@ -1,0 +1,191 @@
+// Cold start: every function of serverless.yml bundled with its own esbuild options (the same
+// build serverless-esbuild does for `sls package`), the size of each bundle, what weighs most in
+// createOrder's, and the time a fresh Node process takes to load each bundle (module init: what
+// Lambda reports as Init Duration minus the runtime's own start) plus createOrder's first calls. Init is the median of three fresh loads.
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { build, type Metafile } from 'esbuild';
+import { load } from 'js-yaml';
+
+interface SlsConfig {
+  provider: { memorySize?: number };
+  functions: Record<string, { handler: string; memorySize?: number }>;
+  custom: { esbuild: Record<string, any> };
+}
+
+export interface BundleFigures {
+  function: string;
+  file: string;
+  bytes: number;
+  gzip_bytes: number;
+  init_ms: number | null;
+}
+
+export interface ColdStartResult {
+  bundles: BundleFigures[];
+  create_order_top_packages: { name: string; bytes: number }[];
+  create_order_first_invoke_ms: number | null;
+  create_order_second_invoke_ms: number | null;
+  create_order_init_ms_without_source_maps: number | null;
+  node_options: string;
+  memory_mb: number;
+}
+
+export function readServerlessConfig(root: string): SlsConfig {
+  return load(readFileSync(join(root, 'serverless.yml'), 'utf8')) as SlsConfig;
+}
+
+export async function bundleAll(root: string, outdir: string) {
+  const sls = readServerlessConfig(root);
+  const o = sls.custom.esbuild;
+  const entries = new Map<string, string[]>(); // source file -> functions using it
+  for (const [name, f] of Object.entries(sls.functions)) {
+    const file = `${f.handler.slice(0, f.handler.lastIndexOf('.'))}.ts`;
+    entries.set(file, [...(entries.get(file) ?? []), name]);
+  }
+  mkdirSync(outdir, { recursive: true });
+  const r = await build({
+    absWorkingDir: root,
+    entryPoints: [...entries.keys()],
+    outdir,
+    outbase: root,
+    bundle: o['bundle'] ?? true,
+    minify: o['minify'] ?? false,
+    sourcemap: o['sourcemap'] ?? false,
+    format: o['format'] ?? 'esm',
+    platform: o['platform'] ?? 'node',
+    target: o['target'] ?? 'node24',
+    mainFields: o['mainFields'],
+    banner: o['banner'],
+    outExtension: { '.js': o['outputFileExtension'] ?? '.mjs' },
+    external: o['exclude'] ?? [],
+    metafile: true,
+    logLevel: 'silent',
+  });
+  return { sls, entries, metafile: r.metafile };
+}
+
+function topPackages(meta: Metafile, outFile: string): { name: string; bytes: number }[] {
+  const out = meta.outputs[outFile];
+  if (!out) return [];
+  const by = new Map<string, number>();
+  for (const [input, v] of Object.entries(out.inputs)) {
+    const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
+    const key = m
+      ? m[1]!
+      : input.startsWith('lib/') || input.startsWith('functions/')
+        ? '(project code)'
+        : input;
+    by.set(key, (by.get(key) ?? 0) + v.bytesInOutput);
+  }
+  return [...by.entries()]
+    .map(([name, bytes]) => ({ name, bytes }))
+    .sort((a, b) => b.bytes - a.bytes)
+    .slice(0, 8);
+}
+
+/** Median of three loads: the first load of a file also pays for reading it into the page cache. */
+function median(xs: (number | null)[]): number | null {
+  const v = xs.filter((x): x is number => x !== null).sort((a, b) => a - b);
+  return v.length ? v[Math.floor(v.length / 2)]! : null;
+}
+
+/** Loads a bundle in a fresh Node process; optionally invokes its handler twice with `event`. */
+function probe(
+  bundle: string,
+  env: Record<string, string>,
+  opts: { exportName: string; event?: unknown; sourceMaps: boolean },
+): Promise<{ init_ms: number; first_ms?: number; second_ms?: number } | null> {
+  const code = `
+    const t0 = performance.now();
+    const m = await import(${JSON.stringify(`file://${bundle}`)});
+    const init_ms = performance.now() - t0;
+    const out = { init_ms };
+    const ev = process.env.BENCH_PROBE_EVENT;
+    if (ev) {
+      const h = m[${JSON.stringify(opts.exportName)}];
+      const ctx = { functionName: 'probe', awsRequestId: 'probe', getRemainingTimeInMillis: () => 6000 };
+      let t = performance.now(); await h(JSON.parse(ev), ctx); out.first_ms = performance.now() - t;
+      t = performance.now(); await h(JSON.parse(ev), ctx); out.second_ms = performance.now() - t;
+    }
+    process.stderr.write(JSON.stringify(out) + '\\n');
+    process.exit(0);`;
+  // Asynchronously: a blocked event loop here would stop this process draining the stack's log pipes.
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, ['--input-type=module', '-e', code], {
+      env: {
+        ...process.env,
+        ...env,
+        NODE_OPTIONS: opts.sourceMaps ? '--enable-source-maps' : '',
+        BENCH_PROBE_EVENT: opts.event ? JSON.stringify(opts.event) : '',
+        LOG_LEVEL: 'WARN',
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    c.stderr.on('data', (d) => {
+      err += String(d);
+    });
+    const timer = setTimeout(() => c.kill('SIGKILL'), 30_000);
+    c.on('close', () => {
+      clearTimeout(timer);
+      try {
+        resolve(JSON.parse(err.trim().split('\n').pop() ?? ''));
+      } catch {
+        resolve(null);
+      }
+    });
+  });
+}
+
+export async function coldStart(
+  root: string,
+  outdir: string,
+  env: Record<string, string>,
+  createOrderEvent: unknown,
+): Promise<ColdStartResult> {
+  const { sls, entries, metafile } = await bundleAll(root, outdir);
+  const bundles: BundleFigures[] = [];
+  let top: ColdStartResult['create_order_top_packages'] = [];
+  let first: number | null = null;
+  let second: number | null = null;
+  let noMaps: number | null = null;
+  // LAMBDA_TASK_ROOT: where the Lua scripts and migrations are packaged (the project root here).
+  const probeEnv = { ...env, LAMBDA_TASK_ROOT: root };
+  for (const [file, fns] of entries) {
+    const out = join(outdir, file.replace(/\.ts$/, '.mjs'));
+    const bytes = statSync(out).size;
+    const gzip_bytes = gzipSync(readFileSync(out)).length;
+    for (const fn of fns) {
+      const handler = sls.functions[fn]!.handler;
+      const exportName = handler.slice(handler.lastIndexOf('.') + 1);
+      const isCreate = fn === 'createOrder';
+      const initOf = async (sourceMaps: boolean) => {
+        const xs: (number | null)[] = [];
+        for (let i = 0; i < 3; i++)
+          xs.push((await probe(out, probeEnv, { exportName, sourceMaps }))?.init_ms ?? null);
+        return median(xs);
+      };
+      const init_ms = await initOf(true);
+      if (isCreate) {
+        top = topPackages(metafile, relative(root, out));
+        const p = await probe(out, probeEnv, { exportName, event: createOrderEvent, sourceMaps: true });
+        first = p?.first_ms ?? null;
+        second = p?.second_ms ?? null;
+        noMaps = await initOf(false);
+      }
+      bundles.push({ function: fn, file: basename(out), bytes, gzip_bytes, init_ms });
+    }
+  }
+  return {
+    bundles,
+    create_order_top_packages: top,
+    create_order_first_invoke_ms: first,
+    create_order_second_invoke_ms: second,
+    create_order_init_ms_without_source_maps: noMaps,
+    node_options: '--enable-source-maps (serverless.yml provider.environment.NODE_OPTIONS)',
+    memory_mb: sls.provider.memorySize ?? 1024,
+  };
+}

@@ -1,0 +1,125 @@
+// Pins down the load-test tooling's own logic (no timing here): the Artillery scenarios parse and
+// carry their ensure thresholds and no-oversell after-check, the order-body hook sends numbers, the
+// bench's invariant checks catch an oversell or a lost order, and the cost arithmetic adds up.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { load } from 'js-yaml';
+import { describe, expect, it } from 'vitest';
+import { SCENARIOS } from '../../load/artillery';
+import { costPerMillionOrders, PRICES } from '../../load/bench/cost';
+import { checkRowLock, checkWrite } from '../../load/bench/invariants';
+
+const dir = join(__dirname, '../../load/scenarios');
+const processor = createRequire(import.meta.url)(join(dir, 'processor.cjs'));
+
+describe('Artillery scenarios', () => {
+  for (const [name, s] of Object.entries(SCENARIOS)) {
+    it(`${name} (${s.file}) has phases, ensure thresholds and the no-oversell after-check`, () => {
+      const doc = load(readFileSync(join(dir, s.file), 'utf8')) as any;
+      expect(doc.config.phases.length).toBeGreaterThan(0);
+      for (const ph of doc.config.phases) expect(ph.arrivalRate).toBeGreaterThan(0);
+      expect(doc.config.plugins).toHaveProperty('ensure');
+      expect(doc.config.ensure.thresholds.some((t: object) => 'http.response_time.p99' in t)).toBe(true);
+      expect(doc.config.ensure.maxErrorRate).toBeTypeOf('number');
+      expect(doc.after.flow).toContainEqual({ function: 'checkNoOversell' });
+      expect(typeof processor[doc.after.flow[0].function]).toBe('function');
+    });
+  }
+
+  it('the spike scenario has warm-up, spike and sustained phases', () => {
+    const doc = load(readFileSync(join(dir, SCENARIOS.spike.file), 'utf8')) as any;
+    const rates = doc.config.phases.map((p: any) => p.arrivalRate);
+    expect(rates).toHaveLength(3);
+    expect(rates[1]).toBeGreaterThan(rates[0]);
+    expect(rates[1]).toBeGreaterThan(rates[2]);
+  });
+
+  it('buildOrder sends product_id and qty as integers within max_qty', () => {
+    for (let i = 0; i < 20; i++) {
+      const req: any = {};
+      processor.buildOrder(req, { vars: { product_id: '42', max_qty: 3 } }, null, () => {});
+      expect(req.json.product_id).toBe(42);
+      expect(Number.isInteger(req.json.qty) && req.json.qty >= 1 && req.json.qty <= 3).toBe(true);
+    }
+  });
+});
+
+describe('bench invariant checks', () => {
+  const audit = {
+    stock_total: 1000,
+    available: 0,
+    reserved: 1000,
+    paid: 0,
+    in_flight: 0,
+    drift: 0,
+    ok: true,
+  };
+
+  it('passes when accepted units equal taken units and PostgreSQL has every order', () => {
+    expect(checkWrite({ accepted_orders: 500, qty: 2, audit, pg_orders: 500 }).ok).toBe(true);
+  });
+
+  it('fails on an oversell: more units taken than the 202s account for', () => {
+    const r = checkWrite({ accepted_orders: 499, qty: 2, audit, pg_orders: 499 });
+    expect(r.ok).toBe(false);
+    expect(r.checks.find((c) => !c.ok)?.name).toBe('units accepted = units taken');
+  });
+
+  it('fails on a lost acceptance, something still in flight, or audit drift', () => {
+    expect(checkWrite({ accepted_orders: 500, qty: 2, audit, pg_orders: 499 }).ok).toBe(false);
+    expect(
+      checkWrite({ accepted_orders: 500, qty: 2, audit: { ...audit, in_flight: 2 }, pg_orders: 500 }).ok,
+    ).toBe(false);
+    expect(
+      checkWrite({ accepted_orders: 500, qty: 2, audit: { ...audit, drift: 1, ok: false }, pg_orders: 500 })
+        .ok,
+    ).toBe(false);
+  });
+
+  it('a 503 (outcome unknown) may or may not have taken units, but whatever it took is in PostgreSQL', () => {
+    // 499 x 202 and one 503 whose reservation happened: 1000 units taken, 500 rows
+    expect(checkWrite({ accepted_orders: 499, unknown_orders: 1, qty: 2, audit, pg_orders: 500 }).ok).toBe(
+      true,
+    );
+    // the same, but the unknown order never reached PostgreSQL: a lost acceptance
+    expect(checkWrite({ accepted_orders: 499, unknown_orders: 1, qty: 2, audit, pg_orders: 499 }).ok).toBe(
+      false,
+    );
+    // units beyond what the 202s and 503s could account for: an oversell
+    expect(checkWrite({ accepted_orders: 498, unknown_orders: 1, qty: 2, audit, pg_orders: 500 }).ok).toBe(
+      false,
+    );
+  });
+
+  it('row-lock baseline: units taken from the row equal the 202s and the rows written', () => {
+    expect(
+      checkRowLock({ accepted_orders: 10, qty: 1, stock_before: 100, stock_after: 90, rows: 10 }).ok,
+    ).toBe(true);
+    expect(
+      checkRowLock({ accepted_orders: 10, qty: 1, stock_before: 100, stock_after: 89, rows: 10 }).ok,
+    ).toBe(false);
+  });
+});
+
+describe('cost per million orders', () => {
+  it('adds API Gateway, Lambda and SQS at the stated prices', () => {
+    const c = costPerMillionOrders({
+      create_order_billed_ms_mean: 10,
+      memory_mb: 1024,
+      persist_batch_ms_mean: 100,
+      persist_orders_per_batch: 100,
+      sqs_receive_delete_per_order: 0.2,
+    });
+    // 1M x 1 GB x 0.01 s x price per GB-s
+    const duration = 1_000_000 * 0.01 * PRICES.lambda_arm_usd_per_gb_s;
+    const expected =
+      PRICES.http_api_usd_per_million +
+      PRICES.lambda_request_usd_per_million +
+      duration +
+      PRICES.sqs_usd_per_million;
+    expect(c.request_path_usd_per_million).toBeCloseTo(expected, 2);
+    expect(c.total_usd_per_million).toBeGreaterThan(c.request_path_usd_per_million);
+    expect(c.fixed_monthly.every((f) => f.usd_per_month > 0)).toBe(true);
+  });
+});
