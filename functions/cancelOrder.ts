@@ -17,7 +17,8 @@ export const handler = route({ auth: 'buyer' }, async ({ event, identity }) => {
     case 'pending':
       return json(202, orderView(r.order, { cancel_pending: true }));
     case 'not_cancellable':
-      throw new Problem('order-not-cancellable', `the order is ${r.status}`, { status: r.status });
+      // RFC 9457 keeps `status` for the HTTP status; the order's status travels as `order_status`.
+      throw new Problem('order-not-cancellable', `the order is ${r.status}`, { order_status: r.status });
     case 'not_found':
       throw new Problem('order-not-found', 'no such order');
   }

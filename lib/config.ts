@@ -19,7 +19,10 @@ const schema = z.object({
     .default('fs'),
   REDIS_COMMAND_TIMEOUT_MS: intFrom(1000),
   /** MemoryDB and ElastiCache with in-transit encryption: TLS to every cluster node */
-  REDIS_TLS: z.enum(['0', '1', 'true', 'false', '']).default('0').transform((v) => v === '1' || v === 'true'),
+  REDIS_TLS: z
+    .enum(['0', '1', 'true', 'false', ''])
+    .default('0')
+    .transform((v) => v === '1' || v === 'true'),
   SQS_ENDPOINT: optionalString,
   ORDERS_QUEUE_URL: optionalString,
   ORDERS_DLQ_URL: optionalString,

@@ -496,7 +496,7 @@ const PROBLEM_EXTRAS: Partial<Record<ProblemCode, JsonSchema>> = {
   'customer-limit-reached': { remaining: 1 },
   'qty-above-limit': { max_per_order: 10 },
   'sale-not-started': { starts_at: '2030-01-01T00:00:00.000Z' },
-  'order-not-cancellable': { status: 'paid' },
+  'order-not-cancellable': { order_status: 'paid' },
   'stock-would-go-negative': { available: 3 },
 };
 

@@ -43,12 +43,13 @@ export class Problem extends Error {
 }
 
 export function problemBody(p: Problem, instance?: string): Record<string, unknown> {
+  // Extension members first: they can never replace the standard ones (RFC 9457).
   return {
+    ...p.extra,
     type: PROBLEM_BASE + p.code,
     title: CATALOGUE[p.code].title,
     status: p.status,
     detail: p.detail,
     ...(instance ? { instance } : {}),
-    ...p.extra,
   };
 }

@@ -122,9 +122,11 @@ export const ProblemView = z
   .object({
     type: z.url(),
     title: z.string(),
-    status: z
-      .union([z.number().int().min(400).max(599), z.enum(ORDER_STATUSES)])
-      .describe("the HTTP status; `order-not-cancellable` carries the order's current status here"),
+    status: z.number().int().min(400).max(599).describe('the HTTP status'),
+    order_status: z
+      .enum(ORDER_STATUSES)
+      .optional()
+      .describe("`order-not-cancellable`: the order's current status"),
     detail: z.string(),
     instance: z.string().optional(),
     errors: z

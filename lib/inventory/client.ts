@@ -25,7 +25,9 @@ export function redisClient(): ScriptClient {
       redisOptions: { ...common, ...(c.REDIS_TLS ? { tls: {} } : {}) },
       enableAutoPipelining: true,
       // AWS cluster endpoints: keep the hostnames (TLS certificates name them), do not re-resolve.
-      ...(c.REDIS_TLS ? { dnsLookup: (address: string, cb: (e: null, a: string) => void) => cb(null, address) } : {}),
+      ...(c.REDIS_TLS
+        ? { dnsLookup: (address: string, cb: (e: null, a: string) => void) => cb(null, address) }
+        : {}),
     });
   } else {
     if (!c.REDIS_URL) throw new Error('configuration: REDIS_URL or REDIS_CLUSTER_NODES must be set');

@@ -224,7 +224,7 @@ describe('cancel', () => {
     expect(c.body.status).toBe('cancelled');
     const again = await call('POST', `/api/orders/${order.order_id}/cancel`, { token });
     expect(again.status).toBe(409);
-    expect(again.body).toMatchObject({ status: 'cancelled' });
+    expect(again.body).toMatchObject({ status: 409, order_status: 'cancelled' });
     expect(again.body.type).toMatch(/order-not-cancellable$/);
     const pay = await sendWebhook(order.order_id, { amount_cents: order.amount_cents });
     expect(pay.body).toMatchObject({ result: 'applied', status: 'refund_required' });
