@@ -2,26 +2,17 @@
 // serverless-offline instance with the benchmark-only functions (load/bench/serverless.bench.yml),
 // warms up, runs every scenario, checks the invariants after each write scenario, and prints one
 // table. Writes load/reports/bench-<time>.json plus latest.json, latest.svg and latest.md.
-// Parameters: BENCH_SECONDS (measured seconds per HTTP scenario, in 5 rounds; default 10), BENCH_DRAIN_ORDERS
-// (default 100000), LOG_LEVEL (default INFO, as deployed). load/README.md explains the figures.
-import { spawn, spawnSync } from 'node:child_process';
+// Parameters: BENCH_SECONDS (measured seconds per HTTP scenario, in 5 rounds; default 10),
+// BENCH_DRAIN_ORDERS (default 100000), LOG_LEVEL (default INFO, as deployed), KEEP_BENCH_DATA=1.
+// load/README.md explains the figures.
 import { randomUUID } from 'node:crypto';
-import {
-  chmodSync,
-  createWriteStream,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import * as hdr from 'hdr-histogram-js';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
-import { freePort, type Proc, portFree, startProc, waitFor } from '../infra/local/procs';
+import { type Proc, startProc, waitFor } from '../infra/local/procs';
 import { createOrderQueues, localSqsClient } from '../infra/local/services';
 import { offlineInvoker, startSqsTrigger } from '../infra/local/sqs-trigger';
 import { ROOT, type Stack, startStack } from '../infra/local/stack';
@@ -30,20 +21,25 @@ import { resetConfig } from '../lib/config';
 import { mintToken } from '../lib/http/auth';
 import { redisInventory } from '../lib/inventory/inventory';
 import { registerScripts } from '../lib/inventory/scripts';
+import { type AbResult, runAb } from './bench/ab';
 import { type ColdStartResult, coldStart } from './bench/cold-start';
 import { type CostReport, costPerMillionOrders } from './bench/cost';
-import { cpuBetween, sampleCpu } from './bench/cpu';
 import { drainThroughTrigger, rawReceiveDelete, reserveBacklog, sendAll } from './bench/drain';
 import { orderEvent } from './bench/events';
 import type { HandlerLevelResult, HandlerSpec } from './bench/handler-level';
-import type { LoadResult, LoadSpec } from './bench/http-load';
 import {
-  type AuditFigures,
-  checkRowLock,
-  checkWrite,
-  describe,
-  type InvariantReport,
-} from './bench/invariants';
+  child,
+  type HttpScenario,
+  load,
+  measureInto,
+  newHttpAcc,
+  type Req,
+  round2,
+  type ScenarioResult,
+  summarize,
+} from './bench/http';
+import { type AuditFigures, checkRowLock, checkWrite, describe } from './bench/invariants';
+import { basePort, type MachineInfo, machineInfo } from './bench/machine';
 import {
   type HandlerRow,
   type HttpRow,
@@ -77,18 +73,8 @@ const t_start = Date.now();
 const elapsed = () => `${((Date.now() - t_start) / 1000).toFixed(0)}s`;
 const say = (m: string) => process.stdout.write(`[bench ${elapsed().padStart(4)}] ${m}\n`);
 
-interface ScenarioResult {
-  name: string;
-  params: Record<string, unknown>;
-  result: LoadResult;
-  loadavg_1m_before: number;
-  loadavg_1m_per_round?: number[];
-  cpu_ms_per_request: Record<string, number>;
-  invariant?: InvariantReport;
-}
-
 async function main(): Promise<void> {
-  const machine = machineInfo();
+  const machine = machineInfo(ROOT);
   say(
     `${machine.cpu_model} x${machine.cpus}, Node ${machine.node}, load average ${machine.loadavg_1m_at_start}`,
   );
@@ -229,7 +215,7 @@ async function run(
     const amounts = new Map<HttpScenario, number>();
     for (const sc of scenarios) {
       if (sc.fsync) await setFsync(sc.fsync);
-      const w = await load({ url: sc.url, requests: sc.warm ?? sc.req, duration_s: P.warmup_s });
+      const w = await load({ url: sc.url, requests: sc.warm ?? sc.req, duration_s: P.warmup_s }, P);
       if (sc.fsync) await setFsync('always');
       // A fixed number of requests per round: every request sent is answered and counted, which
       // the invariant checks rely on.
@@ -239,13 +225,13 @@ async function run(
     for (let r = 0; r < P.rounds; r++) {
       for (const sc of scenarios) {
         if (sc.fsync) await setFsync(sc.fsync);
-        await measureInto(acc.get(sc)!, sc, amounts.get(sc)!, cpuGroups);
+        await measureInto(acc.get(sc)!, sc, amounts.get(sc)!, cpuGroups, P);
         if (sc.fsync) await setFsync('always');
       }
     }
     const fsync = (await redis.config('GET', 'appendfsync')) as string[];
     const http: ScenarioResult[] = scenarios.map((sc) => {
-      const res = summarize(sc, acc.get(sc)!, amounts.get(sc)!);
+      const res = summarize(sc, acc.get(sc)!, amounts.get(sc)!, P);
       say(
         `${sc.name.padEnd(26)} ${Math.round(res.result.rps)} req/s, p99 ${res.result.latency_ms.p99} ms ${JSON.stringify(res.result.status)}`,
       );
@@ -284,8 +270,8 @@ async function run(
     };
     const liveAcc = newHttpAcc();
     const liveAmount = amounts.get(scenarios[1]!)! * P.rounds;
-    await measureInto(liveAcc, live, liveAmount, cpuGroups);
-    const reserveLive = summarize(live, liveAcc, liveAmount);
+    await measureInto(liveAcc, live, liveAmount, cpuGroups, P);
+    const reserveLive = summarize(live, liveAcc, liveAmount, P);
     reserveLive.params['consumer'] = 'running';
     say(
       `${live.name.padEnd(26)} ${Math.round(reserveLive.result.rps)} req/s, p99 ${reserveLive.result.latency_ms.p99} ms ${JSON.stringify(reserveLive.result.status)}`,
@@ -295,7 +281,7 @@ async function run(
 
     // ---- the reference project's exact command ----------------------------------------------
     await pauseConsumer(stack);
-    const ab = await runAb(stack.baseUrl, abProduct.id, tokens[0]!, dataDir);
+    const ab = await runAb(stack.baseUrl, abProduct.id, tokens[0]!, dataDir, P.ab, say);
     await resumeConsumer(stack, sqs);
     const abAudit = await drained(api, abProduct.id);
     const [abRows] = await sql<
@@ -427,109 +413,6 @@ async function run(
   }
 }
 
-// ---- HTTP measurement ----------------------------------------------------------------------------
-
-interface HttpScenario {
-  name: string;
-  url: string;
-  req: Req;
-  warm?: Req;
-  fsync?: 'everysec';
-}
-
-interface HttpAcc {
-  hist: hdr.Histogram;
-  requests: number;
-  duration_s: number;
-  status: Record<string, number>;
-  errors: number;
-  timeouts: number;
-  cpu_ms: Record<string, number>;
-  loadavg: number[];
-}
-
-const newHttpAcc = (): HttpAcc => ({
-  hist: hdr.build(HIST),
-  requests: 0,
-  duration_s: 0,
-  status: {},
-  errors: 0,
-  timeouts: 0,
-  cpu_ms: {},
-  loadavg: [],
-});
-
-async function measureInto(
-  a: HttpAcc,
-  sc: HttpScenario,
-  amount: number,
-  cpuGroups: Record<string, number[] | string>,
-): Promise<void> {
-  a.loadavg.push(round2(loadavg()[0]!));
-  const cpu0 = sampleCpu(cpuGroups);
-  const harness0 = process.cpuUsage();
-  const r = await load({ url: sc.url, requests: sc.req, amount });
-  const cpu1 = sampleCpu(cpuGroups);
-  const harness = process.cpuUsage(harness0);
-  a.hist.add(hdr.decodeFromCompressedBase64(r.hist));
-  a.requests += r.requests;
-  a.duration_s += r.duration_s;
-  a.errors += r.errors;
-  a.timeouts += r.timeouts;
-  for (const [code, n] of Object.entries(r.status)) a.status[code] = (a.status[code] ?? 0) + n;
-  const add = (k: string, ms: number) => {
-    a.cpu_ms[k] = (a.cpu_ms[k] ?? 0) + ms;
-  };
-  for (const [k, v] of Object.entries(cpuBetween(cpu0, cpu1))) add(k, v);
-  add('load_generator', r.cpu_ms);
-  add('harness_and_trigger', (harness.user + harness.system) / 1000);
-}
-
-function summarize(sc: HttpScenario, a: HttpAcc, amount_per_round: number): ScenarioResult {
-  const ms = (us: number) => Math.round(us / 10) / 100;
-  const result: LoadResult = {
-    requests: a.requests,
-    duration_s: round2(a.duration_s),
-    rps: a.requests / a.duration_s,
-    latency_ms: {
-      p50: ms(a.hist.getValueAtPercentile(50)),
-      p90: ms(a.hist.getValueAtPercentile(90)),
-      p99: ms(a.hist.getValueAtPercentile(99)),
-      p99_9: ms(a.hist.getValueAtPercentile(99.9)),
-      max: ms(a.hist.maxValue),
-      mean: ms(a.hist.mean),
-    },
-    status: a.status,
-    errors: a.errors,
-    timeouts: a.timeouts,
-    cpu_ms: a.cpu_ms['load_generator'] ?? 0,
-    hist: hdr.encodeIntoCompressedBase64(a.hist),
-  };
-  const cpu: Record<string, number> = {};
-  for (const [k, v] of Object.entries(a.cpu_ms)) cpu[k] = round3(v / Math.max(1, a.requests));
-  // What the machine spent beyond the processes of this bench: anything else running on it.
-  const ours = Object.entries(a.cpu_ms).reduce((n, [k, v]) => (k === 'machine' ? n : n + v), 0);
-  cpu['other_processes'] = round3(Math.max(0, (a.cpu_ms['machine'] ?? 0) - ours) / Math.max(1, a.requests));
-  return {
-    name: sc.name,
-    params: {
-      method: sc.req.method,
-      path: sc.req.path,
-      body: sc.req.body,
-      buyers: sc.req.tokens?.length ?? 0,
-      connections: P.connections,
-      rounds: P.rounds,
-      requests_per_round: amount_per_round,
-      consumer: 'paused',
-      ...(sc.fsync ? { redis_appendfsync: sc.fsync } : {}),
-    },
-    result,
-    loadavg_1m_before: a.loadavg[0] ?? 0,
-    loadavg_1m_per_round: a.loadavg,
-    cpu_ms_per_request: cpu,
-  };
-}
-
 // ---- pieces ------------------------------------------------------------------------------------
 
 /**
@@ -557,75 +440,6 @@ async function resumeConsumer(stack: Stack, sqs: ReturnType<typeof localSqsClien
     maximum_batching_window_s: queues.maximum_batching_window_s,
     maximum_concurrency: queues.maximum_concurrency,
   });
-}
-
-interface MachineInfo {
-  cpu_model: string;
-  cpus: number;
-  memory_gib: number;
-  node: string;
-  platform: string;
-  loadavg_1m_at_start: number;
-  redis: string;
-  postgres: string;
-  packages: Record<string, string>;
-}
-
-function machineInfo(): MachineInfo {
-  const version = (pkg: string) => {
-    try {
-      return JSON.parse(readFileSync(join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8'))
-        .version as string;
-    } catch {
-      return 'unknown';
-    }
-  };
-  const cmd = (c: string, a: string[]) => {
-    const r = spawnSync(c, a, { encoding: 'utf8' });
-    return (r.stdout || r.stderr || '').trim().split('\n')[0] ?? 'unknown';
-  };
-  const pgBin = spawnSync('sh', ['-c', 'ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1'], {
-    encoding: 'utf8',
-  });
-  return {
-    cpu_model: cpus()[0]?.model ?? 'unknown',
-    cpus: cpus().length,
-    memory_gib: Math.round(totalmem() / 2 ** 30),
-    node: process.version,
-    platform: `${process.platform} ${process.arch}`,
-    loadavg_1m_at_start: round2(loadavg()[0]!),
-    redis: cmd('redis-server', ['--version']),
-    postgres: cmd(join(pgBin.stdout.trim(), 'postgres'), ['--version']),
-    packages: Object.fromEntries(
-      [
-        'serverless-offline',
-        'osls',
-        'serverless-esbuild',
-        'fauxqs',
-        'autocannon',
-        'ioredis',
-        '@aws-sdk/client-sqs',
-      ].map((p) => [p, version(p)]),
-    ),
-  };
-}
-
-const round2 = (n: number) => Math.round(n * 100) / 100;
-const round3 = (n: number) => Math.round(n * 1000) / 1000;
-const HIST: hdr.BuildRequest = {
-  lowestDiscernibleValue: 1,
-  highestTrackableValue: 120_000_000,
-  numberOfSignificantValueDigits: 3,
-};
-
-/** A base port whose neighbours (+1..+3, +10..+12, used by the stack) are free too. */
-async function basePort(preferred?: number): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const p = i === 0 && preferred ? preferred : 20_000 + Math.floor(Math.random() * 30_000);
-    const all = await Promise.all([0, 1, 2, 3, 10, 11, 12].map((d) => portFree(p + d)));
-    if (all.every(Boolean)) return p;
-  }
-  return freePort();
 }
 
 async function startBenchOffline(stack: Stack, port: number) {
@@ -696,128 +510,6 @@ async function drained(api: ReturnType<typeof apiClient>, product_id: number, ti
     if (Date.now() > deadline) throw new Error(`product ${product_id} not drained: ${JSON.stringify(a)}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-}
-
-let loadSeq = 0;
-type Req = Pick<LoadSpec, 'method' | 'path' | 'body' | 'tokens'>;
-
-async function load(o: {
-  url: string;
-  requests: Req;
-  duration_s?: number;
-  amount?: number;
-}): Promise<LoadResult> {
-  const dir = join(tmpdir(), 'flash-sale-bench-load');
-  mkdirSync(dir, { recursive: true });
-  const n = loadSeq++;
-  const spec = join(dir, `spec-${process.pid}-${n}.json`);
-  const out = join(dir, `out-${process.pid}-${n}.json`);
-  writeFileSync(
-    spec,
-    JSON.stringify({
-      url: o.url,
-      connections: P.connections,
-      duration_s: o.duration_s ?? 0,
-      amount: o.amount,
-      ...o.requests,
-    } satisfies LoadSpec),
-  );
-  await child([TSX, join(ROOT, 'load/bench/http-load.ts'), spec, out]);
-  const r = JSON.parse(readFileSync(out, 'utf8')) as LoadResult;
-  rmSync(spec, { force: true });
-  rmSync(out, { force: true });
-  return r;
-}
-
-function child(args: string[], opts: { env?: NodeJS.ProcessEnv; logFile?: string } = {}): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const log = opts.logFile ? createWriteStream(opts.logFile, { flags: 'a' }) : null;
-    const c = spawn(process.execPath, args, {
-      cwd: ROOT,
-      env: opts.env ?? process.env,
-      stdio: ['ignore', log ? 'pipe' : 'ignore', 'pipe'],
-    });
-    if (log) c.stdout?.pipe(log);
-    let err = '';
-    c.stderr?.on('data', (d) => {
-      err += String(d);
-    });
-    c.on('exit', (code) => {
-      log?.end();
-      if (code === 0) resolve();
-      else reject(new Error(`${args[1]} exited ${code}: ${err.slice(-2000)}`));
-    });
-  });
-}
-
-function capture(
-  cmd: string,
-  args: string[],
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d) => {
-      stdout += String(d);
-    });
-    c.stderr.on('data', (d) => {
-      stderr += String(d);
-    });
-    c.on('error', (err) => resolve({ status: -1, stdout, stderr: String(err) }));
-    c.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
-interface AbResult {
-  exit_code: number | null;
-  command: string;
-  rps: number;
-  complete: number;
-  non2xx: number;
-  accepted: number;
-  failed: number;
-  time_s: number;
-  percentiles_ms: Record<string, number>;
-  output: string;
-}
-
-/** The reference's headline command, verbatim but for the Authorization header it needs here. */
-async function runAb(baseUrl: string, product_id: number, token: string, dataDir: string): Promise<AbResult> {
-  const bodyFile = join(dataDir, 'ab-body.json');
-  writeFileSync(bodyFile, JSON.stringify({ product_id, qty: P.ab.qty }));
-  const args = [
-    '-n', String(P.ab.n), '-c', String(P.ab.c), '-k',
-    '-p', bodyFile, '-T', 'application/json',
-    '-H', `Authorization: Bearer ${token}`,
-    `${baseUrl}/api/orders`,
-  ]; // biome-ignore format: flag/value pairs
-  // Asynchronously, never spawnSync: the stack's processes write their logs into pipes this process
-  // drains, and a blocked event loop here would stall serverless-offline on a full pipe.
-  const r = await capture('ab', args);
-  const output = `${r.stdout}${r.stderr ? `\n${r.stderr}` : ''}`;
-  if (r.status !== 0) say(`ab exited ${r.status}: ${r.stderr.trim()}`);
-  const num = (re: RegExp) => Number(re.exec(output)?.[1] ?? 0);
-  const complete = num(/Complete requests:\s+(\d+)/);
-  const non2xx = num(/Non-2xx responses:\s+(\d+)/);
-  const percentiles_ms: Record<string, number> = {};
-  for (const m of output.matchAll(/^\s+(\d+)%\s+(\d+)/gm)) percentiles_ms[`p${m[1]}`] = Number(m[2]);
-  return {
-    exit_code: r.status,
-    command:
-      `ab ${args.map((a) => (a.startsWith('Authorization') ? "'Authorization: Bearer <buyer token>'" : a)).join(' ')}`.replace(
-        bodyFile,
-        'body.json',
-      ),
-    rps: num(/Requests per second:\s+([\d.]+)/),
-    complete,
-    non2xx,
-    accepted: complete - non2xx,
-    failed: num(/Failed requests:\s+(\d+)/),
-    time_s: num(/Time taken for tests:\s+([\d.]+)/),
-    percentiles_ms,
-    output,
-  };
 }
 
 async function handlerLevel(

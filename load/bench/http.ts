@@ -1,0 +1,197 @@
+// HTTP scenarios: each measured run is one load-generator process (load/bench/http-load.ts); runs
+// of a scenario are added up here (requests, time, status codes, CPU per process, and the merged
+// HDR histogram of every response time) and summarised once all rounds are done.
+import { spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as hdr from 'hdr-histogram-js';
+import { cpuBetween, sampleCpu } from './cpu';
+import type { LoadResult, LoadSpec } from './http-load';
+import type { InvariantReport } from './invariants';
+
+const ROOT = join(import.meta.dirname, '../..');
+const TSX = join(ROOT, 'node_modules/tsx/dist/cli.mjs');
+export const round2 = (n: number) => Math.round(n * 100) / 100;
+export const round3 = (n: number) => Math.round(n * 1000) / 1000;
+
+export interface HttpParams {
+  connections: number;
+  rounds: number;
+}
+
+export interface ScenarioResult {
+  name: string;
+  params: Record<string, unknown>;
+  result: LoadResult;
+  loadavg_1m_before: number;
+  loadavg_1m_per_round?: number[];
+  cpu_ms_per_request: Record<string, number>;
+  invariant?: InvariantReport;
+}
+
+const HIST: hdr.BuildRequest = {
+  lowestDiscernibleValue: 1,
+  highestTrackableValue: 120_000_000,
+  numberOfSignificantValueDigits: 3,
+};
+
+export interface HttpScenario {
+  name: string;
+  url: string;
+  req: Req;
+  warm?: Req;
+  fsync?: 'everysec';
+}
+
+interface HttpAcc {
+  hist: hdr.Histogram;
+  requests: number;
+  duration_s: number;
+  status: Record<string, number>;
+  errors: number;
+  timeouts: number;
+  cpu_ms: Record<string, number>;
+  loadavg: number[];
+}
+
+export const newHttpAcc = (): HttpAcc => ({
+  hist: hdr.build(HIST),
+  requests: 0,
+  duration_s: 0,
+  status: {},
+  errors: 0,
+  timeouts: 0,
+  cpu_ms: {},
+  loadavg: [],
+});
+
+export async function measureInto(
+  a: HttpAcc,
+  sc: HttpScenario,
+  amount: number,
+  cpuGroups: Record<string, number[] | string>,
+  p: HttpParams,
+): Promise<void> {
+  a.loadavg.push(round2(loadavg()[0]!));
+  const cpu0 = sampleCpu(cpuGroups);
+  const harness0 = process.cpuUsage();
+  const r = await load({ url: sc.url, requests: sc.req, amount }, p);
+  const cpu1 = sampleCpu(cpuGroups);
+  const harness = process.cpuUsage(harness0);
+  a.hist.add(hdr.decodeFromCompressedBase64(r.hist));
+  a.requests += r.requests;
+  a.duration_s += r.duration_s;
+  a.errors += r.errors;
+  a.timeouts += r.timeouts;
+  for (const [code, n] of Object.entries(r.status)) a.status[code] = (a.status[code] ?? 0) + n;
+  const add = (k: string, ms: number) => {
+    a.cpu_ms[k] = (a.cpu_ms[k] ?? 0) + ms;
+  };
+  for (const [k, v] of Object.entries(cpuBetween(cpu0, cpu1))) add(k, v);
+  add('load_generator', r.cpu_ms);
+  add('harness_and_trigger', (harness.user + harness.system) / 1000);
+}
+
+export function summarize(
+  sc: HttpScenario,
+  a: HttpAcc,
+  amount_per_round: number,
+  p: HttpParams,
+): ScenarioResult {
+  const ms = (us: number) => Math.round(us / 10) / 100;
+  const result: LoadResult = {
+    requests: a.requests,
+    duration_s: round2(a.duration_s),
+    rps: a.requests / a.duration_s,
+    latency_ms: {
+      p50: ms(a.hist.getValueAtPercentile(50)),
+      p90: ms(a.hist.getValueAtPercentile(90)),
+      p99: ms(a.hist.getValueAtPercentile(99)),
+      p99_9: ms(a.hist.getValueAtPercentile(99.9)),
+      max: ms(a.hist.maxValue),
+      mean: ms(a.hist.mean),
+    },
+    status: a.status,
+    errors: a.errors,
+    timeouts: a.timeouts,
+    cpu_ms: a.cpu_ms['load_generator'] ?? 0,
+    hist: hdr.encodeIntoCompressedBase64(a.hist),
+  };
+  const cpu: Record<string, number> = {};
+  for (const [k, v] of Object.entries(a.cpu_ms)) cpu[k] = round3(v / Math.max(1, a.requests));
+  // What the machine spent beyond the processes of this bench: anything else running on it.
+  const ours = Object.entries(a.cpu_ms).reduce((n, [k, v]) => (k === 'machine' ? n : n + v), 0);
+  cpu['other_processes'] = round3(Math.max(0, (a.cpu_ms['machine'] ?? 0) - ours) / Math.max(1, a.requests));
+  return {
+    name: sc.name,
+    params: {
+      method: sc.req.method,
+      path: sc.req.path,
+      body: sc.req.body,
+      buyers: sc.req.tokens?.length ?? 0,
+      connections: p.connections,
+      rounds: p.rounds,
+      requests_per_round: amount_per_round,
+      consumer: 'paused',
+      ...(sc.fsync ? { redis_appendfsync: sc.fsync } : {}),
+    },
+    result,
+    loadavg_1m_before: a.loadavg[0] ?? 0,
+    loadavg_1m_per_round: a.loadavg,
+    cpu_ms_per_request: cpu,
+  };
+}
+
+let loadSeq = 0;
+export type Req = Pick<LoadSpec, 'method' | 'path' | 'body' | 'tokens'>;
+
+export async function load(
+  o: { url: string; requests: Req; duration_s?: number; amount?: number },
+  p: Pick<HttpParams, 'connections'>,
+): Promise<LoadResult> {
+  const dir = join(tmpdir(), 'flash-sale-bench-load');
+  mkdirSync(dir, { recursive: true });
+  const n = loadSeq++;
+  const spec = join(dir, `spec-${process.pid}-${n}.json`);
+  const out = join(dir, `out-${process.pid}-${n}.json`);
+  writeFileSync(
+    spec,
+    JSON.stringify({
+      url: o.url,
+      connections: p.connections,
+      duration_s: o.duration_s ?? 0,
+      amount: o.amount,
+      ...o.requests,
+    } satisfies LoadSpec),
+  );
+  await child([TSX, join(ROOT, 'load/bench/http-load.ts'), spec, out]);
+  const r = JSON.parse(readFileSync(out, 'utf8')) as LoadResult;
+  rmSync(spec, { force: true });
+  rmSync(out, { force: true });
+  return r;
+}
+
+export function child(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; logFile?: string } = {},
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const log = opts.logFile ? createWriteStream(opts.logFile, { flags: 'a' }) : null;
+    const c = spawn(process.execPath, args, {
+      cwd: ROOT,
+      env: opts.env ?? process.env,
+      stdio: ['ignore', log ? 'pipe' : 'ignore', 'pipe'],
+    });
+    if (log) c.stdout?.pipe(log);
+    let err = '';
+    c.stderr?.on('data', (d) => {
+      err += String(d);
+    });
+    c.on('exit', (code) => {
+      log?.end();
+      if (code === 0) resolve();
+      else reject(new Error(`${args[1]} exited ${code}: ${err.slice(-2000)}`));
+    });
+  });
+}
