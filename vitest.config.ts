@@ -9,6 +9,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     testTimeout: 60_000,
+    // A JSON report per run as well, so CI can print one plain "N passed, N failed" line at the end.
+    reporters: ['default', 'json'],
+    outputFile: { json: `test-reports/vitest-${process.env['VITEST_REPORT'] ?? 'run'}.json` },
     hookTimeout: 180_000,
     pool: 'forks',
     projects: [
