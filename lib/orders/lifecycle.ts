@@ -167,7 +167,8 @@ export async function transitionOne(
   return sql.begin((tx) => transition(tx, order_id, from, to, actor, reason));
 }
 
-/** Overdue reservations, oldest first; SKIP LOCKED lets overlapping release runs share the work. */
+/** Overdue reservations, oldest first. Overlapping runs may pick the same ones: the conditional
+ * transition lets exactly one of them expire each. */
 export async function overdueReservations(sql: Sql, limit: number): Promise<string[]> {
   const rows = await sql<{ order_id: string }[]>`
     SELECT order_id FROM orders WHERE status = 'reserved' AND expires_at < now()
