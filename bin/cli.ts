@@ -138,6 +138,18 @@ program
     },
   );
 
+program
+  .command('bench')
+  .description('the benchmark (same as npm run bench): every scenario in one run, one table, JSON + SVG')
+  .allowUnknownOption()
+  .action(async (_o: unknown, cmd: Command) => {
+    const { spawnSync } = await import('node:child_process');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'load/bench.ts', ...cmd.args], {
+      stdio: 'inherit',
+    });
+    process.exitCode = r.status ?? 1;
+  });
+
 async function dlqDepth() {
   const url = config().ORDERS_DLQ_URL;
   return url ? queueDepth(sqsClient(), url) : null;

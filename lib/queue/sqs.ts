@@ -3,7 +3,6 @@
 import { Agent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { config, required } from '../config';
 import type { OrderQueue } from '../sale/ports';
 
@@ -27,12 +26,14 @@ export function sqsClient(): SQSClient {
     // transit and persistOrders validates every message. Measured (load/README.md): ~0.05 ms less
     // CPU per SendMessage, about a tenth of what the send costs.
     md5: false,
-    requestHandler: new NodeHttpHandler({
+    // Options, not a handler instance: nothing of @smithy imported here, so the bundle can leave
+    // the whole SDK to the one the Lambda runtime ships (serverless.yml, custom.esbuild.exclude).
+    requestHandler: {
       httpAgent: new Agent({ keepAlive: true, maxSockets: 64 }),
       httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 64 }),
       connectionTimeout: 1000,
       requestTimeout: 2000,
-    }),
+    },
   });
   return client;
 }
