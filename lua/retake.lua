@@ -15,6 +15,8 @@ Returns:
                   is consumed now, so it can never run), or they were already re-taken
   "retaken"       the units had been given back, were still free, and are held for this order again
   "insufficient"  the units had been given back and are gone: nothing changed
+  "over_limit"    the units are free, but taking them would put the customer over the product's
+                  per-customer limit (they bought again after the expiry): nothing changed
 ]]
 local state = redis.call('HGET', KEYS[3], ARGV[1])
 if not state then
@@ -25,6 +27,9 @@ if state ~= 'released' then return 'held' end
 local qty = tonumber(ARGV[2])
 local available = tonumber(redis.call('HGET', KEYS[1], 'available') or '0')
 if available < qty then return 'insufficient' end
+local limit = tonumber(redis.call('HGET', KEYS[1], 'per_customer_limit') or '-1')
+local held = tonumber(redis.call('HGET', KEYS[2], ARGV[3]) or '0')
+if limit >= 0 and held + qty > limit then return 'over_limit' end
 redis.call('HINCRBY', KEYS[1], 'available', -qty)
 redis.call('HINCRBY', KEYS[2], ARGV[3], qty)
 redis.call('HSET', KEYS[3], ARGV[1], 'retaken')

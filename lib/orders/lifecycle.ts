@@ -15,6 +15,13 @@ import { ORDER_COLUMNS, type OrderRow, orderFromRow } from './rows';
 
 export type TransitionResult = TransitionOutcome;
 
+const RETAKE_REASONS: Record<RetakeOutcome, string> = {
+  held: 'units still held',
+  retaken: 'units taken again',
+  insufficient: 'units no longer available',
+  over_limit: 'the customer bought again meanwhile; the units would exceed the per-customer limit',
+};
+
 /** Serialises everything that concerns one order id (webhook vs persist: the early-webhook race). */
 export async function lockOrderId(tx: Tx, order_id: string): Promise<void> {
   await tx`SELECT pg_advisory_xact_lock(hashtextextended(${order_id}, 0))`;
@@ -120,8 +127,8 @@ async function applyStored(
   let reason = decision.reason;
   if (decision.kind === 'retake') {
     const r = await retake(order);
-    to = r === 'insufficient' ? 'refund_required' : 'paid';
-    reason = r === 'insufficient' ? `${reason}; units no longer available` : `${reason}; units taken again`;
+    to = r === 'insufficient' || r === 'over_limit' ? 'refund_required' : 'paid';
+    reason = `${reason}; ${RETAKE_REASONS[r]}`;
   } else {
     to = decision.to;
   }

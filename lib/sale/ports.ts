@@ -77,7 +77,7 @@ export interface ReleaseTicket {
   qty: number;
 }
 
-export type RetakeOutcome = 'held' | 'retaken' | 'insufficient';
+export type RetakeOutcome = 'held' | 'retaken' | 'insufficient' | 'over_limit';
 
 /** A product's inventory state as PostgreSQL proves it. */
 export interface RebuiltState {

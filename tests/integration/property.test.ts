@@ -150,6 +150,6 @@ it('random concurrent histories keep stock_total = available + reserved + paid',
         await checkInvariants(w);
       },
     ),
-    { numRuns: 25 },
+    { numRuns: Number(process.env['PROPERTY_RUNS'] ?? 25) },
   );
 });
