@@ -64,6 +64,9 @@ function installExitHook(): void {
   });
 }
 
+/** Thrown by a waitFor probe that knows waiting longer cannot help (the process died). */
+export class GaveUp extends Error {}
+
 export async function waitFor(
   what: string,
   probe: () => Promise<boolean>,
@@ -73,7 +76,8 @@ export async function waitFor(
   for (;;) {
     try {
       if (await probe()) return;
-    } catch {
+    } catch (err) {
+      if (err instanceof GaveUp) throw err;
       // not up yet
     }
     if (Date.now() > deadline) throw new Error(`${what} did not come up within ${timeout_ms} ms`);

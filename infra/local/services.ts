@@ -9,7 +9,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-s
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import queues from '../queues.json' with { type: 'json' };
-import { type Proc, run, startProc, waitFor } from './procs';
+import { GaveUp, type Proc, run, startProc, waitFor } from './procs';
 
 export interface ServiceOpts {
   dataDir: string;
@@ -95,7 +95,11 @@ export async function startRedisCluster(
       r.disconnect();
     }
   };
-  await waitFor('redis cluster nodes', async () => (await info()).includes('cluster_'));
+  await waitFor('redis cluster nodes', async () => {
+    const dead = procs.find((p) => p.child.exitCode !== null);
+    if (dead) throw new GaveUp(`${dead.name} exited; see ${join(opts.logDir, `${dead.name}.log`)}`);
+    return (await info()).includes('cluster_');
+  });
   if (!(await info()).includes('cluster_state:ok')) {
     const cli = join(dirname(redisServer), 'redis-cli');
     run(cli, [

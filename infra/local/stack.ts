@@ -13,7 +13,7 @@ import { registerScripts } from '../../lib/inventory/scripts';
 import { migrate } from '../../lib/orders/migrate';
 import { pgProducts } from '../../lib/orders/products';
 import queues from '../queues.json' with { type: 'json' };
-import { type Proc, portNear, startProc, waitFor } from './procs';
+import { type Proc, portFree, portNear, startProc, waitFor } from './procs';
 import { seedDemo } from './seed';
 import {
   createOrderQueues,
@@ -102,11 +102,7 @@ export async function startStack(opts: StackOpts): Promise<Stack> {
   };
   try {
     if (!given['REDIS_URL'] && !given['REDIS_CLUSTER_NODES'] && opts.redisCluster) {
-      const ports = [
-        await portNear(opts.port + 20),
-        await portNear(opts.port + 21),
-        await portNear(opts.port + 22),
-      ];
+      const ports = await clusterPorts(opts.port + 20);
       stack.redisCluster = await startRedisCluster(tools!.redisServer, { dataDir, logDir, ports });
       say(`redis        cluster of three masters ${stack.redisCluster.nodes} (AOF always, noeviction)`);
     } else if (!given['REDIS_URL'] && !given['REDIS_CLUSTER_NODES']) {
@@ -210,6 +206,24 @@ async function prepareData(
     await sql.end({ timeout: 2 });
     redis.disconnect();
   }
+}
+
+/**
+ * Three ports for cluster nodes whose cluster-bus ports (port + 10000, Redis's rule) are free too and
+ * stay below 65536: the derived ones when they qualify, else a free run between 20000 and 30000.
+ */
+async function clusterPorts(preferred: number): Promise<number[]> {
+  const ok = async (p: number) => {
+    if (p + 2 + 10_000 > 65_535) return false;
+    const all = await Promise.all([0, 1, 2].flatMap((d) => [portFree(p + d), portFree(p + d + 10_000)]));
+    return all.every(Boolean);
+  };
+  if (await ok(preferred)) return [preferred, preferred + 1, preferred + 2];
+  for (let i = 0; i < 200; i++) {
+    const p = 20_000 + Math.floor(Math.random() * 10_000);
+    if (await ok(p)) return [p, p + 1, p + 2];
+  }
+  throw new Error('no free ports for a local Redis Cluster');
 }
 
 /** A client for the stack's Redis, standalone or cluster, for set-up work outside the functions. */
