@@ -1,11 +1,7 @@
-// Handler level: createOrder invoked in-process with API Gateway (HTTP API v2) events, against real
-// Redis and the SQS endpoint, beside the send-only handler. Run as its own process (one warm
-// "container") by load/bench.ts; its stdout is the function's log, results go to OUT.json.
-// Usage: tsx load/bench/handler-level.ts SPEC.json OUT.json
-import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import * as hdr from 'hdr-histogram-js';
+import { lambdaContext } from '../../infra/local/lambda-event';
 import { orderEvent } from './events';
 
 export interface HandlerSpec {
@@ -36,23 +32,6 @@ export interface HandlerLevelResult {
 const ROUNDS = 4;
 
 type Handler = (e: APIGatewayProxyEventV2, c: Context) => Promise<APIGatewayProxyStructuredResultV2>;
-
-function context(name: string): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: name,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${name}`,
-    memoryLimitInMB: '512',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${name}`,
-    logStreamName: 'bench',
-    getRemainingTimeInMillis: () => 6000,
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
-}
 
 interface Acc {
   name: HandlerRun['handler'];
@@ -86,7 +65,7 @@ function acc(name: HandlerRun['handler'], in_flight: number): Acc {
 
 /** `in_flight` concurrent invocation loops for `duration_s`, added to the accumulator. */
 async function drive(a: Acc, fn: Handler, spec: HandlerSpec, duration_s: number): Promise<void> {
-  const ctx = context(a.name);
+  const ctx = lambdaContext(a.name);
   const deadline = performance.now() + duration_s * 1000;
   let n = 0;
   const cpu0 = process.cpuUsage();

@@ -1,8 +1,13 @@
 // Keeping an accepted order "in flight" (in the Redis outbox, not yet in PostgreSQL) while a test
 // looks at it, and building the SQS events that carry orders to persistOrders.
 import { randomUUID } from 'node:crypto';
-import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type postgres from 'postgres';
+import { handler as persistOrders } from '../../functions/persistOrders';
+import { lambdaContext } from '../../infra/local/lambda-event';
+import { inventory } from '../../lib/container';
+import { newOrderId } from '../../lib/sale/order-id';
+import type { AcceptedOrder } from '../../lib/sale/types';
 
 /**
  * Holds PostgreSQL's per-order advisory lock, the one persistence takes before it commits an order
@@ -49,3 +54,23 @@ export function sqsRecord(body: string, receive_count = 1): SQSRecord {
 }
 
 export const sqsEvent = (records: SQSRecord[]): SQSEvent => ({ Records: records });
+
+/** A realistic accepted order: reserved in the real inventory, never sent to the queue. */
+export async function reservedUnsent(product_id: number, qty = 1): Promise<AcceptedOrder> {
+  const r = await inventory().reserve({
+    order_id: newOrderId(product_id),
+    product_id,
+    customer_id: `c-${randomUUID()}`,
+    qty,
+    idempotency_key: null,
+  });
+  if (r.kind !== 'reserved') throw new Error(`reserve failed: ${r.kind}`);
+  return r.accepted;
+}
+
+/** The real persistOrders handler, invoked in-process with an SQS event. */
+export const persistInProcess = (event: SQSEvent) =>
+  (persistOrders as unknown as (e: SQSEvent, c: unknown) => Promise<SQSBatchResponse>)(
+    event,
+    lambdaContext('persistOrders'),
+  );

@@ -3,23 +3,17 @@
 // and one creation event, and its in-flight units are released from the count exactly once.
 import { randomUUID } from 'node:crypto';
 import { DeleteQueueCommand, GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import postgres from 'postgres';
 import { afterAll, expect, it } from 'vitest';
-import { handler } from '../../functions/persistOrders';
 import { createOrderQueues, localSqsClient } from '../../infra/local/services';
 import { startSqsTrigger } from '../../infra/local/sqs-trigger';
-import { inventory } from '../../lib/container';
 import { closeRedis, redisClient } from '../../lib/inventory/client';
 import { productKeys } from '../../lib/inventory/keys';
 import { closeDb } from '../../lib/orders/db';
 import { queueDepth } from '../../lib/queue/dlq';
-import { newOrderId } from '../../lib/sale/order-id';
-import type { AcceptedOrder } from '../../lib/sale/types';
 import { audit, newProduct } from '../helpers/api';
 import { waitUntil } from '../helpers/domain';
-import { sqsEvent, sqsRecord } from '../helpers/in-flight';
-import { lambdaContext } from '../helpers/lambda-event';
+import { persistInProcess, reservedUnsent, sqsEvent, sqsRecord } from '../helpers/in-flight';
 
 const sql = postgres(process.env['DATABASE_URL']!, { max: 3 });
 afterAll(async () => {
@@ -28,24 +22,8 @@ afterAll(async () => {
   await closeDb();
 });
 
-const persist = (event: SQSEvent) =>
-  (handler as unknown as (e: SQSEvent, c: unknown) => Promise<SQSBatchResponse>)(
-    event,
-    lambdaContext('persistOrders'),
-  );
-
-/** A realistic accepted order: reserved in the real inventory, never sent. */
-async function accepted(product_id: number, qty = 1): Promise<AcceptedOrder> {
-  const r = await inventory().reserve({
-    order_id: newOrderId(product_id),
-    product_id,
-    customer_id: `c-${randomUUID()}`,
-    qty,
-    idempotency_key: null,
-  });
-  if (r.kind !== 'reserved') throw new Error(`reserve failed: ${r.kind}`);
-  return r.accepted;
-}
+const persist = persistInProcess;
+const accepted = reservedUnsent;
 
 const rowCount = async (order_id: string) =>
   (await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM orders WHERE order_id = ${order_id}`)[0]!.n;

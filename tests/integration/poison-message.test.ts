@@ -8,23 +8,17 @@ import {
   ReceiveMessageCommand,
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import postgres from 'postgres';
 import { afterAll, expect, it } from 'vitest';
-import { handler } from '../../functions/persistOrders';
 import { createOrderQueues, localSqsClient } from '../../infra/local/services';
 import { startSqsTrigger } from '../../infra/local/sqs-trigger';
-import { inventory } from '../../lib/container';
 import { closeRedis, redisClient } from '../../lib/inventory/client';
 import { productKeys } from '../../lib/inventory/keys';
 import { closeDb } from '../../lib/orders/db';
 import { queueDepth } from '../../lib/queue/dlq';
-import { newOrderId } from '../../lib/sale/order-id';
-import type { AcceptedOrder } from '../../lib/sale/types';
 import { audit, newProduct } from '../helpers/api';
 import { waitUntil } from '../helpers/domain';
-import { sqsEvent, sqsRecord } from '../helpers/in-flight';
-import { lambdaContext } from '../helpers/lambda-event';
+import { persistInProcess, reservedUnsent, sqsEvent, sqsRecord } from '../helpers/in-flight';
 
 const sql = postgres(process.env['DATABASE_URL']!, { max: 3 });
 afterAll(async () => {
@@ -33,23 +27,8 @@ afterAll(async () => {
   await closeDb();
 });
 
-const persist = (event: SQSEvent) =>
-  (handler as unknown as (e: SQSEvent, c: unknown) => Promise<SQSBatchResponse>)(
-    event,
-    lambdaContext('persistOrders'),
-  );
-
-async function accepted(product_id: number, qty = 1): Promise<AcceptedOrder> {
-  const r = await inventory().reserve({
-    order_id: newOrderId(product_id),
-    product_id,
-    customer_id: `c-${randomUUID()}`,
-    qty,
-    idempotency_key: null,
-  });
-  if (r.kind !== 'reserved') throw new Error(`reserve failed: ${r.kind}`);
-  return r.accepted;
-}
+const persist = persistInProcess;
+const accepted = reservedUnsent;
 
 const persistedIds = async (ids: string[]) =>
   (await sql<{ order_id: string }[]>`SELECT order_id FROM orders WHERE order_id = ANY(${ids}::uuid[])`)
