@@ -4,13 +4,13 @@
 // of 10 instead of one SendMessage per request, so building 100k orders takes seconds.
 import {
   DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { startSqsTrigger } from '../../infra/local/sqs-trigger';
+import type { SQSEvent } from 'aws-lambda';
+import { startSqsTrigger, type TriggerOpts } from '../../infra/local/sqs-trigger';
+import { queueDepth } from '../../lib/queue/dlq';
 import type { Inventory } from '../../lib/sale/ports';
 import { reserveOrder } from '../../lib/sale/reserve';
 import type { AcceptedOrder } from '../../lib/sale/types';
@@ -63,19 +63,6 @@ export async function sendAll(sqs: SQSClient, queueUrl: string, bodies: string[]
   );
 }
 
-export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number> {
-  const r = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-    }),
-  );
-  const a = r.Attributes ?? {};
-  return (
-    Number(a['ApproximateNumberOfMessages'] ?? 0) + Number(a['ApproximateNumberOfMessagesNotVisible'] ?? 0)
-  );
-}
-
 export interface DrainRun {
   orders: number;
   seconds: number;
@@ -91,18 +78,13 @@ export interface DrainRun {
  * Starts a trigger on the backlog queue (the product's batch size, window and concurrency) and
  * waits until `done()` says every order is in PostgreSQL.
  */
-export async function drainThroughTrigger(opts: {
-  sqs: SQSClient;
-  queueUrl: string;
-  queueArn: string;
-  invoke: (event: SQSEvent) => Promise<SQSBatchResponse | undefined>;
-  batch_size: number;
-  maximum_batching_window_s: number;
-  maximum_concurrency: number;
-  orders: number;
-  done: () => Promise<boolean>;
-  timeout_ms: number;
-}): Promise<DrainRun> {
+export async function drainThroughTrigger(
+  opts: Omit<TriggerOpts, 'log'> & {
+    orders: number;
+    done: () => Promise<boolean>;
+    timeout_ms: number;
+  },
+): Promise<DrainRun> {
   let invoke_ms = 0;
   let invokes = 0;
   const timed = async (e: SQSEvent) => {
@@ -154,7 +136,8 @@ export async function rawReceiveDelete(
         );
         const m = r.Messages ?? [];
         if (m.length === 0) {
-          if ((await queueDepth(sqs, queueUrl)) === 0) return;
+          const d = await queueDepth(sqs, queueUrl);
+          if (d.visible + d.in_flight === 0) return;
           continue;
         }
         got += m.length;

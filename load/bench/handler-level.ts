@@ -3,6 +3,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import * as hdr from 'hdr-histogram-js';
 import { lambdaContext } from '../../infra/local/lambda-event';
 import { orderEvent } from './events';
+import { latencyMs } from './http';
 
 export interface HandlerSpec {
   product_id: number;
@@ -91,21 +92,14 @@ async function drive(a: Acc, fn: Handler, spec: HandlerSpec, duration_s: number)
 
 function summary(a: Acc): HandlerRun {
   const invocations = a.hist.totalCount;
-  const ms = (us: number) => Math.round(us) / 1000;
+  const _ms = (us: number) => Math.round(us) / 1000;
   return {
     handler: a.name,
     in_flight: a.in_flight,
     invocations,
     duration_s: a.elapsed_s,
     per_s: invocations / a.elapsed_s,
-    duration_ms: {
-      p50: ms(a.hist.getValueAtPercentile(50)),
-      p90: ms(a.hist.getValueAtPercentile(90)),
-      p99: ms(a.hist.getValueAtPercentile(99)),
-      p99_9: ms(a.hist.getValueAtPercentile(99.9)),
-      max: ms(a.hist.maxValue),
-      mean: ms(a.hist.mean),
-    },
+    duration_ms: latencyMs(a.hist, 3),
     billed_ms: {
       p50: a.billed.getValueAtPercentile(50),
       p99: a.billed.getValueAtPercentile(99),

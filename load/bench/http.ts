@@ -93,25 +93,31 @@ export async function measureInto(
   add('harness_and_trigger', (harness.user + harness.system) / 1000);
 }
 
+/** p50/p90/p99/p99.9/max/mean of an HDR histogram recorded in µs, in ms rounded to `decimals`. */
+export function latencyMs(h: hdr.Histogram, decimals: number) {
+  const f = 10 ** decimals;
+  const ms = (us: number) => Math.round((us / 1000) * f) / f;
+  return {
+    p50: ms(h.getValueAtPercentile(50)),
+    p90: ms(h.getValueAtPercentile(90)),
+    p99: ms(h.getValueAtPercentile(99)),
+    p99_9: ms(h.getValueAtPercentile(99.9)),
+    max: ms(h.maxValue),
+    mean: ms(h.mean),
+  };
+}
+
 export function summarize(
   sc: HttpScenario,
   a: HttpAcc,
   amount_per_round: number,
   p: HttpParams,
 ): ScenarioResult {
-  const ms = (us: number) => Math.round(us / 10) / 100;
   const result: LoadResult = {
     requests: a.requests,
     duration_s: round2(a.duration_s),
     rps: a.requests / a.duration_s,
-    latency_ms: {
-      p50: ms(a.hist.getValueAtPercentile(50)),
-      p90: ms(a.hist.getValueAtPercentile(90)),
-      p99: ms(a.hist.getValueAtPercentile(99)),
-      p99_9: ms(a.hist.getValueAtPercentile(99.9)),
-      max: ms(a.hist.maxValue),
-      mean: ms(a.hist.mean),
-    },
+    latency_ms: latencyMs(a.hist, 2),
     status: a.status,
     errors: a.errors,
     timeouts: a.timeouts,

@@ -4,16 +4,10 @@
 //     `available` in the inventory (stock_total - available);
 //   after draining, PostgreSQL holds exactly the accepted orders, and the audit reports ok, drift 0,
 //     nothing in flight.
+import type { AuditReport } from '../../lib/sale/audit';
 
-export interface AuditFigures {
-  stock_total: number;
-  available: number;
-  reserved: number;
-  paid: number;
-  in_flight: number;
-  drift: number;
-  ok: boolean;
-}
+/** What GET /api/admin/products/{id}/audit answers (lib/sale/audit.ts), minus the id. */
+export type AuditFigures = Omit<AuditReport, 'product_id'>;
 
 export interface WriteFigures {
   /** orders answered 202 as counted by the load generator */
