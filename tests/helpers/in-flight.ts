@@ -1,10 +1,12 @@
 // Keeping an accepted order "in flight" (in the Redis outbox, not yet in PostgreSQL) while a test
 // looks at it, and building the SQS events that carry orders to persistOrders.
 import { randomUUID } from 'node:crypto';
+import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type postgres from 'postgres';
 import { handler as persistOrders } from '../../functions/persistOrders';
 import { lambdaContext } from '../../infra/local/lambda-event';
+import { startSqsTrigger } from '../../infra/local/sqs-trigger';
 import { inventory } from '../../lib/container';
 import { newOrderId } from '../../lib/sale/order-id';
 import type { AcceptedOrder } from '../../lib/sale/types';
@@ -74,3 +76,22 @@ export const persistInProcess = (event: SQSEvent) =>
     event,
     lambdaContext('persistOrders'),
   );
+
+/** The local SQS trigger on a test's own queue, invoking the real persistOrders in-process. */
+export async function startPersistTrigger(
+  sqs: SQSClient,
+  queueUrl: string,
+  opts: { batch_size: number; maximum_concurrency: number },
+) {
+  const arn = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+  );
+  return startSqsTrigger({
+    sqs,
+    queueUrl,
+    queueArn: arn.Attributes!['QueueArn']!,
+    invoke: persistInProcess,
+    maximum_batching_window_s: 0,
+    ...opts,
+  });
+}

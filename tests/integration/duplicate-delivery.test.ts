@@ -2,18 +2,23 @@
 // times, in one batch, in concurrent batches and through a real queue, ends as exactly one orders row
 // and one creation event, and its in-flight units are released from the count exactly once.
 import { randomUUID } from 'node:crypto';
-import { DeleteQueueCommand, GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { DeleteQueueCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import postgres from 'postgres';
 import { afterAll, expect, it } from 'vitest';
 import { createOrderQueues, localSqsClient } from '../../infra/local/services';
-import { startSqsTrigger } from '../../infra/local/sqs-trigger';
 import { closeRedis, redisClient } from '../../lib/inventory/client';
 import { productKeys } from '../../lib/inventory/keys';
 import { closeDb } from '../../lib/orders/db';
 import { queueDepth } from '../../lib/queue/dlq';
 import { audit, newProduct } from '../helpers/api';
 import { waitUntil } from '../helpers/domain';
-import { persistInProcess, reservedUnsent, sqsEvent, sqsRecord } from '../helpers/in-flight';
+import {
+  persistInProcess,
+  reservedUnsent,
+  sqsEvent,
+  sqsRecord,
+  startPersistTrigger,
+} from '../helpers/in-flight';
 
 const sql = postgres(process.env['DATABASE_URL']!, { max: 3 });
 afterAll(async () => {
@@ -104,24 +109,13 @@ it('the same message body sent to a real queue several times: consumed in separa
       max_receive_count: 3,
     },
   );
-  const arn = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: q.queueUrl, AttributeNames: ['QueueArn'] }),
-  );
   const copies = 6;
   for (let i = 0; i < copies; i++) {
     await sqs.send(new SendMessageCommand({ QueueUrl: q.queueUrl, MessageBody: JSON.stringify(x) }));
   }
   await sqs.send(new SendMessageCommand({ QueueUrl: q.queueUrl, MessageBody: JSON.stringify(y) }));
 
-  const trigger = startSqsTrigger({
-    sqs,
-    queueUrl: q.queueUrl,
-    queueArn: arn.Attributes!['QueueArn']!,
-    invoke: persist,
-    batch_size: 2,
-    maximum_batching_window_s: 0,
-    maximum_concurrency: 3,
-  });
+  const trigger = await startPersistTrigger(sqs, q.queueUrl, { batch_size: 2, maximum_concurrency: 3 });
   try {
     await waitUntil('all copies consumed', async () => {
       const d = await queueDepth(sqs, q.queueUrl);

@@ -2,23 +2,23 @@
 // persisted and deleted), is retried until maxReceiveCount and then lands in the DLQ, using the real
 // persistOrders handler behind the local event source mapping on a fresh queue pair.
 import { randomUUID } from 'node:crypto';
-import {
-  DeleteQueueCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-} from '@aws-sdk/client-sqs';
+import { DeleteQueueCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import postgres from 'postgres';
 import { afterAll, expect, it } from 'vitest';
 import { createOrderQueues, localSqsClient } from '../../infra/local/services';
-import { startSqsTrigger } from '../../infra/local/sqs-trigger';
 import { closeRedis, redisClient } from '../../lib/inventory/client';
 import { productKeys } from '../../lib/inventory/keys';
 import { closeDb } from '../../lib/orders/db';
 import { queueDepth } from '../../lib/queue/dlq';
 import { audit, newProduct } from '../helpers/api';
 import { waitUntil } from '../helpers/domain';
-import { persistInProcess, reservedUnsent, sqsEvent, sqsRecord } from '../helpers/in-flight';
+import {
+  persistInProcess,
+  reservedUnsent,
+  sqsEvent,
+  sqsRecord,
+  startPersistTrigger,
+} from '../helpers/in-flight';
 
 const sql = postgres(process.env['DATABASE_URL']!, { max: 3 });
 afterAll(async () => {
@@ -69,24 +69,13 @@ it('through a queue: valid records persisted and deleted, the poison one retried
       max_receive_count: 2,
     },
   );
-  const arn = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: q.queueUrl, AttributeNames: ['QueueArn'] }),
-  );
   await sqs.send(new SendMessageCommand({ QueueUrl: q.queueUrl, MessageBody: JSON.stringify(good[0]) }));
   await sqs.send(new SendMessageCommand({ QueueUrl: q.queueUrl, MessageBody: poison }));
   for (const o of good.slice(1)) {
     await sqs.send(new SendMessageCommand({ QueueUrl: q.queueUrl, MessageBody: JSON.stringify(o) }));
   }
 
-  const trigger = startSqsTrigger({
-    sqs,
-    queueUrl: q.queueUrl,
-    queueArn: arn.Attributes!['QueueArn']!,
-    invoke: persist,
-    batch_size: 10,
-    maximum_batching_window_s: 0,
-    maximum_concurrency: 1,
-  });
+  const trigger = await startPersistTrigger(sqs, q.queueUrl, { batch_size: 10, maximum_concurrency: 1 });
   try {
     await waitUntil('the poison message in the DLQ and the queue empty', async () => {
       const [main, dlq] = await Promise.all([queueDepth(sqs, q.queueUrl), queueDepth(sqs, q.dlqUrl)]);
