@@ -1,10 +1,11 @@
 // POST /api/orders: reserve units in one atomic inventory call, queue the order, answer 202.
-import { inventory, orderQueue } from '../lib/container';
+
 import { reserveResult } from '../lib/http/outcomes';
 import { Problem } from '../lib/http/problems';
 import { route } from '../lib/http/route';
 import { CreateOrderBody, IdempotencyKey } from '../lib/http/schemas';
 import { domainLog } from '../lib/platform/logger';
+import { inventory, orderQueue } from '../lib/request-path';
 import { reserveOrder } from '../lib/sale/reserve';
 
 export const handler = route({ auth: 'buyer', body: CreateOrderBody }, async ({ event, identity, body }) => {

@@ -1,7 +1,5 @@
 // Per-container wiring: adapters are built once, on first use, and reused by every invocation.
 import { config, required } from './config';
-import { redisClient } from './inventory/client';
-import { redisInventory } from './inventory/inventory';
 import { pgOrderActivity } from './orders/activity';
 import { db } from './orders/db';
 import { pgLifecycle } from './orders/lifecycle';
@@ -11,20 +9,10 @@ import { pgRebuildSource } from './orders/rebuild-source';
 import { recordReceipt } from './orders/receipts';
 import { domainLog } from './platform/logger';
 import { sqsBacklog } from './queue/dlq';
-import { sqsClient, sqsOrderQueue } from './queue/sqs';
-import type { Inventory, OrderQueue } from './sale/ports';
+import { sqsClient } from './queue/sqs';
+import { inventory, orderQueue } from './request-path';
 
-let inv: Inventory | undefined;
-let q: OrderQueue | undefined;
-
-export const inventory = (): Inventory => {
-  inv ??= redisInventory(redisClient(), config().REDIS_KEY_PREFIX);
-  return inv;
-};
-export const orderQueue = (): OrderQueue => {
-  q ??= sqsOrderQueue();
-  return q;
-};
+export { inventory, orderQueue };
 export const orders = () => pgOrders(db());
 export const products = () => pgProducts(db());
 export const lifecycle = () => pgLifecycle(db());
