@@ -150,6 +150,84 @@ program
     process.exitCode = r.status ?? 1;
   });
 
+program
+  .command('prewarm')
+  .description("keep createOrder warm for a product's sale window (provisioned concurrency on its alias)")
+  .requiredOption('--product <id>', 'product whose sale window to cover (read over the API)')
+  .option('--peak-rps <n>', 'expected peak POST /api/orders per second for this sale')
+  .option('--cancel', "remove this product's warm capacity (other sales keep theirs)")
+  .requiredOption('--stage <name>', 'deployed stage (function flash-sale-<stage>-createOrder)')
+  .option(
+    '--url <base>',
+    'API base URL to read the sale window from',
+    `http://localhost:${process.env['PORT'] ?? 3000}`,
+  )
+  .option('--alias <name>', "createOrder's alias the API invokes", 'live')
+  .option('--lead-min <minutes>', 'warm this long before the sale starts', '10')
+  .option('--invocation-ms <ms>', "mean createOrder duration in AWS (Little's law)", '40')
+  .option('--headroom <x>', 'capacity above the mean', '1.5')
+  .option('--concurrency-max <n>', "createOrder's reserved concurrency", '200')
+  .option('--memory-mb <mb>', "createOrder's memory", '512')
+  .option('--dry-run', 'print the schedule, its cost and the calls; change nothing')
+  .action(async (o: Record<string, string | boolean | undefined>) => {
+    const { runPrewarm } = await import('../lib/ops/prewarm');
+    const { scheduleStore } = await import('../lib/ops/autoscaling');
+    const { ApplicationAutoScalingClient } = await import('@aws-sdk/client-application-auto-scaling');
+    const num = (k: string) => {
+      const v = Number(o[k]);
+      if (!Number.isFinite(v))
+        throw new Error(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be a number`);
+      return v;
+    };
+    if (!o['cancel'] && o['peakRps'] === undefined) throw new Error('give --peak-rps N, or --cancel');
+    const product_id = num('product');
+    const resource_id = `function:flash-sale-${o['stage']}-createOrder:${o['alias']}`;
+    const store = scheduleStore(new ApplicationAutoScalingClient({ region: config().AWS_REGION }), {
+      resource_id,
+    });
+    console.log(`${o['dryRun'] ? 'dry run: ' : ''}${resource_id}`);
+    await runPrewarm(
+      {
+        window: async (id) => {
+          const res = await fetch(`${o['url']}/api/products/${id}`);
+          if (!res.ok) throw new Error(`GET /api/products/${id}: ${res.status}`);
+          const p = (await res.json()) as { sale: { starts_at: string | null; ends_at: string | null } };
+          const ms = (t: string | null) => (t === null ? null : Date.parse(t));
+          return { product_id: id, starts_at_ms: ms(p.sale.starts_at), ends_at_ms: ms(p.sale.ends_at) };
+        },
+        schedule: o['dryRun'] ? dryRunSchedule(store) : store,
+        now_ms: () => Date.now(),
+        say: (l) => console.log(l),
+      },
+      {
+        product_id,
+        peak_rps: o['cancel'] ? null : num('peakRps'),
+        lead_ms: num('leadMin') * 60_000,
+        sizing: {
+          invocation_ms: num('invocationMs'),
+          headroom: num('headroom'),
+          concurrency_max: num('concurrencyMax'),
+        },
+        memory_mb: num('memoryMb'),
+        arch: 'arm64',
+        dry_run: o['dryRun'] === true,
+      },
+    );
+  });
+
+/** --dry-run: reads the actions in place when credentials allow, and never writes. */
+function dryRunSchedule(store: { list(): Promise<import('../lib/ops/prewarm').ScheduledAction[]> }) {
+  return {
+    list: () =>
+      store.list().catch((err: Error) => {
+        console.log(`(could not read the actions in place: ${err.name}; planning as if there were none)`);
+        return [];
+      }),
+    put: async () => {},
+    remove: async () => {},
+  };
+}
+
 async function dlqDepth() {
   const url = config().ORDERS_DLQ_URL;
   return url ? queueDepth(sqsClient(), url) : null;
