@@ -16,6 +16,7 @@ import { type Proc, startProc, waitFor } from '../infra/local/procs';
 import { createOrderQueues, localSqsClient } from '../infra/local/services';
 import { offlineInvoker, startSqsTrigger } from '../infra/local/sqs-trigger';
 import { ROOT, type Stack, startStack } from '../infra/local/stack';
+import { ensureCommands } from '../infra/local/tools';
 import queues from '../infra/queues.json' with { type: 'json' };
 import { resetConfig } from '../lib/config';
 import { mintToken } from '../lib/http/auth';
@@ -74,6 +75,8 @@ const elapsed = () => `${((Date.now() - t_start) / 1000).toFixed(0)}s`;
 const say = (m: string) => process.stdout.write(`[bench ${elapsed().padStart(4)}] ${m}\n`);
 
 async function main(): Promise<void> {
+  // Every figure is measured or the bench stops: the load tools are installed like Redis is.
+  ensureCommands({ ab: 'apache2-utils', wrk: 'wrk' }, (m) => say(m));
   const machine = machineInfo(ROOT);
   say(
     `${machine.cpu_model} x${machine.cpus}, Node ${machine.node}, load average ${machine.loadavg_1m_at_start}`,
@@ -281,7 +284,7 @@ async function run(
 
     // ---- the reference project's exact command ----------------------------------------------
     await pauseConsumer(stack);
-    const ab = await runAb(stack.baseUrl, abProduct.id, tokens[0]!, dataDir, P.ab, say);
+    const ab = await runAb(stack.baseUrl, abProduct.id, tokens[0]!, dataDir, P.ab);
     await resumeConsumer(stack, sqs);
     const abAudit = await drained(api, abProduct.id);
     const [abRows] = await sql<

@@ -40,22 +40,40 @@ export function ensureTools(say: (msg: string) => void = console.log): Tools {
   let found = findTools();
   const missing = missingPackages(found);
   if (missing.length > 0) {
-    if (process.getuid?.() !== 0) {
-      throw new Error(
-        `missing ${missing.join(' and ')}. Install them with:\n  sudo apt-get update && sudo apt-get install -y ${missing.join(' ')}`,
-      );
-    }
-    say(`installing Debian packages: ${missing.join(' ')} (apt-get, as root)`);
-    execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {
-      stdio: 'inherit',
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    });
+    aptInstall(missing, say);
     found = findTools();
     const still = missingPackages(found);
     if (still.length > 0) throw new Error(`still missing after apt-get install: ${still.join(', ')}`);
   }
   return found as Tools;
+}
+
+/** Commands from Debian packages (e.g. `{ ab: 'apache2-utils', wrk: 'wrk' }`), installed the same way. */
+export function ensureCommands(
+  commands: Record<string, string>,
+  say: (msg: string) => void = console.log,
+): void {
+  const missing = () => Object.keys(commands).filter((c) => !which(c));
+  const first = missing();
+  if (first.length === 0) return;
+  aptInstall([...new Set(first.map((c) => commands[c]!))], say);
+  const still = missing();
+  if (still.length > 0) throw new Error(`still missing after apt-get install: ${still.join(', ')}`);
+}
+
+/** As root: apt-get install. Otherwise: stop with the exact command to run. */
+function aptInstall(packages: string[], say: (msg: string) => void): void {
+  if (process.getuid?.() !== 0) {
+    throw new Error(
+      `missing ${packages.join(' and ')}. Install with:\n  sudo apt-get update && sudo apt-get install -y ${packages.join(' ')}`,
+    );
+  }
+  say(`installing Debian packages: ${packages.join(' ')} (apt-get, as root)`);
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
 }
 
 function missingPackages(t: Partial<Tools>): string[] {

@@ -48,7 +48,6 @@ export async function runAb(
   token: string,
   dataDir: string,
   ab: { n: number; c: number; qty: number },
-  say: (m: string) => void,
 ): Promise<AbResult> {
   const bodyFile = join(dataDir, 'ab-body.json');
   writeFileSync(bodyFile, JSON.stringify({ product_id, qty: ab.qty }));
@@ -62,8 +61,14 @@ export async function runAb(
   // drains, and a blocked event loop here would stall serverless-offline on a full pipe.
   const r = await capture('ab', args);
   const output = `${r.stdout}${r.stderr ? `\n${r.stderr}` : ''}`;
-  if (r.status !== 0) say(`ab exited ${r.status}: ${r.stderr.trim()}`);
-  const num = (re: RegExp) => Number(re.exec(output)?.[1] ?? 0);
+  // Never a figure that was not measured: an ab that failed or printed no result stops the bench.
+  if (r.status !== 0) throw new Error(`ab exited ${r.status}: ${r.stderr.trim() || r.stdout.trim()}`);
+  const num = (re: RegExp) => {
+    const m = re.exec(output);
+    if (re.source.startsWith('Non-2xx') && !m) return 0; // ab prints this line only when there are some
+    if (!m) throw new Error(`ab printed no "${re.source.split(':')[0]}" line:\n${output}`);
+    return Number(m[1]);
+  };
   const complete = num(/Complete requests:\s+(\d+)/);
   const non2xx = num(/Non-2xx responses:\s+(\d+)/);
   const percentiles_ms: Record<string, number> = {};
