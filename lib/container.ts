@@ -33,6 +33,7 @@ export const settleDeps = () => ({
   lifecycle: lifecycle(),
   orders: orders(),
   queue: orderQueue(),
+  products: products(),
   log: domainLog,
 });
 

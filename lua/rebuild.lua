@@ -1,7 +1,8 @@
 --[[
 rebuild: write one product's state, recomputed from PostgreSQL, in one step.
-Runs only while the caller holds the product's rebuild lock and the product is marked rebuilding
-(so no reservation can run in between); ends the rebuild by clearing that mark.
+Runs only while the caller holds the product's rebuild lock and the product has no `complete`
+marker (so no reservation, release or retake can run in between); ends the rebuild by writing the
+marker, the one fact that says this product's state is whole.
 
 KEYS[1] sale hash       ({p:ID}:sale)
 KEYS[2] customers hash  ({p:ID}:customers)
@@ -30,6 +31,6 @@ while i <= #ARGV do
   redis.call('HSET', KEYS[3], ARGV[i], 'released')
   i = i + 1
 end
-redis.call('HSET', KEYS[1], 'available', ARGV[2], 'in_flight', 0, 'rebuilding', 0)
+redis.call('HSET', KEYS[1], 'available', ARGV[2], 'in_flight', 0, 'complete', 1)
 redis.call('DEL', KEYS[5])
 return 'ok'

@@ -2,12 +2,14 @@
 // plus an order_events row; a transition that frees units also writes its stock_releases marker in
 // the same transaction, so the Redis release that follows the commit can always be finished later.
 import { decidePayment, type PaymentEvent, RELEASING } from '../sale/lifecycle';
-import type {
-  OrderLifecycle,
-  PaymentOutcome,
-  ReleaseTicket,
-  RetakeOutcome,
-  TransitionOutcome,
+import {
+  InventoryUnavailableError,
+  type OrderLifecycle,
+  type PaymentOutcome,
+  type ReleaseTicket,
+  type RetakeFn,
+  type RetakeOutcome,
+  type TransitionOutcome,
 } from '../sale/ports';
 import type { Order, OrderStatus } from '../sale/types';
 import type { Sql, Tx } from './db';
@@ -15,7 +17,7 @@ import { ORDER_COLUMNS, type OrderRow, orderFromRow } from './rows';
 
 export type TransitionResult = TransitionOutcome;
 
-const RETAKE_REASONS: Record<RetakeOutcome, string> = {
+const RETAKE_REASONS: Record<Exclude<RetakeOutcome, 'unavailable'>, string> = {
   held: 'units still held',
   retaken: 'units taken again',
   insufficient: 'units no longer available',
@@ -69,7 +71,7 @@ export async function lockedOrder(tx: Tx, order_id: string): Promise<Order | nul
 export async function receivePayment(
   sql: Sql,
   event: PaymentEvent,
-  retake: (order: Order) => Promise<RetakeOutcome>,
+  retake: RetakeFn,
   hooks: { beforeCommit?: () => Promise<void> } = {},
 ): Promise<PaymentOutcome> {
   return sql.begin(async (tx) => {
@@ -90,7 +92,7 @@ export async function receivePayment(
 export async function applyPendingPayments(
   sql: Sql,
   order_ids: string[],
-  retake: (order: Order) => Promise<RetakeOutcome>,
+  retake: RetakeFn,
 ): Promise<PaymentOutcome[]> {
   if (order_ids.length === 0) return [];
   const pending = await sql<PaymentEventRow[]>`
@@ -99,22 +101,24 @@ export async function applyPendingPayments(
   const outcomes: PaymentOutcome[] = [];
   for (const row of pending) {
     const event = eventFromRow(row);
-    const outcome = await sql.begin(async (tx) => {
-      await lockOrderId(tx, event.order_id);
-      const [still] = await tx`SELECT 1 FROM payment_events WHERE webhook_id = ${event.webhook_id}
+    const outcome = await sql
+      .begin(async (tx) => {
+        await lockOrderId(tx, event.order_id);
+        const [still] = await tx`SELECT 1 FROM payment_events WHERE webhook_id = ${event.webhook_id}
         AND status = 'pending' FOR UPDATE`;
-      return still ? applyStored(tx, event, retake) : null;
-    });
+        return still ? applyStored(tx, event, retake) : null;
+      })
+      .catch((err: unknown) => {
+        // Product being rebuilt: the event stays pending; the release run applies it afterwards.
+        if (err instanceof InventoryUnavailableError) return null;
+        throw err;
+      });
     if (outcome) outcomes.push(outcome);
   }
   return outcomes;
 }
 
-async function applyStored(
-  tx: Tx,
-  event: PaymentEvent,
-  retake: (order: Order) => Promise<RetakeOutcome>,
-): Promise<PaymentOutcome> {
+async function applyStored(tx: Tx, event: PaymentEvent, retake: RetakeFn): Promise<PaymentOutcome> {
   const order = await lockedOrder(tx, event.order_id);
   if (!order) return { result: { result: 'pending' }, release: null };
   const decision = decidePayment(order, event);
@@ -126,7 +130,9 @@ async function applyStored(
   let to: OrderStatus;
   let reason = decision.reason;
   if (decision.kind === 'retake') {
-    const r = await retake(order);
+    const r = await retake(order, await releaseApplied(tx, order.order_id));
+    // Thrown inside the transaction: the event is not stored, the provider's retry decides.
+    if (r === 'unavailable') throw new InventoryUnavailableError(order.product_id);
     to = r === 'insufficient' || r === 'over_limit' ? 'refund_required' : 'paid';
     reason = `${reason}; ${RETAKE_REASONS[r]}`;
   } else {
@@ -136,6 +142,17 @@ async function applyStored(
   if (!t) throw new Error(`order ${order.order_id} changed under its row lock`); // cannot happen: assert
   await settleEvent(tx, event.webhook_id, 'applied', reason, to);
   return { result: { result: 'applied', status: to }, release: t.release };
+}
+
+/**
+ * PostgreSQL's record of the release: stock_releases.released_at is set once Redis gave the units
+ * back. The late-payment decision trusts it over Redis's `released` hash, which a data loss (or
+ * pruning) can remove.
+ */
+async function releaseApplied(tx: Tx, order_id: string): Promise<boolean> {
+  const [row] = await tx<{ applied: boolean }[]>`
+    SELECT released_at IS NOT NULL AS applied FROM stock_releases WHERE order_id = ${order_id}`;
+  return row?.applied === true;
 }
 
 async function settleEvent(

@@ -4,6 +4,7 @@ import { IDEMPOTENCY_TTL_S } from '../inventory/inventory';
 import type { RebuildSource } from '../sale/ports';
 import type { AcceptedOrder } from '../sale/types';
 import type { Sql } from './db';
+import { markReleased } from './lifecycle';
 import { pgProducts } from './products';
 import { ORDER_COLUMNS, type OrderRow } from './rows';
 
@@ -49,8 +50,6 @@ export function pgRebuildSource(sql: Sql): RebuildSource {
         };
       });
     },
-    async markReleasedForProduct(product_id) {
-      await sql`UPDATE stock_releases SET released_at = now() WHERE product_id = ${product_id} AND released_at IS NULL`;
-    },
+    markReleased: (order_ids) => markReleased(sql, order_ids),
   };
 }

@@ -36,18 +36,24 @@ export interface Inventory {
   pendingOrder(order_id: string, product_id: number): Promise<PendingOrder | null>;
   /** Counters and outbox of one product read together (one atomic read), or null if unknown. */
   auditState(product_id: number): Promise<InventoryAuditState | null>;
-  /** Gives an order's units back; idempotent on the order id. True when units moved now. */
-  release(ticket: ReleaseTicket): Promise<boolean>;
-  /** A late success on an expired order: take its units again if they are free. */
-  retake(ticket: ReleaseTicket): Promise<RetakeOutcome>;
+  /**
+   * Gives an order's units back; idempotent on the order id. "deferred": the product's state is
+   * not complete (lost or being rebuilt), nothing was written; the rebuild or a later run applies it.
+   */
+  release(ticket: ReleaseTicket): Promise<'released' | 'already' | 'deferred'>;
+  /**
+   * A late success on an expired order: take its units again if they are free. `released_in_pg`:
+   * PostgreSQL's release record says the units were given back (judged even if Redis forgot it).
+   */
+  retake(ticket: ReleaseTicket, released_in_pg: boolean): Promise<RetakeOutcome>;
   /** Flags a cancel on an order still in the outbox (applied when it is persisted). */
   cancelPending(
     order_id: string,
     product_id: number,
     customer_id: string,
   ): Promise<{ status: 'flagged'; accepted: AcceptedOrder } | { status: 'persisted' | 'not_found' }>;
-  /** Orders in the outbox for longer than `older_than_ms`, per product (re-send candidates). */
-  staleOutbox(older_than_ms: number, limit: number): Promise<AcceptedOrder[]>;
+  /** Orders in the outbox of products `ids` for longer than `older_than_ms` (re-send candidates). */
+  staleOutbox(ids: number[], older_than_ms: number, limit: number): Promise<AcceptedOrder[]>;
   /** Adds or removes stock; refuses to take `available` below 0. */
   adjustStock(
     product_id: number,
@@ -55,9 +61,14 @@ export interface Inventory {
   ): Promise<{ ok: true; stock_total: number; available: number } | { ok: false; available: number }>;
   /** Updates a product's sale settings (never its counters). */
   updateProduct(product: Product): Promise<void>;
-  /** Products (of `ids`) that have no sale state in Redis: lost data, or a load that never ran. */
-  missingProducts(ids: number[]): Promise<number[]>;
-  /** Takes the product's rebuild lock and closes it for sales (reserve answers "rebuilding"). */
+  /**
+   * Products (of `ids`) whose Redis state is not complete: lost data, a load that never ran, or a
+   * rebuild that stopped part-way. Judged by the marker only a full load writes, never by a key.
+   */
+  incompleteProducts(ids: number[]): Promise<number[]>;
+  /** Rewrites the product index (the catalog listing) from the durable list of product ids. */
+  repairIndex(ids: number[]): Promise<void>;
+  /** Takes the product's rebuild lock and closes it (reserve "rebuilding", releases deferred). */
   beginRebuild(product: Product, token: string, lock_ttl_ms: number): Promise<boolean>;
   /** Writes the recomputed state and reopens the product; false if the lock was lost meanwhile. */
   finishRebuild(
@@ -77,7 +88,20 @@ export interface ReleaseTicket {
   qty: number;
 }
 
-export type RetakeOutcome = 'held' | 'retaken' | 'insufficient' | 'over_limit';
+export type RetakeOutcome = 'held' | 'retaken' | 'insufficient' | 'over_limit' | 'unavailable';
+
+/** Runs a retake for an order; `released_in_pg` comes from PostgreSQL's release record. */
+export type RetakeFn = (order: Order, released_in_pg: boolean) => Promise<RetakeOutcome>;
+
+/**
+ * The inventory cannot decide now (the product's state is lost or being rebuilt): nothing was
+ * applied, the caller answers 503 with Retry-After and the sender retries.
+ */
+export class InventoryUnavailableError extends Error {
+  constructor(readonly product_id: number) {
+    super(`product ${product_id} is being rebuilt`);
+  }
+}
 
 /** A product's inventory state as PostgreSQL proves it. */
 export interface RebuiltState {
@@ -94,7 +118,8 @@ export interface RebuiltState {
 export interface RebuildSource {
   products(): Promise<Product[]>;
   state(product: Product): Promise<RebuiltState & { held_units: number }>;
-  markReleasedForProduct(product_id: number): Promise<void>;
+  /** Stamps the release markers the rebuild counted (only those: a later release is not counted). */
+  markReleased(order_ids: string[]): Promise<void>;
 }
 
 /** How much of the order stream is not in PostgreSQL yet (messages anywhere in the queue). */
@@ -137,14 +162,8 @@ export interface PaymentOutcome {
 
 /** Order lifecycle in the durable record (PostgreSQL): conditional transitions and their markers. */
 export interface OrderLifecycle {
-  receivePayment(
-    event: PaymentEvent,
-    retake: (order: Order) => Promise<RetakeOutcome>,
-  ): Promise<PaymentOutcome>;
-  applyPendingPayments(
-    order_ids: string[],
-    retake: (order: Order) => Promise<RetakeOutcome>,
-  ): Promise<PaymentOutcome[]>;
+  receivePayment(event: PaymentEvent, retake: RetakeFn): Promise<PaymentOutcome>;
+  applyPendingPayments(order_ids: string[], retake: RetakeFn): Promise<PaymentOutcome[]>;
   transition(
     order_id: string,
     from: OrderStatus[],
@@ -161,6 +180,7 @@ export interface OrderLifecycle {
 
 export interface ProductStore {
   create(p: Omit<Product, 'id'>): Promise<Product>;
+  list(): Promise<Product[]>;
   get(id: number): Promise<Product | null>;
   /** Writes the settings of `p` and adds `stock_delta` to stock_total, in one statement. */
   update(p: Product, stock_delta: number): Promise<void>;

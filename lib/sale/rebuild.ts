@@ -28,15 +28,17 @@ export const REBUILD_DEFAULTS: RebuildOpts = { lock_ttl_ms: 120_000, drain_wait_
 export type RebuildOutcome = 'rebuilt' | 'busy' | 'queue_not_drained' | 'dlq_not_empty' | 'raced';
 
 /**
- * Rebuilds every product PostgreSQL knows that has no state in Redis. All of them are closed first,
- * then the queue drains once, then each is recomputed: no product is ever open with half its state.
+ * Rebuilds every product PostgreSQL knows whose Redis state is not complete (no marker: lost, never
+ * loaded, or a rebuild that stopped part-way — those are retried here, run after run). All of them
+ * are closed first, then the queue drains once, then each is recomputed: no product is ever open
+ * with half its state.
  */
 export async function rebuildMissing(
   deps: RebuildDeps,
   opts: RebuildOpts = REBUILD_DEFAULTS,
 ): Promise<{ product_id: number; outcome: RebuildOutcome }[]> {
   const products = await deps.source.products();
-  const missing = new Set(await deps.inventory.missingProducts(products.map((p) => p.id)));
+  const missing = new Set(await deps.inventory.incompleteProducts(products.map((p) => p.id)));
   const closed: { product: Product; token: string }[] = [];
   const results: { product_id: number; outcome: RebuildOutcome }[] = [];
   for (const product of products.filter((x) => missing.has(x.id))) {
@@ -86,7 +88,8 @@ async function finish(deps: RebuildDeps, product: Product, token: string): Promi
   }
   const r = await deps.inventory.finishRebuild(product.id, token, state);
   if (r !== 'ok') return 'raced';
-  await deps.source.markReleasedForProduct(product.id);
+  // Only the releases this snapshot counted: one committed after it is still owed to Redis.
+  await deps.source.markReleased(state.released_order_ids);
   deps.log.warn('product state rebuilt', { product_id: product.id, available: state.available });
   return 'rebuilt';
 }
