@@ -177,15 +177,40 @@ export function redisInventory(redis: ScriptClient, prefix: string): Inventory {
 
     async beginRebuild(product, token, lock_ttl_ms) {
       const k = keysOf(product.id);
-      if ((await redis.set(k.rebuildLock, token, 'PX', lock_ttl_ms, 'NX')) !== 'OK') return false;
+      if ((await redis.set(k.rebuildLock, token, 'PX', lock_ttl_ms, 'NX')) !== 'OK') return null;
       // Closed before anything else: without the marker every reserve answers "rebuilding" and
       // every release and retake writes nothing, until rebuild.lua writes the whole state.
-      await redis
+      // closed_ms survives an interrupted rebuild: the time fence counts from the first close.
+      const replies = await redis
         .multi()
         .hdel(k.sale, 'complete')
         .hset(k.sale, 'available', 0, 'in_flight', 0, ...productFields(product))
+        .hsetnx(k.sale, 'closed_ms', Date.now())
+        .hget(k.sale, 'closed_ms')
         .exec();
-      return true;
+      const closed = replies?.[3]?.[1];
+      if (typeof closed !== 'string') throw new Error(`closing product ${product.id} failed`);
+      return { closed_ms: Number(closed) };
+    },
+
+    async abandonRebuild(product_id, token) {
+      await redis.unlockRebuild(keysOf(product_id).rebuildLock, token);
+    },
+
+    async reconcile(t, generation) {
+      const k = keysOf(t.product_id);
+      const [kind, available] = (await redis.reconcile(
+        k.sale,
+        k.customers,
+        k.reconciled,
+        t.order_id,
+        t.qty,
+        t.customer_id,
+        generation,
+      )) as [string, number?];
+      if (kind === 'taken' || kind === 'already') return { kind, available: Number(available) };
+      if (kind === 'unavailable' || kind === 'stale') return { kind };
+      throw new Error(`reconcile.lua returned an unknown code: ${kind}`);
     },
 
     async finishRebuild(product_id, token, state) {
@@ -204,20 +229,24 @@ export function redisInventory(redis: ScriptClient, prefix: string): Inventory {
         }),
       );
       const pairs = [...state.customers.entries()].flat();
-      const r = (await redis.rebuild(
+      const [r, reopened_ms] = (await redis.rebuild(
         k.sale,
         k.customers,
         k.released,
         k.outbox,
         k.rebuildLock,
+        k.reconciled,
         token,
         state.available,
+        state.rebuild_id,
+        state.stock_total,
         state.customers.size,
         ...pairs,
         ...state.released_order_ids,
-      )) as 'ok' | 'not_owner' | 'outbox_not_empty';
-      if (r === 'ok') await redis.sadd(globalKeys(prefix).products, String(product_id));
-      return r;
+      )) as ['ok' | 'not_owner' | 'outbox_not_empty', number?];
+      if (r !== 'ok') return { status: r };
+      await redis.sadd(globalKeys(prefix).products, String(product_id));
+      return { status: r, reopened_ms: Number(reopened_ms) };
     },
 
     async ack(orders) {

@@ -1,7 +1,7 @@
 // Order transitions in PostgreSQL. Every change is a conditional UPDATE (exactly one racer wins)
 // plus an order_events row; a transition that frees units also writes its stock_releases marker in
 // the same transaction, so the Redis release that follows the commit can always be finished later.
-import { decidePayment, type PaymentEvent, RELEASING } from '../sale/lifecycle';
+import { decidePayment, HOLDING, type PaymentEvent } from '../sale/lifecycle';
 import {
   InventoryUnavailableError,
   type OrderLifecycle,
@@ -9,6 +9,7 @@ import {
   type ReleaseTicket,
   type RetakeFn,
   type RetakeOutcome,
+  type Straggler,
   type TransitionOutcome,
 } from '../sale/ports';
 import type { Order, OrderStatus } from '../sale/types';
@@ -50,7 +51,7 @@ export async function transition(
     VALUES (${order_id}, ${row.old_status}, ${to}, ${actor}, ${reason})`;
   const order = orderFromRow(row);
   let release: ReleaseTicket | null = null;
-  if (row.old_status === 'reserved' && RELEASING.has(to)) {
+  if (HOLDING.has(row.old_status) && !HOLDING.has(to)) {
     release = { order_id, product_id: order.product_id, customer_id: order.customer_id, qty: order.qty };
     await tx`INSERT INTO stock_releases ${tx(release)} ON CONFLICT (order_id) DO NOTHING`;
   }
@@ -237,6 +238,31 @@ export async function orphanStalePayments(sql: Sql, hours: number): Promise<numb
   return rows.length;
 }
 
+/** How long after a rebuild the release run still looks for stragglers it may have missed. */
+const STRAGGLER_WINDOW_H = 24;
+
+/**
+ * Orders a live rebuild did not count: accepted before the product reopened (created_at is Redis's
+ * clock, like reopened_at) and inserted by a transaction that rebuild's snapshot does not see.
+ * Exact, with no reading of queue counters: visibility is PostgreSQL's own.
+ */
+export async function uncounted(sql: Sql, order_ids: string[] | null, limit: number): Promise<Straggler[]> {
+  const rows = await sql<(Straggler & { product_id: string; rebuild_id: string })[]>`
+    WITH live AS (
+      SELECT DISTINCT ON (product_id) id, product_id, snapshot, counted_at, reopened_at
+      FROM inventory_rebuilds WHERE reopened_at IS NOT NULL
+      ORDER BY product_id, id DESC)
+    SELECT o.order_id, o.product_id, o.customer_id, o.qty, l.id AS rebuild_id
+    FROM live l JOIN orders o ON o.product_id = l.product_id
+    WHERE ${order_ids === null ? sql`l.reopened_at > now() - make_interval(hours => ${STRAGGLER_WINDOW_H}) AND o.persisted_at > l.counted_at - interval '1 hour'` : sql`o.order_id = ANY(${order_ids}::uuid[])`}
+      AND o.inserted_xid IS NOT NULL
+      AND o.created_at < l.reopened_at
+      AND NOT pg_visible_in_snapshot(o.inserted_xid, l.snapshot)
+      AND NOT EXISTS (SELECT 1 FROM rebuild_reconciled x WHERE x.rebuild_id = l.id AND x.order_id = o.order_id)
+    ORDER BY o.created_at LIMIT ${limit}`;
+  return rows.map((r) => ({ ...r, product_id: Number(r.product_id), rebuild_id: Number(r.rebuild_id) }));
+}
+
 export function pgLifecycle(sql: Sql): OrderLifecycle {
   return {
     receivePayment: (event, retake) => receivePayment(sql, event, retake),
@@ -247,5 +273,10 @@ export function pgLifecycle(sql: Sql): OrderLifecycle {
     markReleased: (ids) => markReleased(sql, ids),
     strandedPaymentOrders: (limit) => strandedPaymentOrders(sql, limit),
     orphanStalePayments: (hours) => orphanStalePayments(sql, hours),
+    uncounted: (ids, limit) => uncounted(sql, ids, limit),
+    async markReconciled(rebuild_id, order_id, outcome) {
+      await sql`INSERT INTO rebuild_reconciled (rebuild_id, order_id, outcome)
+        VALUES (${rebuild_id}, ${order_id}, ${outcome}) ON CONFLICT DO NOTHING`;
+    },
   };
 }

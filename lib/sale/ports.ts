@@ -68,14 +68,24 @@ export interface Inventory {
   incompleteProducts(ids: number[]): Promise<number[]>;
   /** Rewrites the product index (the catalog listing) from the durable list of product ids. */
   repairIndex(ids: number[]): Promise<void>;
-  /** Takes the product's rebuild lock and closes it (reserve "rebuilding", releases deferred). */
-  beginRebuild(product: Product, token: string, lock_ttl_ms: number): Promise<boolean>;
-  /** Writes the recomputed state and reopens the product; false if the lock was lost meanwhile. */
+  /**
+   * Takes the product's rebuild lock and closes it (reserve "rebuilding", releases deferred).
+   * Null when another rebuilder holds the lock; else when the product was first closed (ms).
+   */
+  beginRebuild(product: Product, token: string, lock_ttl_ms: number): Promise<{ closed_ms: number } | null>;
+  /** Gives up a rebuild attempt: frees its lock (if still ours); the product stays closed. */
+  abandonRebuild(product_id: number, token: string): Promise<void>;
+  /** Writes the recomputed state under the rebuild's generation and reopens the product. */
   finishRebuild(
     product_id: number,
     token: string,
     state: RebuiltState,
-  ): Promise<'ok' | 'not_owner' | 'outbox_not_empty'>;
+  ): Promise<{ status: 'ok'; reopened_ms: number } | { status: 'not_owner' | 'outbox_not_empty' }>;
+  /** Takes a straggler's units (accepted before a loss, not counted by rebuild `generation`). */
+  reconcile(
+    ticket: ReleaseTicket,
+    generation: number,
+  ): Promise<{ kind: 'taken' | 'already'; available: number } | { kind: 'unavailable' | 'stale' }>;
   /** Takes persisted orders out of the outbox; reports which ones the owner asked to cancel. */
   ack(orders: AcceptedOrder[]): Promise<{ order_id: string; cancel_pending: boolean }[]>;
 }
@@ -105,6 +115,9 @@ export class InventoryUnavailableError extends Error {
 
 /** A product's inventory state as PostgreSQL proves it. */
 export interface RebuiltState {
+  /** the rebuild's id in PostgreSQL: the generation Redis runs under once it is written */
+  rebuild_id: number;
+  stock_total: number;
   available: number;
   /** units held per customer (reserved + paid) */
   customers: Map<string, number>;
@@ -120,6 +133,8 @@ export interface RebuildSource {
   state(product: Product): Promise<RebuiltState & { held_units: number }>;
   /** Stamps the release markers the rebuild counted (only those: a later release is not counted). */
   markReleased(order_ids: string[]): Promise<void>;
+  /** Records that Redis runs under this rebuild's generation since `reopened_ms`. */
+  reopened(rebuild_id: number, reopened_ms: number): Promise<void>;
 }
 
 /** How much of the order stream is not in PostgreSQL yet (messages anywhere in the queue). */
@@ -149,6 +164,10 @@ export interface OrderStore {
   ): Promise<{ units: Partial<Record<OrderStatus, number>>; existing: Set<string> }>;
 }
 
+export interface Straggler extends ReleaseTicket {
+  rebuild_id: number;
+}
+
 export interface TransitionOutcome {
   order: Order;
   from: OrderStatus;
@@ -175,6 +194,12 @@ export interface OrderLifecycle {
   unappliedReleases(older_than_s: number, limit: number): Promise<ReleaseTicket[]>;
   markReleased(order_ids: string[]): Promise<void>;
   strandedPaymentOrders(limit: number): Promise<string[]>;
+  /**
+   * Stragglers: orders accepted before a loss that the product's live rebuild did not count, not
+   * reconciled yet — among `order_ids`, or (null) among recent rebuilds' orders, at most `limit`.
+   */
+  uncounted(order_ids: string[] | null, limit: number): Promise<Straggler[]>;
+  markReconciled(rebuild_id: number, order_id: string, outcome: 'taken' | 'oversold'): Promise<void>;
   orphanStalePayments(hours: number): Promise<number>;
 }
 

@@ -4,6 +4,7 @@
 // Safe when two runs overlap: every step is a conditional transition or an idempotent call.
 import type { OrderQueue, ProductStore, ReleaseTicket } from './ports';
 import { type RebuildDeps, rebuildMissing } from './rebuild';
+import { reconcileStragglers } from './reconcile';
 import { releaseNow, retakeWith, type SettleDeps } from './settle';
 
 export interface ReleaseRunDeps extends SettleDeps {
@@ -33,6 +34,8 @@ export const RELEASE_RUN_DEFAULTS: ReleaseRunOpts = {
 
 export interface ReleaseRunReport {
   rebuilt: { product_id: number; outcome: string }[];
+  /** stragglers whose units were taken after a rebuild (see lib/sale/reconcile.ts) */
+  reconciled: number;
   expired: number;
   outbox_resent: number;
   outbox_send_failed: number;
@@ -45,6 +48,8 @@ export interface ReleaseRunReport {
 export async function runRelease(deps: ReleaseRunDeps, opts: ReleaseRunOpts): Promise<ReleaseRunReport> {
   const t0 = performance.now();
   const rebuilt = deps.rebuild ? await rebuildMissing(deps.rebuild) : [];
+  // The backstop for stragglers persisted by a batch that died before reconciling them.
+  const reconciled = await reconcileStragglers(deps, await deps.lifecycle.uncounted(null, opts.batch_max));
   const product_ids = (await deps.products.list()).map((p) => p.id);
   await deps.inventory.repairIndex(product_ids);
   const expired = await expireOverdue(deps, opts.batch_max);
@@ -62,6 +67,7 @@ export async function runRelease(deps: ReleaseRunDeps, opts: ReleaseRunOpts): Pr
   const orphaned = await deps.lifecycle.orphanStalePayments(opts.orphan_after_h);
   return {
     rebuilt,
+    reconciled,
     expired,
     outbox_resent: outbox.sent,
     outbox_send_failed: outbox.failed,

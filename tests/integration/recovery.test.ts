@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrderQueues, localSqsClient } from '../../infra/local/services';
-import { inventory, settleDeps } from '../../lib/container';
+import { inventory, orderQueue, settleDeps } from '../../lib/container';
 import { closeRedis, redisClient } from '../../lib/inventory/client';
 import { globalKeys, productKeys } from '../../lib/inventory/keys';
 import { closeDb, db } from '../../lib/orders/db';
@@ -17,7 +17,9 @@ import { sqsBacklog } from '../../lib/queue/dlq';
 import type { PaymentEvent } from '../../lib/sale/lifecycle';
 import { persistAccepted } from '../../lib/sale/persist';
 import type { QueueBacklog } from '../../lib/sale/ports';
+import { REBUILD_DEFAULTS, type RebuildOpts } from '../../lib/sale/rebuild';
 import { RELEASE_RUN_DEFAULTS, runRelease } from '../../lib/sale/release-run';
+import { reserveOrder } from '../../lib/sale/reserve';
 import { cancelOrder, handlePayment } from '../../lib/sale/settle';
 import type { Order } from '../../lib/sale/types';
 import { adminToken, audit, buyerToken, call, newProduct, reserve } from '../helpers/api';
@@ -43,12 +45,18 @@ afterAll(async () => {
   await closeDb();
 });
 
-/** One release run as the schedule runs it: rebuild first, then the rest. */
-const runWithRebuild = () =>
+/** One release run as the schedule runs it: rebuild first, then the rest (no time fence unless asked). */
+const runWithRebuild = (rebuild: Partial<RebuildOpts> = {}) =>
   runRelease(
     {
       ...settleDeps(),
-      rebuild: { inventory: inventory(), source: pgRebuildSource(db()), backlog, log: domainLog },
+      rebuild: {
+        inventory: inventory(),
+        source: pgRebuildSource(db()),
+        backlog,
+        log: domainLog,
+        opts: { ...REBUILD_DEFAULTS, fence_ms: 0, ...rebuild },
+      },
     },
     { ...RELEASE_RUN_DEFAULTS, reapply_after_s: 0 },
   );
@@ -142,7 +150,9 @@ describe('lifecycle events inside the loss window', () => {
     await persistedOrder(product.id, 2);
     const k = productKeys(prefix, product.id);
     const stored = await pgProducts(db()).get(product.id);
-    expect(await inventory().beginRebuild(stored!, 'abandoned', 200)).toBe(true);
+    expect(await inventory().beginRebuild(stored!, 'abandoned', 200)).toMatchObject({
+      closed_ms: expect.any(Number),
+    });
     await waitUntil(
       'the abandoned rebuild lock to expire',
       async () => (await redisClient().exists(k.rebuildLock)) === 0,
@@ -193,6 +203,89 @@ describe('a late payment after data loss is judged by PostgreSQL’s release rec
     const r = await handlePayment(settleDeps(), event(late, 'payment.succeeded'));
     expect(r).toMatchObject({ result: 'applied', status: 'refund_required' });
     expect(await audit(product.id)).toMatchObject({ available: 0, reserved: 1, paid: 0, ok: true });
+  });
+});
+
+/**
+ * A createOrder held between its Lua call and its SQS send (the real queue, once released): the
+ * reservation happened in the Redis that is about to lose its data.
+ */
+async function heldCreateOrder(product_id: number) {
+  let reached!: () => void;
+  let release!: () => void;
+  const atSend = new Promise<void>((r) => {
+    reached = r;
+  });
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  const done = reserveOrder(
+    {
+      inventory: inventory(),
+      queue: {
+        async send(order) {
+          reached();
+          await gate;
+          await orderQueue().send(order);
+        },
+      },
+      log: domainLog,
+    },
+    { customer_id: `c-${randomUUID()}`, product_id, qty: 1, idempotency_key: null },
+  );
+  await atSend;
+  return { release, done };
+}
+
+describe('the rebuild counts an order whose send was in flight exactly once', () => {
+  it('past the fence: the straggler is found exactly and reconciled; units sold again end it oversold_after_rebuild', async () => {
+    const product = await newProduct({ stock_total: 2 });
+    const held = await heldCreateOrder(product.id);
+    const other = await persistedOrder(product.id, 1);
+    await lose(product.id, [other.order_id]);
+
+    expect(outcomeOf(await runWithRebuild(), product.id)).toBe('rebuilt');
+    expect((await audit(product.id)).available, 'the held order is in no record yet').toBe(1);
+    expect((await reserve(await buyerToken(), product.id, 1)).status).toBe(202);
+
+    held.release();
+    const r = await held.done;
+    if (r.kind !== 'reserved') throw new Error(`held reserve ended ${r.kind}`);
+    const straggler = r.order.order_id;
+    await waitUntil('the straggler reconciled', async () => {
+      const [x] = await sql`SELECT outcome FROM rebuild_reconciled WHERE order_id = ${straggler}`;
+      return x?.['outcome'];
+    });
+    await waitUntil('every order persisted', async () => (await audit(product.id)).in_flight === 0);
+    const a = await audit(product.id);
+    expect(a).toMatchObject({ stock_total: 2, available: 0, drift: 0, ok: true });
+    expect(a.reserved + a.paid, 'never more than the stock').toBe(2);
+    expect(await statusOf(straggler)).toBe('cancelled');
+    const [ev] =
+      await sql`SELECT reason FROM order_events WHERE order_id = ${straggler} AND to_status = 'cancelled'`;
+    expect(ev!['reason']).toMatch(/^oversold_after_rebuild/);
+  });
+
+  it('within the fence the rebuild waits; the released send is then counted by the rebuild itself', async () => {
+    const product = await newProduct({ stock_total: 3 });
+    const held = await heldCreateOrder(product.id);
+    await lose(product.id, []);
+
+    const fenced = await runWithRebuild({ fence_ms: 60_000, drain_wait_ms: 200 });
+    expect(outcomeOf(fenced, product.id)).toBe('fenced');
+    expect((await reserve(await buyerToken(), product.id, 1)).status, 'closed meanwhile').toBe(503);
+
+    held.release();
+    const r = await held.done;
+    if (r.kind !== 'reserved') throw new Error(`held reserve ended ${r.kind}`);
+    await waitUntil(
+      'the held order persisted',
+      async () => (await sql`SELECT 1 FROM orders WHERE order_id = ${r.order.order_id}`).length === 1,
+    );
+    expect(outcomeOf(await runWithRebuild(), product.id)).toBe('rebuilt');
+    expect(await audit(product.id)).toMatchObject({ available: 2, reserved: 1, drift: 0, ok: true });
+    const reconciled = await sql`SELECT 1 FROM rebuild_reconciled WHERE order_id = ${r.order.order_id}`;
+    expect(reconciled.length, 'counted by the snapshot, never twice').toBe(0);
   });
 });
 
