@@ -153,9 +153,21 @@ export interface OrderQueue {
   send(order: AcceptedOrder): Promise<void>;
 }
 
+/**
+ * The database refused the data itself (a constraint, the encoding): retrying cannot help, unlike
+ * an outage. Thrown by OrderStore.insertAccepted so persistence can isolate the bad order.
+ */
+export class RejectedDataError extends Error {}
+
 export interface OrderStore {
   /** Inserts the orders not yet present (one statement); returns the ids it inserted. */
   insertAccepted(orders: AcceptedOrder[]): Promise<string[]>;
+  /** One statement per order: which were inserted, which the database refused (and why). */
+  insertEach(
+    orders: AcceptedOrder[],
+  ): Promise<{ inserted: string[]; rejected: { order: AcceptedOrder; reason: string }[] }>;
+  /** Keeps a refused order for the operator (idempotent on the order id). */
+  quarantine(order: AcceptedOrder, reason: string): Promise<void>;
   get(order_id: string): Promise<Order | null>;
   /** Units per status for one product, read in one snapshot with which of `order_ids` exist. */
   auditFigures(
