@@ -56,6 +56,8 @@ export function redisInventory(redis: ScriptClient, prefix: string): Inventory {
       return result;
     },
 
+    stateLost,
+
     async snapshots(ids) {
       const list = ids ?? (await indexedProducts());
       const hashes = await Promise.all(list.map((id) => redis.hgetall(keysOf(id).sale)));

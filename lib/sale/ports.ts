@@ -28,6 +28,8 @@ export interface PendingOrder {
 export interface Inventory {
   /** Throws only when the outcome is unknown (timeout, connection lost). */
   reserve(req: ReserveRequest): Promise<InventoryReserveResult>;
+  /** For a product without sale state: was its state lost (so "unavailable", not "not found")? */
+  stateLost(product_id: number): Promise<boolean>;
   /** Products with live counters; every product when ids is omitted. Unknown ids are skipped. */
   snapshots(ids?: number[]): Promise<ProductSnapshot[]>;
   /** Loads a new product's sale state; never overwrites one that exists. */

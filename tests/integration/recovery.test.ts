@@ -117,6 +117,9 @@ describe('lifecycle events inside the loss window', () => {
     });
     expect(r.kind).toBe('cancelled');
     expect(await saleExists(product.id), 'a release during the loss writes nothing').toBe(0);
+    const read = await call('GET', `/api/products/${product.id}`);
+    expect(read.status, 'lost, not unknown').toBe(503);
+    expect(read.headers.get('retry-after')).toMatch(/^\d+$/);
 
     const report = await runWithRebuild();
     expect(outcomeOf(report, product.id)).toBe('rebuilt');
