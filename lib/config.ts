@@ -35,6 +35,8 @@ const schema = z.object({
   RATE_LIMIT_IP_RPS: intFrom(0),
   CORS_ORIGINS: z.string().default('*'),
   OUTBOX_GRACE_S: intFrom(30),
+  /** a rebuild after a data loss waits this long after closing the product (createOrder's timeout + margin) */
+  REBUILD_FENCE_S: intFrom(10),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO'),
 });
 

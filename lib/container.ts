@@ -11,6 +11,7 @@ import { domainLog } from './platform/logger';
 import { sqsBacklog } from './queue/dlq';
 import { sqsClient } from './queue/sqs';
 import { inventory, orderQueue } from './request-path';
+import { REBUILD_DEFAULTS } from './sale/rebuild';
 
 export { inventory, orderQueue };
 export const orders = () => pgOrders(db());
@@ -25,6 +26,7 @@ export const rebuildDeps = () => ({
   source: pgRebuildSource(db()),
   backlog: sqsBacklog(sqsClient(), required('ORDERS_QUEUE_URL'), config().ORDERS_DLQ_URL),
   log: domainLog,
+  opts: { ...REBUILD_DEFAULTS, fence_ms: config().REBUILD_FENCE_S * 1000 },
 });
 
 /** Everything the settling code needs (payments, cancels, persistence, the release run). */
@@ -33,6 +35,7 @@ export const settleDeps = () => ({
   lifecycle: lifecycle(),
   orders: orders(),
   queue: orderQueue(),
+  products: products(),
   log: domainLog,
 });
 

@@ -1,7 +1,9 @@
 --[[
 load-product: give a product sale state in Redis, or update its settings.
-Creating sets `available` to the stock; updating never touches the counters (available, in_flight),
-so it is safe while a sale runs. Stock changes go through their own script, never through this one.
+Creating sets `available` to the stock and writes `complete` = 1: the marker that this product's
+state is whole (only a full load, here or in rebuild.lua, writes it; its absence means "rebuild me").
+Updating never touches the counters (available, in_flight) nor the marker, so it is safe while a
+sale runs. Stock changes go through their own script, never through this one.
 
 KEYS[1] sale hash         ({p:ID}:sale)
 (The global product list lives in another slot; the adapter adds to it after this call, idempotently.)
@@ -23,6 +25,6 @@ for i = 3, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(fields))
 if mode == 'create' then
   local stock = redis.call('HGET', KEYS[1], 'stock_total')
-  redis.call('HSET', KEYS[1], 'available', stock, 'in_flight', 0)
+  redis.call('HSET', KEYS[1], 'available', stock, 'in_flight', 0, 'complete', 1)
 end
 return mode == 'create' and 'created' or 'updated'

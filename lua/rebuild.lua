@@ -1,27 +1,32 @@
 --[[
 rebuild: write one product's state, recomputed from PostgreSQL, in one step.
-Runs only while the caller holds the product's rebuild lock and the product is marked rebuilding
-(so no reservation can run in between); ends the rebuild by clearing that mark.
+Runs only while the caller holds the product's rebuild lock and the product has no `complete`
+marker (so no reservation, release or retake can run in between); ends the rebuild by writing the
+marker, the one fact that says this product's state is whole.
 
 KEYS[1] sale hash       ({p:ID}:sale)
 KEYS[2] customers hash  ({p:ID}:customers)
 KEYS[3] released hash   ({p:ID}:released)
 KEYS[4] outbox zset     ({p:ID}:outbox)
 KEYS[5] rebuild lock    ({p:ID}:rebuild-lock)
+KEYS[6] reconciled hash ({p:ID}:reconciled)
 
 ARGV[1] lock token (only the lock's holder may finish)
 ARGV[2] available (stock_total - reserved - paid, as PostgreSQL proves it)
-ARGV[3] number of customer pairs n, then n pairs: customer id, units held
+ARGV[3] generation: the rebuild's id in PostgreSQL (stragglers are reconciled against it)
+ARGV[4] stock_total as the same snapshot read it
+ARGV[5] number of customer pairs n, then n pairs: customer id, units held
 then    order ids whose units are already free (written as "released")
 
-Returns "ok" | "not_owner" (the lock expired or belongs to another rebuilder: nothing written)
-      | "outbox_not_empty" (orders were accepted here meanwhile: the rebuild is not the authority)
+Returns {"ok", now_ms} (now_ms: Redis's clock when the product reopened; every order accepted from
+        here on is newer) | {"not_owner"} (the lock expired or belongs to another rebuilder: nothing
+        written) | {"outbox_not_empty"} (orders were accepted here meanwhile: not the authority)
 ]]
-if redis.call('GET', KEYS[5]) ~= ARGV[1] then return 'not_owner' end
-if redis.call('ZCARD', KEYS[4]) > 0 then return 'outbox_not_empty' end
-redis.call('DEL', KEYS[2])
-local n = tonumber(ARGV[3])
-local i = 4
+if redis.call('GET', KEYS[5]) ~= ARGV[1] then return {'not_owner'} end
+if redis.call('ZCARD', KEYS[4]) > 0 then return {'outbox_not_empty'} end
+redis.call('DEL', KEYS[2], KEYS[6])
+local n = tonumber(ARGV[5])
+local i = 6
 for _ = 1, n do
   redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
   i = i + 2
@@ -30,6 +35,9 @@ while i <= #ARGV do
   redis.call('HSET', KEYS[3], ARGV[i], 'released')
   i = i + 1
 end
-redis.call('HSET', KEYS[1], 'available', ARGV[2], 'in_flight', 0, 'rebuilding', 0)
+redis.call('HDEL', KEYS[1], 'closed_ms')
+redis.call('HSET', KEYS[1], 'available', ARGV[2], 'stock_total', ARGV[4], 'in_flight', 0,
+  'generation', ARGV[3], 'complete', 1)
 redis.call('DEL', KEYS[5])
-return 'ok'
+local t = redis.call('TIME')
+return {'ok', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)}

@@ -12,8 +12,13 @@ ARGV[1] order id
 ARGV[2] qty
 ARGV[3] customer id
 
-Returns 1 when units were given back now, 0 when this order's release was already consumed.
+Returns 1 when units were given back now, 0 when this order's release was already consumed,
+-1 when the product's state is not complete (lost or being rebuilt): nothing is written, so a
+release during a data loss never creates partial state. The caller leaves its PostgreSQL marker
+(stock_releases.released_at) unstamped; the rebuild counts the order as free, or the release run
+applies it once the state is whole again.
 ]]
+if redis.call('HGET', KEYS[1], 'complete') ~= '1' then return -1 end
 if redis.call('HSETNX', KEYS[3], ARGV[1], 'released') == 0 then return 0 end
 local qty = tonumber(ARGV[2])
 redis.call('HINCRBY', KEYS[1], 'available', qty)

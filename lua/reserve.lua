@@ -23,7 +23,7 @@ Returns a flat array whose first element names the outcome:
   {"replay", order_json}                same order id or same idempotency key: nothing changed
   {"idempotency_key_reused"}            the key was used with another body
   {"product_not_found"}
-  {"rebuilding"}                        the product's state is being rebuilt: retry later
+  {"rebuilding"}                        the product's state is not complete (lost, or being rebuilt)
   {"qty_above_limit", max_per_order}
   {"sale_paused"} | {"sale_not_started", starts_ms} | {"sale_ended"}
   {"customer_limit_reached", remaining}
@@ -52,9 +52,13 @@ if has_idem then
 end
 
 local s = redis.call('HMGET', sale_key, 'available', 'max_per_order', 'per_customer_limit', 'ttl_s',
-  'starts_ms', 'ends_ms', 'paused', 'price_cents', 'currency', 'rebuilding')
-if not s[1] then return {'product_not_found'} end
-if s[10] == '1' then return {'rebuilding'} end
+  'starts_ms', 'ends_ms', 'paused', 'price_cents', 'currency', 'complete')
+-- Only a full load writes `complete`: anything less (a hash left by a rebuild that stopped part-way)
+-- is never sold from.
+if s[10] ~= '1' then
+  if redis.call('EXISTS', sale_key) == 0 then return {'product_not_found'} end
+  return {'rebuilding'}
+end
 
 local available, max_per_order, per_customer_limit = tonumber(s[1]), tonumber(s[2]), tonumber(s[3])
 local ttl_s, starts_ms, ends_ms = tonumber(s[4]), tonumber(s[5]), tonumber(s[6])

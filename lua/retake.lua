@@ -1,6 +1,8 @@
 --[[
 retake: a payment succeeded for an order that had expired; make sure it holds its units.
 Idempotent on the order id (a webhook retried after a failed commit must not take units twice).
+Judged by PostgreSQL's record of the release as well as Redis's: the `released` hash can be lost
+with Redis's data (or pruned), but stock_releases.released_at says the units were given back.
 
 KEYS[1] sale hash       ({p:ID}:sale)
 KEYS[2] customers hash  ({p:ID}:customers)
@@ -9,6 +11,7 @@ KEYS[3] released hash   ({p:ID}:released)  order id -> "released" | "held" | "re
 ARGV[1] order id
 ARGV[2] qty
 ARGV[3] customer id
+ARGV[4] "1" when PostgreSQL records this order's release as applied in Redis (released_at set)
 
 Returns:
   "held"          the units never left this order (the expiry's Redis release had not run yet: it
@@ -17,8 +20,12 @@ Returns:
   "insufficient"  the units had been given back and are gone: nothing changed
   "over_limit"    the units are free, but taking them would put the customer over the product's
                   per-customer limit (they bought again after the expiry): nothing changed
+  "unavailable"   the product's state is not complete (lost, or being rebuilt): nothing changed,
+                  the caller answers 503 and the payment provider retries
 ]]
+if redis.call('HGET', KEYS[1], 'complete') ~= '1' then return 'unavailable' end
 local state = redis.call('HGET', KEYS[3], ARGV[1])
+if not state and ARGV[4] == '1' then state = 'released' end
 if not state then
   redis.call('HSET', KEYS[3], ARGV[1], 'held')
   return 'held'

@@ -1,31 +1,48 @@
 // One chaos run: load with a recorded history, one fault injected and recovered mid-load, the
 // release work ticking (as the schedule would, faster), then settle and check. Used by the fault
 // tests and by `npm run chaos`.
+import { randomUUID } from 'node:crypto';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import postgres from 'postgres';
 import { resetConfig } from '../../lib/config';
 import { mintToken } from '../../lib/http/auth';
+import { signWebhook } from '../../lib/http/webhook';
+import { redrive } from '../../lib/queue/dlq';
 import {
   dropRedisConnections,
   killFunctions,
   killRedis,
+  pauseQueue,
   restartFunctions,
   restartPostgres,
   restartQueue,
   restartRedis,
+  resumeQueue,
   stopPostgres,
   stopQueue,
   wipeRedis,
 } from '../local/faults';
+import { localSqsClient } from '../local/services';
 import type { Stack } from '../local/stack';
 import { checkHistory, type HistoryVerdict, runLoad } from './history';
 
 export interface Fault {
   describe: string;
-  inject(stack: Stack): Promise<void>;
+  inject(stack: Stack, ctx: FaultContext): Promise<void>;
   hold_ms: number;
-  recover(stack: Stack): Promise<void>;
+  recover(stack: Stack, ctx: FaultContext): Promise<void>;
   /** checked while the fault is active */
-  during?(stack: Stack): Promise<string | null>;
+  during?(stack: Stack, ctx: FaultContext): Promise<string | null>;
+  /** product settings the scenario needs (e.g. a short reservation TTL so orders expire) */
+  product?: { reservation_ttl_s?: number };
+}
+
+/** What a scenario may act on: the load's product, PostgreSQL, and a place to report problems. */
+export interface FaultContext {
+  product_id: number;
+  sql: postgres.Sql;
+  /** a wrong answer seen while acting (a webhook or cancel answered wrongly): fails the run */
+  problems: string[];
 }
 
 const noop = async () => {};
@@ -41,6 +58,60 @@ export const FAULTS: Record<string, Fault> = {
   'redis-wipe': {
     describe: 'Redis loses all its data mid-sale; the release run rebuilds from PostgreSQL',
     inject: wipeRedis,
+    hold_ms: 0,
+    recover: noop,
+  },
+  'redis-wipe-cancels': {
+    describe:
+      'Redis wiped, then customers cancel persisted orders before the rebuild (releases in the loss window)',
+    async inject(stack, ctx) {
+      await wipeRedis(stack);
+      await cancelSome(stack, ctx, 15);
+    },
+    hold_ms: 0,
+    recover: noop,
+  },
+  'redis-wipe-payments': {
+    describe:
+      'Redis wiped, then payment.failed on reserved orders and late payment.succeeded on expired ones (503 while rebuilding, retried)',
+    product: { reservation_ttl_s: 2 },
+    async inject(stack, ctx) {
+      await wipeRedis(stack);
+      await paySome(stack, ctx, 'reserved', 'payment.failed', 10);
+      await paySome(stack, ctx, 'expired', 'payment.succeeded', 10);
+    },
+    hold_ms: 0,
+    recover: noop,
+  },
+  'redis-wipe-dlq': {
+    describe:
+      'Redis wiped while the DLQ holds an order message: the product stays closed until the DLQ is redriven',
+    async inject(stack, ctx) {
+      await dlqCopyOfAnOrder(stack, ctx);
+      await wipeRedis(stack);
+    },
+    hold_ms: 4000,
+    async during(stack, ctx) {
+      const r = await buyOnce(stack, ctx.product_id);
+      return r === 503
+        ? null
+        : `a reserve answered ${r} while the DLQ held an order (product must stay closed)`;
+    },
+    async recover(stack) {
+      const sqs = localSqsClient(stack.queue!.endpoint);
+      await redrive(sqs, stack.env['ORDERS_DLQ_URL']!, stack.env['ORDERS_QUEUE_URL']!);
+    },
+  },
+  'redis-wipe-in-flight-send': {
+    describe:
+      'Redis wiped while createOrder sends are in flight (the queue frozen across the wipe, then resumed)',
+    async inject(stack) {
+      pauseQueue(stack);
+      await sleep(300); // reservations made now have their SendMessage hanging
+      await wipeRedis(stack);
+      await sleep(1200);
+      resumeQueue(stack);
+    },
     hold_ms: 0,
     recover: noop,
   },
@@ -137,8 +208,10 @@ export async function runChaos(
     );
 
   const admin = await mintToken({ customer_id: 'chaos-admin', admin: true });
-  const product = await createProduct(stack.baseUrl, admin, opts.stock_total);
+  const product = await createProduct(stack.baseUrl, admin, opts.stock_total, fault.product);
   const audit = () => auditOf(stack.baseUrl, admin, product.id);
+  const ctxSql = postgres(stack.env['DATABASE_URL']!, { max: 2, onnotice: () => {} });
+  const ctx: FaultContext = { product_id: product.id, sql: ctxSql, problems: [] };
 
   let stopBackground = false;
   const ticker = (async () => {
@@ -164,14 +237,14 @@ export async function runChaos(
   const faultRun = (async () => {
     await sleep(opts.duration_ms / 3);
     say(`fault ${name}: ${fault.describe}`);
-    await fault.inject(stack);
+    await fault.inject(stack, ctx);
     const t_end = Date.now() + fault.hold_ms;
     if (fault.during) {
       await sleep(Math.min(1500, fault.hold_ms / 2));
-      during_problem = await fault.during(stack);
+      during_problem = await fault.during(stack, ctx);
     }
     await sleep(Math.max(0, t_end - Date.now()));
-    await fault.recover(stack);
+    await fault.recover(stack, ctx);
     say(`fault ${name}: recovered`);
   })();
 
@@ -197,10 +270,11 @@ export async function runChaos(
   last = (await audit()) ?? last;
   const settle_ms = Date.now() - t_settle;
 
-  const sql = postgres(stack.env['DATABASE_URL']!, { max: 1, onnotice: () => {} });
+  const sql = ctxSql;
   const rows = await sql<{ order_id: string; customer_id: string; qty: number; status: string }[]>`
     SELECT order_id, customer_id, qty, status FROM orders WHERE product_id = ${product.id}`;
   await sql.end();
+  if (ctx.problems.length) during_problem = [during_problem, ...ctx.problems].filter(Boolean).join('; ');
   const verdict = checkHistory(history, rows, opts.stock_total);
   const ok =
     verdict.ok && last.ok && sampled_violations === 0 && during_problem === null && last.in_flight === 0;
@@ -235,7 +309,12 @@ async function settle(
   }
 }
 
-async function createProduct(baseUrl: string, admin: string, stock_total: number): Promise<{ id: number }> {
+async function createProduct(
+  baseUrl: string,
+  admin: string,
+  stock_total: number,
+  settings: Fault['product'] = {},
+): Promise<{ id: number }> {
   const r = await fetch(`${baseUrl}/api/admin/products`, {
     method: 'POST',
     headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
@@ -246,6 +325,7 @@ async function createProduct(baseUrl: string, admin: string, stock_total: number
       currency: 'EUR',
       stock_total,
       max_per_order: 2,
+      ...settings,
     }),
   });
   if (r.status !== 201) throw new Error(`creating the chaos product failed: ${r.status} ${await r.text()}`);
@@ -279,4 +359,121 @@ export function printReports(reports: ChaosReport[]): void {
     result: r.ok ? 'ok' : 'FAILED',
   }));
   console.table(rows);
+}
+
+// ---- actions the data-loss scenarios take inside the loss window ----
+
+/** Owners cancel up to `n` persisted reserved orders; each must answer 200 (or 409 if it expired). */
+async function cancelSome(stack: Stack, ctx: FaultContext, n: number): Promise<void> {
+  const orders = await ctx.sql<{ order_id: string; customer_id: string }[]>`
+    SELECT order_id, customer_id FROM orders WHERE product_id = ${ctx.product_id} AND status = 'reserved' LIMIT ${n}`;
+  if (orders.length === 0) ctx.problems.push('no reserved order to cancel in the loss window');
+  for (const o of orders) {
+    const r = await fetch(`${stack.baseUrl}/api/orders/${o.order_id}/cancel`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await mintToken({ customer_id: o.customer_id })}` },
+    });
+    if (r.status !== 200 && r.status !== 409) ctx.problems.push(`cancel ${o.order_id} answered ${r.status}`);
+  }
+}
+
+/**
+ * Signed webhooks for up to `n` orders in `status`, retried as a provider retries (503 + Retry-After
+ * while the product is rebuilt) until a final answer; a success on an expired order must end
+ * `paid` (units free) or `refund_required` (units gone), never anything else.
+ */
+async function paySome(
+  stack: Stack,
+  ctx: FaultContext,
+  status: 'reserved' | 'expired',
+  type: 'payment.succeeded' | 'payment.failed',
+  n: number,
+): Promise<void> {
+  const orders = await ctx.sql<{ order_id: string; amount_cents: string; currency: string }[]>`
+    SELECT order_id, amount_cents, currency FROM orders
+    WHERE product_id = ${ctx.product_id} AND status = ${status} LIMIT ${n}`;
+  if (orders.length === 0) ctx.problems.push(`no ${status} order to send ${type} for in the loss window`);
+  await Promise.all(
+    orders.map(async (o) => {
+      const webhook_id = `msg_${randomUUID()}`;
+      const body = JSON.stringify({
+        type,
+        data: {
+          order_id: o.order_id,
+          amount_cents: Number(o.amount_cents),
+          currency: o.currency,
+          payment_id: webhook_id,
+        },
+      });
+      for (let attempt = 0; attempt < 120; attempt++) {
+        const r = await fetch(`${stack.baseUrl}/api/payments/webhook`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'webhook-id': webhook_id,
+            'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+            'webhook-signature': signWebhook(stack.env['WEBHOOK_SECRET']!, webhook_id, body),
+          },
+          body,
+        }).catch(() => null);
+        if (r?.status === 503 && r.headers.get('retry-after') === null) {
+          ctx.problems.push('webhook 503 without Retry-After');
+          return;
+        }
+        if (!r || r.status === 503) {
+          await sleep(500);
+          continue;
+        }
+        const res = (await r.json()) as { result?: string; status?: string };
+        const fine = r.status === 200 && (res.result === 'applied' || res.result === 'ignored');
+        if (!fine)
+          ctx.problems.push(`${type} on a ${status} order answered ${r.status} ${JSON.stringify(res)}`);
+        return;
+      }
+      ctx.problems.push(`${type} on ${o.order_id} never got a final answer`);
+    }),
+  );
+}
+
+/** A persisted order's message parked in the DLQ (as a poison-listed duplicate would be). */
+async function dlqCopyOfAnOrder(stack: Stack, ctx: FaultContext): Promise<void> {
+  const [o] = await ctx.sql<
+    {
+      order_id: string;
+      customer_id: string;
+      qty: number;
+      unit_price_cents: string;
+      currency: string;
+      created_at: Date;
+      expires_at: Date;
+    }[]
+  >`
+    SELECT order_id, customer_id, qty, unit_price_cents, currency, created_at, expires_at FROM orders
+    WHERE product_id = ${ctx.product_id} LIMIT 1`;
+  if (!o) throw new Error('no persisted order to park in the DLQ yet');
+  const message = {
+    order_id: o.order_id,
+    product_id: ctx.product_id,
+    customer_id: o.customer_id,
+    qty: o.qty,
+    unit_price_cents: Number(o.unit_price_cents),
+    currency: o.currency,
+    created_ms: o.created_at.getTime(),
+    expires_ms: o.expires_at.getTime(),
+  };
+  await localSqsClient(stack.queue!.endpoint).send(
+    new SendMessageCommand({ QueueUrl: stack.env['ORDERS_DLQ_URL']!, MessageBody: JSON.stringify(message) }),
+  );
+}
+
+async function buyOnce(stack: Stack, product_id: number): Promise<number> {
+  const r = await fetch(`${stack.baseUrl}/api/orders`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${await mintToken({ customer_id: `probe-${randomUUID()}` })}`,
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify({ product_id, qty: 1 }),
+  });
+  return r.status;
 }

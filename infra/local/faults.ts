@@ -87,3 +87,12 @@ export async function killFunctions(stack: Stack): Promise<void> {
 export async function restartFunctions(stack: Stack): Promise<void> {
   await stack.startOffline();
 }
+
+/** The queue stops answering (SIGSTOP) without losing anything: sends already written hang. */
+export function pauseQueue(stack: Stack): void {
+  need(stack.queue?.proc ?? null, 'the queue emulator').child.kill('SIGSTOP');
+}
+
+export function resumeQueue(stack: Stack): void {
+  need(stack.queue?.proc ?? null, 'the queue emulator').child.kill('SIGCONT');
+}

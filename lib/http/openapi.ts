@@ -98,7 +98,7 @@ export const OPERATIONS: Operation[] = [
     auth: 'public',
     params: ['product_id'],
     ok: { 200: { description: 'the product', schema: ProductView } },
-    problems: ['product-not-found'],
+    problems: ['product-not-found', 'unavailable'],
   },
   {
     method: 'get',
@@ -219,7 +219,7 @@ export const OPERATIONS: Operation[] = [
       },
       202: { description: '`pending`: the order is not (yet) in PostgreSQL', schema: PaymentResultView },
     },
-    problems: ['invalid-signature'],
+    problems: ['invalid-signature', 'unavailable'],
   },
   {
     method: 'post',

@@ -1,5 +1,6 @@
 // Request schemas: the single source for validation (and for the OpenAPI document).
 import { z } from 'zod';
+import { PRICE_CENTS_MAX } from '../sale/types';
 
 const positiveInt = z.number().int().min(1);
 
@@ -18,7 +19,7 @@ export const CreateProductBody = z
   .strictObject({
     sku: z.string().min(1).max(64),
     name: z.string().min(1).max(200),
-    price_cents: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    price_cents: z.number().int().min(0).max(PRICE_CENTS_MAX),
     currency: z.string().regex(/^[A-Z]{3}$/, 'ISO 4217 code, e.g. EUR'),
     stock_total: z.number().int().min(0).max(100_000_000),
     sale_starts_at: isoTime.nullable().optional(),

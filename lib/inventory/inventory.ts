@@ -24,6 +24,12 @@ export function redisInventory(redis: ScriptClient, prefix: string): Inventory {
     return known === 1 || any === 0;
   }
 
+  /** The product index, without its sentinel. */
+  async function indexedProducts(): Promise<number[]> {
+    const members = await redis.smembers(globalKeys(prefix).products);
+    return members.map(Number).filter((id) => id !== INDEX_SENTINEL);
+  }
+
   return {
     async reserve(req) {
       const k = keysOf(req.product_id);
@@ -50,8 +56,10 @@ export function redisInventory(redis: ScriptClient, prefix: string): Inventory {
       return result;
     },
 
+    stateLost,
+
     async snapshots(ids) {
-      const list = ids ?? (await redis.smembers(globalKeys(prefix).products)).map(Number);
+      const list = ids ?? (await indexedProducts());
       const hashes = await Promise.all(list.map((id) => redis.hgetall(keysOf(id).sale)));
       return hashes.filter((h) => h['id'] !== undefined).map(snapshotFromHash);
     },
@@ -93,10 +101,11 @@ export function redisInventory(redis: ScriptClient, prefix: string): Inventory {
 
     async release(t) {
       const k = keysOf(t.product_id);
-      return (await redis.release(k.sale, k.customers, k.released, t.order_id, t.qty, t.customer_id)) === 1;
+      const r = await redis.release(k.sale, k.customers, k.released, t.order_id, t.qty, t.customer_id);
+      return r === 1 ? 'released' : r === 0 ? 'already' : 'deferred';
     },
 
-    async retake(t) {
+    async retake(t, released_in_pg) {
       const k = keysOf(t.product_id);
       return (await redis.retake(
         k.sale,
@@ -105,6 +114,7 @@ export function redisInventory(redis: ScriptClient, prefix: string): Inventory {
         t.order_id,
         t.qty,
         t.customer_id,
+        released_in_pg ? '1' : '0',
       )) as RetakeOutcome;
     },
 
@@ -119,8 +129,7 @@ export function redisInventory(redis: ScriptClient, prefix: string): Inventory {
       return status === 'flagged' ? { status, accepted: parsePending(record!).accepted } : { status };
     },
 
-    async staleOutbox(older_than_ms, limit) {
-      const ids = (await redis.smembers(globalKeys(prefix).products)).map(Number);
+    async staleOutbox(ids, older_than_ms, limit) {
       const cutoff_ms = Date.now() - older_than_ms;
       const found: AcceptedOrder[] = [];
       for (const id of ids) {
@@ -150,23 +159,60 @@ export function redisInventory(redis: ScriptClient, prefix: string): Inventory {
 
     async updateProduct(product) {
       // Counters are never written by a settings update; stock changes go through adjustStock.
-      const fields = productFields(product);
-      const at = fields.indexOf('stock_total');
-      fields.splice(at, 2);
-      await redis.loadProduct(keysOf(product.id).sale, product.id, 'update', ...fields);
+      const { stock_total: _counter, ...settings } = productSettings(product);
+      await redis.loadProduct(keysOf(product.id).sale, product.id, 'update', ...flatPairs(settings));
     },
 
-    async missingProducts(ids) {
-      const exists = await Promise.all(ids.map((id) => redis.exists(keysOf(id).sale)));
-      return ids.filter((_, i) => exists[i] === 0);
+    async incompleteProducts(ids) {
+      const marks = await Promise.all(ids.map((id) => redis.hget(keysOf(id).sale, 'complete')));
+      return ids.filter((_, i) => marks[i] !== '1');
+    },
+
+    async repairIndex(ids) {
+      // The index lives outside every product's slot (one script cannot touch both in a cluster),
+      // so it is derived data: rewritten from PostgreSQL's list each run. The sentinel makes "the
+      // index exists" mean "a run has written it", even for an empty catalog.
+      const complete = await Promise.all(ids.map((id) => redis.hget(keysOf(id).sale, 'complete')));
+      const members = ids.filter((_, i) => complete[i] === '1').map(String);
+      await redis.sadd(globalKeys(prefix).products, String(INDEX_SENTINEL), ...members);
     },
 
     async beginRebuild(product, token, lock_ttl_ms) {
       const k = keysOf(product.id);
-      if ((await redis.set(k.rebuildLock, token, 'PX', lock_ttl_ms, 'NX')) !== 'OK') return false;
-      // Closed before anything else: from here every reserve for this product answers "rebuilding".
-      await redis.hset(k.sale, 'rebuilding', 1, 'available', 0, 'in_flight', 0, ...productFields(product));
-      return true;
+      if ((await redis.set(k.rebuildLock, token, 'PX', lock_ttl_ms, 'NX')) !== 'OK') return null;
+      // Closed before anything else: without the marker every reserve answers "rebuilding" and
+      // every release and retake writes nothing, until rebuild.lua writes the whole state.
+      // closed_ms survives an interrupted rebuild: the time fence counts from the first close.
+      const replies = await redis
+        .multi()
+        .hdel(k.sale, 'complete')
+        .hset(k.sale, 'available', 0, 'in_flight', 0, ...productFields(product))
+        .hsetnx(k.sale, 'closed_ms', Date.now())
+        .hget(k.sale, 'closed_ms')
+        .exec();
+      const closed = replies?.[3]?.[1];
+      if (typeof closed !== 'string') throw new Error(`closing product ${product.id} failed`);
+      return { closed_ms: Number(closed) };
+    },
+
+    async abandonRebuild(product_id, token) {
+      await redis.unlockRebuild(keysOf(product_id).rebuildLock, token);
+    },
+
+    async reconcile(t, generation) {
+      const k = keysOf(t.product_id);
+      const [kind, available] = (await redis.reconcile(
+        k.sale,
+        k.customers,
+        k.reconciled,
+        t.order_id,
+        t.qty,
+        t.customer_id,
+        generation,
+      )) as [string, number?];
+      if (kind === 'taken' || kind === 'already') return { kind, available: Number(available) };
+      if (kind === 'unavailable' || kind === 'stale') return { kind };
+      throw new Error(`reconcile.lua returned an unknown code: ${kind}`);
     },
 
     async finishRebuild(product_id, token, state) {
@@ -185,20 +231,24 @@ export function redisInventory(redis: ScriptClient, prefix: string): Inventory {
         }),
       );
       const pairs = [...state.customers.entries()].flat();
-      const r = (await redis.rebuild(
+      const [r, reopened_ms] = (await redis.rebuild(
         k.sale,
         k.customers,
         k.released,
         k.outbox,
         k.rebuildLock,
+        k.reconciled,
         token,
         state.available,
+        state.rebuild_id,
+        state.stock_total,
         state.customers.size,
         ...pairs,
         ...state.released_order_ids,
-      )) as 'ok' | 'not_owner' | 'outbox_not_empty';
-      if (r === 'ok') await redis.sadd(globalKeys(prefix).products, String(product_id));
-      return r;
+      )) as ['ok' | 'not_owner' | 'outbox_not_empty', number?];
+      if (r !== 'ok') return { status: r };
+      await redis.sadd(globalKeys(prefix).products, String(product_id));
+      return { status: r, reopened_ms: Number(reopened_ms) };
     },
 
     async ack(orders) {
@@ -270,22 +320,30 @@ const msOrNone = (d: Date | null) => (d === null ? -1 : d.getTime());
 const dateOrNull = (ms: string | undefined) =>
   ms === undefined || Number(ms) < 0 ? null : new Date(Number(ms));
 
-export function productFields(p: Product): (string | number)[] {
-  return [
-    'id', p.id,
-    'sku', p.sku,
-    'name', p.name,
-    'price_cents', p.price_cents,
-    'currency', p.currency,
-    'stock_total', p.stock_total,
-    'max_per_order', p.max_per_order,
-    'per_customer_limit', p.per_customer_limit ?? -1,
-    'ttl_s', p.reservation_ttl_s,
-    'starts_ms', msOrNone(p.sale_starts_at),
-    'ends_ms', msOrNone(p.sale_ends_at),
-    'paused', p.paused ? 1 : 0,
-  ]; // biome-ignore format: pairs read better one per line
+/** Product id 0 is never a product (ids start at 1): the index's "written by a run" sentinel. */
+const INDEX_SENTINEL = 0;
+
+/** The sale hash's settings, by name (never a positional list: a name or SKU may equal a field name). */
+export function productSettings(p: Product): Record<string, string | number> {
+  return {
+    id: p.id,
+    sku: p.sku,
+    name: p.name,
+    price_cents: p.price_cents,
+    currency: p.currency,
+    stock_total: p.stock_total,
+    max_per_order: p.max_per_order,
+    per_customer_limit: p.per_customer_limit ?? -1,
+    ttl_s: p.reservation_ttl_s,
+    starts_ms: msOrNone(p.sale_starts_at),
+    ends_ms: msOrNone(p.sale_ends_at),
+    paused: p.paused ? 1 : 0,
+  };
 }
+
+const flatPairs = (fields: Record<string, string | number>) => Object.entries(fields).flat();
+
+export const productFields = (p: Product) => flatPairs(productSettings(p));
 
 function snapshotFromHash(h: Record<string, string>): ProductSnapshot {
   const limit = Number(h['per_customer_limit']);

@@ -11,6 +11,8 @@ export interface ProductKeys {
   outbox: string;
   /** hash: order id -> released / held / retaken (makes release and late-payment retake idempotent) */
   released: string;
+  /** hash: order id -> generation; stragglers whose units were taken after a rebuild (reconcile.lua) */
+  reconciled: string;
   /** string: the token of the one process rebuilding this product's state */
   rebuildLock: string;
   order(order_id: string): string;
@@ -26,6 +28,7 @@ export function productKeys(prefix: string, product_id: number): ProductKeys {
     customers: `${tag}:customers`,
     outbox: `${tag}:outbox`,
     released: `${tag}:released`,
+    reconciled: `${tag}:reconciled`,
     rebuildLock: `${tag}:rebuild-lock`,
     order: (order_id) => `${tag}:order:${order_id}`,
     // Length-prefixed so customer "a:b" with key "c" never collides with customer "a" with key "b:c".

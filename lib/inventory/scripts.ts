@@ -13,7 +13,9 @@ export const SCRIPTS = {
   retake: 3,
   cancelPending: 2,
   adjustStock: 1,
-  rebuild: 5,
+  rebuild: 6,
+  reconcile: 3,
+  unlockRebuild: 1,
 } as const satisfies Record<string, number>;
 
 type ScriptName = keyof typeof SCRIPTS;
@@ -26,6 +28,8 @@ const FILES: Record<ScriptName, string> = {
   cancelPending: 'cancel-pending.lua',
   adjustStock: 'adjust-stock.lua',
   rebuild: 'rebuild.lua',
+  reconcile: 'reconcile.lua',
+  unlockRebuild: 'unlock-rebuild.lua',
 };
 
 function luaDir(): string {

@@ -1,13 +1,16 @@
 // Order transitions in PostgreSQL. Every change is a conditional UPDATE (exactly one racer wins)
 // plus an order_events row; a transition that frees units also writes its stock_releases marker in
 // the same transaction, so the Redis release that follows the commit can always be finished later.
-import { decidePayment, type PaymentEvent, RELEASING } from '../sale/lifecycle';
-import type {
-  OrderLifecycle,
-  PaymentOutcome,
-  ReleaseTicket,
-  RetakeOutcome,
-  TransitionOutcome,
+import { decidePayment, HOLDING, type PaymentEvent } from '../sale/lifecycle';
+import {
+  InventoryUnavailableError,
+  type OrderLifecycle,
+  type PaymentOutcome,
+  type ReleaseTicket,
+  type RetakeFn,
+  type RetakeOutcome,
+  type Straggler,
+  type TransitionOutcome,
 } from '../sale/ports';
 import type { Order, OrderStatus } from '../sale/types';
 import type { Sql, Tx } from './db';
@@ -15,7 +18,7 @@ import { ORDER_COLUMNS, type OrderRow, orderFromRow } from './rows';
 
 export type TransitionResult = TransitionOutcome;
 
-const RETAKE_REASONS: Record<RetakeOutcome, string> = {
+const RETAKE_REASONS: Record<Exclude<RetakeOutcome, 'unavailable'>, string> = {
   held: 'units still held',
   retaken: 'units taken again',
   insufficient: 'units no longer available',
@@ -48,7 +51,7 @@ export async function transition(
     VALUES (${order_id}, ${row.old_status}, ${to}, ${actor}, ${reason})`;
   const order = orderFromRow(row);
   let release: ReleaseTicket | null = null;
-  if (row.old_status === 'reserved' && RELEASING.has(to)) {
+  if (HOLDING.has(row.old_status) && !HOLDING.has(to)) {
     release = { order_id, product_id: order.product_id, customer_id: order.customer_id, qty: order.qty };
     await tx`INSERT INTO stock_releases ${tx(release)} ON CONFLICT (order_id) DO NOTHING`;
   }
@@ -69,7 +72,7 @@ export async function lockedOrder(tx: Tx, order_id: string): Promise<Order | nul
 export async function receivePayment(
   sql: Sql,
   event: PaymentEvent,
-  retake: (order: Order) => Promise<RetakeOutcome>,
+  retake: RetakeFn,
   hooks: { beforeCommit?: () => Promise<void> } = {},
 ): Promise<PaymentOutcome> {
   return sql.begin(async (tx) => {
@@ -90,7 +93,7 @@ export async function receivePayment(
 export async function applyPendingPayments(
   sql: Sql,
   order_ids: string[],
-  retake: (order: Order) => Promise<RetakeOutcome>,
+  retake: RetakeFn,
 ): Promise<PaymentOutcome[]> {
   if (order_ids.length === 0) return [];
   const pending = await sql<PaymentEventRow[]>`
@@ -99,22 +102,24 @@ export async function applyPendingPayments(
   const outcomes: PaymentOutcome[] = [];
   for (const row of pending) {
     const event = eventFromRow(row);
-    const outcome = await sql.begin(async (tx) => {
-      await lockOrderId(tx, event.order_id);
-      const [still] = await tx`SELECT 1 FROM payment_events WHERE webhook_id = ${event.webhook_id}
+    const outcome = await sql
+      .begin(async (tx) => {
+        await lockOrderId(tx, event.order_id);
+        const [still] = await tx`SELECT 1 FROM payment_events WHERE webhook_id = ${event.webhook_id}
         AND status = 'pending' FOR UPDATE`;
-      return still ? applyStored(tx, event, retake) : null;
-    });
+        return still ? applyStored(tx, event, retake) : null;
+      })
+      .catch((err: unknown) => {
+        // Product being rebuilt: the event stays pending; the release run applies it afterwards.
+        if (err instanceof InventoryUnavailableError) return null;
+        throw err;
+      });
     if (outcome) outcomes.push(outcome);
   }
   return outcomes;
 }
 
-async function applyStored(
-  tx: Tx,
-  event: PaymentEvent,
-  retake: (order: Order) => Promise<RetakeOutcome>,
-): Promise<PaymentOutcome> {
+async function applyStored(tx: Tx, event: PaymentEvent, retake: RetakeFn): Promise<PaymentOutcome> {
   const order = await lockedOrder(tx, event.order_id);
   if (!order) return { result: { result: 'pending' }, release: null };
   const decision = decidePayment(order, event);
@@ -126,7 +131,9 @@ async function applyStored(
   let to: OrderStatus;
   let reason = decision.reason;
   if (decision.kind === 'retake') {
-    const r = await retake(order);
+    const r = await retake(order, await releaseApplied(tx, order.order_id));
+    // Thrown inside the transaction: the event is not stored, the provider's retry decides.
+    if (r === 'unavailable') throw new InventoryUnavailableError(order.product_id);
     to = r === 'insufficient' || r === 'over_limit' ? 'refund_required' : 'paid';
     reason = `${reason}; ${RETAKE_REASONS[r]}`;
   } else {
@@ -136,6 +143,17 @@ async function applyStored(
   if (!t) throw new Error(`order ${order.order_id} changed under its row lock`); // cannot happen: assert
   await settleEvent(tx, event.webhook_id, 'applied', reason, to);
   return { result: { result: 'applied', status: to }, release: t.release };
+}
+
+/**
+ * PostgreSQL's record of the release: stock_releases.released_at is set once Redis gave the units
+ * back. The late-payment decision trusts it over Redis's `released` hash, which a data loss (or
+ * pruning) can remove.
+ */
+async function releaseApplied(tx: Tx, order_id: string): Promise<boolean> {
+  const [row] = await tx<{ applied: boolean }[]>`
+    SELECT released_at IS NOT NULL AS applied FROM stock_releases WHERE order_id = ${order_id}`;
+  return row?.applied === true;
 }
 
 async function settleEvent(
@@ -220,6 +238,31 @@ export async function orphanStalePayments(sql: Sql, hours: number): Promise<numb
   return rows.length;
 }
 
+/** How long after a rebuild the release run still looks for stragglers it may have missed. */
+const STRAGGLER_WINDOW_H = 24;
+
+/**
+ * Orders a live rebuild did not count: accepted before the product reopened (created_at is Redis's
+ * clock, like reopened_at) and inserted by a transaction that rebuild's snapshot does not see.
+ * Exact, with no reading of queue counters: visibility is PostgreSQL's own.
+ */
+export async function uncounted(sql: Sql, order_ids: string[] | null, limit: number): Promise<Straggler[]> {
+  const rows = await sql<(Straggler & { product_id: string; rebuild_id: string })[]>`
+    WITH live AS (
+      SELECT DISTINCT ON (product_id) id, product_id, snapshot, counted_at, reopened_at
+      FROM inventory_rebuilds WHERE reopened_at IS NOT NULL
+      ORDER BY product_id, id DESC)
+    SELECT o.order_id, o.product_id, o.customer_id, o.qty, l.id AS rebuild_id
+    FROM live l JOIN orders o ON o.product_id = l.product_id
+    WHERE ${order_ids === null ? sql`l.reopened_at > now() - make_interval(hours => ${STRAGGLER_WINDOW_H}) AND o.persisted_at > l.counted_at - interval '1 hour'` : sql`o.order_id = ANY(${order_ids}::uuid[])`}
+      AND o.inserted_xid IS NOT NULL
+      AND o.created_at < l.reopened_at
+      AND NOT pg_visible_in_snapshot(o.inserted_xid, l.snapshot)
+      AND NOT EXISTS (SELECT 1 FROM rebuild_reconciled x WHERE x.rebuild_id = l.id AND x.order_id = o.order_id)
+    ORDER BY o.created_at LIMIT ${limit}`;
+  return rows.map((r) => ({ ...r, product_id: Number(r.product_id), rebuild_id: Number(r.rebuild_id) }));
+}
+
 export function pgLifecycle(sql: Sql): OrderLifecycle {
   return {
     receivePayment: (event, retake) => receivePayment(sql, event, retake),
@@ -230,5 +273,10 @@ export function pgLifecycle(sql: Sql): OrderLifecycle {
     markReleased: (ids) => markReleased(sql, ids),
     strandedPaymentOrders: (limit) => strandedPaymentOrders(sql, limit),
     orphanStalePayments: (hours) => orphanStalePayments(sql, hours),
+    uncounted: (ids, limit) => uncounted(sql, ids, limit),
+    async markReconciled(rebuild_id, order_id, outcome) {
+      await sql`INSERT INTO rebuild_reconciled (rebuild_id, order_id, outcome)
+        VALUES (${rebuild_id}, ${order_id}, ${outcome}) ON CONFLICT DO NOTHING`;
+    },
   };
 }

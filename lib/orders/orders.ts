@@ -1,5 +1,6 @@
 // Orders in PostgreSQL: batched inserts from the queue, reads for owners and admins.
-import type { OrderStore } from '../sale/ports';
+import postgres from 'postgres';
+import { type OrderStore, RejectedDataError } from '../sale/ports';
 import type { AcceptedOrder, Order, OrderStatus } from '../sale/types';
 import type { Sql } from './db';
 import { ORDER_COLUMNS, type OrderRow, orderFromRow } from './rows';
@@ -8,7 +9,25 @@ export function pgOrders(sql: Sql): OrderStore & {
   listByCustomer(customer_id: string, limit: number, before: Cursor | null): Promise<Order[]>;
 } {
   return {
-    insertAccepted: (orders) => insertAccepted(sql, orders),
+    insertAccepted: (orders) => refusalsTyped(() => insertAccepted(sql, orders)),
+    async insertEach(orders) {
+      const inserted: string[] = [];
+      const rejected: { order: AcceptedOrder; reason: string }[] = [];
+      for (const order of orders) {
+        try {
+          inserted.push(...(await refusalsTyped(() => insertAccepted(sql, [order]))));
+        } catch (err) {
+          if (!(err instanceof RejectedDataError)) throw err;
+          rejected.push({ order, reason: err.message });
+        }
+      }
+      return { inserted, rejected };
+    },
+    async quarantine(order, reason) {
+      await sql`INSERT INTO quarantined_orders (order_id, product_id, qty, message, reason)
+        VALUES (${order.order_id}, ${order.product_id}, ${order.qty}, ${JSON.stringify(order)}, ${printable(reason)})
+        ON CONFLICT (order_id) DO NOTHING`;
+    },
     async get(order_id) {
       const [row] = await sql<
         OrderRow[]
@@ -42,6 +61,23 @@ export function pgOrders(sql: Sql): OrderStore & {
     },
   };
 }
+
+/** SQLSTATE classes 22 (data exception) and 23 (integrity constraint): the data, not an outage. */
+const REFUSED_DATA = /^2[23]/;
+
+async function refusalsTyped<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof postgres.PostgresError && REFUSED_DATA.test(err.code)) {
+      throw new RejectedDataError(`${err.code} ${err.message}`);
+    }
+    throw err;
+  }
+}
+
+/** A refusal may quote the bad value: keep it readable and storable (no NUL, no control chars). */
+const printable = (s: string) => s.replace(/\p{Cc}/gu, '?').slice(0, 500);
 
 export interface Cursor {
   created_at: Date;

@@ -4,6 +4,7 @@ import { IDEMPOTENCY_TTL_S } from '../inventory/inventory';
 import type { RebuildSource } from '../sale/ports';
 import type { AcceptedOrder } from '../sale/types';
 import type { Sql } from './db';
+import { markReleased } from './lifecycle';
 import { pgProducts } from './products';
 import { ORDER_COLUMNS, type OrderRow } from './rows';
 
@@ -26,6 +27,13 @@ export function pgRebuildSource(sql: Sql): RebuildSource {
     products: () => pgProducts(sql).list(),
     async state(product) {
       return sql.begin('isolation level repeatable read', async (tx) => {
+        // One snapshot for everything below, and it is recorded: an order this snapshot does not
+        // see (inserted later, or by a transaction still open) is a straggler, reconciled later.
+        const [rebuild] = await tx<{ id: string; stock_total: number }[]>`
+          INSERT INTO inventory_rebuilds (product_id, snapshot)
+          VALUES (${product.id}, pg_current_snapshot())
+          RETURNING id, (SELECT stock_total FROM products WHERE id = ${product.id}) AS stock_total`;
+        const stock_total = rebuild!.stock_total;
         const held = await tx<{ customer_id: string; units: number }[]>`
           SELECT customer_id, sum(qty)::int AS units FROM orders
           WHERE product_id = ${product.id} AND status IN ('reserved', 'paid') GROUP BY customer_id`;
@@ -41,16 +49,19 @@ export function pgRebuildSource(sql: Sql): RebuildSource {
             AND created_at > now() - make_interval(secs => ${IDEMPOTENCY_TTL_S})`;
         const held_units = held.reduce((n, h) => n + h.units, 0);
         return {
+          rebuild_id: Number(rebuild!.id),
+          stock_total,
           held_units,
-          available: product.stock_total - held_units,
+          available: stock_total - held_units,
           customers: new Map(held.map((h) => [h.customer_id, h.units])),
           released_order_ids: free.map((f) => f.order_id),
           replays: replays.map(acceptedFromRow),
         };
       });
     },
-    async markReleasedForProduct(product_id) {
-      await sql`UPDATE stock_releases SET released_at = now() WHERE product_id = ${product_id} AND released_at IS NULL`;
+    markReleased: (order_ids) => markReleased(sql, order_ids),
+    async reopened(rebuild_id, reopened_ms) {
+      await sql`UPDATE inventory_rebuilds SET reopened_at = ${new Date(reopened_ms)} WHERE id = ${rebuild_id}`;
     },
   };
 }

@@ -17,12 +17,14 @@ export async function createProduct(deps: CatalogDeps, input: Omit<Product, 'id'
   return snapshot;
 }
 
+/** The product, null if there is none, "unavailable" if its state was lost and is being rebuilt. */
 export async function getProduct(
   deps: Pick<CatalogDeps, 'inventory'>,
   id: number,
-): Promise<ProductSnapshot | null> {
+): Promise<ProductSnapshot | null | 'unavailable'> {
   const [snapshot] = await deps.inventory.snapshots([id]);
-  return snapshot ?? null;
+  if (snapshot) return snapshot;
+  return (await deps.inventory.stateLost(id)) ? 'unavailable' : null;
 }
 
 export async function listProducts(deps: Pick<CatalogDeps, 'inventory'>): Promise<ProductSnapshot[]> {

@@ -13,8 +13,8 @@ export interface PaymentEvent {
   payment_id: string;
 }
 
-/** Statuses that hold no stock any more: leaving `reserved` for one of these gives units back. */
-export const RELEASING: ReadonlySet<OrderStatus> = new Set(['expired', 'cancelled', 'payment_failed']);
+/** Statuses that hold stock: leaving them for any other status gives the units back. */
+export const HOLDING: ReadonlySet<OrderStatus> = new Set(['reserved', 'paid']);
 export const FINAL: ReadonlySet<OrderStatus> = new Set(['paid', 'payment_failed', 'refund_required']);
 
 export type PaymentDecision =

@@ -1,6 +1,9 @@
 // Persisting accepted orders: one batched write, then the outbox entries are cleared. Safe to run
 // twice on the same orders (duplicate delivery): the write and the clear are both idempotent.
-import { type SettleDeps, settleAfterPersist } from './settle';
+
+import { RejectedDataError } from './ports';
+import { reconcileStragglers } from './reconcile';
+import { releaseNow, type SettleDeps, settleAfterPersist } from './settle';
 import type { AcceptedOrder } from './types';
 
 export type PersistDeps = SettleDeps;
@@ -9,10 +12,16 @@ export interface PersistResult {
   inserted: string[];
   duplicates: string[];
   cancel_pending: string[];
+  /** refused by PostgreSQL: kept in quarantined_orders, units given back */
+  quarantined: string[];
 }
 
-export async function persistAccepted(deps: PersistDeps, batch: AcceptedOrder[]): Promise<PersistResult> {
-  const inserted = await deps.orders.insertAccepted(batch);
+export async function persistAccepted(deps: PersistDeps, given: AcceptedOrder[]): Promise<PersistResult> {
+  const { inserted, batch, quarantined } = await insertIsolating(deps, given);
+  // Before anything can release them: an order a rebuild did not count gets its units taken first.
+  if (inserted.length > 0) {
+    await reconcileStragglers(deps, await deps.lifecycle.uncounted(inserted, inserted.length));
+  }
   // Only after the commit: a crash before this line leaves the outbox entry, and the message
   // (or the outbox re-send) comes back and finds the row already there.
   const acks = await deps.inventory.ack(batch);
@@ -27,5 +36,42 @@ export async function persistAccepted(deps: PersistDeps, batch: AcceptedOrder[])
     inserted,
     duplicates: batch.filter((o) => !fresh.has(o.order_id)).map((o) => o.order_id),
     cancel_pending,
+    quarantined,
+  };
+}
+
+/**
+ * One statement for the batch; if PostgreSQL refuses the data, one per order, so a bad order fails
+ * alone: it is quarantined (operator-visible), its units are given back and its outbox entry
+ * cleared. It is handled, not retried: retrying cannot change a refusal, and a retried message
+ * would end in the DLQ as an accepted order that never becomes a row.
+ */
+async function insertIsolating(deps: PersistDeps, batch: AcceptedOrder[]) {
+  try {
+    return { inserted: await deps.orders.insertAccepted(batch), batch, quarantined: [] };
+  } catch (err) {
+    if (!(err instanceof RejectedDataError)) throw err;
+  }
+  const { inserted, rejected } = await deps.orders.insertEach(batch);
+  for (const { order, reason } of rejected) {
+    await deps.orders.quarantine(order, reason);
+    deps.log.error('order quarantined: PostgreSQL refused it', { order_id: order.order_id, reason });
+  }
+  const bad = rejected.map((r) => r.order);
+  await releaseNow(
+    deps,
+    bad.map((o) => ({
+      order_id: o.order_id,
+      product_id: o.product_id,
+      customer_id: o.customer_id,
+      qty: o.qty,
+    })),
+  );
+  await deps.inventory.ack(bad);
+  const refused = new Set(bad.map((o) => o.order_id));
+  return {
+    inserted,
+    batch: batch.filter((o) => !refused.has(o.order_id)),
+    quarantined: [...refused],
   };
 }

@@ -28,6 +28,8 @@ export interface PendingOrder {
 export interface Inventory {
   /** Throws only when the outcome is unknown (timeout, connection lost). */
   reserve(req: ReserveRequest): Promise<InventoryReserveResult>;
+  /** For a product without sale state: was its state lost (so "unavailable", not "not found")? */
+  stateLost(product_id: number): Promise<boolean>;
   /** Products with live counters; every product when ids is omitted. Unknown ids are skipped. */
   snapshots(ids?: number[]): Promise<ProductSnapshot[]>;
   /** Loads a new product's sale state; never overwrites one that exists. */
@@ -36,18 +38,24 @@ export interface Inventory {
   pendingOrder(order_id: string, product_id: number): Promise<PendingOrder | null>;
   /** Counters and outbox of one product read together (one atomic read), or null if unknown. */
   auditState(product_id: number): Promise<InventoryAuditState | null>;
-  /** Gives an order's units back; idempotent on the order id. True when units moved now. */
-  release(ticket: ReleaseTicket): Promise<boolean>;
-  /** A late success on an expired order: take its units again if they are free. */
-  retake(ticket: ReleaseTicket): Promise<RetakeOutcome>;
+  /**
+   * Gives an order's units back; idempotent on the order id. "deferred": the product's state is
+   * not complete (lost or being rebuilt), nothing was written; the rebuild or a later run applies it.
+   */
+  release(ticket: ReleaseTicket): Promise<'released' | 'already' | 'deferred'>;
+  /**
+   * A late success on an expired order: take its units again if they are free. `released_in_pg`:
+   * PostgreSQL's release record says the units were given back (judged even if Redis forgot it).
+   */
+  retake(ticket: ReleaseTicket, released_in_pg: boolean): Promise<RetakeOutcome>;
   /** Flags a cancel on an order still in the outbox (applied when it is persisted). */
   cancelPending(
     order_id: string,
     product_id: number,
     customer_id: string,
   ): Promise<{ status: 'flagged'; accepted: AcceptedOrder } | { status: 'persisted' | 'not_found' }>;
-  /** Orders in the outbox for longer than `older_than_ms`, per product (re-send candidates). */
-  staleOutbox(older_than_ms: number, limit: number): Promise<AcceptedOrder[]>;
+  /** Orders in the outbox of products `ids` for longer than `older_than_ms` (re-send candidates). */
+  staleOutbox(ids: number[], older_than_ms: number, limit: number): Promise<AcceptedOrder[]>;
   /** Adds or removes stock; refuses to take `available` below 0. */
   adjustStock(
     product_id: number,
@@ -55,16 +63,31 @@ export interface Inventory {
   ): Promise<{ ok: true; stock_total: number; available: number } | { ok: false; available: number }>;
   /** Updates a product's sale settings (never its counters). */
   updateProduct(product: Product): Promise<void>;
-  /** Products (of `ids`) that have no sale state in Redis: lost data, or a load that never ran. */
-  missingProducts(ids: number[]): Promise<number[]>;
-  /** Takes the product's rebuild lock and closes it for sales (reserve answers "rebuilding"). */
-  beginRebuild(product: Product, token: string, lock_ttl_ms: number): Promise<boolean>;
-  /** Writes the recomputed state and reopens the product; false if the lock was lost meanwhile. */
+  /**
+   * Products (of `ids`) whose Redis state is not complete: lost data, a load that never ran, or a
+   * rebuild that stopped part-way. Judged by the marker only a full load writes, never by a key.
+   */
+  incompleteProducts(ids: number[]): Promise<number[]>;
+  /** Rewrites the product index (the catalog listing) from the durable list of product ids. */
+  repairIndex(ids: number[]): Promise<void>;
+  /**
+   * Takes the product's rebuild lock and closes it (reserve "rebuilding", releases deferred).
+   * Null when another rebuilder holds the lock; else when the product was first closed (ms).
+   */
+  beginRebuild(product: Product, token: string, lock_ttl_ms: number): Promise<{ closed_ms: number } | null>;
+  /** Gives up a rebuild attempt: frees its lock (if still ours); the product stays closed. */
+  abandonRebuild(product_id: number, token: string): Promise<void>;
+  /** Writes the recomputed state under the rebuild's generation and reopens the product. */
   finishRebuild(
     product_id: number,
     token: string,
     state: RebuiltState,
-  ): Promise<'ok' | 'not_owner' | 'outbox_not_empty'>;
+  ): Promise<{ status: 'ok'; reopened_ms: number } | { status: 'not_owner' | 'outbox_not_empty' }>;
+  /** Takes a straggler's units (accepted before a loss, not counted by rebuild `generation`). */
+  reconcile(
+    ticket: ReleaseTicket,
+    generation: number,
+  ): Promise<{ kind: 'taken' | 'already'; available: number } | { kind: 'unavailable' | 'stale' }>;
   /** Takes persisted orders out of the outbox; reports which ones the owner asked to cancel. */
   ack(orders: AcceptedOrder[]): Promise<{ order_id: string; cancel_pending: boolean }[]>;
 }
@@ -77,10 +100,26 @@ export interface ReleaseTicket {
   qty: number;
 }
 
-export type RetakeOutcome = 'held' | 'retaken' | 'insufficient' | 'over_limit';
+export type RetakeOutcome = 'held' | 'retaken' | 'insufficient' | 'over_limit' | 'unavailable';
+
+/** Runs a retake for an order; `released_in_pg` comes from PostgreSQL's release record. */
+export type RetakeFn = (order: Order, released_in_pg: boolean) => Promise<RetakeOutcome>;
+
+/**
+ * The inventory cannot decide now (the product's state is lost or being rebuilt): nothing was
+ * applied, the caller answers 503 with Retry-After and the sender retries.
+ */
+export class InventoryUnavailableError extends Error {
+  constructor(readonly product_id: number) {
+    super(`product ${product_id} is being rebuilt`);
+  }
+}
 
 /** A product's inventory state as PostgreSQL proves it. */
 export interface RebuiltState {
+  /** the rebuild's id in PostgreSQL: the generation Redis runs under once it is written */
+  rebuild_id: number;
+  stock_total: number;
   available: number;
   /** units held per customer (reserved + paid) */
   customers: Map<string, number>;
@@ -94,7 +133,10 @@ export interface RebuiltState {
 export interface RebuildSource {
   products(): Promise<Product[]>;
   state(product: Product): Promise<RebuiltState & { held_units: number }>;
-  markReleasedForProduct(product_id: number): Promise<void>;
+  /** Stamps the release markers the rebuild counted (only those: a later release is not counted). */
+  markReleased(order_ids: string[]): Promise<void>;
+  /** Records that Redis runs under this rebuild's generation since `reopened_ms`. */
+  reopened(rebuild_id: number, reopened_ms: number): Promise<void>;
 }
 
 /** How much of the order stream is not in PostgreSQL yet (messages anywhere in the queue). */
@@ -113,15 +155,31 @@ export interface OrderQueue {
   send(order: AcceptedOrder): Promise<void>;
 }
 
+/**
+ * The database refused the data itself (a constraint, the encoding): retrying cannot help, unlike
+ * an outage. Thrown by OrderStore.insertAccepted so persistence can isolate the bad order.
+ */
+export class RejectedDataError extends Error {}
+
 export interface OrderStore {
   /** Inserts the orders not yet present (one statement); returns the ids it inserted. */
   insertAccepted(orders: AcceptedOrder[]): Promise<string[]>;
+  /** One statement per order: which were inserted, which the database refused (and why). */
+  insertEach(
+    orders: AcceptedOrder[],
+  ): Promise<{ inserted: string[]; rejected: { order: AcceptedOrder; reason: string }[] }>;
+  /** Keeps a refused order for the operator (idempotent on the order id). */
+  quarantine(order: AcceptedOrder, reason: string): Promise<void>;
   get(order_id: string): Promise<Order | null>;
   /** Units per status for one product, read in one snapshot with which of `order_ids` exist. */
   auditFigures(
     product_id: number,
     order_ids: string[],
   ): Promise<{ units: Partial<Record<OrderStatus, number>>; existing: Set<string> }>;
+}
+
+export interface Straggler extends ReleaseTicket {
+  rebuild_id: number;
 }
 
 export interface TransitionOutcome {
@@ -137,14 +195,8 @@ export interface PaymentOutcome {
 
 /** Order lifecycle in the durable record (PostgreSQL): conditional transitions and their markers. */
 export interface OrderLifecycle {
-  receivePayment(
-    event: PaymentEvent,
-    retake: (order: Order) => Promise<RetakeOutcome>,
-  ): Promise<PaymentOutcome>;
-  applyPendingPayments(
-    order_ids: string[],
-    retake: (order: Order) => Promise<RetakeOutcome>,
-  ): Promise<PaymentOutcome[]>;
+  receivePayment(event: PaymentEvent, retake: RetakeFn): Promise<PaymentOutcome>;
+  applyPendingPayments(order_ids: string[], retake: RetakeFn): Promise<PaymentOutcome[]>;
   transition(
     order_id: string,
     from: OrderStatus[],
@@ -156,11 +208,18 @@ export interface OrderLifecycle {
   unappliedReleases(older_than_s: number, limit: number): Promise<ReleaseTicket[]>;
   markReleased(order_ids: string[]): Promise<void>;
   strandedPaymentOrders(limit: number): Promise<string[]>;
+  /**
+   * Stragglers: orders accepted before a loss that the product's live rebuild did not count, not
+   * reconciled yet — among `order_ids`, or (null) among recent rebuilds' orders, at most `limit`.
+   */
+  uncounted(order_ids: string[] | null, limit: number): Promise<Straggler[]>;
+  markReconciled(rebuild_id: number, order_id: string, outcome: 'taken' | 'oversold'): Promise<void>;
   orphanStalePayments(hours: number): Promise<number>;
 }
 
 export interface ProductStore {
   create(p: Omit<Product, 'id'>): Promise<Product>;
+  list(): Promise<Product[]>;
   get(id: number): Promise<Product | null>;
   /** Writes the settings of `p` and adds `stock_delta` to stock_total, in one statement. */
   update(p: Product, stock_delta: number): Promise<void>;

@@ -1,9 +1,12 @@
 // Rebuilding a product's inventory state after Redis lost it (a wipe, or a failover without the
 // last writes). The reference project "rebuilt lazily from the database" and oversold; this one:
 //  - is exclusive: one rebuilder per product (a lock), and the product answers 503 meanwhile;
-//  - waits until every order message has reached PostgreSQL (the queue is empty) and refuses while
-//    the DLQ holds messages (their units would be unaccounted): orders accepted but still on their
-//    way are counted, never forgotten;
+//  - waits out a time fence (a createOrder that reserved before the loss has sent its message or
+//    died by then), then until the queue is empty, and refuses while the DLQ holds messages (their
+//    units would be unaccounted): orders accepted but still on their way are counted;
+//  - records the PostgreSQL snapshot it counted from: any order it still missed (a send held past
+//    the fence, a message the approximate queue counters hid) is found exactly and reconciled
+//    (lib/sale/reconcile.ts), so no order is counted twice or never;
 //  - sets `available` to stock_total - reserved - paid as PostgreSQL proves it, never above.
 import { randomUUID } from 'node:crypto';
 import type { Inventory, Logger, QueueBacklog, RebuildSource } from './ports';
@@ -14,51 +17,88 @@ export interface RebuildDeps {
   source: RebuildSource;
   backlog: QueueBacklog;
   log: Logger;
+  /** REBUILD_DEFAULTS when omitted */
+  opts?: RebuildOpts;
 }
 
 export interface RebuildOpts {
   lock_ttl_ms: number;
+  /**
+   * No rebuild counts before this long after the product was closed: the longest a createOrder can
+   * hold a reservation unsent (its function timeout, send retries included).
+   */
+  fence_ms: number;
   /** how long to wait for the queue to drain before giving up until the next run */
   drain_wait_ms: number;
   poll_ms: number;
 }
 
-export const REBUILD_DEFAULTS: RebuildOpts = { lock_ttl_ms: 120_000, drain_wait_ms: 20_000, poll_ms: 250 };
+export const REBUILD_DEFAULTS: RebuildOpts = {
+  lock_ttl_ms: 120_000,
+  fence_ms: 10_000,
+  drain_wait_ms: 20_000,
+  poll_ms: 250,
+};
 
-export type RebuildOutcome = 'rebuilt' | 'busy' | 'queue_not_drained' | 'dlq_not_empty' | 'raced';
+export type RebuildOutcome = 'rebuilt' | 'busy' | 'fenced' | 'queue_not_drained' | 'dlq_not_empty' | 'raced';
 
 /**
- * Rebuilds every product PostgreSQL knows that has no state in Redis. All of them are closed first,
- * then the queue drains once, then each is recomputed: no product is ever open with half its state.
+ * Rebuilds every product PostgreSQL knows whose Redis state is not complete (no marker: lost, never
+ * loaded, or a rebuild that stopped part-way — those are retried here, run after run). All of them
+ * are closed first, then the queue drains once, then each is recomputed: no product is ever open
+ * with half its state.
  */
 export async function rebuildMissing(
   deps: RebuildDeps,
-  opts: RebuildOpts = REBUILD_DEFAULTS,
+  opts: RebuildOpts = deps.opts ?? REBUILD_DEFAULTS,
 ): Promise<{ product_id: number; outcome: RebuildOutcome }[]> {
   const products = await deps.source.products();
-  const missing = new Set(await deps.inventory.missingProducts(products.map((p) => p.id)));
-  const closed: { product: Product; token: string }[] = [];
+  const missing = new Set(await deps.inventory.incompleteProducts(products.map((p) => p.id)));
+  const closed: { product: Product; token: string; closed_ms: number }[] = [];
   const results: { product_id: number; outcome: RebuildOutcome }[] = [];
   for (const product of products.filter((x) => missing.has(x.id))) {
     const token = randomUUID();
-    if (await deps.inventory.beginRebuild(product, token, opts.lock_ttl_ms)) closed.push({ product, token });
+    const began = await deps.inventory.beginRebuild(product, token, opts.lock_ttl_ms);
+    if (began) closed.push({ product, token, closed_ms: began.closed_ms });
     else results.push({ product_id: product.id, outcome: 'busy' });
   }
   if (closed.length === 0) return results;
   deps.log.warn('rebuilding product state from PostgreSQL', { product_ids: closed.map((c) => c.product.id) });
-  // From here the products stay closed (503) until finished; giving up leaves them closed and the
-  // locks expire, so the next release run tries again.
-  const backlog = await waitForDrain(deps.backlog, opts);
+  // From here the products stay closed (503) until finished; giving up leaves them closed (no
+  // marker) and frees the locks, so the next release run tries again.
+  const fenced = !(await waitForFence(Math.max(...closed.map((c) => c.closed_ms)), opts));
+  const backlog = fenced ? null : await waitForDrain(deps.backlog, opts);
   for (const c of closed) {
-    const outcome: RebuildOutcome =
-      backlog.dlq > 0
+    results.push({ product_id: c.product.id, outcome: await attempt(deps, c.product, c.token, backlog) });
+  }
+  return results;
+}
+
+/** Finishes a rebuild if the fence passed (backlog read) and nothing is on its way; else gives up. */
+async function attempt(
+  deps: RebuildDeps,
+  product: Product,
+  token: string,
+  backlog: { queue: number; dlq: number } | null,
+): Promise<RebuildOutcome> {
+  const outcome: RebuildOutcome =
+    backlog === null
+      ? 'fenced'
+      : backlog.dlq > 0
         ? 'dlq_not_empty'
         : backlog.queue > 0
           ? 'queue_not_drained'
-          : await finish(deps, c.product, c.token);
-    results.push({ product_id: c.product.id, outcome });
-  }
-  return results;
+          : await finish(deps, product, token);
+  if (outcome !== 'rebuilt') await deps.inventory.abandonRebuild(product.id, token);
+  return outcome;
+}
+
+/** Waits until the fence has passed, if that is within this run's drain budget; false if not. */
+async function waitForFence(closed_ms: number, opts: RebuildOpts): Promise<boolean> {
+  const wait_ms = closed_ms + opts.fence_ms - Date.now();
+  if (wait_ms > opts.drain_wait_ms) return false;
+  if (wait_ms > 0) await new Promise((r) => setTimeout(r, wait_ms));
+  return true;
 }
 
 /** Rebuilds one product (the operator's forced rebuild goes through here too). */
@@ -68,11 +108,10 @@ export async function rebuildProduct(
   opts: RebuildOpts,
 ): Promise<RebuildOutcome> {
   const token = randomUUID();
-  if (!(await deps.inventory.beginRebuild(product, token, opts.lock_ttl_ms))) return 'busy';
-  const backlog = await waitForDrain(deps.backlog, opts);
-  if (backlog.dlq > 0) return 'dlq_not_empty';
-  if (backlog.queue > 0) return 'queue_not_drained';
-  return finish(deps, product, token);
+  const began = await deps.inventory.beginRebuild(product, token, opts.lock_ttl_ms);
+  if (!began) return 'busy';
+  const backlog = (await waitForFence(began.closed_ms, opts)) ? await waitForDrain(deps.backlog, opts) : null;
+  return attempt(deps, product, token, backlog);
 }
 
 async function finish(deps: RebuildDeps, product: Product, token: string): Promise<RebuildOutcome> {
@@ -85,8 +124,10 @@ async function finish(deps: RebuildDeps, product: Product, token: string): Promi
     return 'raced';
   }
   const r = await deps.inventory.finishRebuild(product.id, token, state);
-  if (r !== 'ok') return 'raced';
-  await deps.source.markReleasedForProduct(product.id);
+  if (r.status !== 'ok') return 'raced';
+  await deps.source.reopened(state.rebuild_id, r.reopened_ms);
+  // Only the releases this snapshot counted: one committed after it is still owed to Redis.
+  await deps.source.markReleased(state.released_order_ids);
   deps.log.warn('product state rebuilt', { product_id: product.id, available: state.available });
   return 'rebuilt';
 }

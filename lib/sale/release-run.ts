@@ -2,12 +2,15 @@
 // entries whose message never produced an order, apply stranded payment events, finish releases
 // committed in PostgreSQL but not applied in Redis, and orphan payments never matched.
 // Safe when two runs overlap: every step is a conditional transition or an idempotent call.
-import type { OrderQueue, ReleaseTicket } from './ports';
+import type { OrderQueue, ProductStore, ReleaseTicket } from './ports';
 import { type RebuildDeps, rebuildMissing } from './rebuild';
+import { reconcileStragglers } from './reconcile';
 import { releaseNow, retakeWith, type SettleDeps } from './settle';
 
 export interface ReleaseRunDeps extends SettleDeps {
   queue: OrderQueue;
+  /** the durable product list: what the run covers never depends on a Redis key */
+  products: Pick<ProductStore, 'list'>;
   /** when given, products whose Redis state is missing are rebuilt first */
   rebuild?: RebuildDeps;
 }
@@ -31,6 +34,8 @@ export const RELEASE_RUN_DEFAULTS: ReleaseRunOpts = {
 
 export interface ReleaseRunReport {
   rebuilt: { product_id: number; outcome: string }[];
+  /** stragglers whose units were taken after a rebuild (see lib/sale/reconcile.ts) */
+  reconciled: number;
   expired: number;
   outbox_resent: number;
   outbox_send_failed: number;
@@ -43,8 +48,12 @@ export interface ReleaseRunReport {
 export async function runRelease(deps: ReleaseRunDeps, opts: ReleaseRunOpts): Promise<ReleaseRunReport> {
   const t0 = performance.now();
   const rebuilt = deps.rebuild ? await rebuildMissing(deps.rebuild) : [];
+  // The backstop for stragglers persisted by a batch that died before reconciling them.
+  const reconciled = await reconcileStragglers(deps, await deps.lifecycle.uncounted(null, opts.batch_max));
+  const product_ids = (await deps.products.list()).map((p) => p.id);
+  await deps.inventory.repairIndex(product_ids);
   const expired = await expireOverdue(deps, opts.batch_max);
-  const outbox = await resendOutbox(deps, opts);
+  const outbox = await resendOutbox(deps, product_ids, opts);
   const stranded = await deps.lifecycle.applyPendingPayments(
     await deps.lifecycle.strandedPaymentOrders(opts.batch_max),
     retakeWith(deps),
@@ -58,6 +67,7 @@ export async function runRelease(deps: ReleaseRunDeps, opts: ReleaseRunOpts): Pr
   const orphaned = await deps.lifecycle.orphanStalePayments(opts.orphan_after_h);
   return {
     rebuilt,
+    reconciled,
     expired,
     outbox_resent: outbox.sent,
     outbox_send_failed: outbox.failed,
@@ -87,9 +97,10 @@ async function expireOverdue(deps: ReleaseRunDeps, limit: number): Promise<numbe
 /** Re-sends are harmless: the consumer is idempotent on the order id. */
 async function resendOutbox(
   deps: ReleaseRunDeps,
+  product_ids: number[],
   opts: ReleaseRunOpts,
 ): Promise<{ sent: number; failed: number }> {
-  const stale = await deps.inventory.staleOutbox(opts.outbox_grace_ms, opts.batch_max);
+  const stale = await deps.inventory.staleOutbox(product_ids, opts.outbox_grace_ms, opts.batch_max);
   let sent = 0;
   let failed = 0;
   for (const order of stale) {

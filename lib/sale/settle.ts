@@ -4,7 +4,15 @@
 // crash interrupted.
 import { decideCancel, type PaymentEvent, type PaymentResult } from './lifecycle';
 import { productIdOf } from './order-id';
-import type { Inventory, Logger, OrderLifecycle, OrderStore, ReleaseTicket } from './ports';
+import {
+  type Inventory,
+  InventoryUnavailableError,
+  type Logger,
+  type OrderLifecycle,
+  type OrderStore,
+  type ReleaseTicket,
+  type RetakeFn,
+} from './ports';
 import { type Order, orderFromAccepted } from './types';
 
 export interface SettleDeps {
@@ -14,13 +22,16 @@ export interface SettleDeps {
   log: Logger;
 }
 
-/** Give units back now; if this fails the marker stays unstamped and the release run retries. */
+/**
+ * Give units back now. If this fails, or the product's state is lost or being rebuilt ("deferred":
+ * nothing written), the marker stays unstamped: the rebuild counts the order as free, or the
+ * release run applies it later.
+ */
 export async function releaseNow(deps: SettleDeps, tickets: ReleaseTicket[]): Promise<void> {
   const done: string[] = [];
   for (const t of tickets) {
     try {
-      await deps.inventory.release(t);
-      done.push(t.order_id);
+      if ((await deps.inventory.release(t)) !== 'deferred') done.push(t.order_id);
     } catch (err) {
       deps.log.warn('release deferred to the release run', { order_id: t.order_id, error: String(err) });
     }
@@ -28,18 +39,28 @@ export async function releaseNow(deps: SettleDeps, tickets: ReleaseTicket[]): Pr
   await deps.lifecycle.markReleased(done);
 }
 
-export const retakeWith = (deps: SettleDeps) => (o: Order) =>
-  deps.inventory.retake({
-    order_id: o.order_id,
-    product_id: o.product_id,
-    customer_id: o.customer_id,
-    qty: o.qty,
-  });
+export const retakeWith =
+  (deps: SettleDeps): RetakeFn =>
+  (o, released_in_pg) =>
+    deps.inventory.retake(
+      { order_id: o.order_id, product_id: o.product_id, customer_id: o.customer_id, qty: o.qty },
+      released_in_pg,
+    );
 
-export async function handlePayment(deps: SettleDeps, event: PaymentEvent): Promise<PaymentResult> {
-  const outcome = await deps.lifecycle.receivePayment(event, retakeWith(deps));
-  if (outcome.release) await releaseNow(deps, [outcome.release]);
-  return outcome.result;
+export async function handlePayment(
+  deps: SettleDeps,
+  event: PaymentEvent,
+): Promise<PaymentResult | { result: 'unavailable'; product_id: number }> {
+  try {
+    const outcome = await deps.lifecycle.receivePayment(event, retakeWith(deps));
+    if (outcome.release) await releaseNow(deps, [outcome.release]);
+    return outcome.result;
+  } catch (err) {
+    // A late success whose product is being rebuilt: nothing stored, the provider retries.
+    if (err instanceof InventoryUnavailableError)
+      return { result: 'unavailable', product_id: err.product_id };
+    throw err;
+  }
 }
 
 export type CancelResult =

@@ -10,6 +10,13 @@ export const ORDER_STATUSES = [
 ] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
+/**
+ * The highest unit price accepted (minor units). The reserve script copies the price through Lua's
+ * cjson, which keeps 14 significant digits, and an order's amount is price × qty with qty at most
+ * max_per_order (1000): 10^11 keeps both exact (and far below 2^53 and PostgreSQL's bigint).
+ */
+export const PRICE_CENTS_MAX = 100_000_000_000;
+
 export interface Product {
   id: number;
   sku: string;

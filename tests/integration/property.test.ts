@@ -88,7 +88,7 @@ async function exec(w: World, c: Cmd): Promise<void> {
     }
     case 'deliver': {
       // Delivers what is in the outbox, possibly again (duplicate delivery is harmless).
-      const pending = (await inventory().staleOutbox(0, 1000)).filter((a) => a.product_id === w.product_id);
+      const pending = await inventory().staleOutbox([w.product_id], 0, 1000);
       if (pending.length) await persistAccepted(settleDeps(), pending);
       return;
     }

@@ -1,0 +1,29 @@
+--[[
+reconcile: take the units of a straggler, an order accepted before Redis lost this product's data
+that reached PostgreSQL only after the rebuild had counted (so the rebuilt state lacks it).
+Idempotent on the order id; applied only to the generation (rebuild) that did not count it.
+
+KEYS[1] sale hash        ({p:ID}:sale)
+KEYS[2] customers hash   ({p:ID}:customers)
+KEYS[3] reconciled hash  ({p:ID}:reconciled)  order id -> generation it was reconciled under
+
+ARGV[1] order id
+ARGV[2] qty
+ARGV[3] customer id
+ARGV[4] generation: the id of the rebuild that did not count the order
+
+Returns {"taken", available} units taken now; `available` below 0 means they had been sold again
+      | {"already", available} taken before (a retry): nothing changed
+      | {"unavailable"}  the product's state is not complete (lost or being rebuilt): a new rebuild
+                         will count the order itself
+      | {"stale"}        Redis holds another generation: judge the order again against it
+]]
+if redis.call('HGET', KEYS[1], 'complete') ~= '1' then return {'unavailable'} end
+if redis.call('HGET', KEYS[1], 'generation') ~= ARGV[4] then return {'stale'} end
+if redis.call('HSETNX', KEYS[3], ARGV[1], ARGV[4]) == 0 then
+  return {'already', tonumber(redis.call('HGET', KEYS[1], 'available'))}
+end
+local qty = tonumber(ARGV[2])
+local available = redis.call('HINCRBY', KEYS[1], 'available', -qty)
+redis.call('HINCRBY', KEYS[2], ARGV[3], qty)
+return {'taken', available}

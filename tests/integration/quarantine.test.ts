@@ -1,0 +1,72 @@
+// Pins down that bad data cannot block the queue (issue 11, item 6): a price that Lua's cjson or
+// price × qty could not carry exactly is refused at the door, and an accepted order PostgreSQL
+// refuses to store fails alone — quarantined for the operator, its units back on sale, its
+// batch-mates persisted, and no failure reported, so it never sits in the DLQ.
+import { randomUUID } from 'node:crypto';
+import postgres from 'postgres';
+import { afterAll, expect, it } from 'vitest';
+import { inventory } from '../../lib/container';
+import { closeRedis } from '../../lib/inventory/client';
+import { closeDb } from '../../lib/orders/db';
+import { newOrderId } from '../../lib/sale/order-id';
+import { PRICE_CENTS_MAX } from '../../lib/sale/types';
+import { adminToken, audit, call, newProduct } from '../helpers/api';
+import { persistInProcess, reservedUnsent, sqsEvent, sqsRecord } from '../helpers/in-flight';
+
+const sql = postgres(process.env['DATABASE_URL']!, { max: 2 });
+afterAll(async () => {
+  await sql.end();
+  await closeRedis();
+  await closeDb();
+});
+
+const createWithPrice = async (price_cents: number) =>
+  call('POST', '/api/admin/products', {
+    token: await adminToken(),
+    body: { sku: `T-${randomUUID()}`, name: 'priced', price_cents, currency: 'EUR', stock_total: 1 },
+  });
+
+it('price_cents above the documented cap is refused with 400 naming the field; the cap itself is accepted', async () => {
+  const over = await createWithPrice(PRICE_CENTS_MAX + 1);
+  expect(over.status).toBe(400);
+  expect(JSON.stringify(over.body)).toContain('price_cents');
+  expect((await createWithPrice(PRICE_CENTS_MAX)).status).toBe(201);
+});
+
+it('an order PostgreSQL refuses (a NUL in its customer id) is quarantined alone, units released, nothing fails', async () => {
+  const product = await newProduct({ stock_total: 10 });
+  const good = await reservedUnsent(product.id, 2);
+  const r = await inventory().reserve({
+    order_id: newOrderId(product.id),
+    product_id: product.id,
+    customer_id: 'bad\u0000customer',
+    qty: 3,
+    idempotency_key: null,
+  });
+  if (r.kind !== 'reserved') throw new Error(`reserve failed: ${r.kind}`);
+  const bad = r.accepted;
+
+  const res = await persistInProcess(
+    sqsEvent([sqsRecord(JSON.stringify(bad)), sqsRecord(JSON.stringify(good))]),
+  );
+
+  expect(res.batchItemFailures, 'handled, not retried into the DLQ').toEqual([]);
+  const rows = await sql`SELECT order_id FROM orders WHERE order_id IN (${good.order_id}, ${bad.order_id})`;
+  expect(rows.map((x) => x['order_id'])).toEqual([good.order_id]);
+  const [q] = await sql`SELECT qty, reason, message FROM quarantined_orders WHERE order_id = ${bad.order_id}`;
+  expect(q).toBeDefined();
+  expect(Number(q!['qty'])).toBe(3);
+  expect(q!['reason']).toMatch(/^22/);
+  expect(await audit(product.id)).toMatchObject({
+    available: 8,
+    reserved: 2,
+    in_flight: 0,
+    drift: 0,
+    ok: true,
+  });
+
+  // Delivered again (the message came back anyway): still one quarantine row, units released once.
+  const again = await persistInProcess(sqsEvent([sqsRecord(JSON.stringify(bad))]));
+  expect(again.batchItemFailures).toEqual([]);
+  expect(await audit(product.id)).toMatchObject({ available: 8, ok: true });
+});

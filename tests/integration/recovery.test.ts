@@ -1,0 +1,336 @@
+// Pins down recovery after Redis loses a product's data mid-lifecycle (issue 11): releases in the
+// loss window never create partial state, every incomplete product (a rebuild that stopped part-way
+// included) is rebuilt by the next run, a late payment is judged by PostgreSQL's release record, the
+// product index is repaired, and a product named like a sale-hash field keeps its settings.
+import { randomUUID } from 'node:crypto';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOrderQueues, localSqsClient } from '../../infra/local/services';
+import { inventory, orderQueue, settleDeps } from '../../lib/container';
+import { closeRedis, redisClient } from '../../lib/inventory/client';
+import { globalKeys, productKeys } from '../../lib/inventory/keys';
+import { closeDb, db } from '../../lib/orders/db';
+import { pgProducts } from '../../lib/orders/products';
+import { pgRebuildSource } from '../../lib/orders/rebuild-source';
+import { domainLog } from '../../lib/platform/logger';
+import { sqsBacklog } from '../../lib/queue/dlq';
+import type { PaymentEvent } from '../../lib/sale/lifecycle';
+import { persistAccepted } from '../../lib/sale/persist';
+import type { QueueBacklog } from '../../lib/sale/ports';
+import { REBUILD_DEFAULTS, type RebuildOpts } from '../../lib/sale/rebuild';
+import { RELEASE_RUN_DEFAULTS, runRelease } from '../../lib/sale/release-run';
+import { reserveOrder } from '../../lib/sale/reserve';
+import { cancelOrder, handlePayment } from '../../lib/sale/settle';
+import type { Order } from '../../lib/sale/types';
+import { adminToken, audit, buyerToken, call, newProduct, reserve } from '../helpers/api';
+import { releaseRun, reserveUnsent, waitUntil } from '../helpers/domain';
+import { sendWebhook } from '../helpers/webhook';
+
+const sql = postgres(process.env['DATABASE_URL']!, { max: 2 });
+const prefix = process.env['REDIS_KEY_PREFIX']!;
+// The rebuild waits for "its" queue and DLQ to be empty: a pair of its own, so another test's
+// poison message in the shared DLQ cannot hold this file's rebuilds back.
+let backlog: QueueBacklog;
+
+beforeAll(async () => {
+  const sqs = localSqsClient(process.env['SQS_ENDPOINT']!);
+  const tag = randomUUID().slice(0, 8);
+  const pair = await createOrderQueues(sqs, { queue: `recovery-${tag}`, dlq: `recovery-${tag}-dlq` });
+  backlog = sqsBacklog(sqs, pair.queueUrl, pair.dlqUrl);
+});
+
+afterAll(async () => {
+  await sql.end();
+  await closeRedis();
+  await closeDb();
+});
+
+/** One release run as the schedule runs it: rebuild first, then the rest (no time fence unless asked). */
+const runWithRebuild = (rebuild: Partial<RebuildOpts> = {}) =>
+  runRelease(
+    {
+      ...settleDeps(),
+      rebuild: {
+        inventory: inventory(),
+        source: pgRebuildSource(db()),
+        backlog,
+        log: domainLog,
+        opts: { ...REBUILD_DEFAULTS, fence_ms: 0, ...rebuild },
+      },
+    },
+    { ...RELEASE_RUN_DEFAULTS, reapply_after_s: 0 },
+  );
+
+/** Redis loses everything it held for this product (the keys FLUSHALL would take). */
+async function lose(product_id: number, order_ids: string[]) {
+  const k = productKeys(prefix, product_id);
+  await redisClient().del(k.sale, k.customers, k.outbox, k.released, k.rebuildLock);
+  if (order_ids.length) await redisClient().del(...order_ids.map((id) => k.order(id)));
+}
+
+/** Reserved and persisted, as the queue would have done it (expiry moved when asked). */
+async function persistedOrder(product_id: number, qty = 1, opts: { overdue?: boolean } = {}) {
+  const order = await reserveUnsent(`c-${randomUUID()}`, product_id, qty);
+  await persistAccepted(settleDeps(), [
+    {
+      order_id: order.order_id,
+      product_id,
+      customer_id: order.customer_id,
+      qty,
+      unit_price_cents: order.unit_price_cents,
+      currency: order.currency,
+      created_ms: order.created_at.getTime(),
+      expires_ms: opts.overdue ? Date.now() - 1000 : order.expires_at.getTime(),
+    },
+  ]);
+  return order;
+}
+
+const saleExists = (product_id: number) => redisClient().exists(productKeys(prefix, product_id).sale);
+const outcomeOf = (report: { rebuilt: { product_id: number; outcome: string }[] }, id: number) =>
+  report.rebuilt.find((r) => r.product_id === id)?.outcome;
+
+const event = (order: Order, type: PaymentEvent['type']): PaymentEvent => ({
+  webhook_id: `msg_${randomUUID()}`,
+  type,
+  order_id: order.order_id,
+  amount_cents: order.amount_cents,
+  currency: order.currency,
+  payment_id: `pay_${randomUUID()}`,
+});
+
+async function statusOf(order_id: string): Promise<string> {
+  const [r] = await sql<{ status: string }[]>`SELECT status FROM orders WHERE order_id = ${order_id}`;
+  return r!.status;
+}
+
+describe('lifecycle events inside the loss window', () => {
+  it('a customer cancel creates no partial state; the next run rebuilds and reopens the product', async () => {
+    const product = await newProduct({ stock_total: 5 });
+    const cancelled = await persistedOrder(product.id, 2);
+    const kept = await persistedOrder(product.id, 1);
+    await lose(product.id, [cancelled.order_id, kept.order_id]);
+
+    const r = await cancelOrder(settleDeps(), cancelled.order_id, {
+      customer_id: cancelled.customer_id,
+      admin: false,
+    });
+    expect(r.kind).toBe('cancelled');
+    expect(await saleExists(product.id), 'a release during the loss writes nothing').toBe(0);
+    const read = await call('GET', `/api/products/${product.id}`);
+    expect(read.status, 'lost, not unknown').toBe(503);
+    expect(read.headers.get('retry-after')).toMatch(/^\d+$/);
+
+    const report = await runWithRebuild();
+    expect(outcomeOf(report, product.id)).toBe('rebuilt');
+    expect(await audit(product.id)).toMatchObject({ available: 4, reserved: 1, drift: 0, ok: true });
+    expect((await reserve(await buyerToken(), product.id, 1)).status).toBe(202);
+    const [mark] = await sql`SELECT released_at FROM stock_releases WHERE order_id = ${cancelled.order_id}`;
+    expect(mark!['released_at'], 'the rebuild counted the release and stamped it').not.toBeNull();
+  });
+
+  it('a failed payment and an expiry in the loss window: deferred, counted once by the rebuild', async () => {
+    const product = await newProduct({ stock_total: 5 });
+    const failed = await persistedOrder(product.id, 2);
+    const overdue = await persistedOrder(product.id, 1, { overdue: true });
+    await lose(product.id, [failed.order_id, overdue.order_id]);
+
+    expect(await handlePayment(settleDeps(), event(failed, 'payment.failed'))).toMatchObject({
+      result: 'applied',
+      status: 'payment_failed',
+    });
+    await releaseRun(); // expires the overdue order; its Redis release cannot run yet
+    expect(await statusOf(overdue.order_id)).toBe('expired');
+    expect(await saleExists(product.id)).toBe(0);
+
+    expect(outcomeOf(await runWithRebuild(), product.id)).toBe('rebuilt');
+    await releaseRun(); // re-applies nothing twice: both releases were stamped by the rebuild
+    expect(await audit(product.id)).toMatchObject({ available: 5, reserved: 0, drift: 0, ok: true });
+  });
+
+  it('a rebuild that stopped part-way (its lock lost) is retried by the next run', async () => {
+    const product = await newProduct({ stock_total: 5 });
+    await persistedOrder(product.id, 2);
+    const k = productKeys(prefix, product.id);
+    const stored = await pgProducts(db()).get(product.id);
+    expect(await inventory().beginRebuild(stored!, 'abandoned', 200)).toMatchObject({
+      closed_ms: expect.any(Number),
+    });
+    await waitUntil(
+      'the abandoned rebuild lock to expire',
+      async () => (await redisClient().exists(k.rebuildLock)) === 0,
+    );
+    expect((await reserve(await buyerToken(), product.id, 1)).status, 'closed meanwhile').toBe(503);
+
+    expect(outcomeOf(await runWithRebuild(), product.id)).toBe('rebuilt');
+    expect(await audit(product.id)).toMatchObject({ available: 3, reserved: 2, ok: true });
+    expect((await reserve(await buyerToken(), product.id, 1)).status).toBe(202);
+  });
+});
+
+describe('a late payment after data loss is judged by PostgreSQL’s release record', () => {
+  /** Stock 1: `late` expired and gave its unit back, `buyer` bought it. */
+  async function resoldUnit() {
+    const product = await newProduct({ stock_total: 1 });
+    const late = await persistedOrder(product.id, 1, { overdue: true });
+    await releaseRun();
+    expect(await statusOf(late.order_id)).toBe('expired');
+    const buyer = await persistedOrder(product.id, 1);
+    return { product, late, buyer };
+  }
+
+  it('while the product is being rebuilt the webhook answers 503 + Retry-After; the retry ends refund_required', async () => {
+    const { product, late, buyer } = await resoldUnit();
+    await lose(product.id, [late.order_id, buyer.order_id]);
+
+    const webhook_id = `msg_${randomUUID()}`;
+    const first = await sendWebhook(late.order_id, { amount_cents: late.amount_cents, webhook_id });
+    expect(first.status).toBe(503);
+    expect(first.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(first.body.type).toMatch(/\/unavailable$/);
+    const stored = await sql`SELECT 1 FROM payment_events WHERE webhook_id = ${webhook_id}`;
+    expect(stored.length, 'nothing stored: the retry is the first delivery').toBe(0);
+    expect(await saleExists(product.id)).toBe(0);
+
+    expect(outcomeOf(await runWithRebuild(), product.id)).toBe('rebuilt');
+    const retry = await sendWebhook(late.order_id, { amount_cents: late.amount_cents, webhook_id });
+    expect(retry.status).toBe(200);
+    expect(retry.body).toMatchObject({ result: 'applied', status: 'refund_required' });
+    expect(await audit(product.id)).toMatchObject({ available: 0, reserved: 1, paid: 0, ok: true });
+  });
+
+  it('Redis forgot the release (its `released` entry gone), PostgreSQL did not: refund_required, never paid', async () => {
+    const { product, late } = await resoldUnit();
+    await redisClient().hdel(productKeys(prefix, product.id).released, late.order_id);
+
+    const r = await handlePayment(settleDeps(), event(late, 'payment.succeeded'));
+    expect(r).toMatchObject({ result: 'applied', status: 'refund_required' });
+    expect(await audit(product.id)).toMatchObject({ available: 0, reserved: 1, paid: 0, ok: true });
+  });
+});
+
+/**
+ * A createOrder held between its Lua call and its SQS send (the real queue, once released): the
+ * reservation happened in the Redis that is about to lose its data.
+ */
+async function heldCreateOrder(product_id: number) {
+  let reached!: () => void;
+  let release!: () => void;
+  const atSend = new Promise<void>((r) => {
+    reached = r;
+  });
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  const done = reserveOrder(
+    {
+      inventory: inventory(),
+      queue: {
+        async send(order) {
+          reached();
+          await gate;
+          await orderQueue().send(order);
+        },
+      },
+      log: domainLog,
+    },
+    { customer_id: `c-${randomUUID()}`, product_id, qty: 1, idempotency_key: null },
+  );
+  await atSend;
+  return { release, done };
+}
+
+describe('the rebuild counts an order whose send was in flight exactly once', () => {
+  it('past the fence: the straggler is found exactly and reconciled; units sold again end it oversold_after_rebuild', async () => {
+    const product = await newProduct({ stock_total: 2 });
+    const held = await heldCreateOrder(product.id);
+    const other = await persistedOrder(product.id, 1);
+    await lose(product.id, [other.order_id]);
+
+    expect(outcomeOf(await runWithRebuild(), product.id)).toBe('rebuilt');
+    expect((await audit(product.id)).available, 'the held order is in no record yet').toBe(1);
+    expect((await reserve(await buyerToken(), product.id, 1)).status).toBe(202);
+
+    held.release();
+    const r = await held.done;
+    if (r.kind !== 'reserved') throw new Error(`held reserve ended ${r.kind}`);
+    const straggler = r.order.order_id;
+    await waitUntil('the straggler reconciled', async () => {
+      const [x] = await sql`SELECT outcome FROM rebuild_reconciled WHERE order_id = ${straggler}`;
+      return x?.['outcome'];
+    });
+    await waitUntil('every order persisted', async () => (await audit(product.id)).in_flight === 0);
+    const a = await audit(product.id);
+    expect(a).toMatchObject({ stock_total: 2, available: 0, drift: 0, ok: true });
+    expect(a.reserved + a.paid, 'never more than the stock').toBe(2);
+    expect(await statusOf(straggler)).toBe('cancelled');
+    const [ev] =
+      await sql`SELECT reason FROM order_events WHERE order_id = ${straggler} AND to_status = 'cancelled'`;
+    expect(ev!['reason']).toMatch(/^oversold_after_rebuild/);
+  });
+
+  it('within the fence the rebuild waits; the released send is then counted by the rebuild itself', async () => {
+    const product = await newProduct({ stock_total: 3 });
+    const held = await heldCreateOrder(product.id);
+    await lose(product.id, []);
+
+    const fenced = await runWithRebuild({ fence_ms: 60_000, drain_wait_ms: 200 });
+    expect(outcomeOf(fenced, product.id)).toBe('fenced');
+    expect((await reserve(await buyerToken(), product.id, 1)).status, 'closed meanwhile').toBe(503);
+
+    held.release();
+    const r = await held.done;
+    if (r.kind !== 'reserved') throw new Error(`held reserve ended ${r.kind}`);
+    await waitUntil(
+      'the held order persisted',
+      async () => (await sql`SELECT 1 FROM orders WHERE order_id = ${r.order.order_id}`).length === 1,
+    );
+    expect(outcomeOf(await runWithRebuild(), product.id)).toBe('rebuilt');
+    expect(await audit(product.id)).toMatchObject({ available: 2, reserved: 1, drift: 0, ok: true });
+    const reconciled = await sql`SELECT 1 FROM rebuild_reconciled WHERE order_id = ${r.order.order_id}`;
+    expect(reconciled.length, 'counted by the snapshot, never twice').toBe(0);
+  });
+});
+
+describe('nothing depends on one unrepaired key', () => {
+  it('a product missing from the index still has its outbox re-sent, and the index is repaired', async () => {
+    const product = await newProduct({ stock_total: 5 });
+    const products = globalKeys(prefix).products;
+    await redisClient().srem(products, String(product.id));
+    const unsent = await reserveUnsent(`c-${randomUUID()}`, product.id, 1);
+
+    await releaseRun({ outbox_grace_ms: 0 });
+    expect(await redisClient().sismember(products, String(product.id))).toBe(1);
+    await waitUntil(
+      're-sent order persisted',
+      async () => (await sql`SELECT 1 FROM orders WHERE order_id = ${unsent.order_id}`).length === 1,
+      20_000,
+    );
+  });
+
+  it('a product named "stock_total" keeps its settings through a PATCH', async () => {
+    const created = await call('POST', '/api/admin/products', {
+      token: await adminToken(),
+      body: {
+        sku: `T-${randomUUID()}`,
+        name: 'stock_total',
+        price_cents: 1234,
+        currency: 'EUR',
+        stock_total: 7,
+      },
+    });
+    expect(created.status).toBe(201);
+    const patched = await call('PATCH', `/api/admin/products/${created.body.id}`, {
+      token: await adminToken(),
+      body: { max_per_order: 3 },
+    });
+    expect(patched.status).toBe(200);
+    const read = await call('GET', `/api/products/${created.body.id}`);
+    expect(read.body).toMatchObject({
+      name: 'stock_total',
+      price_cents: 1234,
+      stock_total: 7,
+      max_per_order: 3,
+    });
+  });
+});
