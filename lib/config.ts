@@ -18,6 +18,12 @@ const schema = z.object({
     .regex(/^[a-z0-9_-]{1,32}$/i, 'letters, digits, _ or -, at most 32')
     .default('fs'),
   REDIS_COMMAND_TIMEOUT_MS: intFrom(1000),
+  /**
+   * How long after it was sent a reserve command still counts: ioredis resends unanswered commands
+   * after a reconnect, and reserve.lua refuses one older than the command timeout plus this window.
+   * Completed orders keep a tombstone only this long (plus clock-skew slack), not 24 hours.
+   */
+  REDIS_RESEND_WINDOW_S: intFrom(30),
   /** MemoryDB and ElastiCache with in-transit encryption: TLS to every cluster node */
   REDIS_TLS: z
     .enum(['0', '1', 'true', 'false', ''])

@@ -81,6 +81,8 @@ const OPTIONAL_SETTINGS = [
   'AUTH_ADMIN_VALUE',
   'WEBHOOK_FAILED_PER_MIN',
   'WEBHOOK_UNVERIFIED_SAMPLE_MAX',
+  'REDIS_COMMAND_TIMEOUT_MS',
+  'REDIS_RESEND_WINDOW_S',
 ] as const;
 
 export async function startStack(opts: StackOpts): Promise<Stack> {
