@@ -23,14 +23,14 @@ export interface AdmittedWebhook {
 }
 
 export async function admitWebhook(event: Event): Promise<AdmittedWebhook> {
+  const raw = rawBody(event);
   try {
-    refuseOversized(event.body, event.isBase64Encoded);
-    const raw = rawBody(event);
+    refuseOversized(raw);
     return { ...verifyWebhook(raw, event.headers), raw };
   } catch (err) {
     if (!(err instanceof UnverifiedWebhook)) throw err;
     const source = event.requestContext?.http?.sourceIp ?? 'unknown';
-    await countUnverified(err.reason, source, event).catch((e: Error) =>
+    await countUnverified(err.reason, source, event, raw).catch((e: Error) =>
       logger.warn('unverified webhook not counted', { error: e.message }),
     );
     await limitFailures(source);
@@ -38,7 +38,12 @@ export async function admitWebhook(event: Event): Promise<AdmittedWebhook> {
   }
 }
 
-async function countUnverified(reason: UnverifiedReason, source: string, event: Event): Promise<void> {
+async function countUnverified(
+  reason: UnverifiedReason,
+  source: string,
+  event: Event,
+  raw: string,
+): Promise<void> {
   const c = config();
   const k = webhookKeys(c.REDIS_KEY_PREFIX);
   const minute = k.unverifiedMinute(Math.floor(Date.now() / 60_000));
@@ -47,7 +52,7 @@ async function countUnverified(reason: UnverifiedReason, source: string, event: 
     reason,
     source,
     webhook_id: event.headers['webhook-id']?.slice(0, 255) ?? null,
-    body_excerpt: (event.body ?? '').slice(0, SAMPLE_EXCERPT_CHARS_MAX),
+    body_excerpt: raw.slice(0, SAMPLE_EXCERPT_CHARS_MAX),
   });
   const tx = redisClient().multi().hincrby(minute, reason, 1).expire(minute, MINUTE_COUNTERS_TTL_S);
   if (c.WEBHOOK_UNVERIFIED_SAMPLE_MAX > 0)

@@ -25,11 +25,9 @@ export class UnverifiedWebhook extends Problem {
   }
 }
 
-/** Body size from the event itself, before decoding or hashing anything. */
-export function refuseOversized(body: string | undefined, isBase64Encoded: boolean): void {
-  const chars = body?.length ?? 0;
-  const bytes = isBase64Encoded ? Math.floor((chars * 3) / 4) : Buffer.byteLength(body ?? '', 'utf8');
-  if (bytes > WEBHOOK_BODY_BYTES_MAX)
+/** Judged on the raw bytes before any signature work. */
+export function refuseOversized(raw: string): void {
+  if (Buffer.byteLength(raw, 'utf8') > WEBHOOK_BODY_BYTES_MAX)
     throw new UnverifiedWebhook('too-large', `body above ${WEBHOOK_BODY_BYTES_MAX} bytes`);
 }
 
