@@ -88,6 +88,17 @@ function printAudit(
 }
 
 program
+  .command('webhook-rejects')
+  .description('unverified webhook requests: counts per minute and reason, and the kept sample')
+  .option('--minutes <n>', 'how many recent minutes to show', '60')
+  .action(async (o: { minutes: string }) => {
+    const { unverifiedReport } = await import('../lib/http/webhook-door');
+    console.log(
+      JSON.stringify(await unverifiedReport(Math.min(1440, Math.max(1, Number(o.minutes) || 60))), null, 2),
+    );
+  });
+
+program
   .command('rebuild')
   .description('rebuild Redis state of products that lost it (exclusive; waits for the queue to drain)')
   .action(async () => {

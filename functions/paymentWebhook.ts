@@ -1,27 +1,25 @@
-// POST /api/payments/webhook: verify (Standard Webhooks), keep a receipt, apply the event once.
+// POST /api/payments/webhook: admit (size, signature, abuse counters), keep a receipt of every
+// verified event, apply it once.
 import { receipts, settleDeps } from '../lib/container';
 import { parseJsonText } from '../lib/http/body';
 import { RETRY_AFTER_S } from '../lib/http/outcomes';
 import { Problem } from '../lib/http/problems';
-import { rawBody } from '../lib/http/raw-body';
 import { json, problemResult, route } from '../lib/http/route';
-import { PaymentWebhookBody, paymentEventOf, verifyWebhook } from '../lib/http/webhook';
+import { PaymentWebhookBody, paymentEventOf, WEBHOOK_BODY_BYTES_MAX } from '../lib/http/webhook';
+import { admitWebhook } from '../lib/http/webhook-door';
 import { handlePayment } from '../lib/sale/settle';
 
 export const handler = route({ auth: 'public' }, async ({ event }) => {
-  const raw = rawBody(event);
-  const webhook_id = event.headers['webhook-id'] ?? null;
-  const receipt = (verified: boolean, outcome: string) =>
-    receipts().record({ webhook_id, verified, outcome, body: raw });
+  const { webhook_id, raw } = await admitWebhook(event);
+  const receipt = (outcome: string) => receipts().record({ webhook_id, verified: true, outcome, body: raw });
   try {
-    const verified = verifyWebhook(raw, event.headers);
-    const body = parseJsonText(raw, PaymentWebhookBody);
-    const result = await handlePayment(settleDeps(), paymentEventOf(verified.webhook_id, body));
-    await receipt(true, result.result);
+    const body = parseJsonText(raw, PaymentWebhookBody, WEBHOOK_BODY_BYTES_MAX);
+    const result = await handlePayment(settleDeps(), paymentEventOf(webhook_id, body));
+    await receipt(result.result);
     if (result.result === 'unavailable') return rebuilding(result.product_id);
     return json(result.result === 'pending' ? 202 : 200, result);
   } catch (err) {
-    if (err instanceof Problem) await receipt(err.code !== 'invalid-signature', err.code).catch(() => {});
+    if (err instanceof Problem) await receipt(err.code).catch(() => {});
     throw err;
   }
 });

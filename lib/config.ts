@@ -18,6 +18,12 @@ const schema = z.object({
     .regex(/^[a-z0-9_-]{1,32}$/i, 'letters, digits, _ or -, at most 32')
     .default('fs'),
   REDIS_COMMAND_TIMEOUT_MS: intFrom(1000),
+  /**
+   * How long after it was sent a reserve command still counts: ioredis resends unanswered commands
+   * after a reconnect, and reserve.lua refuses one older than the command timeout plus this window.
+   * Completed orders keep a tombstone only this long (plus clock-skew slack), not 24 hours.
+   */
+  REDIS_RESEND_WINDOW_S: intFrom(30),
   /** MemoryDB and ElastiCache with in-transit encryption: TLS to every cluster node */
   REDIS_TLS: z
     .enum(['0', '1', 'true', 'false', ''])
@@ -27,12 +33,26 @@ const schema = z.object({
   ORDERS_QUEUE_URL: optionalString,
   ORDERS_DLQ_URL: optionalString,
   AWS_REGION: z.string().default('us-east-1'),
-  AUTH_JWT_SECRET: optionalString,
+  // HS256 with a short secret is guessable offline from one token (RFC 7518 §3.2: at least the
+  // hash size, 256 bits), so a short one is refused at start rather than accepted quietly.
+  AUTH_JWT_SECRET: optionalString.refine(
+    (v) => v === undefined || Buffer.byteLength(v, 'utf8') >= 32,
+    'HS256 secret must be at least 32 bytes',
+  ),
   AUTH_JWT_ISSUER: optionalString,
   AUTH_JWT_AUDIENCE: optionalString,
+  /** identity-provider mode: RS256/ES256 tokens verified against this JWKS (issuer and audience required) */
+  AUTH_JWKS_URL: optionalString.refine((v) => v === undefined || URL.canParse(v), 'must be a URL'),
+  /** the claim that makes a caller admin: a string equal to AUTH_ADMIN_VALUE or an array containing it */
+  AUTH_ADMIN_CLAIM: z.string().min(1).default('role'),
+  AUTH_ADMIN_VALUE: z.string().min(1).default('admin'),
   WEBHOOK_SECRET: optionalString,
   RATE_LIMIT_CUSTOMER_RPS: intFrom(20),
   RATE_LIMIT_IP_RPS: intFrom(0),
+  /** failed webhook verifications allowed per source IP per minute before 429; 0 turns it off */
+  WEBHOOK_FAILED_PER_MIN: intFrom(60),
+  /** unverified webhook requests kept as a sample for the operator (the newest, per stack) */
+  WEBHOOK_UNVERIFIED_SAMPLE_MAX: intFrom(100),
   CORS_ORIGINS: z.string().default('*'),
   OUTBOX_GRACE_S: intFrom(30),
   /** a rebuild after a data loss waits this long after closing the product (createOrder's timeout + margin) */
@@ -51,7 +71,12 @@ export function config(): Config {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new Error(`invalid configuration: ${issues}`);
   }
-  cached = parsed.data;
+  // Any application of an identity provider can mint tokens carrying our customer ids, so without
+  // both checks a token meant for another application would be accepted here (API.md, Identity).
+  const c = parsed.data;
+  if (c.AUTH_JWKS_URL && !(c.AUTH_JWT_ISSUER && c.AUTH_JWT_AUDIENCE))
+    throw new Error('invalid configuration: AUTH_JWKS_URL needs AUTH_JWT_ISSUER and AUTH_JWT_AUDIENCE');
+  cached = c;
   return cached;
 }
 

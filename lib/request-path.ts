@@ -2,7 +2,7 @@
 // lib/container.ts so createOrder's bundle does not carry (or initialise) the PostgreSQL client.
 import { config } from './config';
 import { redisClient } from './inventory/client';
-import { redisInventory } from './inventory/inventory';
+import { redisInventory, resendBound } from './inventory/inventory';
 import { sqsOrderQueue } from './queue/sqs';
 import type { Inventory, OrderQueue } from './sale/ports';
 
@@ -10,7 +10,12 @@ let inv: Inventory | undefined;
 let q: OrderQueue | undefined;
 
 export const inventory = (): Inventory => {
-  inv ??= redisInventory(redisClient(), config().REDIS_KEY_PREFIX);
+  const c = config();
+  inv ??= redisInventory(
+    redisClient(),
+    c.REDIS_KEY_PREFIX,
+    resendBound(c.REDIS_COMMAND_TIMEOUT_MS, c.REDIS_RESEND_WINDOW_S),
+  );
   return inv;
 };
 

@@ -8,7 +8,8 @@ KEYS[3] order record   ({p:ID}:order:OID)
 
 ARGV[1] order id
 ARGV[2] qty of the order (units that stop being "in flight")
-ARGV[3] seconds to keep the order record afterwards (it answers idempotent replays)
+ARGV[3] seconds to keep the record of an order placed under an Idempotency-Key (it answers replays)
+ARGV[4] seconds to keep the record of any other order: a tombstone for resent reserve commands only
 
 Returns {removed, cancel_pending}:
   removed         1 when this call took the entry out of the outbox, 0 when it was already gone
@@ -21,7 +22,10 @@ end
 local cancel_pending = 0
 local record = redis.call('GET', KEYS[3])
 if record then
-  if cjson.decode(record).cancel_pending then cancel_pending = 1 end
-  redis.call('EXPIRE', KEYS[3], tonumber(ARGV[3]))
+  local order = cjson.decode(record)
+  if order.cancel_pending then cancel_pending = 1 end
+  local key = order.idempotency_key
+  local keyed = key ~= nil and key ~= cjson.null and key ~= ''
+  redis.call('EXPIRE', KEYS[3], tonumber(keyed and ARGV[3] or ARGV[4]))
 end
 return {removed, cancel_pending}

@@ -17,10 +17,13 @@ ARGV[5] idempotency key ttl in seconds
 ARGV[6] "1" when an idempotency key was given, else "0"
 ARGV[7] product id
 ARGV[8] the idempotency key itself ("" when none), recorded with the order
+ARGV[9] when the caller sent this command, unix ms by its own clock
+ARGV[10] resend window in ms: a command older than this is refused (its order's tombstone may be gone)
 
 Returns a flat array whose first element names the outcome:
   {"reserved", order_json}              units taken, order recorded, outbox entry added
   {"replay", order_json}                same order id or same idempotency key: nothing changed
+  {"stale"}                             sent more than the resend window ago: nothing changed
   {"idempotency_key_reused"}            the key was used with another body
   {"product_not_found"}
   {"rebuilding"}                        the product's state is not complete (lost, or being rebuilt)
@@ -37,6 +40,13 @@ local fingerprint, idem_ttl_s, has_idem = ARGV[4], tonumber(ARGV[5]), ARGV[6] ==
 -- A resent command (ioredis replays unanswered writes after a reconnect) finds its own order.
 local existing = redis.call('GET', order_key)
 if existing then return {'replay', existing} end
+
+-- A completed order keeps its record (the tombstone above) only for the resend window. A command
+-- resent later than that could find no tombstone and sell a second time, so it is refused; the
+-- caller gave up on it long ago (answered 503: retry with the same Idempotency-Key).
+local t = redis.call('TIME')
+local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if now_ms - tonumber(ARGV[9]) > tonumber(ARGV[10]) then return {'stale'} end
 
 if has_idem then
   local seen = redis.call('GET', idem_key)
@@ -65,9 +75,7 @@ local ttl_s, starts_ms, ends_ms = tonumber(s[4]), tonumber(s[5]), tonumber(s[6])
 
 if qty > max_per_order then return {'qty_above_limit', max_per_order} end
 
--- The sale window is judged by Redis's clock so every Lambda container agrees.
-local t = redis.call('TIME')
-local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- The sale window is judged by Redis's clock (now_ms, above) so every Lambda container agrees.
 if s[7] == '1' then return {'sale_paused'} end
 if starts_ms >= 0 and now_ms < starts_ms then return {'sale_not_started', starts_ms} end
 if ends_ms >= 0 and now_ms >= ends_ms then return {'sale_ended'} end

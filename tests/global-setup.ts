@@ -31,7 +31,15 @@ export async function setup(project: TestProject): Promise<void> {
     redisCluster: process.env['LOCAL_REDIS_CLUSTER'] === '1',
     // Rate limits off for the shared stack (tests fire bursts from one customer on purpose);
     // tests/integration/rate-limit.test.ts turns them on for its own handler instance.
-    env: { REDIS_KEY_PREFIX: 'fst', LOG_LEVEL: 'WARN', RATE_LIMIT_CUSTOMER_RPS: '0', RATE_LIMIT_IP_RPS: '0' },
+    // Failed webhook verifications likewise: every test sends from 127.0.0.1 and the flood test sends
+    // thousands; tests/integration/webhook-door.test.ts turns the limit on for its own handler.
+    env: {
+      REDIS_KEY_PREFIX: 'fst',
+      LOG_LEVEL: 'WARN',
+      RATE_LIMIT_CUSTOMER_RPS: '0',
+      RATE_LIMIT_IP_RPS: '0',
+      WEBHOOK_FAILED_PER_MIN: '0',
+    },
     say: (m) => process.stderr.write(`[test-stack] ${m}\n`),
   });
   process.stderr.write(`[test-stack] up in ${Date.now() - t0} ms\n`);

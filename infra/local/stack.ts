@@ -72,6 +72,19 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/** Passed from the caller's environment to the functions when set (serverless.yml lists them too). */
+const OPTIONAL_SETTINGS = [
+  'AUTH_JWT_ISSUER',
+  'AUTH_JWT_AUDIENCE',
+  'AUTH_JWKS_URL',
+  'AUTH_ADMIN_CLAIM',
+  'AUTH_ADMIN_VALUE',
+  'WEBHOOK_FAILED_PER_MIN',
+  'WEBHOOK_UNVERIFIED_SAMPLE_MAX',
+  'REDIS_COMMAND_TIMEOUT_MS',
+  'REDIS_RESEND_WINDOW_S',
+] as const;
+
 export async function startStack(opts: StackOpts): Promise<Stack> {
   const say = opts.say ?? ((m: string) => console.log(m));
   const given = opts.env ?? process.env;
@@ -158,6 +171,8 @@ export async function startStack(opts: StackOpts): Promise<Stack> {
       LOG_LEVEL: given['LOG_LEVEL'] ?? 'INFO',
       RATE_LIMIT_CUSTOMER_RPS: given['RATE_LIMIT_CUSTOMER_RPS'] ?? '20',
       RATE_LIMIT_IP_RPS: given['RATE_LIMIT_IP_RPS'] ?? '0',
+      // Optional settings reach the functions only when given; their defaults live in lib/config.ts.
+      ...Object.fromEntries(OPTIONAL_SETTINGS.flatMap((k) => (given[k] ? [[k, given[k]]] : []))),
     };
     // The CLI reads this to reach the stack without the caller exporting anything.
     writeFileSync(join(dataDir, 'stack-env.json'), JSON.stringify(stack.env, null, 2), { mode: 0o600 });

@@ -1,7 +1,9 @@
-// Bearer JWT (HS256) identity. Verified tokens are cached until they expire so a burst of requests
-// with the same token costs one HMAC, not one per request.
-import { jwtVerify, SignJWT } from 'jose';
-import { config, required } from '../config';
+// Bearer JWT identity: HS256 with our own secret, or (identity-provider mode, AUTH_JWKS_URL set)
+// RS256/ES256 against the provider's JWKS, which jose refetches when a token names a key it has not
+// seen (rotation). Verified tokens are cached until they expire so a burst of requests with the
+// same token costs one signature check, not one per request.
+import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify, SignJWT } from 'jose';
+import { type Config, config, required } from '../config';
 import { Problem } from './problems';
 
 export interface Identity {
@@ -9,66 +11,125 @@ export interface Identity {
   admin: boolean;
 }
 
-const CACHE_ENTRIES_MAX = 50_000;
-const cache = new Map<string, { identity: Identity; exp_ms: number }>();
-let key: Uint8Array | undefined;
-const secretKey = () => {
-  key ??= new TextEncoder().encode(required('AUTH_JWT_SECRET'));
-  return key;
+/** The settings a verifier needs: the config's, or a test's own. */
+export type AuthSettings = Pick<
+  Config,
+  | 'AUTH_JWT_SECRET'
+  | 'AUTH_JWKS_URL'
+  | 'AUTH_JWT_ISSUER'
+  | 'AUTH_JWT_AUDIENCE'
+  | 'AUTH_ADMIN_CLAIM'
+  | 'AUTH_ADMIN_VALUE'
+> & {
+  /** how long jose waits after a JWKS fetch before another one (jose's default: 30 s) */
+  jwks_cooldown_ms?: number;
 };
 
-export async function authenticate(authorization: string | undefined): Promise<Identity> {
-  const token = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
-  if (!token) throw new Problem('unauthorized', 'missing bearer token', {}, { 'WWW-Authenticate': 'Bearer' });
-  const hit = cache.get(token);
-  if (hit && hit.exp_ms > Date.now()) return hit.identity;
-  const identity = await verify(token);
-  if (cache.size >= CACHE_ENTRIES_MAX) cache.clear(); // a bound, not an LRU: refills in one burst
-  return identity;
+const CACHE_ENTRIES_MAX = 50_000;
+/** customer ids are 1–128 printable characters (API.md): no control or format characters */
+const SUBJECT = /^[^\p{C}]{1,128}$/u;
+const HS_ALGORITHMS = ['HS256'];
+const IDP_ALGORITHMS = ['RS256', 'ES256'];
 
-  async function verify(t: string): Promise<Identity> {
-    const c = config();
+export type Authenticate = (authorization: string | undefined) => Promise<Identity>;
+
+export function tokenVerifier(s: AuthSettings): Authenticate {
+  const cache = new Map<string, { identity: Identity; exp_ms: number }>();
+  const key: Uint8Array | JWTVerifyGetKey = s.AUTH_JWKS_URL
+    ? createRemoteJWKSet(new URL(s.AUTH_JWKS_URL), {
+        ...(s.jwks_cooldown_ms === undefined ? {} : { cooldownDuration: s.jwks_cooldown_ms }),
+      })
+    : new TextEncoder().encode(s.AUTH_JWT_SECRET ?? missingSecret());
+  const options = {
+    // One mode at a time: an HS256 token is never checked against a public key or the reverse.
+    algorithms: s.AUTH_JWKS_URL ? IDP_ALGORITHMS : HS_ALGORITHMS,
+    requiredClaims: ['exp', 'sub'],
+    ...(s.AUTH_JWT_ISSUER ? { issuer: s.AUTH_JWT_ISSUER } : {}),
+    ...(s.AUTH_JWT_AUDIENCE ? { audience: s.AUTH_JWT_AUDIENCE } : {}),
+  };
+
+  async function verify(token: string): Promise<{ identity: Identity; exp_ms: number }> {
+    const { payload } = await (typeof key === 'function'
+      ? jwtVerify(token, key, options)
+      : jwtVerify(token, key, options));
+    const sub = payload.sub ?? '';
+    if (!SUBJECT.test(sub))
+      throw new errors.JWTClaimValidationFailed('sub must be 1-128 printable characters', payload, 'sub');
+    return {
+      identity: { customer_id: sub, admin: isAdmin(payload, s.AUTH_ADMIN_CLAIM, s.AUTH_ADMIN_VALUE) },
+      exp_ms: (payload.exp as number) * 1000,
+    };
+  }
+
+  return async (authorization) => {
+    const token = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
+    if (!token) throw unauthorized('missing bearer token');
+    const hit = cache.get(token);
+    if (hit && hit.exp_ms > Date.now()) return hit.identity;
     try {
-      const { payload } = await jwtVerify(t, secretKey(), {
-        algorithms: ['HS256'],
-        ...(c.AUTH_JWT_ISSUER ? { issuer: c.AUTH_JWT_ISSUER } : {}),
-        ...(c.AUTH_JWT_AUDIENCE ? { audience: c.AUTH_JWT_AUDIENCE } : {}),
-      });
-      const sub = payload.sub;
-      if (typeof sub !== 'string' || sub.length < 1 || sub.length > 128)
-        throw new Error('sub must be 1-128 chars');
-      const id: Identity = { customer_id: sub, admin: payload['role'] === 'admin' };
-      const exp_ms = typeof payload.exp === 'number' ? payload.exp * 1000 : Date.now() + 60_000;
-      cache.set(t, { identity: id, exp_ms });
-      return id;
+      const verified = await verify(token);
+      if (cache.size >= CACHE_ENTRIES_MAX) cache.clear(); // a bound, not an LRU: refills in one burst
+      cache.set(token, verified);
+      return verified.identity;
     } catch (err) {
+      if (err instanceof errors.JOSEError && !jwksOutage(err))
+        throw unauthorized(`invalid token: ${err.message}`);
       throw new Problem(
-        'unauthorized',
-        `invalid token: ${(err as Error).message}`,
+        'unavailable',
+        'the identity provider cannot be reached; retry shortly',
         {},
-        { 'WWW-Authenticate': 'Bearer' },
+        {
+          'Retry-After': '1',
+        },
       );
     }
-  }
+  };
+}
+
+/** The provider's JWKS unreachable or broken is our outage (503), not the caller's bad token (401). */
+function jwksOutage(err: errors.JOSEError): boolean {
+  return err instanceof errors.JWKSTimeout || /JSON Web Key Set HTTP response/.test(err.message);
+}
+
+/** Cognito puts groups in an array claim (`cognito:groups`); our own tokens carry `role: "admin"`. */
+function isAdmin(payload: JWTPayload, claim: string, value: string): boolean {
+  const v = payload[claim];
+  return Array.isArray(v) ? v.includes(value) : v === value;
+}
+
+function unauthorized(detail: string): Problem {
+  return new Problem('unauthorized', detail, {}, { 'WWW-Authenticate': 'Bearer' });
+}
+
+function missingSecret(): never {
+  throw new Error('configuration: AUTH_JWT_SECRET is not set (or set AUTH_JWKS_URL)');
+}
+
+let containerVerifier: Authenticate | undefined;
+
+/** The container's verifier, built once from the configuration. */
+export function authenticate(authorization: string | undefined): Promise<Identity> {
+  containerVerifier ??= tokenVerifier(config());
+  return containerVerifier(authorization);
 }
 
 export function requireAdmin(id: Identity): void {
   if (!id.admin) throw new Problem('forbidden', 'this route needs an admin token');
 }
 
-/** Development and load-test tokens (the CLI's `token` command). */
+/** Development and load-test tokens (the CLI's `token` command): HS256 with our own secret. */
 export async function mintToken(opts: {
   customer_id: string;
   admin?: boolean;
   ttl_s?: number;
 }): Promise<string> {
   const c = config();
-  let jwt = new SignJWT(opts.admin ? { role: 'admin' } : {})
+  let jwt = new SignJWT(opts.admin ? { [c.AUTH_ADMIN_CLAIM]: c.AUTH_ADMIN_VALUE } : {})
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(opts.customer_id)
     .setIssuedAt()
     .setExpirationTime(`${opts.ttl_s ?? 24 * 3600}s`);
   if (c.AUTH_JWT_ISSUER) jwt = jwt.setIssuer(c.AUTH_JWT_ISSUER);
   if (c.AUTH_JWT_AUDIENCE) jwt = jwt.setAudience(c.AUTH_JWT_AUDIENCE);
-  return jwt.sign(secretKey());
+  return jwt.sign(new TextEncoder().encode(required('AUTH_JWT_SECRET')));
 }

@@ -11,11 +11,9 @@ export function parseJsonBody<B>(event: APIGatewayProxyEventV2, schema: ZodType<
   return parseJsonText(rawBody(event), schema);
 }
 
-export function parseJsonText<B>(text: string, schema: ZodType<B>): B {
-  if (Buffer.byteLength(text, 'utf8') > BODY_BYTES_MAX) {
-    throw invalid(`body too large: at most ${BODY_BYTES_MAX} bytes`, [
-      { field: '(body)', message: 'too large' },
-    ]);
+export function parseJsonText<B>(text: string, schema: ZodType<B>, bytes_max = BODY_BYTES_MAX): B {
+  if (Buffer.byteLength(text, 'utf8') > bytes_max) {
+    throw invalid(`body too large: at most ${bytes_max} bytes`, [{ field: '(body)', message: 'too large' }]);
   }
   if (text.trim() === '') throw invalid('body is required', [{ field: '(body)', message: 'required' }]);
   let data: unknown;

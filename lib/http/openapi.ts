@@ -199,7 +199,9 @@ export const OPERATIONS: Operation[] = [
     summary: 'Payment events, signed per Standard Webhooks',
     description:
       'HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{raw body}` with `WEBHOOK_SECRET`; ' +
-      'timestamps more than 5 minutes off are rejected. The event identity is `webhook-id`.',
+      'timestamps more than 5 minutes off are rejected. The event identity is `webhook-id`. ' +
+      'Bodies above 64 KiB are refused before verification (413); a source whose requests keep ' +
+      'failing verification is rate limited (429), verified events never are.',
     auth: 'public',
     headers: [
       { name: 'webhook-id', schema: z.string().min(1).max(255), description: 'event id', required: true },
@@ -219,7 +221,9 @@ export const OPERATIONS: Operation[] = [
       },
       202: { description: '`pending`: the order is not (yet) in PostgreSQL', schema: PaymentResultView },
     },
-    problems: ['invalid-signature', 'unavailable'],
+    // 413 before verification; 429 only after repeated failed verifications from one source;
+    // 503 while the order's product is rebuilt after a data loss.
+    problems: ['payload-too-large', 'invalid-signature', 'rate-limited', 'unavailable'],
   },
   {
     method: 'post',

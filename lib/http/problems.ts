@@ -19,6 +19,7 @@ export const CATALOGUE = {
   'order-not-cancellable': { status: 409, title: 'The order cannot be cancelled' },
   'stock-would-go-negative': { status: 409, title: 'Stock change refused' },
   'sku-taken': { status: 409, title: 'SKU already exists' },
+  'payload-too-large': { status: 413, title: 'The request body is too large' },
   'idempotency-key-reused': { status: 422, title: 'Idempotency key reused with a different request' },
   'qty-above-limit': { status: 422, title: 'Quantity above the per-order limit' },
   'rate-limited': { status: 429, title: 'Too many requests' },

@@ -1,19 +1,41 @@
 // Standard Webhooks verification (the `standardwebhooks` library: HMAC-SHA256 over
-// "{id}.{timestamp}.{raw body}", several signatures for key rotation, 5-minute tolerance).
+// "{id}.{timestamp}.{raw body}", several signatures for key rotation, 5-minute tolerance), behind a
+// front door sized for abuse (API.md): the body size is judged before any work, and a failed
+// verification says why so it can be counted without a database row.
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { z } from 'zod';
 import { required } from '../config';
 import type { PaymentEvent } from '../sale/lifecycle';
 import { Problem } from './problems';
 
+/** Refused before verification: a provider's payment event is a few hundred bytes. */
+export const WEBHOOK_BODY_BYTES_MAX = 64 * 1024;
+
 let verifier: Webhook | undefined;
 
-export interface VerifiedWebhook {
-  webhook_id: string;
-  payload: unknown;
+export type UnverifiedReason = 'too-large' | 'missing-headers' | 'stale-timestamp' | 'bad-signature';
+
+/** A request that failed verification, with the reason the operator's counters use. */
+export class UnverifiedWebhook extends Problem {
+  constructor(
+    readonly reason: UnverifiedReason,
+    detail: string,
+  ) {
+    super(reason === 'too-large' ? 'payload-too-large' : 'invalid-signature', detail);
+  }
 }
 
-export function verifyWebhook(raw: string, headers: Record<string, string | undefined>): VerifiedWebhook {
+/** Judged on the raw bytes before any signature work. */
+export function refuseOversized(raw: string): void {
+  if (Buffer.byteLength(raw, 'utf8') > WEBHOOK_BODY_BYTES_MAX)
+    throw new UnverifiedWebhook('too-large', `body above ${WEBHOOK_BODY_BYTES_MAX} bytes`);
+}
+
+/** Throws UnverifiedWebhook unless one signature matches; does not parse the body. */
+export function verifyWebhook(
+  raw: string,
+  headers: Record<string, string | undefined>,
+): { webhook_id: string } {
   verifier ??= new Webhook(required('WEBHOOK_SECRET'));
   const h = {
     'webhook-id': headers['webhook-id'] ?? '',
@@ -21,11 +43,19 @@ export function verifyWebhook(raw: string, headers: Record<string, string | unde
     'webhook-signature': headers['webhook-signature'] ?? '',
   };
   try {
-    return { webhook_id: h['webhook-id'], payload: verifier.verify(raw, h) };
+    // Parsing is ours: a correctly signed body that is not JSON is the sender's 400, not a 401.
+    verifier.verify(raw, h, { jsonParse: false });
+    return { webhook_id: h['webhook-id'] };
   } catch (err) {
     const why = err instanceof WebhookVerificationError ? err.message : 'unverifiable';
-    throw new Problem('invalid-signature', why);
+    throw new UnverifiedWebhook(reasonOf(why), why);
   }
+}
+
+function reasonOf(message: string): UnverifiedReason {
+  if (message === 'Missing required headers') return 'missing-headers';
+  if (/timestamp/i.test(message)) return 'stale-timestamp';
+  return 'bad-signature';
 }
 
 export const PaymentWebhookBody = z.object({

@@ -10,8 +10,31 @@ import type { ScriptClient } from './scripts';
 export const IDEMPOTENCY_TTL_S = 24 * 3600;
 /** Order records outlive their idempotency keys so a replay can always return the original view. */
 export const ORDER_RECORD_TTL_S = IDEMPOTENCY_TTL_S + 3600;
+/** Slack for the caller's clock against Redis's (reserve.lua compares the two). */
+export const CLOCK_SKEW_MAX_S = 5;
 
-export function redisInventory(redis: ScriptClient, prefix: string): Inventory {
+export interface ResendBound {
+  /** reserve.lua refuses a command sent longer ago than this */
+  resend_window_ms: number;
+  /** how long a completed order without an Idempotency-Key keeps its record (its tombstone) */
+  tombstone_ttl_s: number;
+}
+
+/**
+ * From the client's settings: a resent command arrives within the command timeout plus the resend
+ * window of being sent, so a tombstone kept that long (plus clock skew) after persistence, which
+ * is later than the send, is still there when it arrives.
+ */
+export function resendBound(command_timeout_ms: number, resend_window_s: number): ResendBound {
+  const resend_window_ms = command_timeout_ms + resend_window_s * 1000;
+  return { resend_window_ms, tombstone_ttl_s: Math.ceil(resend_window_ms / 1000) + CLOCK_SKEW_MAX_S };
+}
+
+export function redisInventory(
+  redis: ScriptClient,
+  prefix: string,
+  bound: ResendBound = resendBound(1000, 30),
+): Inventory {
   const keysOf = (product_id: number) => productKeys(prefix, product_id);
 
   /** Off the hot path (only after "product not found"): was this product's state lost? */
@@ -48,6 +71,8 @@ export function redisInventory(redis: ScriptClient, prefix: string): Inventory {
         idem === null ? '0' : '1',
         req.product_id,
         idem ?? '',
+        Date.now(), // fixed now: a resend by ioredis carries the original send time
+        bound.resend_window_ms,
       )) as [string, ...(string | number)[]];
       const result = parseReserveReply(reply);
       if (result.kind === 'product_not_found' && (await stateLost(req.product_id))) {
@@ -262,6 +287,7 @@ export function redisInventory(redis: ScriptClient, prefix: string): Inventory {
             o.order_id,
             o.qty,
             ORDER_RECORD_TTL_S,
+            bound.tombstone_ttl_s,
           )) as [number, number];
           return { order_id: o.order_id, cancel_pending: cancel === 1 };
         }),
@@ -287,6 +313,8 @@ function parseReserveReply([code, a]: [string, ...(string | number)[]]): Invento
       return { kind: code };
     case 'rebuilding':
       return { kind: 'unavailable', reason: 'rebuilding' };
+    case 'stale':
+      return { kind: 'unavailable', reason: 'command older than the resend window' };
     case 'qty_above_limit':
       return { kind: code, max_per_order: Number(a) };
     case 'sale_not_started':

@@ -44,3 +44,19 @@ export function globalKeys(prefix: string) {
     products: `${prefix}:products`,
   };
 }
+
+/**
+ * Unverified webhook traffic: counted and sampled in Redis, never a database row each. One hash tag,
+ * so a MULTI over the counter and the sample stays in one Redis Cluster slot.
+ */
+export function webhookKeys(prefix: string) {
+  const tag = `${prefix}:{webhooks}`;
+  return {
+    /** hash: reason -> unverified requests in that UTC minute (epoch minute in the key) */
+    unverifiedMinute: (epoch_min: number) => `${tag}:unverified:${epoch_min}`,
+    /** list: the newest unverified requests, JSON, trimmed to a bound */
+    unverifiedSample: `${tag}:unverified-sample`,
+    /** rate-limiter-flexible's prefix for failed verifications per source */
+    failedBySource: `${tag}:failed-by-source`,
+  };
+}

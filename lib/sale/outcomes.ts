@@ -16,6 +16,6 @@ export type ReserveRejection =
 export type InventoryReserveResult =
   | { kind: 'reserved'; accepted: AcceptedOrder; replayed: boolean }
   | Exclude<ReserveRejection, { kind: 'unavailable' }>
-  | { kind: 'unavailable'; reason: 'rebuilding' };
+  | { kind: 'unavailable'; reason: 'rebuilding' | 'command older than the resend window' };
 
 export type ReserveOutcome = { kind: 'reserved'; order: Order; replayed: boolean } | ReserveRejection;

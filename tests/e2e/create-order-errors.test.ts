@@ -89,7 +89,7 @@ describe('400 invalid-request names the offending field', () => {
 describe('401 unauthorized, checked before the body', () => {
   const garbage = '{"qty": ';
 
-  it('no token, a token signed with another secret, a malformed token, an expired token', async () => {
+  it('no token, another secret, malformed, expired, no exp, a bad sub: all 401', async () => {
     const product = await newProduct({ stock_total: 10 });
     const body = { product_id: product.id, qty: 1 };
     const secret = new TextEncoder().encode(process.env['AUTH_JWT_SECRET']!);
@@ -106,6 +106,14 @@ describe('401 unauthorized, checked before the body', () => {
       .setIssuedAt(now_s - 7200)
       .setExpirationTime(now_s - 3600)
       .sign(secret);
+    const signed = (sub: string, exp_s: number | null) => {
+      const jwt = new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt();
+      return (exp_s === null ? jwt : jwt.setExpirationTime(exp_s)).sign(secret);
+    };
+    // API.md: `exp` is required; `sub` is 1-128 printable characters.
+    const noExp = await signed(`c-${randomUUID()}`, null);
+    const longSub = await signed('x'.repeat(129), now_s + 3600);
+    const controlSub = await signed('bob\u0000', now_s + 3600);
 
     const cases: Record<string, Record<string, string>> = {
       'no token': {},
@@ -113,6 +121,9 @@ describe('401 unauthorized, checked before the body', () => {
       forged: { authorization: `Bearer ${forged}` },
       malformed: { authorization: 'Bearer not.a.jwt' },
       expired: { authorization: `Bearer ${expired}` },
+      'no exp': { authorization: `Bearer ${noExp}` },
+      'sub of 129 characters': { authorization: `Bearer ${longSub}` },
+      'sub with a control character': { authorization: `Bearer ${controlSub}` },
     };
     for (const [name, headers] of Object.entries(cases)) {
       for (const request of [{ body }, { rawBody: garbage }]) {

@@ -1,0 +1,77 @@
+// Pins down the bound on Redis memory per completed order: once persisted, an order placed without
+// an Idempotency-Key keeps its record only as a tombstone for the resend window (a resent reserve
+// still replays it), one placed under a key keeps it the 24 hours replays need, and a reserve
+// command older than the resend window is refused by reserve.lua instead of selling again.
+import { randomUUID } from 'node:crypto';
+import { afterAll, expect, it } from 'vitest';
+import { redisFromEnv } from '../../infra/local/stack';
+import { config } from '../../lib/config';
+import { IDEMPOTENCY_TTL_S, redisInventory, resendBound } from '../../lib/inventory/inventory';
+import { productKeys } from '../../lib/inventory/keys';
+import { registerScripts } from '../../lib/inventory/scripts';
+import { audit, buyerToken, drained, newProduct, reserve } from '../helpers/api';
+
+const prefix = process.env['REDIS_KEY_PREFIX']!;
+const redis = registerScripts(redisFromEnv(process.env as Record<string, string>));
+// the stack's own settings (the shared stack runs with the defaults)
+const bound = resendBound(config().REDIS_COMMAND_TIMEOUT_MS, config().REDIS_RESEND_WINDOW_S);
+const inv = redisInventory(redis, prefix, bound);
+afterAll(() => redis.disconnect());
+
+it('after persistence: a tombstone for the resend window without a key, 24 h with one', async () => {
+  const product = await newProduct({ stock_total: 10 });
+  const token = await buyerToken();
+  const plain = await reserve(token, product.id, 1);
+  const keyed = await reserve(token, product.id, 1, `k-${randomUUID()}`);
+  await drained(product.id);
+  const k = productKeys(prefix, product.id);
+  const plainTtl = await redis.ttl(k.order(plain.body.order_id));
+  const keyedTtl = await redis.ttl(k.order(keyed.body.order_id));
+  expect(bound.tombstone_ttl_s).toBeLessThan(120);
+  expect(plainTtl).toBeGreaterThan(0);
+  expect(plainTtl).toBeLessThanOrEqual(bound.tombstone_ttl_s);
+  expect(keyedTtl).toBeGreaterThan(IDEMPOTENCY_TTL_S);
+});
+
+it('a reserve resent within the window after persistence finds its tombstone: replay, nothing taken', async () => {
+  const product = await newProduct({ stock_total: 10 });
+  const customer_id = `c-${randomUUID()}`;
+  const placed = await reserve(await buyerToken(customer_id), product.id, 2);
+  await drained(product.id);
+  const resent = await inv.reserve({
+    order_id: placed.body.order_id,
+    product_id: product.id,
+    customer_id,
+    qty: 2,
+    idempotency_key: null,
+  });
+  expect(resent).toMatchObject({ kind: 'reserved', replayed: true });
+  expect(await audit(product.id)).toMatchObject({ available: 8, reserved: 2, in_flight: 0, ok: true });
+});
+
+it('a reserve command older than the resend window is refused (stale) and changes nothing', async () => {
+  const product = await newProduct({ stock_total: 10 });
+  const k = productKeys(prefix, product.id);
+  const order_id = randomUUID();
+  const sent_ms = Date.now() - bound.resend_window_ms - 1000; // as if resent after a long reconnect
+  const reply = await redis.reserve(
+    k.sale,
+    k.customers,
+    k.order(order_id),
+    k.outbox,
+    k.unused,
+    order_id,
+    `c-${randomUUID()}`,
+    1,
+    `${product.id}:1`,
+    IDEMPOTENCY_TTL_S,
+    '0',
+    product.id,
+    '',
+    sent_ms,
+    bound.resend_window_ms,
+  );
+  expect(reply).toEqual(['stale']);
+  expect(await redis.exists(k.order(order_id))).toBe(0);
+  expect(await audit(product.id)).toMatchObject({ available: 10, in_flight: 0, ok: true });
+});
