@@ -7,7 +7,7 @@ import { Command } from 'commander';
 
 loadLocalStackEnv();
 const { config, required } = await import('../lib/config');
-const { signWebhook } = await import('../lib/http/webhook');
+const { signWebhook } = await import('../infra/local/sandbox/sign');
 const { mintToken } = await import('../lib/http/auth');
 const container = await import('../lib/container');
 const { auditProduct } = await import('../lib/sale/audit');
