@@ -51,6 +51,8 @@ const RETRY_MAX = 6;
 const RETRY_BASE_MS = 250;
 /** gap between a delivery and its duplicate, or the stale attempt after the final event */
 const FOLLOW_UP_GAP_MS = 40;
+/** like a real provider, a bounded number of deliveries in flight to one endpoint */
+const IN_FLIGHT_MAX = 8;
 /** payments kept for reading back; the oldest are forgotten beyond this */
 const PAYMENTS_MAX = 20_000;
 
@@ -66,6 +68,8 @@ export function testProvider(opts: { apiBase: string; webhookSecret: string }): 
   const payments = new Map<string, Payment>();
   const timers = new Set<NodeJS.Timeout>();
   let undelivered = 0;
+  let in_flight = 0;
+  const waiting: (() => void)[] = [];
 
   const later = (ms: number, fn: () => void) => {
     const t = setTimeout(() => {
@@ -76,6 +80,17 @@ export function testProvider(opts: { apiBase: string; webhookSecret: string }): 
   };
 
   async function deliver(p: Payment, d: Delivery, attempt: number): Promise<void> {
+    if (in_flight >= IN_FLIGHT_MAX) await new Promise<void>((r) => waiting.push(r));
+    in_flight++;
+    try {
+      await attemptOnce(p, d, attempt);
+    } finally {
+      in_flight--;
+      waiting.shift()?.();
+    }
+  }
+
+  async function attemptOnce(p: Payment, d: Delivery, attempt: number): Promise<void> {
     const rec: Attempt = { webhook_id: d.webhook_id, type: d.type, status: null, result: null, at: '' };
     try {
       rec.at = new Date().toISOString();
@@ -85,8 +100,10 @@ export function testProvider(opts: { apiBase: string; webhookSecret: string }): 
         body: d.body,
       });
       rec.status = res.status;
-      const body = (await res.json().catch(() => null)) as { result?: string; code?: string } | null;
-      rec.result = body?.result ?? body?.code ?? null;
+      const text = await res.text();
+      const body = parseJson(text) as { result?: string; type?: string } | null;
+      // `result` of an answered event, else the problem's code, else what came back
+      rec.result = body?.result ?? body?.type?.split('/').pop() ?? (text.slice(0, 200) || null);
     } catch (err) {
       rec.result = `network: ${(err as Error).message}`;
     }
@@ -155,6 +172,14 @@ function plan(req: z.output<typeof PaymentRequest>, payment_id: string): Deliver
       ),
     );
   return out;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
 }
 
 function remember(payments: Map<string, Payment>, p: Payment): void {
