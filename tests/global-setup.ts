@@ -14,6 +14,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     stackEnv: Record<string, string>;
     baseUrl: string;
+    /** the local sandbox: storefront, buyer tokens, test payment provider */
+    sandboxUrl: string;
   }
 }
 
@@ -45,6 +47,7 @@ export async function setup(project: TestProject): Promise<void> {
   process.stderr.write(`[test-stack] up in ${Date.now() - t0} ms\n`);
   project.provide('stackEnv', { ...stack.env, STACK_LOG_DIR: stack.logDir, LOG_LEVEL: 'ERROR' });
   project.provide('baseUrl', stack.baseUrl);
+  project.provide('sandboxUrl', stack.sandboxUrl);
 }
 
 export async function teardown(): Promise<void> {

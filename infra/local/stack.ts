@@ -13,7 +13,7 @@ import { registerScripts } from '../../lib/inventory/scripts';
 import { migrate } from '../../lib/orders/migrate';
 import { pgProducts } from '../../lib/orders/products';
 import queues from '../queues.json' with { type: 'json' };
-import { type Proc, portFree, portNear, startProc, waitFor } from './procs';
+import { GaveUp, type Proc, portFree, portNear, startProc, waitFor } from './procs';
 import { seedDemo } from './seed';
 import {
   createOrderQueues,
@@ -63,6 +63,9 @@ export interface Stack {
   queue: QueueService | null;
   offline: Proc | null;
   trigger: Trigger | null;
+  /** local only: the storefront (/shop/{id}), its token endpoint and the test payment provider */
+  sandbox: Proc | null;
+  sandboxUrl: string;
   logDir: string;
   dataDir: string;
   tools: Tools | null;
@@ -105,6 +108,8 @@ export async function startStack(opts: StackOpts): Promise<Stack> {
     queue: null,
     offline: null,
     trigger: null,
+    sandbox: null,
+    sandboxUrl: '',
     logDir,
     dataDir,
     tools,
@@ -177,7 +182,10 @@ export async function startStack(opts: StackOpts): Promise<Stack> {
     // The CLI reads this to reach the stack without the caller exporting anything.
     writeFileSync(join(dataDir, 'stack-env.json'), JSON.stringify(stack.env, null, 2), { mode: 0o600 });
     await prepareData(stack.env, opts.seed, say);
-    if (opts.serve) await stack.startOffline();
+    if (opts.serve) {
+      await stack.startOffline();
+      await startSandbox(stack, opts, say);
+    }
     return stack;
   } catch (err) {
     await stack.stop();
@@ -303,6 +311,35 @@ async function startOffline(stack: Stack, opts: StackOpts, say: (m: string) => v
   );
 }
 
+/** The sandbox process (infra/local/sandbox): local mode only, never in serverless.yml. */
+async function startSandbox(stack: Stack, opts: StackOpts, say: (m: string) => void): Promise<void> {
+  const port = await portNear(opts.port + 5);
+  const main = join(ROOT, 'infra/local/sandbox/main.ts');
+  stack.sandbox = startProc(
+    `sandbox-${opts.port}`,
+    process.execPath,
+    ['--import', 'tsx', main, String(port), stack.baseUrl],
+    {
+      logDir: stack.logDir,
+      cwd: ROOT,
+      env: { ...process.env, ...stack.env, LOG_LEVEL: 'WARN' },
+    },
+  );
+  stack.sandboxUrl = `http://127.0.0.1:${port}`;
+  const sandbox = stack.sandbox;
+  await waitFor(
+    'the sandbox',
+    async () => {
+      if (sandbox.child.exitCode !== null) throw new GaveUp('the sandbox exited; see its log');
+      return (await fetch(`${stack.sandboxUrl}/provider/stats`)).ok;
+    },
+    30_000,
+  );
+  // The CLI's `simulate` finds the test provider here.
+  writeFileSync(join(stack.dataDir, 'sandbox.json'), JSON.stringify({ url: stack.sandboxUrl }));
+  say(`sandbox      ${stack.sandboxUrl}/shop/{product_id} (storefront, buyer tokens, test payment provider)`);
+}
+
 /** With duplicateDelivery on (read per batch, so a fault can switch it), every batch is delivered
  * twice at once: the consumer must still end with one row per order. */
 function deliverer<E, R>(opts: StackOpts, invoke: (e: E) => Promise<R>): (e: E) => Promise<R> {
@@ -317,6 +354,8 @@ async function stopOffline(stack: Stack): Promise<void> {
 }
 
 async function stopAll(stack: Stack): Promise<void> {
+  await stack.sandbox?.stop('SIGTERM');
+  stack.sandbox = null;
   await stopOffline(stack);
   await stack.queue?.proc?.stop();
   await stack.postgres?.proc.stop('SIGINT'); // fast shutdown: clean, no recovery on next start

@@ -71,13 +71,3 @@ export const PaymentWebhookBody = z.object({
 export function paymentEventOf(webhook_id: string, body: z.infer<typeof PaymentWebhookBody>): PaymentEvent {
   return { webhook_id, type: body.type, ...body.data, order_id: body.data.order_id.toLowerCase() };
 }
-
-/** For tests and the CLI: sign a body as the payment provider would. */
-export function signWebhook(
-  secret: string,
-  webhook_id: string,
-  body: string,
-  timestamp: Date = new Date(),
-): string {
-  return new Webhook(secret).sign(webhook_id, timestamp, body);
-}

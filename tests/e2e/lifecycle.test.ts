@@ -2,7 +2,7 @@
 // the audit trail, each ending with the stock invariant intact (audit ok).
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
-import { signWebhook } from '../../lib/http/webhook';
+import { signWebhook } from '../../infra/local/sandbox/sign';
 import { audit, buyerToken, call, drained, newProduct, reserve } from '../helpers/api';
 import { releaseRun, reserveUnsent, waitUntil } from '../helpers/domain';
 import { sendWebhook } from '../helpers/webhook';

@@ -1,6 +1,6 @@
 // Sends payment webhooks signed the way the provider signs them (Standard Webhooks).
 import { randomUUID } from 'node:crypto';
-import { signWebhook } from '../../lib/http/webhook';
+import { signWebhook } from '../../infra/local/sandbox/sign';
 import { call } from './api';
 
 export interface PayOpts {
