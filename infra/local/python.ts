@@ -25,9 +25,13 @@ export function ensureVenv(say: (msg: string) => void = console.log): string {
   say(`creating ${VENV_DIR} from infra/python/requirements.txt (${python})`);
   rmSync(VENV_DIR, { recursive: true, force: true });
   execFileSync(python, ['-m', 'venv', VENV_DIR], { stdio: 'inherit' });
-  execFileSync(venvBin('pip'), ['install', '--quiet', '--disable-pip-version-check', '-r', REQUIREMENTS_PATH], {
-    stdio: 'inherit',
-  });
+  execFileSync(
+    venvBin('pip'),
+    ['install', '--quiet', '--disable-pip-version-check', '-r', REQUIREMENTS_PATH],
+    {
+      stdio: 'inherit',
+    },
+  );
   writeFileSync(STAMP, `${wanted}\n`);
   return VENV_DIR;
 }
@@ -44,9 +48,13 @@ function findPython(): string {
       .map((v) => join(pyenvRoot, 'versions', v, 'bin', `python${minor}`)),
   );
   for (const candidate of ['python3.13', 'python3.12', 'python3', ...pyenvPythons]) {
-    const r = spawnSync(candidate, ['-c', 'import venv, ensurepip, sys; print(sys.version_info >= (3, 12))'], {
-      encoding: 'utf8',
-    });
+    const r = spawnSync(
+      candidate,
+      ['-c', 'import venv, ensurepip, sys; print(sys.version_info >= (3, 12))'],
+      {
+        encoding: 'utf8',
+      },
+    );
     if (r.status === 0 && r.stdout.trim() === 'True') return candidate;
   }
   throw new Error(
