@@ -19,7 +19,11 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'main',
-          include: ['tests/{unit,integration,e2e}/**/*.test.ts'],
+          // tests/localstack needs the stack on LocalStack (LOCAL_SQS=localstack, CI's localstack stage)
+          include: [
+            'tests/{unit,integration,e2e}/**/*.test.ts',
+            ...(process.env['LOCAL_SQS'] === 'localstack' ? ['tests/localstack/**/*.test.ts'] : []),
+          ],
           globalSetup: ['tests/global-setup.ts'],
           setupFiles: ['tests/setup-env.ts'],
           maxWorkers: 2,

@@ -1,9 +1,8 @@
 // Breaking the local stack on purpose: each fault kills or stops one real process and brings it
 // back the way an operator (or AWS) would. Used by the fault-injection tests and `npm run chaos`.
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { createOrderQueues, localSqsClient, startFauxqs, startPostgres, startRedis } from './services';
-import { ROOT, type Stack } from './stack';
+import { startPostgres, startRedis } from './services';
+import { provisionQueues, type Stack, startQueue } from './stack';
 
 const need = <T>(v: T | null, what: string): T => {
   if (v === null) throw new Error(`${what} is not run by this stack (it was given by URL)`);
@@ -45,22 +44,29 @@ export async function dropRedisConnections(stack: Stack): Promise<number> {
   }
 }
 
-/** The SQS endpoint goes away; the emulator keeps nothing in memory across the restart. */
+/**
+ * The SQS endpoint goes away (kill -9). fauxqs and LocalStack both keep queues and messages in
+ * memory only, so everything the queue held is lost; the Redis outbox re-send recovers it.
+ */
 export async function stopQueue(stack: Stack): Promise<void> {
   await need(stack.queue, 'the queue emulator').proc?.stop('SIGKILL');
 }
 
+/**
+ * Restarts the same kind on the same port and provisions the queues again (for LocalStack: the
+ * CloudFormation stack again, or the test's own short-timeout queues): same names on the same
+ * endpoint, so the queue URLs every function holds stay valid.
+ */
 export async function restartQueue(stack: Stack): Promise<void> {
   const q = need(stack.queue, 'the queue emulator');
   const port = Number(new URL(q.endpoint).port);
-  stack.queue = await startFauxqs(process.execPath, {
+  stack.queue = await startQueue(q.kind, {
     dataDir: stack.dataDir,
     logDir: stack.logDir,
     port,
-    args: [join(ROOT, 'node_modules/fauxqs/dist/cli.js')],
+    say: () => {},
   });
-  // Same names on the same endpoint: the queue URLs every function holds stay valid.
-  await createOrderQueues(localSqsClient(q.endpoint), undefined, stack.opts.queueOverrides);
+  await provisionQueues(stack.queue, q.endpoint, stack.opts, () => {});
 }
 
 export async function stopPostgres(stack: Stack): Promise<void> {

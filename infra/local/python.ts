@@ -3,7 +3,8 @@
 // the requirements file changes (its hash is stamped into the venv).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -35,17 +36,39 @@ export function ensureVenv(say: (msg: string) => void = console.log): string {
   return VENV_DIR;
 }
 
+/**
+ * Python 3.12+ (LocalStack 4.14.0 uses PEP 695 syntax: see requirements.txt). On PATH first, then the
+ * versions pyenv has installed even when its global Python is older (pyenv's shims refuse those).
+ */
 function findPython(): string {
-  for (const candidate of ['python3.11', 'python3.12', 'python3.13', 'python3']) {
-    const r = spawnSync(candidate, ['-c', 'import venv, sys; print(sys.version_info >= (3, 10))'], {
-      encoding: 'utf8',
-    });
+  const pyenvRoot = process.env['PYENV_ROOT'] ?? join(homedir(), '.pyenv');
+  const pyenvPythons = ['3.13', '3.12'].flatMap((minor) =>
+    pyenvVersions(pyenvRoot)
+      .filter((v) => v.startsWith(`${minor}.`))
+      .map((v) => join(pyenvRoot, 'versions', v, 'bin', `python${minor}`)),
+  );
+  for (const candidate of ['python3.13', 'python3.12', 'python3', ...pyenvPythons]) {
+    const r = spawnSync(
+      candidate,
+      ['-c', 'import venv, ensurepip, sys; print(sys.version_info >= (3, 12))'],
+      {
+        encoding: 'utf8',
+      },
+    );
     if (r.status === 0 && r.stdout.trim() === 'True') return candidate;
   }
   throw new Error(
-    'Python 3.10+ with venv is required for cfn-lint, Schemathesis and LocalStack. Install it with:\n' +
-      '  sudo apt-get update && sudo apt-get install -y python3 python3-venv',
+    'Python 3.12+ with venv is required for LocalStack 4.14.0, cfn-lint and Schemathesis. Install it with\n' +
+      '  pyenv install 3.13   (or a distribution package python3.13 + python3.13-venv)',
   );
+}
+
+function pyenvVersions(root: string): string[] {
+  try {
+    return readdirSync(join(root, 'versions')).sort().reverse();
+  } catch {
+    return [];
+  }
 }
 
 // `tsx infra/local/python.ts` prepares the venv on its own (CI's python stage).

@@ -232,6 +232,7 @@ const pgGid = () => pgIds().gid;
 // ---- SQS ----------------------------------------------------------------------------------------
 
 export interface QueueService {
+  kind: 'fauxqs' | 'localstack';
   endpoint: string;
   proc: Proc | null;
 }
@@ -247,7 +248,7 @@ export async function startFauxqs(
   });
   const endpoint = `http://127.0.0.1:${opts.port}`;
   await waitFor('fauxqs', async () => (await fetch(`${endpoint}/health`)).ok);
-  return { endpoint, proc };
+  return { kind: 'fauxqs', endpoint, proc };
 }
 
 export function localSqsClient(endpoint: string): SQSClient {

@@ -13,12 +13,15 @@ import { registerScripts } from '../../lib/inventory/scripts';
 import { migrate } from '../../lib/orders/migrate';
 import { pgProducts } from '../../lib/orders/products';
 import queues from '../queues.json' with { type: 'json' };
+import { LOCALSTACK_SERVICES, startLocalstack } from './localstack';
+import { CFN_STACK_NAME, deployToLocalstack, localstackTemplate, packagedTemplate } from './localstack-stack';
 import { GaveUp, type Proc, portFree, portNear, startProc, waitFor } from './procs';
 import { seedDemo } from './seed';
 import {
   createOrderQueues,
   localSqsClient,
   type PostgresService,
+  type QueuePair,
   type QueueService,
   type RedisClusterService,
   type RedisService,
@@ -50,6 +53,18 @@ export interface StackOpts {
   queueOverrides?: { visibility_timeout_s?: number; max_receive_count?: number };
   /** the local trigger delivers every batch twice, concurrently (SQS's at-least-once, forced) */
   duplicateDelivery?: boolean;
+  /** who plays SQS when SQS_ENDPOINT is not given; default: LOCAL_SQS, else fauxqs */
+  queue?: QueueKind;
+}
+
+export type QueueKind = 'fauxqs' | 'localstack';
+
+/** `LOCAL_SQS=localstack` (or `npm start -- --localstack`) runs LocalStack instead of fauxqs. */
+export function queueKindFromEnv(env: NodeJS.ProcessEnv = process.env): QueueKind {
+  const v = env['LOCAL_SQS'] ?? 'fauxqs';
+  if (v !== 'fauxqs' && v !== 'localstack')
+    throw new Error(`LOCAL_SQS must be fauxqs or localstack, not ${v}`);
+  return v;
 }
 
 export interface Stack {
@@ -145,21 +160,17 @@ export async function startStack(opts: StackOpts): Promise<Stack> {
     }
     let endpoint = given['SQS_ENDPOINT'];
     if (!endpoint) {
-      const bin = join(ROOT, 'node_modules/fauxqs/dist/cli.js');
-      const port = await portNear(opts.port + 12);
-      stack.queue = await startFauxqs(process.execPath, { dataDir, logDir, port, args: [bin] });
+      stack.queue = await startQueue(opts.queue ?? queueKindFromEnv(), {
+        dataDir,
+        logDir,
+        port: await portNear(opts.port + 12),
+        say,
+      });
       endpoint = stack.queue.endpoint;
-      say(`sqs          ${endpoint} (fauxqs emulator)`);
     }
     let queueUrl = given['ORDERS_QUEUE_URL'];
     let dlqUrl = given['ORDERS_DLQ_URL'] ?? '';
-    if (!queueUrl) {
-      ({ queueUrl, dlqUrl } = await createOrderQueues(
-        localSqsClient(endpoint),
-        undefined,
-        opts.queueOverrides,
-      ));
-    }
+    if (!queueUrl) ({ queueUrl, dlqUrl } = await provisionQueues(stack.queue, endpoint, opts, say));
 
     stack.env = {
       REDIS_URL: given['REDIS_URL'] ?? stack.redis?.url ?? '',
@@ -191,6 +202,45 @@ export async function startStack(opts: StackOpts): Promise<Stack> {
     await stack.stop();
     throw err;
   }
+}
+
+/** fauxqs (npm, the zero-dependency default) or LocalStack (Python venv) on a loopback port. */
+export async function startQueue(
+  kind: QueueKind,
+  o: { dataDir: string; logDir: string; port: number; say: (m: string) => void },
+): Promise<QueueService> {
+  if (kind === 'localstack') {
+    const t0 = Date.now();
+    const ls = await startLocalstack(o);
+    o.say(
+      `sqs          ${ls.endpoint} (LocalStack 4.14.0, up in ${Date.now() - t0} ms; ${LOCALSTACK_SERVICES.join(', ')})`,
+    );
+    return { kind, ...ls };
+  }
+  const bin = join(ROOT, 'node_modules/fauxqs/dist/cli.js');
+  const q = await startFauxqs(process.execPath, { ...o, args: [bin] });
+  o.say(`sqs          ${q.endpoint} (fauxqs emulator)`);
+  return q;
+}
+
+/**
+ * The orders queue and its DLQ. In a LocalStack this stack started: serverless.yml's own resources,
+ * deployed through LocalStack's CloudFormation (queues, redrive, alarm topic, queue alarms). Elsewhere,
+ * and when a test shortens the queue's timeouts: created directly from infra/queues.json.
+ */
+export async function provisionQueues(
+  queue: QueueService | null,
+  endpoint: string,
+  opts: StackOpts,
+  say: (m: string) => void,
+): Promise<QueuePair> {
+  if (queue?.kind !== 'localstack' || opts.queueOverrides) {
+    return createOrderQueues(localSqsClient(endpoint), undefined, opts.queueOverrides);
+  }
+  const template = localstackTemplate(packagedTemplate(say));
+  const deployed = await deployToLocalstack(endpoint, template);
+  say(`cloudformation stack ${CFN_STACK_NAME}: ${Object.keys(template.Resources).join(', ')}`);
+  return { queueUrl: deployed['OrdersQueue']!, dlqUrl: deployed['OrdersDLQ']! };
 }
 
 function loadSecrets(dataDir: string, given: NodeJS.ProcessEnv) {

@@ -2,7 +2,7 @@
 // started, in reverse order.
 import { resetConfig } from '../../lib/config';
 import { mintToken } from '../../lib/http/auth';
-import { startStack } from './stack';
+import { queueKindFromEnv, startStack } from './stack';
 
 const port = Number(process.env['PORT'] ?? 3000);
 const dataDir = process.env['DATA_DIR'] ?? '.data';
@@ -11,7 +11,10 @@ const say = (msg: string) => console.log(`[flash-sale] ${msg}`);
 async function main(): Promise<void> {
   say(`starting the local stack on port ${port}, data in ${dataDir}`);
   const redisCluster = process.env['LOCAL_REDIS_CLUSTER'] === '1';
-  const stack = await startStack({ port, dataDir, serve: true, seed: true, say, redisCluster });
+  // `npm start -- --localstack` or LOCAL_SQS=localstack: LocalStack plays SQS (and runs
+  // serverless.yml's queues, DLQ, topic and alarms through its CloudFormation) instead of fauxqs.
+  const queue = process.argv.includes('--localstack') ? 'localstack' : queueKindFromEnv();
+  const stack = await startStack({ port, dataDir, serve: true, seed: true, say, redisCluster, queue });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
