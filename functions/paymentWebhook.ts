@@ -5,9 +5,10 @@ import { Problem } from '../lib/http/problems';
 import { rawBody } from '../lib/http/raw-body';
 import { json, route } from '../lib/http/route';
 import { PaymentWebhookBody, paymentEventOf, verifyWebhook } from '../lib/http/webhook';
+import { countWebhook } from '../lib/platform/metrics';
 import { handlePayment } from '../lib/sale/settle';
 
-export const handler = route({ auth: 'public' }, async ({ event }) => {
+export const handler = route({ auth: 'public', onProblem: countWebhook }, async ({ event, correlate }) => {
   const raw = rawBody(event);
   const webhook_id = event.headers['webhook-id'] ?? null;
   const receipt = (verified: boolean, outcome: string) =>
@@ -15,8 +16,11 @@ export const handler = route({ auth: 'public' }, async ({ event }) => {
   try {
     const verified = verifyWebhook(raw, event.headers);
     const body = parseJsonText(raw, PaymentWebhookBody);
-    const result = await handlePayment(settleDeps(), paymentEventOf(verified.webhook_id, body));
+    const payment = paymentEventOf(verified.webhook_id, body);
+    correlate(payment.order_id);
+    const result = await handlePayment(settleDeps(), payment);
     await receipt(true, result.result);
+    countWebhook(result.result);
     return json(result.result === 'pending' ? 202 : 200, result);
   } catch (err) {
     if (err instanceof Problem) await receipt(err.code !== 'invalid-signature', err.code).catch(() => {});
