@@ -6,8 +6,9 @@ import { orderView } from '../lib/http/views';
 import { isUuid } from '../lib/sale/order-id';
 import { cancelOrder } from '../lib/sale/settle';
 
-export const handler = route({ auth: 'buyer' }, async ({ event, identity }) => {
+export const handler = route({ auth: 'buyer' }, async ({ event, identity, correlate }) => {
   const order_id = (event.pathParameters?.['order_id'] ?? '').toLowerCase();
+  if (isUuid(order_id)) correlate(order_id);
   const r = isUuid(order_id)
     ? await cancelOrder(settleDeps(), order_id, identity)
     : { kind: 'not_found' as const };

@@ -1,21 +1,31 @@
 // POST /api/orders: reserve units in one atomic inventory call, queue the order, answer 202.
 
-import { reserveResult } from '../lib/http/outcomes';
+import { reservationOutcome, reservationOutcomeOfProblem, reserveResult } from '../lib/http/outcomes';
 import { Problem } from '../lib/http/problems';
 import { route } from '../lib/http/route';
 import { CreateOrderBody, IdempotencyKey } from '../lib/http/schemas';
 import { domainLog } from '../lib/platform/logger';
+import { countReservation } from '../lib/platform/metrics';
 import { inventory, orderQueue } from '../lib/request-path';
 import { reserveOrder } from '../lib/sale/reserve';
 
-export const handler = route({ auth: 'buyer', body: CreateOrderBody }, async ({ event, identity, body }) => {
-  const idempotency_key = idempotencyKeyOf(event.headers['idempotency-key']);
-  const outcome = await reserveOrder(
-    { inventory: inventory(), queue: orderQueue(), log: domainLog },
-    { customer_id: identity.customer_id, product_id: body.product_id, qty: body.qty, idempotency_key },
-  );
-  return reserveResult(outcome);
-});
+export const handler = route(
+  {
+    auth: 'buyer',
+    body: CreateOrderBody,
+    onProblem: (code) => countReservation(reservationOutcomeOfProblem(code)),
+  },
+  async ({ event, identity, body, correlate }) => {
+    const idempotency_key = idempotencyKeyOf(event.headers['idempotency-key']);
+    const outcome = await reserveOrder(
+      { inventory: inventory(), queue: orderQueue(), log: domainLog },
+      { customer_id: identity.customer_id, product_id: body.product_id, qty: body.qty, idempotency_key },
+    );
+    countReservation(reservationOutcome(outcome.kind));
+    if (outcome.kind === 'reserved') correlate(outcome.order.order_id);
+    return reserveResult(outcome);
+  },
+);
 
 function idempotencyKeyOf(raw: string | undefined): string | null {
   if (raw === undefined) return null;

@@ -7,15 +7,19 @@ import { Problem } from '../lib/http/problems';
 import { json, problemResult, route } from '../lib/http/route';
 import { PaymentWebhookBody, paymentEventOf, WEBHOOK_BODY_BYTES_MAX } from '../lib/http/webhook';
 import { admitWebhook } from '../lib/http/webhook-door';
+import { countWebhook } from '../lib/platform/metrics';
 import { handlePayment } from '../lib/sale/settle';
 
-export const handler = route({ auth: 'public' }, async ({ event }) => {
+export const handler = route({ auth: 'public', onProblem: countWebhook }, async ({ event, correlate }) => {
   const { webhook_id, raw } = await admitWebhook(event);
   const receipt = (outcome: string) => receipts().record({ webhook_id, verified: true, outcome, body: raw });
   try {
     const body = parseJsonText(raw, PaymentWebhookBody, WEBHOOK_BODY_BYTES_MAX);
-    const result = await handlePayment(settleDeps(), paymentEventOf(webhook_id, body));
+    const payment = paymentEventOf(webhook_id, body);
+    correlate(payment.order_id);
+    const result = await handlePayment(settleDeps(), payment);
     await receipt(result.result);
+    countWebhook(result.result);
     if (result.result === 'unavailable') return rebuilding(result.product_id);
     return json(result.result === 'pending' ? 202 : 200, result);
   } catch (err) {

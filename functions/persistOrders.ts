@@ -1,13 +1,15 @@
 // SQS trigger: write a batch of accepted orders to PostgreSQL in one statement, then clear their
 // outbox entries. Records that cannot be parsed fail alone (ReportBatchItemFailures) and reach the
 // DLQ after maxReceiveCount; a database failure fails the batch so every record is retried.
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
 import type { SQSEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { settleDeps } from '../lib/container';
 import { logger } from '../lib/platform/logger';
-import { persistAccepted } from '../lib/sale/persist';
+import { persistMetrics } from '../lib/platform/metrics';
+import { type PersistResult, persistAccepted } from '../lib/sale/persist';
 import type { AcceptedOrder } from '../lib/sale/types';
 
 const AcceptedOrderMessage = z.strictObject({
@@ -25,6 +27,7 @@ const AcceptedOrderMessage = z.strictObject({
 type Parsed = { ok: true; order: AcceptedOrder } | { ok: false; error: Error };
 
 export const handler = middy<SQSEvent, PromiseSettledResult<unknown>[]>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(
     sqsPartialBatchFailure({
       logger: (reason: unknown) => logger.warn('record failed', { reason: String(reason) }),
@@ -33,14 +36,33 @@ export const handler = middy<SQSEvent, PromiseSettledResult<unknown>[]>()
   .handler(async (event) => {
     const parsed = event.Records.map((r) => parseRecord(r.body));
     const valid = parsed.flatMap((p) => (p.ok ? [p.order] : []));
-    const persisted = valid.length ? persistAccepted(settleDeps(), valid) : Promise.resolve(null);
-    persisted.then(
-      (r) =>
-        r && logger.info('persisted batch', { records: event.Records.length, inserted: r.inserted.length }),
-      () => {},
-    );
+    const persisted = persistObserved(valid, event.Records.length);
     return Promise.allSettled(parsed.map((p) => (p.ok ? persisted : Promise.reject(p.error))));
   });
+
+/** The write, with its metrics and one log line per new order carrying its correlation id. */
+async function persistObserved(batch: AcceptedOrder[], records: number): Promise<PersistResult | null> {
+  const t0 = performance.now();
+  const figures = { records, unreadable: records - batch.length, inserted: 0, duplicates: 0 };
+  try {
+    const r = batch.length ? await persistAccepted(settleDeps(), batch) : null;
+    const done_ms = Date.now();
+    const fresh = new Set(r?.inserted);
+    persistMetrics({
+      ...figures,
+      failed: false,
+      inserted: r?.inserted.length ?? 0,
+      duplicates: r?.duplicates.length ?? 0,
+      duration_ms: performance.now() - t0,
+      latency_ms: batch.filter((o) => fresh.has(o.order_id)).map((o) => done_ms - o.created_ms),
+    });
+    for (const order_id of r?.inserted ?? []) logger.info('order persisted', { correlation_id: order_id });
+    return r;
+  } catch (err) {
+    persistMetrics({ ...figures, failed: true, duration_ms: performance.now() - t0, latency_ms: [] });
+    throw err;
+  }
+}
 
 function parseRecord(body: string): Parsed {
   try {

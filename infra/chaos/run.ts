@@ -6,7 +6,6 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import postgres from 'postgres';
 import { resetConfig } from '../../lib/config';
 import { mintToken } from '../../lib/http/auth';
-import { signWebhook } from '../../lib/http/webhook';
 import { redrive } from '../../lib/queue/dlq';
 import {
   dropRedisConnections,
@@ -22,6 +21,7 @@ import {
   stopQueue,
   wipeRedis,
 } from '../local/faults';
+import { signWebhook } from '../local/sandbox/sign';
 import { localSqsClient } from '../local/services';
 import type { Stack } from '../local/stack';
 import { checkHistory, type HistoryVerdict, runLoad } from './history';

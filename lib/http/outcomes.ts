@@ -1,6 +1,7 @@
 // Domain outcomes -> HTTP. The only place a sale outcome meets a status code.
+import type { ReservationOutcome } from '../platform/metrics';
 import type { ReserveOutcome } from '../sale/outcomes';
-import { Problem } from './problems';
+import { Problem, type ProblemCode } from './problems';
 import { json, problemResult, type Result } from './route';
 import { orderView } from './views';
 
@@ -63,4 +64,43 @@ export function unavailable(reason: string): Result {
       },
     ),
   );
+}
+
+/** The operator's view of a reservation (the `Reservations` metric's `outcome` dimension). */
+export function reservationOutcome(kind: ReserveOutcome['kind']): ReservationOutcome {
+  switch (kind) {
+    case 'reserved':
+      return 'accepted';
+    case 'insufficient_stock':
+      return 'sold_out';
+    case 'qty_above_limit':
+    case 'customer_limit_reached':
+      return 'limit';
+    case 'sale_paused':
+    case 'sale_not_started':
+    case 'sale_ended':
+      return 'window';
+    case 'product_not_found':
+    case 'idempotency_key_reused':
+      return 'invalid';
+    case 'unavailable':
+      return 'unavailable';
+  }
+}
+
+/** The same, for a request refused before the domain decided (auth, rate limit, validation). */
+export function reservationOutcomeOfProblem(code: ProblemCode): ReservationOutcome {
+  switch (code) {
+    case 'unauthorized':
+    case 'forbidden':
+      return 'unauthorized';
+    case 'rate-limited':
+      return 'rate_limited';
+    case 'unavailable':
+      return 'unavailable';
+    case 'internal':
+      return 'error';
+    default:
+      return 'invalid';
+  }
 }

@@ -1,5 +1,7 @@
-// Every HTTP handler is built here: middy with CORS, problem+json errors, one access-log line,
-// bearer auth and zod body validation. Handlers only say what they need and call the domain.
+// Every HTTP handler is built here: middy with CORS, problem+json errors, one access-log line
+// (with the Lambda context and the request's correlation id), bearer auth and zod body validation.
+// Handlers only say what they need and call the domain.
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import cors from '@middy/http-cors';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
@@ -8,7 +10,7 @@ import { config } from '../config';
 import { logger } from '../platform/logger';
 import { authenticate, type Identity, requireAdmin } from './auth';
 import { parseJsonBody, parseQuery } from './body';
-import { Problem, problemBody } from './problems';
+import { Problem, type ProblemCode, problemBody } from './problems';
 import { enforceRateLimits } from './rate-limit';
 
 export type Event = APIGatewayProxyEventV2;
@@ -19,6 +21,12 @@ export interface RouteRequest<B, Q = undefined> {
   identity: Identity;
   body: B;
   query: Q;
+  /**
+   * Names the order this request is about: its access-log line carries it as `correlation_id`, the
+   * key that follows an order from createOrder through persistOrders to the webhook (README,
+   * "Logs and metrics").
+   */
+  correlate: (order_id: string) => void;
 }
 
 export interface RouteOptions<B, Q = undefined> {
@@ -27,6 +35,8 @@ export interface RouteOptions<B, Q = undefined> {
   body?: ZodType<B>;
   /** the query string, validated like the body (400 naming the parameter) */
   query?: ZodType<Q>;
+  /** told of every problem answered (thrown ones included): the handler's outcome metrics */
+  onProblem?: (code: ProblemCode) => void;
 }
 
 const ANONYMOUS: Identity = { customer_id: '', admin: false };
@@ -35,10 +45,12 @@ export function route<B = undefined, Q = undefined>(
   opts: RouteOptions<B, Q>,
   fn: (req: RouteRequest<B, Q>) => Promise<Result>,
 ) {
+  const log = accessLog();
   return middy<Event, Result>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(corsHeaders())
-    .use(accessLog())
-    .use(problemErrors())
+    .use(log)
+    .use(problemErrors(opts.onProblem))
     .handler(async (event) => {
       // Auth before the body (API.md): an unauthenticated caller learns nothing about validation.
       const identity =
@@ -49,7 +61,7 @@ export function route<B = undefined, Q = undefined>(
       }
       const query = opts.query ? parseQuery(event, opts.query) : (undefined as Q);
       const body = opts.body ? parseJsonBody(event, opts.body) : (undefined as B);
-      return fn({ event, identity, body, query });
+      return fn({ event, identity, body, query, correlate: (id) => log.correlate(event, id) });
     });
 }
 
@@ -82,14 +94,16 @@ function corsHeaders(): MiddlewareObj<Event, Result> {
 }
 
 /** Maps a thrown Problem to its response; anything else is a 500 whose details stay in the log. */
-function problemErrors(): MiddlewareObj<Event, Result> {
+function problemErrors(onProblem?: (code: ProblemCode) => void): MiddlewareObj<Event, Result> {
   return {
     onError: async (request) => {
       const err = request.error;
       if (err instanceof Problem) {
+        onProblem?.(err.code);
         request.response = problemResult(err, request.event.rawPath);
         return;
       }
+      onProblem?.('internal');
       logger.error('unhandled error', { error: err as Error, path: request.event.rawPath });
       request.response = problemResult(
         new Problem('internal', 'an internal error occurred; it has been logged'),
@@ -99,8 +113,14 @@ function problemErrors(): MiddlewareObj<Event, Result> {
   };
 }
 
-function accessLog(): MiddlewareObj<Event, Result> {
+/**
+ * One line per request. Per-request values live in WeakMaps keyed by the event, not in the shared
+ * logger's keys: serverless-offline runs concurrent requests in one process, where a key appended
+ * for one request would land on another's line.
+ */
+function accessLog(): MiddlewareObj<Event, Result> & { correlate: (e: Event, id: string) => void } {
   const started = new WeakMap<object, number>();
+  const correlation = new WeakMap<object, string>();
   const line = (request: { event: Event; response: Result | null | undefined }) => {
     const t0 = started.get(request.event);
     logger.info('request', {
@@ -108,9 +128,14 @@ function accessLog(): MiddlewareObj<Event, Result> {
       path: request.event.rawPath,
       status: request.response?.statusCode,
       duration_ms: t0 === undefined ? undefined : Math.round((performance.now() - t0) * 100) / 100,
+      request_id: request.event.requestContext?.requestId,
+      correlation_id: correlation.get(request.event),
     });
   };
   return {
+    correlate: (e, id) => {
+      correlation.set(e, id);
+    },
     before: async (request) => {
       started.set(request.event, performance.now());
     },

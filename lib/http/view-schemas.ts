@@ -91,6 +91,7 @@ export const ProductStatsView = AuditReportView.extend({
   name: z.string(),
   state: z.enum(SALE_STATES),
   outbox: units.describe('orders accepted by Redis and not yet acknowledged by PostgreSQL'),
+  outbox_oldest_age_s: z.number().int().min(0).describe('seconds the oldest of them has waited; 0 when none'),
   orders_per_s: rate,
 });
 

@@ -3,7 +3,7 @@
 // between the inventory and PostgreSQL (Redis outboxes, the orders queue, its DLQ).
 import { type AuditReport, auditProduct } from './audit';
 import type { Inventory, OrderActivity, OrderStore, ProductSnapshot, QueueBacklog } from './ports';
-import { type SaleState, saleState } from './types';
+import { type AcceptedOrder, type SaleState, saleState } from './types';
 
 /** Orders per second are counted over this many seconds. */
 export const STATS_WINDOW_S = 10;
@@ -32,6 +32,8 @@ export interface ProductStats extends AuditReport {
   state: SaleState;
   /** orders accepted by the inventory and not yet acknowledged as persisted */
   outbox: number;
+  /** how long the oldest of them has waited (0 when the outbox is empty): persistence falling behind */
+  outbox_oldest_age_s: number;
   orders_per_s: number;
 }
 
@@ -83,7 +85,7 @@ export async function saleStats(deps: StatsDeps, opts: StatsOpts): Promise<SaleS
       (o) => o.created_ms >= since_ms && !activity.existing.has(o.order_id),
     ).length;
     const created = (activity.created.get(report.product_id) ?? 0) + recent_in_flight;
-    return productStats(snapshot, report, outbox.length, created / window_s, opts.now_ms);
+    return productStats(snapshot, report, outbox, created / window_s, opts.now_ms);
   });
   const depth = await backlog;
   return {
@@ -112,16 +114,18 @@ export async function saleStats(deps: StatsDeps, opts: StatsOpts): Promise<SaleS
 function productStats(
   s: ProductSnapshot,
   report: AuditReport,
-  outbox: number,
+  outbox: AcceptedOrder[],
   orders_per_s: number,
   now_ms: number,
 ): ProductStats {
+  const oldest_ms = outbox.reduce((min, o) => Math.min(min, o.created_ms), now_ms);
   return {
     ...report,
     sku: s.product.sku,
     name: s.product.name,
     state: saleState(s.product, now_ms),
-    outbox,
+    outbox: outbox.length,
+    outbox_oldest_age_s: Math.max(0, Math.round((now_ms - oldest_ms) / 1000)),
     orders_per_s: round2(orders_per_s),
   };
 }

@@ -5,8 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { signWebhook } from '../../infra/local/sandbox/sign';
 import { resetConfig } from '../../lib/config';
-import { signWebhook, WEBHOOK_BODY_BYTES_MAX } from '../../lib/http/webhook';
+import { WEBHOOK_BODY_BYTES_MAX } from '../../lib/http/webhook';
 import { unverifiedReport } from '../../lib/http/webhook-door';
 import { httpEvent, lambdaContext } from '../helpers/lambda-event';
 

@@ -114,6 +114,7 @@ describe('saleStats', () => {
         drift: 0,
         ok: true,
         outbox: 2,
+        outbox_oldest_age_s: 4, // a-2, accepted 4 s ago
         orders_per_s: 0.3, // a-1, a-2, a-3 in the last 10 s
       },
     ]);

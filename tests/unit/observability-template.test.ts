@@ -1,0 +1,265 @@
+// Pins down what an operator gets from a deployed stage, in the CloudFormation `sls package` writes
+// offline without any AWS credentials: each alarm's metric, dimensions, statistic, threshold and
+// action; the dashboard's widgets and the metrics they draw; the alarm topic's subscription from a
+// stage parameter and its output; and that every FlashSale metric they read is one the code emits.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { load } from 'js-yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { METRIC, METRICS_NAMESPACE, METRICS_SERVICE } from '../../lib/platform/metrics';
+
+type Json = any;
+const ROOT = join(import.meta.dirname, '..', '..');
+const SLS = join(ROOT, 'node_modules', '.bin', 'sls');
+
+/** No AWS credentials anywhere: packaging must not need them (DESIGN.md, "In AWS"). */
+function offlineEnv(): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env['PATH'],
+    HOME: process.env['HOME'],
+    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+    AWS_CONFIG_FILE: '/nonexistent',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    SLS_TELEMETRY_DISABLED: '1',
+  };
+}
+
+function sls(args: string[]): string {
+  const r = spawnSync(SLS, args, { cwd: ROOT, env: offlineEnv(), encoding: 'utf8', timeout: 240_000 });
+  if (r.status !== 0)
+    throw new Error(`sls ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+let dir: string;
+let template: Json;
+const resource = (id: string) => {
+  const r = template.Resources[id];
+  if (!r) throw new Error(`no resource ${id}`);
+  return r.Properties;
+};
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'flash-sale-package-'));
+  sls(['package', '--stage', 'dev', '--package', dir]);
+  template = JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
+}, 300_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const topic = [{ Ref: 'OpsAlarmTopic' }];
+const fn = (id: string) => [{ Name: 'FunctionName', Value: { Ref: id } }];
+const service = [{ Name: 'service', Value: METRICS_SERVICE }];
+
+/** One plain (single-metric) alarm: everything a person chose about it. */
+const plain: Record<string, Json> = {
+  ReleaseRunMissingAlarm: {
+    Namespace: 'AWS/Lambda',
+    MetricName: 'Invocations',
+    Dimensions: fn('ReleaseLambdaFunction'),
+    Statistic: 'Sum',
+    Period: 60,
+    EvaluationPeriods: 3,
+    DatapointsToAlarm: 3,
+    Threshold: 1,
+    ComparisonOperator: 'LessThanThreshold',
+    TreatMissingData: 'breaching',
+  },
+  ReleaseRunErrorsAlarm: {
+    Namespace: 'AWS/Lambda',
+    MetricName: 'Errors',
+    Dimensions: fn('ReleaseLambdaFunction'),
+    Statistic: 'Sum',
+    EvaluationPeriods: 3,
+    DatapointsToAlarm: 2,
+    Threshold: 0,
+    ComparisonOperator: 'GreaterThanThreshold',
+  },
+  CreateOrderThrottlesAlarm: {
+    Namespace: 'AWS/Lambda',
+    MetricName: 'Throttles',
+    Dimensions: fn('CreateOrderLambdaFunction'),
+    Statistic: 'Sum',
+    EvaluationPeriods: 3,
+    DatapointsToAlarm: 3,
+    Threshold: 0,
+    ComparisonOperator: 'GreaterThanThreshold',
+  },
+  DriftAlarm: {
+    Namespace: METRICS_NAMESPACE,
+    MetricName: METRIC.productsDrifting,
+    Dimensions: service,
+    Statistic: 'Maximum',
+    EvaluationPeriods: 2,
+    DatapointsToAlarm: 2,
+    Threshold: 0,
+    ComparisonOperator: 'GreaterThanThreshold',
+  },
+  OutboxOldestAgeAlarm: {
+    Namespace: METRICS_NAMESPACE,
+    MetricName: METRIC.outboxOldestAge,
+    Dimensions: service,
+    Statistic: 'Maximum',
+    Threshold: 180,
+    ComparisonOperator: 'GreaterThanThreshold',
+  },
+  PersistBatchesFailedAlarm: {
+    Namespace: METRICS_NAMESPACE,
+    MetricName: METRIC.persistBatchesFailed,
+    Dimensions: service,
+    Statistic: 'Sum',
+    EvaluationPeriods: 3,
+    Threshold: 0,
+    ComparisonOperator: 'GreaterThanThreshold',
+  },
+  RdsProxyPinnedSessionsAlarm: {
+    Namespace: 'AWS/RDS',
+    MetricName: 'DatabaseConnectionsCurrentlySessionPinned',
+    Dimensions: [{ Name: 'ProxyName', Value: 'flash-sale-dev' }],
+    EvaluationPeriods: 5,
+    DatapointsToAlarm: 5,
+    Threshold: 0,
+    ComparisonOperator: 'GreaterThanThreshold',
+  },
+  RdsProxyConnectionsAlarm: {
+    Namespace: 'AWS/RDS',
+    MetricName: 'ClientConnections',
+    Dimensions: [{ Name: 'ProxyName', Value: 'flash-sale-dev' }],
+    Statistic: 'Maximum',
+    Threshold: 500,
+    ComparisonOperator: 'GreaterThanThreshold',
+  },
+  OrdersDLQNotEmptyAlarm: {
+    Namespace: 'AWS/SQS',
+    MetricName: 'ApproximateNumberOfMessagesVisible',
+    Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['OrdersDLQ', 'QueueName'] } }],
+    Threshold: 0,
+    ComparisonOperator: 'GreaterThanThreshold',
+  },
+};
+
+describe('alarms', () => {
+  it.each(Object.entries(plain))('%s watches the chosen metric with the chosen threshold', (id, want) => {
+    const a = resource(id);
+    expect(a).toMatchObject(want);
+    expect(a.AlarmActions).toEqual(topic);
+    expect(String(a.AlarmDescription).length).toBeGreaterThan(20);
+  });
+
+  it('API 5xx rate: 5xx over Count of the HTTP API, in percent, 1 % in 2 of 3 minutes, ignoring tiny volumes', () => {
+    const a = resource('Api5xxRateAlarm');
+    const byId = Object.fromEntries(a.Metrics.map((m: Json) => [m.Id, m]));
+    expect(byId.errors.MetricStat.Metric).toEqual({
+      Namespace: 'AWS/ApiGateway',
+      MetricName: '5xx',
+      Dimensions: [{ Name: 'ApiId', Value: { Ref: 'HttpApi' } }],
+    });
+    expect(byId.requests.MetricStat.Metric.MetricName).toBe('Count');
+    expect(byId.rate).toMatchObject({
+      Expression: 'IF(requests >= 100, 100 * errors / requests, 0)',
+      ReturnData: true,
+    });
+    expect(a).toMatchObject({
+      Threshold: 1,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 2,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    expect(a.AlarmActions).toEqual(topic);
+  });
+
+  it('API throttle headroom: request rate against the stage throttle it is packaged with', () => {
+    const a = resource('ApiThrottleHeadroomAlarm');
+    const stageRate = resource('HttpApiStage').DefaultRouteSettings.ThrottlingRateLimit;
+    const used = a.Metrics.find((m: Json) => m.Id === 'used');
+    expect(used.Expression).toBe(`100 * requests / PERIOD(requests) / ${stageRate}`);
+    expect(a).toMatchObject({
+      Threshold: 80,
+      DatapointsToAlarm: 2,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+
+  it('MemoryDB memory: the fullest node of the stage cluster above 80 %', () => {
+    const a = resource('MemoryDbMemoryAlarm');
+    expect(a.Metrics).toHaveLength(1);
+    expect(a.Metrics[0].Expression).toMatch(
+      /^SELECT MAX\(DatabaseMemoryUsagePercentage\) FROM "AWS\/MemoryDB"\s+WHERE ClusterName = 'flash-sale-dev'$/,
+    );
+    expect(a).toMatchObject({
+      Threshold: 80,
+      EvaluationPeriods: 3,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+
+  it('the alarm topic is an output; without the stage parameter it has no subscription', () => {
+    expect(template.Outputs.OpsAlarmTopicArn.Value).toEqual({ Ref: 'OpsAlarmTopic' });
+    expect(template.Resources.OpsAlarmSubscription.Condition).toBe('HasAlarmSubscription');
+    expect(template.Parameters.AlarmEndpoint).toMatchObject({ Type: 'String', Default: '' });
+    expect(template.Conditions.HasAlarmSubscription).toEqual({
+      'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'AlarmEndpoint' }, ''] }],
+    });
+    expect(resource('OpsAlarmSubscription')).toEqual({
+      TopicArn: { Ref: 'OpsAlarmTopic' },
+      Protocol: 'email',
+      Endpoint: { Ref: 'AlarmEndpoint' },
+    });
+  });
+});
+
+describe('dashboard', () => {
+  const body = (): Json => {
+    const parts = resource('OpsDashboard').DashboardBody['Fn::Join'][1] as Json[];
+    return JSON.parse(parts.map((p) => (typeof p === 'string' ? p : 'REF')).join(''));
+  };
+
+  it("has the issue's six views (plus webhooks and release work)", () => {
+    const titles = body().widgets.map((w: Json) => w.properties.title);
+    for (const t of [
+      /Orders by outcome/,
+      /Available units per product/,
+      /Backlog/,
+      /Persist/,
+      /Errors and throttles/,
+      /Drift/,
+    ]) {
+      expect(
+        titles.some((x: string) => t.test(x)),
+        String(t),
+      ).toBe(true);
+    }
+  });
+
+  it('draws only FlashSale metrics the code emits, with the service dimension', () => {
+    const text = JSON.stringify(body());
+    const searched = [...text.matchAll(/MetricName=\\"(\w+)\\"/g)].map((m) => m[1]);
+    const listed = [...text.matchAll(/\["FlashSale","(\w+)"/g)].map((m) => m[1]);
+    const emitted = new Set<string>(Object.values(METRIC));
+    expect(searched.length + listed.length).toBeGreaterThan(10);
+    for (const name of [...searched, ...listed]) expect(emitted.has(name!), name).toBe(true);
+    expect(searched).toEqual(expect.arrayContaining(['Reservations', 'Available', 'Drift', 'WebhookEvents']));
+    expect(listed).toEqual(expect.arrayContaining(['OutboxOldestAge', 'PersistLatency', 'ProductsDrifting']));
+  });
+});
+
+it('a stage parameter subscribes the alarm topic (resolved offline, no AWS call)', () => {
+  const printed = load(
+    sls([
+      'print',
+      '--stage',
+      'prod',
+      '--param',
+      'alarmEndpoint=oncall@example.com',
+      '--param',
+      'rdsProxyName=shop-proxy',
+    ]),
+  ) as Json;
+  // `sls print` shows the resources list already merged into one template fragment.
+  const resources = printed.resources.Resources;
+  expect(printed.resources.Parameters.AlarmEndpoint.Default).toBe('oncall@example.com');
+  expect(resources.RdsProxyPinnedSessionsAlarm.Properties.Dimensions).toEqual([
+    { Name: 'ProxyName', Value: 'shop-proxy' },
+  ]);
+}, 120_000);
