@@ -68,8 +68,11 @@ export interface Inventory {
    * rebuild that stopped part-way. Judged by the marker only a full load writes, never by a key.
    */
   incompleteProducts(ids: number[]): Promise<number[]>;
-  /** Rewrites the product index (the catalog listing) from the durable list of product ids. */
-  repairIndex(ids: number[]): Promise<void>;
+  /**
+   * Repairs what Redis derives from PostgreSQL's product list: the index (catalog listing), and
+   * settings newer in PostgreSQL than in Redis (a PATCH that died between its two writes).
+   */
+  repair(products: Product[]): Promise<void>;
   /**
    * Takes the product's rebuild lock and closes it (reserve "rebuilding", releases deferred).
    * Null when another rebuilder holds the lock; else when the product was first closed (ms).
@@ -217,12 +220,29 @@ export interface OrderLifecycle {
   orphanStalePayments(hours: number): Promise<number>;
 }
 
+/** The settings a PATCH may change (stock goes through stock_delta). */
+export type ProductSettingsPatch = Partial<
+  Pick<
+    Product,
+    | 'name'
+    | 'sale_starts_at'
+    | 'sale_ends_at'
+    | 'max_per_order'
+    | 'per_customer_limit'
+    | 'reservation_ttl_s'
+    | 'paused'
+  >
+>;
+
 export interface ProductStore {
   create(p: Omit<Product, 'id'>): Promise<Product>;
   list(): Promise<Product[]>;
   get(id: number): Promise<Product | null>;
-  /** Writes the settings of `p` and adds `stock_delta` to stock_total, in one statement. */
-  update(p: Product, stock_delta: number): Promise<void>;
+  /**
+   * Writes only the settings given, adds `stock_delta` to stock_total and bumps settings_version,
+   * in one statement; returns the whole product after it (null if there is none).
+   */
+  update(id: number, settings: ProductSettingsPatch, stock_delta: number): Promise<Product | null>;
 }
 
 export interface Logger {

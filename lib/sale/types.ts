@@ -30,6 +30,8 @@ export interface Product {
   sale_starts_at: Date | null;
   sale_ends_at: Date | null;
   paused: boolean;
+  /** bumped by every settings change; Redis never applies an older one over a newer (0 when new) */
+  settings_version?: number;
 }
 
 export type SaleState = 'upcoming' | 'live' | 'paused' | 'ended';

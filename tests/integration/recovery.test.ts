@@ -14,6 +14,7 @@ import { pgProducts } from '../../lib/orders/products';
 import { pgRebuildSource } from '../../lib/orders/rebuild-source';
 import { domainLog } from '../../lib/platform/logger';
 import { sqsBacklog } from '../../lib/queue/dlq';
+import { updateProduct } from '../../lib/sale/catalog';
 import type { PaymentEvent } from '../../lib/sale/lifecycle';
 import { persistAccepted } from '../../lib/sale/persist';
 import type { QueueBacklog } from '../../lib/sale/ports';
@@ -332,5 +333,32 @@ describe('nothing depends on one unrepaired key', () => {
       stock_total: 7,
       max_per_order: 3,
     });
+  });
+});
+
+describe('admin writes are atomic', () => {
+  it('concurrent PATCHes of different fields never revert each other (paused included), in PostgreSQL and Redis', async () => {
+    for (let round = 0; round < 3; round++) {
+      const product = await newProduct({ stock_total: 5 });
+      const deps = { inventory: inventory(), products: pgProducts(db()) };
+      await Promise.all([
+        updateProduct(deps, product.id, { paused: true }),
+        ...[2, 3, 4, 5, 6].map((max_per_order) => updateProduct(deps, product.id, { max_per_order })),
+      ]);
+      const stored = (await pgProducts(db()).get(product.id))!;
+      const [live] = await inventory().snapshots([product.id]);
+      expect(stored.paused, 'PostgreSQL kept the pause').toBe(true);
+      expect(live!.product.paused, 'Redis kept the pause').toBe(true);
+      expect(live!.product.max_per_order, 'Redis holds the newest settings').toBe(stored.max_per_order);
+      expect((await reserve(await buyerToken(), product.id, 1)).status).toBe(409);
+    }
+  });
+
+  it('settings committed in PostgreSQL but never written to Redis (a crash between) are repaired by the run', async () => {
+    const product = await newProduct({ stock_total: 5 });
+    await sql`UPDATE products SET paused = true, settings_version = settings_version + 1 WHERE id = ${product.id}`;
+    await releaseRun();
+    const [live] = await inventory().snapshots([product.id]);
+    expect(live!.product.paused).toBe(true);
   });
 });
