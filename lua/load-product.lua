@@ -36,6 +36,6 @@ for i = 3, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(fields))
 if mode == 'create' then
   local stock = redis.call('HGET', KEYS[1], 'stock_total')
-  redis.call('HSET', KEYS[1], 'available', stock, 'in_flight', 0, 'complete', 1)
+  redis.call('HSET', KEYS[1], 'available', stock, 'in_flight', 0, 'generation', 0, 'seq', 0, 'complete', 1)
 end
 return mode == 'create' and 'created' or 'updated'

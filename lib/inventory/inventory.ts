@@ -200,6 +200,16 @@ export function redisInventory(redis: ScriptClient, prefix: string): Inventory {
       return { closed_ms: Number(closed) };
     },
 
+    async closeIfBehind(e) {
+      const r = await redis.closeIfBehind(
+        keysOf(e.product_id).sale,
+        e.generation,
+        e.max_seq,
+        e.duplicated ? '1' : '0',
+      );
+      return r === 'closed';
+    },
+
     async abandonRebuild(product_id, token) {
       await redis.unlockRebuild(keysOf(product_id).rebuildLock, token);
     },
@@ -317,6 +327,7 @@ function parsePending(record: string): PendingOrder {
     created_ms: r.created_ms,
     expires_ms: r.expires_ms,
     ...(r.idempotency_key ? { idempotency_key: r.idempotency_key } : {}),
+    ...(r.seq !== undefined ? { generation: r.generation ?? 0, seq: r.seq } : {}),
   };
   return { accepted, cancel_pending: r.cancel_pending === true };
 }

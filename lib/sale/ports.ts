@@ -78,6 +78,8 @@ export interface Inventory {
    * Null when another rebuilder holds the lock; else when the product was first closed (ms).
    */
   beginRebuild(product: Product, token: string, lock_ttl_ms: number): Promise<{ closed_ms: number } | null>;
+  /** Closes the product if the evidence proves its Redis state lost acknowledged writes. */
+  closeIfBehind(evidence: RollbackEvidence): Promise<boolean>;
   /** Gives up a rebuild attempt: frees its lock (if still ours); the product stays closed. */
   abandonRebuild(product_id: number, token: string): Promise<void>;
   /** Writes the recomputed state under the rebuild's generation and reopens the product. */
@@ -132,9 +134,22 @@ export interface RebuiltState {
   replays: AcceptedOrder[];
 }
 
+/** What PostgreSQL has seen of a product's reservation sequence in one Redis generation. */
+export interface RollbackEvidence {
+  product_id: number;
+  generation: number;
+  max_seq: number;
+  /** two persisted orders carry the same sequence number: Redis handed it out twice */
+  duplicated: boolean;
+}
+
 /** What the rebuild reads from the durable record. */
 export interface RebuildSource {
   products(): Promise<Product[]>;
+  /** Sequences of recently persisted orders, per product and generation. */
+  rollbackEvidence(): Promise<RollbackEvidence[]>;
+  /** The newest orders holding stock (reserved or paid) of a product, newest first. */
+  newestHolding(product_id: number, limit: number): Promise<{ order_id: string; qty: number }[]>;
   state(product: Product): Promise<RebuiltState & { held_units: number }>;
   /** Stamps the release markers the rebuild counted (only those: a later release is not counted). */
   markReleased(order_ids: string[]): Promise<void>;

@@ -48,6 +48,10 @@ export interface AcceptedOrder {
   expires_ms: number;
   /** the Idempotency-Key it was created under, if any (lets a rebuild restore replays) */
   idempotency_key?: string;
+  /** the product's Redis generation (0, or the rebuild that wrote it) and this reservation's
+   * sequence number in it: persisted, they reveal a rollback (lib/sale/rollback.ts) */
+  generation?: number;
+  seq?: number;
 }
 
 export interface Order {
