@@ -22,6 +22,8 @@ const AcceptedOrderMessage = z.strictObject({
   created_ms: z.number().int(),
   expires_ms: z.number().int(),
   idempotency_key: z.string().min(1).max(255).optional(),
+  generation: z.number().int().min(0).optional(),
+  seq: z.number().int().min(1).optional(),
 });
 
 type Parsed = { ok: true; order: AcceptedOrder } | { ok: false; error: Error };

@@ -13,18 +13,29 @@ ARGV[2] "create" | "update"
 ARGV[3..] field, value pairs of settings (sku, name, price_cents, currency, stock_total,
           max_per_order, per_customer_limit (-1 none), ttl_s, starts_ms (-1 none), ends_ms (-1 none), paused)
 
-Returns "created", "updated", "exists" (create on an existing product: nothing changed) or
-"missing" (update of a product without sale state: nothing changed).
+          settings_version comes with them: an update applies only if it is newer than the one held
+
+Returns "created", "updated", "exists" (create on an existing product: nothing changed),
+"missing" (update of a product without sale state: nothing changed) or "stale" (update older
+than, or as old as, the settings held: nothing changed).
 ]]
 local exists = redis.call('EXISTS', KEYS[1]) == 1
 local mode = ARGV[2]
 if mode == 'create' and exists then return 'exists' end
 if mode == 'update' and not exists then return 'missing' end
+if mode == 'update' then
+  local incoming = -1
+  for i = 3, #ARGV - 1, 2 do
+    if ARGV[i] == 'settings_version' then incoming = tonumber(ARGV[i + 1]) end
+  end
+  local held = tonumber(redis.call('HGET', KEYS[1], 'settings_version') or '-1')
+  if incoming <= held then return 'stale' end
+end
 local fields = {}
 for i = 3, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(fields))
 if mode == 'create' then
   local stock = redis.call('HGET', KEYS[1], 'stock_total')
-  redis.call('HSET', KEYS[1], 'available', stock, 'in_flight', 0, 'complete', 1)
+  redis.call('HSET', KEYS[1], 'available', stock, 'in_flight', 0, 'generation', 0, 'seq', 0, 'complete', 1)
 end
 return mode == 'create' and 'created' or 'updated'

@@ -15,6 +15,7 @@ ARGV[1] lock token (only the lock's holder may finish)
 ARGV[2] available (stock_total - reserved - paid, as PostgreSQL proves it)
 ARGV[3] generation: the rebuild's id in PostgreSQL (stragglers are reconciled against it)
 ARGV[4] stock_total as the same snapshot read it
+(the reservation sequence restarts at 0 under the new generation)
 ARGV[5] number of customer pairs n, then n pairs: customer id, units held
 then    order ids whose units are already free (written as "released")
 
@@ -37,7 +38,7 @@ while i <= #ARGV do
 end
 redis.call('HDEL', KEYS[1], 'closed_ms')
 redis.call('HSET', KEYS[1], 'available', ARGV[2], 'stock_total', ARGV[4], 'in_flight', 0,
-  'generation', ARGV[3], 'complete', 1)
+  'generation', ARGV[3], 'seq', 0, 'complete', 1)
 redis.call('DEL', KEYS[5])
 local t = redis.call('TIME')
 return {'ok', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)}

@@ -62,7 +62,7 @@ if has_idem then
 end
 
 local s = redis.call('HMGET', sale_key, 'available', 'max_per_order', 'per_customer_limit', 'ttl_s',
-  'starts_ms', 'ends_ms', 'paused', 'price_cents', 'currency', 'complete')
+  'starts_ms', 'ends_ms', 'paused', 'price_cents', 'currency', 'complete', 'generation')
 -- Only a full load writes `complete`: anything less (a hash left by a rebuild that stopped part-way)
 -- is never sold from.
 if s[10] ~= '1' then
@@ -89,6 +89,9 @@ if available < qty then return {'insufficient_stock', available} end
 redis.call('HINCRBY', sale_key, 'available', -qty)
 redis.call('HINCRBY', sale_key, 'in_flight', qty)
 redis.call('HINCRBY', customers_key, customer_id, qty)
+-- A number per reservation within this generation: persisted with the order, it lets the release
+-- run prove that Redis lost acknowledged writes (a sequence PostgreSQL has seen twice, or above ours).
+local seq = redis.call('HINCRBY', sale_key, 'seq', 1)
 
 local price_cents = tonumber(s[8])
 local order_json = cjson.encode({
@@ -101,6 +104,8 @@ local order_json = cjson.encode({
   created_ms = now_ms,
   expires_ms = now_ms + ttl_s * 1000,
   idempotency_key = has_idem and ARGV[8] or nil,
+  generation = tonumber(s[11] or '0'),
+  seq = seq,
 })
 redis.call('SET', order_key, order_json)
 redis.call('ZADD', outbox_key, now_ms, order_id)

@@ -17,6 +17,7 @@ import {
   restartQueue,
   restartRedis,
   resumeQueue,
+  rollbackProduct,
   stopPostgres,
   stopQueue,
   wipeRedis,
@@ -43,6 +44,8 @@ export interface FaultContext {
   sql: postgres.Sql;
   /** a wrong answer seen while acting (a webhook or cancel answered wrongly): fails the run */
   problems: string[];
+  /** what the last release run reported (or its error), for diagnosing a problem */
+  last_run: unknown;
 }
 
 const noop = async () => {};
@@ -76,6 +79,7 @@ export const FAULTS: Record<string, Fault> = {
       'Redis wiped, then payment.failed on reserved orders and late payment.succeeded on expired ones (503 while rebuilding, retried)',
     product: { reservation_ttl_s: 2 },
     async inject(stack, ctx) {
+      await untilSome(ctx, 'expired');
       await wipeRedis(stack);
       await paySome(stack, ctx, 'reserved', 'payment.failed', 10);
       await paySome(stack, ctx, 'expired', 'payment.succeeded', 10);
@@ -111,6 +115,14 @@ export const FAULTS: Record<string, Fault> = {
       await wipeRedis(stack);
       await sleep(1200);
       resumeQueue(stack);
+    },
+    hold_ms: 0,
+    recover: noop,
+  },
+  'redis-rollback': {
+    describe: 'a partial rollback: the product state in Redis goes back 1.5 s under load (lost last writes)',
+    async inject(stack, ctx) {
+      await rollbackProduct(stack, ctx.product_id, 1500);
     },
     hold_ms: 0,
     recover: noop,
@@ -211,12 +223,13 @@ export async function runChaos(
   const product = await createProduct(stack.baseUrl, admin, opts.stock_total, fault.product);
   const audit = () => auditOf(stack.baseUrl, admin, product.id);
   const ctxSql = postgres(stack.env['DATABASE_URL']!, { max: 2, onnotice: () => {} });
-  const ctx: FaultContext = { product_id: product.id, sql: ctxSql, problems: [] };
+  const ctx: FaultContext = { product_id: product.id, sql: ctxSql, problems: [], last_run: null };
 
   let stopBackground = false;
   const ticker = (async () => {
     while (!stopBackground) {
-      await tick().catch(() => {}); // dependencies may be down: the next tick retries
+      // dependencies may be down: the next tick retries
+      ctx.last_run = await tick().catch((err: unknown) => String(err));
       await sleep(1500);
     }
   })();
@@ -363,6 +376,17 @@ export function printReports(reports: ChaosReport[]): void {
 
 // ---- actions the data-loss scenarios take inside the loss window ----
 
+/** Waits (at most 20 s) until the product has an order in `status`. */
+async function untilSome(ctx: FaultContext, status: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const [r] =
+      await ctx.sql`SELECT 1 FROM orders WHERE product_id = ${ctx.product_id} AND status = ${status} LIMIT 1`;
+    if (r) return;
+    await sleep(250);
+  }
+}
+
 /** Owners cancel up to `n` persisted reserved orders; each must answer 200 (or 409 if it expired). */
 async function cancelSome(stack: Stack, ctx: FaultContext, n: number): Promise<void> {
   const orders = await ctx.sql<{ order_id: string; customer_id: string }[]>`
@@ -430,7 +454,9 @@ async function paySome(
           ctx.problems.push(`${type} on a ${status} order answered ${r.status} ${JSON.stringify(res)}`);
         return;
       }
-      ctx.problems.push(`${type} on ${o.order_id} never got a final answer`);
+      const last = ctx.last_run as { rebuilt?: unknown } | string | null;
+      const seen = typeof last === 'string' ? last : JSON.stringify(last?.rebuilt);
+      ctx.problems.push(`${type} on ${o.order_id} never got a final answer; last release run: ${seen}`);
     }),
   );
 }

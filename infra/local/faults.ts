@@ -1,6 +1,7 @@
 // Breaking the local stack on purpose: each fault kills or stops one real process and brings it
 // back the way an operator (or AWS) would. Used by the fault-injection tests and `npm run chaos`.
 import { Redis } from 'ioredis';
+import { productKeys } from '../../lib/inventory/keys';
 import { startPostgres, startRedis } from './services';
 import { provisionQueues, type Stack, startQueue } from './stack';
 
@@ -101,4 +102,23 @@ export function pauseQueue(stack: Stack): void {
 
 export function resumeQueue(stack: Stack): void {
   need(stack.queue?.proc ?? null, 'the queue emulator').child.kill('SIGCONT');
+}
+
+/**
+ * A partial rollback of one product: its sale state, customers and outbox go back to what they were
+ * `window_ms` earlier (what a failover to a lagging replica, or an AOF `everysec` tail lost, does).
+ */
+export async function rollbackProduct(stack: Stack, product_id: number, window_ms: number): Promise<void> {
+  const r = new Redis(stack.env['REDIS_URL']!);
+  try {
+    const k = productKeys(stack.env['REDIS_KEY_PREFIX'] ?? 'fs', product_id);
+    const keys = [k.sale, k.customers, k.outbox];
+    const older = await Promise.all(keys.map((key) => r.dumpBuffer(key)));
+    await new Promise((done) => setTimeout(done, window_ms));
+    await Promise.all(
+      keys.map((key, i) => (older[i] ? r.restore(key, 0, older[i]!, 'REPLACE') : r.del(key))),
+    );
+  } finally {
+    r.disconnect();
+  }
 }

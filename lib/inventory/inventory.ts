@@ -47,6 +47,12 @@ export function redisInventory(
     return known === 1 || any === 0;
   }
 
+  /** Counters are never written by a settings update; stock changes go through adjustStock. */
+  async function writeSettings(product: Product): Promise<void> {
+    const { stock_total: _counter, ...settings } = productSettings(product);
+    await redis.loadProduct(keysOf(product.id).sale, product.id, 'update', ...flatPairs(settings));
+  }
+
   /** The product index, without its sentinel. */
   async function indexedProducts(): Promise<number[]> {
     const members = await redis.smembers(globalKeys(prefix).products);
@@ -182,24 +188,23 @@ export function redisInventory(
       throw new Error(`product ${product_id} has no sale state`);
     },
 
-    async updateProduct(product) {
-      // Counters are never written by a settings update; stock changes go through adjustStock.
-      const { stock_total: _counter, ...settings } = productSettings(product);
-      await redis.loadProduct(keysOf(product.id).sale, product.id, 'update', ...flatPairs(settings));
-    },
+    updateProduct: writeSettings,
 
     async incompleteProducts(ids) {
       const marks = await Promise.all(ids.map((id) => redis.hget(keysOf(id).sale, 'complete')));
       return ids.filter((_, i) => marks[i] !== '1');
     },
 
-    async repairIndex(ids) {
+    async repair(products) {
       // The index lives outside every product's slot (one script cannot touch both in a cluster),
       // so it is derived data: rewritten from PostgreSQL's list each run. The sentinel makes "the
       // index exists" mean "a run has written it", even for an empty catalog.
+      const ids = products.map((p) => p.id);
       const complete = await Promise.all(ids.map((id) => redis.hget(keysOf(id).sale, 'complete')));
       const members = ids.filter((_, i) => complete[i] === '1').map(String);
       await redis.sadd(globalKeys(prefix).products, String(INDEX_SENTINEL), ...members);
+      // Version-gated: a no-op unless PostgreSQL holds newer settings than Redis.
+      await Promise.all(products.map(writeSettings));
     },
 
     async beginRebuild(product, token, lock_ttl_ms) {
@@ -218,6 +223,16 @@ export function redisInventory(
       const closed = replies?.[3]?.[1];
       if (typeof closed !== 'string') throw new Error(`closing product ${product.id} failed`);
       return { closed_ms: Number(closed) };
+    },
+
+    async closeIfBehind(e) {
+      const r = await redis.closeIfBehind(
+        keysOf(e.product_id).sale,
+        e.generation,
+        e.max_seq,
+        e.duplicated ? '1' : '0',
+      );
+      return r === 'closed';
     },
 
     async abandonRebuild(product_id, token) {
@@ -340,6 +355,7 @@ function parsePending(record: string): PendingOrder {
     created_ms: r.created_ms,
     expires_ms: r.expires_ms,
     ...(r.idempotency_key ? { idempotency_key: r.idempotency_key } : {}),
+    ...(r.seq !== undefined ? { generation: r.generation ?? 0, seq: r.seq } : {}),
   };
   return { accepted, cancel_pending: r.cancel_pending === true };
 }
@@ -366,6 +382,7 @@ export function productSettings(p: Product): Record<string, string | number> {
     starts_ms: msOrNone(p.sale_starts_at),
     ends_ms: msOrNone(p.sale_ends_at),
     paused: p.paused ? 1 : 0,
+    settings_version: p.settings_version ?? 0,
   };
 }
 

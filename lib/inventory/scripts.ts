@@ -16,6 +16,7 @@ export const SCRIPTS = {
   rebuild: 6,
   reconcile: 3,
   unlockRebuild: 1,
+  closeIfBehind: 1,
 } as const satisfies Record<string, number>;
 
 type ScriptName = keyof typeof SCRIPTS;
@@ -30,6 +31,7 @@ const FILES: Record<ScriptName, string> = {
   rebuild: 'rebuild.lua',
   reconcile: 'reconcile.lua',
   unlockRebuild: 'unlock-rebuild.lua',
+  closeIfBehind: 'close-if-behind.lua',
 };
 
 function luaDir(): string {

@@ -110,6 +110,8 @@ export async function insertAccepted(
       created_at: new Date(o.created_ms),
       expires_at: new Date(o.expires_ms),
       idempotency_key: o.idempotency_key ?? null,
+      inventory_generation: o.generation ?? null,
+      inventory_seq: o.seq ?? null,
     }));
   return sql.begin(async (tx) => {
     const inserted = await tx<{ order_id: string }[]>`

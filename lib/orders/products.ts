@@ -21,13 +21,17 @@ export function pgProducts(sql: Sql): ProductStore & { list(): Promise<Product[]
       const [row] = await sql<ProductRow[]>`SELECT * FROM products WHERE id = ${id}`;
       return row ? productFromRow(row) : null;
     },
-    async update(p, stock_delta) {
-      await sql`
-        UPDATE products SET name = ${p.name}, max_per_order = ${p.max_per_order},
-          per_customer_limit = ${p.per_customer_limit}, reservation_ttl_s = ${p.reservation_ttl_s},
-          sale_starts_at = ${p.sale_starts_at}, sale_ends_at = ${p.sale_ends_at}, paused = ${p.paused},
-          stock_total = stock_total + ${stock_delta}, updated_at = now()
-        WHERE id = ${p.id}`;
+    async update(id, settings, stock_delta) {
+      // Only the fields given: a concurrent PATCH of other fields is never reverted.
+      const given = {
+        ...Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined)),
+        updated_at: new Date(),
+      };
+      const [row] = await sql<ProductRow[]>`
+        UPDATE products SET ${sql(given)},
+          stock_total = stock_total + ${stock_delta}, settings_version = settings_version + 1
+        WHERE id = ${id} RETURNING *`;
+      return row ? productFromRow(row) : null;
     },
     async list() {
       return (await sql<ProductRow[]>`SELECT * FROM products ORDER BY id`).map(productFromRow);

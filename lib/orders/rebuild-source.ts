@@ -25,6 +25,28 @@ function acceptedFromRow(r: OrderRow & { idempotency_key?: string | null }): Acc
 export function pgRebuildSource(sql: Sql): RebuildSource {
   return {
     products: () => pgProducts(sql).list(),
+    async rollbackEvidence() {
+      // Recent orders only: a rollback is found within a run or two, and the scan stays bounded.
+      const rows = await sql<
+        { product_id: string; generation: string; max_seq: string; duplicated: boolean }[]
+      >`
+        SELECT product_id, inventory_generation AS generation, max(inventory_seq) AS max_seq,
+          count(*) <> count(DISTINCT inventory_seq) AS duplicated
+        FROM orders
+        WHERE inventory_seq IS NOT NULL AND persisted_at > now() - interval '1 hour'
+        GROUP BY product_id, inventory_generation`;
+      return rows.map((r) => ({
+        product_id: Number(r.product_id),
+        generation: Number(r.generation),
+        max_seq: Number(r.max_seq),
+        duplicated: r.duplicated,
+      }));
+    },
+    async newestHolding(product_id, limit) {
+      return sql<{ order_id: string; qty: number }[]>`
+        SELECT order_id, qty FROM orders WHERE product_id = ${product_id} AND status IN ('reserved', 'paid')
+        ORDER BY created_at DESC, order_id DESC LIMIT ${limit}`;
+    },
     async state(product) {
       return sql.begin('isolation level repeatable read', async (tx) => {
         // One snapshot for everything below, and it is recorded: an order this snapshot does not

@@ -14,6 +14,7 @@ export interface ProductRow {
   sale_starts_at: Date | null;
   sale_ends_at: Date | null;
   paused: boolean;
+  settings_version?: string;
 }
 
 export function productFromRow(r: ProductRow): Product {
@@ -30,6 +31,7 @@ export function productFromRow(r: ProductRow): Product {
     sale_starts_at: r.sale_starts_at,
     sale_ends_at: r.sale_ends_at,
     paused: r.paused,
+    settings_version: Number(r.settings_version ?? 0),
   };
 }
 

@@ -62,20 +62,23 @@ export async function updateProduct(
   const current = await deps.products.get(id);
   if (!current) return { kind: 'not_found' };
   const { stock_delta = 0, ...settings } = patch;
-  const next: Product = { ...current, ...settings };
-  if (next.sale_starts_at && next.sale_ends_at && next.sale_ends_at <= next.sale_starts_at) {
+  const merged: Product = { ...current, ...settings };
+  if (merged.sale_starts_at && merged.sale_ends_at && merged.sale_ends_at <= merged.sale_starts_at) {
     return { kind: 'invalid', field: 'sale_ends_at', detail: 'sale_ends_at must be after sale_starts_at' };
   }
   if (stock_delta !== 0) {
     const r = await deps.inventory.adjustStock(id, stock_delta);
     if (!r.ok) return { kind: 'stock_would_go_negative', available: r.available };
   }
+  let next: Product | null;
   try {
-    await deps.products.update(next, stock_delta);
+    next = await deps.products.update(id, settings, stock_delta);
   } catch (err) {
     if (stock_delta !== 0) await deps.inventory.adjustStock(id, -stock_delta);
     throw err;
   }
+  if (!next) return { kind: 'not_found' };
+  // Versioned: a slower PATCH's older settings never overwrite a newer one's in Redis.
   await deps.inventory.updateProduct(next);
   const [snapshot] = await deps.inventory.snapshots([id]);
   if (!snapshot) return { kind: 'not_found' };

@@ -68,13 +68,18 @@ export interface Inventory {
    * rebuild that stopped part-way. Judged by the marker only a full load writes, never by a key.
    */
   incompleteProducts(ids: number[]): Promise<number[]>;
-  /** Rewrites the product index (the catalog listing) from the durable list of product ids. */
-  repairIndex(ids: number[]): Promise<void>;
+  /**
+   * Repairs what Redis derives from PostgreSQL's product list: the index (catalog listing), and
+   * settings newer in PostgreSQL than in Redis (a PATCH that died between its two writes).
+   */
+  repair(products: Product[]): Promise<void>;
   /**
    * Takes the product's rebuild lock and closes it (reserve "rebuilding", releases deferred).
    * Null when another rebuilder holds the lock; else when the product was first closed (ms).
    */
   beginRebuild(product: Product, token: string, lock_ttl_ms: number): Promise<{ closed_ms: number } | null>;
+  /** Closes the product if the evidence proves its Redis state lost acknowledged writes. */
+  closeIfBehind(evidence: RollbackEvidence): Promise<boolean>;
   /** Gives up a rebuild attempt: frees its lock (if still ours); the product stays closed. */
   abandonRebuild(product_id: number, token: string): Promise<void>;
   /** Writes the recomputed state under the rebuild's generation and reopens the product. */
@@ -129,9 +134,22 @@ export interface RebuiltState {
   replays: AcceptedOrder[];
 }
 
+/** What PostgreSQL has seen of a product's reservation sequence in one Redis generation. */
+export interface RollbackEvidence {
+  product_id: number;
+  generation: number;
+  max_seq: number;
+  /** two persisted orders carry the same sequence number: Redis handed it out twice */
+  duplicated: boolean;
+}
+
 /** What the rebuild reads from the durable record. */
 export interface RebuildSource {
   products(): Promise<Product[]>;
+  /** Sequences of recently persisted orders, per product and generation. */
+  rollbackEvidence(): Promise<RollbackEvidence[]>;
+  /** The newest orders holding stock (reserved or paid) of a product, newest first. */
+  newestHolding(product_id: number, limit: number): Promise<{ order_id: string; qty: number }[]>;
   state(product: Product): Promise<RebuiltState & { held_units: number }>;
   /** Stamps the release markers the rebuild counted (only those: a later release is not counted). */
   markReleased(order_ids: string[]): Promise<void>;
@@ -217,12 +235,29 @@ export interface OrderLifecycle {
   orphanStalePayments(hours: number): Promise<number>;
 }
 
+/** The settings a PATCH may change (stock goes through stock_delta). */
+export type ProductSettingsPatch = Partial<
+  Pick<
+    Product,
+    | 'name'
+    | 'sale_starts_at'
+    | 'sale_ends_at'
+    | 'max_per_order'
+    | 'per_customer_limit'
+    | 'reservation_ttl_s'
+    | 'paused'
+  >
+>;
+
 export interface ProductStore {
   create(p: Omit<Product, 'id'>): Promise<Product>;
   list(): Promise<Product[]>;
   get(id: number): Promise<Product | null>;
-  /** Writes the settings of `p` and adds `stock_delta` to stock_total, in one statement. */
-  update(p: Product, stock_delta: number): Promise<void>;
+  /**
+   * Writes only the settings given, adds `stock_delta` to stock_total and bumps settings_version,
+   * in one statement; returns the whole product after it (null if there is none).
+   */
+  update(id: number, settings: ProductSettingsPatch, stock_delta: number): Promise<Product | null>;
 }
 
 export interface Logger {

@@ -9,12 +9,14 @@
 //    (lib/sale/reconcile.ts), so no order is counted twice or never;
 //  - sets `available` to stock_total - reserved - paid as PostgreSQL proves it, never above.
 import { randomUUID } from 'node:crypto';
-import type { Inventory, Logger, QueueBacklog, RebuildSource } from './ports';
+import type { Inventory, Logger, OrderLifecycle, QueueBacklog, RebuildSource } from './ports';
 import type { Product } from './types';
 
 export interface RebuildDeps {
   inventory: Inventory;
   source: RebuildSource;
+  /** closes orders sold beyond stock after a rollback (their releases are counted by the rebuild) */
+  lifecycle: Pick<OrderLifecycle, 'transition'>;
   backlog: QueueBacklog;
   log: Logger;
   /** REBUILD_DEFAULTS when omitted */
@@ -52,6 +54,7 @@ export async function rebuildMissing(
   deps: RebuildDeps,
   opts: RebuildOpts = deps.opts ?? REBUILD_DEFAULTS,
 ): Promise<{ product_id: number; outcome: RebuildOutcome }[]> {
+  await closeRolledBack(deps);
   const products = await deps.source.products();
   const missing = new Set(await deps.inventory.incompleteProducts(products.map((p) => p.id)));
   const closed: { product: Product; token: string; closed_ms: number }[] = [];
@@ -114,8 +117,43 @@ export async function rebuildProduct(
   return attempt(deps, product, token, backlog);
 }
 
+/** A partial rollback, proven by PostgreSQL's sequences, closes the product for the rebuild. */
+async function closeRolledBack(deps: RebuildDeps): Promise<void> {
+  for (const e of await deps.source.rollbackEvidence()) {
+    if (await deps.inventory.closeIfBehind(e)) {
+      deps.log.error('Redis lost acknowledged writes (partial rollback): product closed for a rebuild', {
+        ...e,
+      });
+    }
+  }
+}
+
+export const OVERSOLD_AFTER_ROLLBACK = 'oversold_after_rollback';
+
+/**
+ * PostgreSQL holds more units than stock: Redis sold units twice after a rollback. The newest
+ * orders holding stock give them back: unpaid ones end `cancelled`, paid ones `refund_required`.
+ * Their releases are deferred (the product is closed) and counted by the snapshot that follows.
+ */
+async function surfaceOversold(deps: RebuildDeps, product_id: number, units_over: number): Promise<void> {
+  const why = `${OVERSOLD_AFTER_ROLLBACK}: units sold twice after Redis lost its last writes`;
+  let left = units_over;
+  for (const o of await deps.source.newestHolding(product_id, units_over)) {
+    if (left <= 0) break;
+    const t =
+      (await deps.lifecycle.transition(o.order_id, ['reserved'], 'cancelled', 'system:rebuild', why)) ??
+      (await deps.lifecycle.transition(o.order_id, ['paid'], 'refund_required', 'system:rebuild', why));
+    if (t) left -= o.qty;
+  }
+  deps.log.error('orders sold beyond stock closed', { product_id, units_over });
+}
+
 async function finish(deps: RebuildDeps, product: Product, token: string): Promise<RebuildOutcome> {
-  const state = await deps.source.state(product);
+  let state = await deps.source.state(product);
+  if (state.available < 0) {
+    await surfaceOversold(deps, product.id, -state.available);
+    state = await deps.source.state(product);
+  }
   if (state.available < 0) {
     deps.log.error('PostgreSQL holds more units than stock_total: product stays closed', {
       product_id: product.id,

@@ -50,8 +50,9 @@ export async function runRelease(deps: ReleaseRunDeps, opts: ReleaseRunOpts): Pr
   const rebuilt = deps.rebuild ? await rebuildMissing(deps.rebuild) : [];
   // The backstop for stragglers persisted by a batch that died before reconciling them.
   const reconciled = await reconcileStragglers(deps, await deps.lifecycle.uncounted(null, opts.batch_max));
-  const product_ids = (await deps.products.list()).map((p) => p.id);
-  await deps.inventory.repairIndex(product_ids);
+  const products = await deps.products.list();
+  const product_ids = products.map((p) => p.id);
+  await deps.inventory.repair(products);
   const expired = await expireOverdue(deps, opts.batch_max);
   const outbox = await resendOutbox(deps, product_ids, opts);
   const stranded = await deps.lifecycle.applyPendingPayments(

@@ -30,6 +30,8 @@ export interface Product {
   sale_starts_at: Date | null;
   sale_ends_at: Date | null;
   paused: boolean;
+  /** bumped by every settings change; Redis never applies an older one over a newer (0 when new) */
+  settings_version?: number;
 }
 
 export type SaleState = 'upcoming' | 'live' | 'paused' | 'ended';
@@ -46,6 +48,10 @@ export interface AcceptedOrder {
   expires_ms: number;
   /** the Idempotency-Key it was created under, if any (lets a rebuild restore replays) */
   idempotency_key?: string;
+  /** the product's Redis generation (0, or the rebuild that wrote it) and this reservation's
+   * sequence number in it: persisted, they reveal a rollback (lib/sale/rollback.ts) */
+  generation?: number;
+  seq?: number;
 }
 
 export interface Order {

@@ -10,10 +10,13 @@ import { inventory, orderQueue, settleDeps } from '../../lib/container';
 import { closeRedis, redisClient } from '../../lib/inventory/client';
 import { globalKeys, productKeys } from '../../lib/inventory/keys';
 import { closeDb, db } from '../../lib/orders/db';
+import { pgLifecycle } from '../../lib/orders/lifecycle';
+import { pgOrders } from '../../lib/orders/orders';
 import { pgProducts } from '../../lib/orders/products';
 import { pgRebuildSource } from '../../lib/orders/rebuild-source';
 import { domainLog } from '../../lib/platform/logger';
 import { sqsBacklog } from '../../lib/queue/dlq';
+import { updateProduct } from '../../lib/sale/catalog';
 import type { PaymentEvent } from '../../lib/sale/lifecycle';
 import { persistAccepted } from '../../lib/sale/persist';
 import type { QueueBacklog } from '../../lib/sale/ports';
@@ -23,7 +26,8 @@ import { reserveOrder } from '../../lib/sale/reserve';
 import { cancelOrder, handlePayment } from '../../lib/sale/settle';
 import type { Order } from '../../lib/sale/types';
 import { adminToken, audit, buyerToken, call, newProduct, reserve } from '../helpers/api';
-import { releaseRun, reserveUnsent, waitUntil } from '../helpers/domain';
+import { releaseRun, waitUntil } from '../helpers/domain';
+import { reservedUnsent } from '../helpers/in-flight';
 import { sendWebhook } from '../helpers/webhook';
 
 const sql = postgres(process.env['DATABASE_URL']!, { max: 2 });
@@ -53,6 +57,7 @@ const runWithRebuild = (rebuild: Partial<RebuildOpts> = {}) =>
       rebuild: {
         inventory: inventory(),
         source: pgRebuildSource(db()),
+        lifecycle: pgLifecycle(db()),
         backlog,
         log: domainLog,
         opts: { ...REBUILD_DEFAULTS, fence_ms: 0, ...rebuild },
@@ -70,19 +75,12 @@ async function lose(product_id: number, order_ids: string[]) {
 
 /** Reserved and persisted, as the queue would have done it (expiry moved when asked). */
 async function persistedOrder(product_id: number, qty = 1, opts: { overdue?: boolean } = {}) {
-  const order = await reserveUnsent(`c-${randomUUID()}`, product_id, qty);
+  const accepted = await reservedUnsent(product_id, qty);
   await persistAccepted(settleDeps(), [
-    {
-      order_id: order.order_id,
-      product_id,
-      customer_id: order.customer_id,
-      qty,
-      unit_price_cents: order.unit_price_cents,
-      currency: order.currency,
-      created_ms: order.created_at.getTime(),
-      expires_ms: opts.overdue ? Date.now() - 1000 : order.expires_at.getTime(),
-    },
+    { ...accepted, ...(opts.overdue ? { expires_ms: Date.now() - 1000 } : {}) },
   ]);
+  const order = await pgOrders(db()).get(accepted.order_id);
+  if (!order) throw new Error('order not persisted');
   return order;
 }
 
@@ -297,7 +295,7 @@ describe('nothing depends on one unrepaired key', () => {
     const product = await newProduct({ stock_total: 5 });
     const products = globalKeys(prefix).products;
     await redisClient().srem(products, String(product.id));
-    const unsent = await reserveUnsent(`c-${randomUUID()}`, product.id, 1);
+    const unsent = await reservedUnsent(product.id, 1);
 
     await releaseRun({ outbox_grace_ms: 0 });
     expect(await redisClient().sismember(products, String(product.id))).toBe(1);
@@ -331,6 +329,75 @@ describe('nothing depends on one unrepaired key', () => {
       price_cents: 1234,
       stock_total: 7,
       max_per_order: 3,
+    });
+  });
+});
+
+describe('admin writes are atomic', () => {
+  it('concurrent PATCHes of different fields never revert each other (paused included), in PostgreSQL and Redis', async () => {
+    for (let round = 0; round < 3; round++) {
+      const product = await newProduct({ stock_total: 5 });
+      const deps = { inventory: inventory(), products: pgProducts(db()) };
+      await Promise.all([
+        updateProduct(deps, product.id, { paused: true }),
+        ...[2, 3, 4, 5, 6].map((max_per_order) => updateProduct(deps, product.id, { max_per_order })),
+      ]);
+      const stored = (await pgProducts(db()).get(product.id))!;
+      const [live] = await inventory().snapshots([product.id]);
+      expect(stored.paused, 'PostgreSQL kept the pause').toBe(true);
+      expect(live!.product.paused, 'Redis kept the pause').toBe(true);
+      expect(live!.product.max_per_order, 'Redis holds the newest settings').toBe(stored.max_per_order);
+      expect((await reserve(await buyerToken(), product.id, 1)).status).toBe(409);
+    }
+  });
+
+  it('settings committed in PostgreSQL but never written to Redis (a crash between) are repaired by the run', async () => {
+    const product = await newProduct({ stock_total: 5 });
+    await sql`UPDATE products SET paused = true, settings_version = settings_version + 1 WHERE id = ${product.id}`;
+    await releaseRun();
+    const [live] = await inventory().snapshots([product.id]);
+    expect(live!.product.paused).toBe(true);
+  });
+});
+
+describe('a partial rollback (Redis lost only its last writes)', () => {
+  it('is detected within one run, closes the product, and the units sold twice end oversold_after_rollback', async () => {
+    const product = await newProduct({ stock_total: 3 });
+    const k = productKeys(prefix, product.id);
+    await persistedOrder(product.id, 1);
+    // What a replica (or an AOF everysec tail) holds: the state after the first order only.
+    const older = await Promise.all(
+      [k.sale, k.customers, k.outbox].map((key) => redisClient().dumpBuffer(key)),
+    );
+    await persistedOrder(product.id, 1);
+    await persistedOrder(product.id, 1);
+    await Promise.all(
+      [k.sale, k.customers, k.outbox].map((key, i) =>
+        older[i] ? redisClient().restore(key, 0, older[i]!, 'REPLACE') : redisClient().del(key),
+      ),
+    );
+    // The rolled-back Redis sells the two units again before anyone notices.
+    const resold = [await persistedOrder(product.id, 1), await persistedOrder(product.id, 1)];
+
+    const fenced = await runWithRebuild({ fence_ms: 60_000, drain_wait_ms: 100 });
+    expect(outcomeOf(fenced, product.id), 'detected and closed in this run').toBe('fenced');
+    expect((await reserve(await buyerToken(), product.id, 1)).status, 'closed until rebuilt').toBe(503);
+
+    expect(outcomeOf(await runWithRebuild(), product.id)).toBe('rebuilt');
+    const closed = await sql<{ order_id: string; status: string; reason: string }[]>`
+      SELECT e.order_id, e.to_status AS status, e.reason FROM order_events e JOIN orders o USING (order_id)
+      WHERE o.product_id = ${product.id} AND e.reason LIKE 'oversold_after_rollback%'`;
+    expect(
+      closed.map((c) => c.order_id).sort(),
+      'the newest orders, as many units as the rollback lost',
+    ).toEqual(resold.map((o) => o.order_id).sort());
+    expect(closed.every((c) => c.status === 'cancelled')).toBe(true);
+    expect(await audit(product.id)).toMatchObject({
+      stock_total: 3,
+      available: 0,
+      reserved: 3,
+      drift: 0,
+      ok: true,
     });
   });
 });

@@ -1,0 +1,5 @@
+-- Product settings carry a version, bumped by every PATCH in the same statement that writes them.
+-- Redis applies a settings write only if it is newer than what it holds, so concurrent PATCHes
+-- cannot revert each other there, and the release run re-applies any newer version a crash left
+-- behind between the PostgreSQL commit and the Redis write.
+ALTER TABLE products ADD COLUMN settings_version bigint NOT NULL DEFAULT 0;
