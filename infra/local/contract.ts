@@ -3,7 +3,7 @@
 // an admin token, rate limits off. Bounded: examples per operation, a fixed seed, a wall-clock
 // limit. Fails on any 5xx, any response outside the documented statuses, content types, headers or
 // schemas, and on a final audit that is not ok. Prints the seed and the number of cases run.
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +24,12 @@ const CHECKS = [
   'response_headers_conformance',
   'response_schema_conformance',
 ].join(',');
+/** The whole stage, stack start and audit included: past this it fails instead of hanging CI. */
+const STAGE_TIME_MAX_S = Number(process.env['CONTRACT_STAGE_MAX_S'] ?? 900);
 const say = (m: string) => console.log(`[contract] ${m}`);
+
+let stack: Stack | undefined;
+let running: ChildProcess | undefined;
 
 interface Pass {
   name: string;
@@ -34,10 +39,17 @@ interface Pass {
 }
 
 async function main(): Promise<number> {
+  const watchdog = setTimeout(async () => {
+    console.error(`[contract] FAILED: over the stage limit of ${STAGE_TIME_MAX_S} s`);
+    running?.kill('SIGKILL');
+    await stack?.stop();
+    process.exit(124);
+  }, STAGE_TIME_MAX_S * 1000);
+  watchdog.unref();
   ensureVenv(say);
   const dataDir = mkdtempSync(join(tmpdir(), 'flash-sale-contract-'));
   chmodSync(dataDir, 0o755); // PostgreSQL runs as the postgres user and must reach its folder
-  const stack = await startStack({
+  stack = await startStack({
     port: await freePort(),
     dataDir,
     serve: true,
@@ -71,6 +83,7 @@ async function main(): Promise<number> {
     return failed || !audited ? 1 : 0;
   } finally {
     await stack.stop();
+    stack = undefined;
     if (!process.env['KEEP_TEST_DATA']) rmSync(dataDir, { recursive: true, force: true });
   }
 }
@@ -111,11 +124,11 @@ async function runPass(stack: Stack, dataDir: string, p: Pass): Promise<boolean>
   // Asynchronously: this process reads the stack's output pipes and runs its SQS trigger, and a
   // blocked event loop (spawnSync) stalls serverless-offline once its stdout pipe fills.
   // cwd: Schemathesis keeps a cache folder in its working directory; keep it out of the checkout.
-  const child = spawn(venvBin('st'), args, {
+  const child = (running = spawn(venvBin('st'), args, {
     stdio: 'inherit',
     cwd: dataDir,
     env: { ...process.env, NO_COLOR: '1' },
-  });
+  }));
   const status = await new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
   const cases = existsSync(report) ? casesRun(report) : 'unknown';
   say(`pass ${p.name}: seed ${SEED}, ${cases} cases run, exit ${status}`);
