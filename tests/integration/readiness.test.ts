@@ -22,6 +22,7 @@ beforeAll(async () => {
   // This file runs in its own worker: its Redis is the silent port.
   port = (silent.address() as AddressInfo).port;
   process.env['REDIS_URL'] = `redis://127.0.0.1:${port}`;
+  process.env['REDIS_CLUSTER_NODES'] = ''; // the cluster run too: a single silent node
   resetConfig();
   readyz = (await import('../../functions/health')).readyz as never;
 });
