@@ -1,14 +1,14 @@
 // GET /healthz (liveness) and GET /readyz (Redis, PostgreSQL and the orders queue all answer).
 import { json, route } from '../lib/http/route';
-import { checkDependencies } from '../lib/platform/readiness';
+import { cachedReadiness } from '../lib/platform/readiness';
 
 export const healthz = route({ auth: 'public' }, async () => json(200, { status: 'ok' }));
 
 export const readyz = route({ auth: 'public' }, async () => {
-  const checks = await checkDependencies();
+  const { checked_at, checks } = await cachedReadiness();
   const down = Object.entries(checks)
     .filter(([, c]) => !c.ok)
     .map(([name]) => name);
-  const body = { status: down.length ? 'unavailable' : 'ready', down, checks };
+  const body = { status: down.length ? 'unavailable' : 'ready', down, checks, checked_at };
   return json(down.length ? 503 : 200, body, down.length ? { 'Retry-After': '1' } : {});
 });

@@ -10,6 +10,8 @@ ARGV[1] order id
 ARGV[2] qty of the order (units that stop being "in flight")
 ARGV[3] seconds to keep the record of an order placed under an Idempotency-Key (it answers replays)
 ARGV[4] seconds to keep the record of any other order: a tombstone for resent reserve commands only
+        (a record flagged cancel_pending keeps ARGV[3]: a redelivered message must still find the
+        flag if applying the cancel failed after this ack)
 
 Returns {removed, cancel_pending}:
   removed         1 when this call took the entry out of the outbox, 0 when it was already gone
@@ -26,6 +28,6 @@ if record then
   if order.cancel_pending then cancel_pending = 1 end
   local key = order.idempotency_key
   local keyed = key ~= nil and key ~= cjson.null and key ~= ''
-  redis.call('EXPIRE', KEYS[3], tonumber(keyed and ARGV[3] or ARGV[4]))
+  redis.call('EXPIRE', KEYS[3], tonumber((keyed or cancel_pending == 1) and ARGV[3] or ARGV[4]))
 end
 return {removed, cancel_pending}

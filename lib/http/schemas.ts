@@ -13,12 +13,28 @@ export type CreateOrderBody = z.infer<typeof CreateOrderBody>;
 /** 1–255 printable ASCII characters (API.md). */
 export const IdempotencyKey = z.string().regex(/^[\x20-\x7e]{1,255}$/, '1-255 printable ASCII characters');
 
-const isoTime = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
+// Years 1970-9999: PostgreSQL stores a year 0 or BC date that postgres.js then reads back as an
+// Invalid Date, after which every update of the product failed (found by Schemathesis).
+const TIME_MIN_MS = 0;
+const TIME_MAX_MS = Date.UTC(9999, 11, 31, 23, 59, 59);
+const isoTime = z.iso
+  .datetime({ offset: true })
+  .transform((s) => new Date(s))
+  .refine((d) => d.getTime() >= TIME_MIN_MS && d.getTime() <= TIME_MAX_MS, 'between 1970 and 9999');
+
+/** Free text stored in PostgreSQL: no control characters (a NUL byte is refused by its text type). */
+export const text = (min: number, max: number) =>
+  z
+    .string()
+    .min(min)
+    .max(max)
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+    .regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, 'no control characters');
 
 export const CreateProductBody = z
   .strictObject({
-    sku: z.string().min(1).max(64),
-    name: z.string().min(1).max(200),
+    sku: text(1, 64),
+    name: text(1, 200),
     price_cents: z.number().int().min(0).max(PRICE_CENTS_MAX),
     currency: z.string().regex(/^[A-Z]{3}$/, 'ISO 4217 code, e.g. EUR'),
     stock_total: z.number().int().min(0).max(100_000_000),
@@ -58,7 +74,7 @@ export function productIdParam(raw: string | undefined): number | null {
 
 export const UpdateProductBody = z
   .strictObject({
-    name: z.string().min(1).max(200),
+    name: text(1, 200),
     sale_starts_at: isoTime.nullable(),
     sale_ends_at: isoTime.nullable(),
     max_per_order: z.number().int().min(1).max(1000),

@@ -77,11 +77,12 @@ export const PaymentResultView = z.object({
 
 export const HealthView = z.object({ status: z.literal('ok') });
 
-const Check = z.object({ ok: z.boolean(), latency_ms: z.number(), error: z.string().optional() });
+const Check = z.object({ ok: z.boolean(), latency_ms: z.number() });
 export const ReadyView = z.object({
   status: z.enum(['ready', 'unavailable']),
-  down: z.array(z.enum(['redis', 'postgres', 'queue'])),
+  down: z.array(z.enum(['redis', 'postgres', 'queue'])).describe('by role; never a host, address or ARN'),
   checks: z.object({ redis: Check, postgres: Check, queue: Check }),
+  checked_at: time.describe('when the dependencies were last checked (cached a few seconds)'),
 });
 
 const rate = z.number().min(0).describe('orders per second over the window (persisted + in flight)');

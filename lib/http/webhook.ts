@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { required } from '../config';
 import type { PaymentEvent } from '../sale/lifecycle';
 import { Problem } from './problems';
+import { text } from './schemas';
 
 /** Refused before verification: a provider's payment event is a few hundred bytes. */
 export const WEBHOOK_BODY_BYTES_MAX = 64 * 1024;
@@ -64,7 +65,7 @@ export const PaymentWebhookBody = z.object({
     order_id: z.uuid(),
     amount_cents: z.number().int().min(0),
     currency: z.string().regex(/^[A-Za-z]{3}$/, 'ISO 4217 code'),
-    payment_id: z.string().min(1).max(255),
+    payment_id: text(1, 255),
   }),
 });
 

@@ -352,5 +352,13 @@ describe('my orders', () => {
     expect(p2.body.next_cursor).toBeNull();
     expect((await call('GET', '/api/orders?limit=0', { token })).status).toBe(400);
     expect((await call('GET', '/api/orders?cursor=zzz', { token })).status).toBe(400);
+    // A tampered cursor (valid base64url, wrong content) is 400 naming the cursor, never a 500.
+    const [at, id] = JSON.parse(Buffer.from(p1.body.next_cursor, 'base64url').toString('utf8'));
+    for (const forged of [[at, 'not-a-uuid'], ['yesterday', id], { at, id }, null, [at]]) {
+      const cursor = Buffer.from(JSON.stringify(forged)).toString('base64url');
+      const r = await call('GET', `/api/orders?cursor=${cursor}`, { token });
+      expect({ forged, status: r.status }).toEqual({ forged, status: 400 });
+      expect(r.body.errors[0].field).toBe('cursor');
+    }
   });
 });

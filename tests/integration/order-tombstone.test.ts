@@ -1,7 +1,8 @@
 // Pins down the bound on Redis memory per completed order: once persisted, an order placed without
 // an Idempotency-Key keeps its record only as a tombstone for the resend window (a resent reserve
 // still replays it), one placed under a key keeps it the 24 hours replays need, and a reserve
-// command older than the resend window is refused by reserve.lua instead of selling again.
+// command older than the resend window is refused by reserve.lua instead of selling again; a record
+// flagged cancel_pending keeps the long TTL so a redelivered message still finds the flag.
 import { randomUUID } from 'node:crypto';
 import { afterAll, expect, it } from 'vitest';
 import { redisFromEnv } from '../../infra/local/stack';
@@ -9,7 +10,8 @@ import { config } from '../../lib/config';
 import { IDEMPOTENCY_TTL_S, redisInventory, resendBound } from '../../lib/inventory/inventory';
 import { productKeys } from '../../lib/inventory/keys';
 import { registerScripts } from '../../lib/inventory/scripts';
-import { audit, buyerToken, drained, newProduct, reserve } from '../helpers/api';
+import { audit, buyerToken, call, drained, newProduct, reserve } from '../helpers/api';
+import { releaseRun, reserveUnsent, waitUntil } from '../helpers/domain';
 
 const prefix = process.env['REDIS_KEY_PREFIX']!;
 const redis = registerScripts(redisFromEnv(process.env as Record<string, string>));
@@ -74,4 +76,16 @@ it('a reserve command older than the resend window is refused (stale) and change
   expect(reply).toEqual(['stale']);
   expect(await redis.exists(k.order(order_id))).toBe(0);
   expect(await audit(product.id)).toMatchObject({ available: 10, in_flight: 0, ok: true });
+});
+
+it('a record flagged cancel_pending keeps the long TTL: a redelivered message must still see the flag', async () => {
+  const product = await newProduct({ stock_total: 4 });
+  const customer = `tomb-cancel-${product.id}`;
+  const order = await reserveUnsent(customer, product.id, 3);
+  const c = await call('POST', `/api/orders/${order.order_id}/cancel`, { token: await buyerToken(customer) });
+  expect(c.body).toMatchObject({ cancel_pending: true });
+  await releaseRun(); // re-sends the outbox entry; the trigger persists it and applies the cancel
+  await waitUntil('cancel applied', async () => (await audit(product.id)).available === 4);
+  const ttl = await redis.ttl(productKeys(prefix, product.id).order(order.order_id));
+  expect(ttl).toBeGreaterThan(IDEMPOTENCY_TTL_S);
 });
