@@ -58,5 +58,7 @@ describe('cli simulate', () => {
     const picture = readFileSync(svg, 'utf8');
     expect(picture).toMatch(/^<svg/);
     expect(picture.match(/<polyline /g)).toHaveLength(4);
+    expect(picture).not.toContain('NaN');
+    expect(picture).toMatch(/<polyline points="[\d.]+,[\d.]+ [\d.]+,[\d.]+/);
   });
 });
