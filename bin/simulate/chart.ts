@@ -12,7 +12,8 @@ const SERIES: { key: keyof Omit<Sample, 't_ms'>; label: string; color: string }[
   { key: 'available', label: 'available', color: '#0969da' },
 ];
 
-export function saleChart(samples: Sample[], title: string, subtitle: string): string {
+export function saleChart(all: Sample[], title: string, subtitle: string): string {
+  const samples = all.filter((s) => s && SERIES.every((x) => Number.isFinite(s[x.key])));
   const t_max = Math.max(1, ...samples.map((s) => s.t_ms));
   const y_max = niceCeil(Math.max(1, ...samples.flatMap((s) => SERIES.map((x) => s[x.key]))));
   const pw = W - PAD.left - PAD.right;
@@ -38,7 +39,8 @@ export function saleChart(samples: Sample[], title: string, subtitle: string): s
       `<text x="${W - PAD.right + 36}" y="${ly - 3}" class="l">${s.label}</text>`
     );
   });
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif">
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" role="img">
+<title>${esc(`${title}: ${subtitle}`)}</title>
 <style>.h{font-size:16px;font-weight:bold}.s{font-size:11px;fill:#555}.a{font-size:11px;fill:#555}.l{font-size:12px}</style>
 <rect width="100%" height="100%" fill="#fff"/>
 <text x="10" y="22" class="h">${esc(title)}</text>

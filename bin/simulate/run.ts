@@ -79,7 +79,8 @@ export async function simulate(plan: Plan, deps: SimDeps): Promise<SimResult> {
   } finally {
     for (const stop of loops) await stop();
   }
-  state.samples.push(await sample(deps, product_id, state, t0));
+  const last = await sample(deps, product_id, state, t0).catch(() => null);
+  if (last) state.samples.push(last);
   return finish(deps, product_id, state, t0);
 }
 
@@ -269,9 +270,11 @@ async function sample(deps: SimDeps, product_id: number, s: State, t0: number): 
   const [figures, product] = await Promise.all([
     deps.statusUnits(product_id),
     fetch(`${deps.apiBase}/api/products/${product_id}`).then(
-      (r) => r.json() as Promise<{ available: number }>,
+      (r) => r.json() as Promise<{ available?: number }>,
     ),
   ]);
+  // an error answer under load has no figure: this sample is skipped, the next one counts
+  if (typeof product.available !== 'number') throw new Error('no availability in this sample');
   return {
     t_ms: Date.now() - t0,
     accepted_units: s.accepted_units,

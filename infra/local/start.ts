@@ -46,6 +46,9 @@ Reserve 2 consoles:
     -H "Content-Type: application/json" -H "Idempotency-Key: demo-1" \\
     -d '{"product_id":1,"qty":2}'
 
+Storefront (local only): ${stack.sandboxUrl}/shop/1
+Rehearse a sale:          npm run cli -- simulate
+
 Products:  curl ${url}/api/products
 Audit:     curl -H "Authorization: Bearer ${admin}" ${url}/api/admin/products/1/audit
 Logs:      ${stack.logDir}

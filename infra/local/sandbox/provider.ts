@@ -44,12 +44,11 @@ interface Delivery {
   webhook_id: string;
   type: Attempt['type'];
   body: string;
-  at_ms: number;
 }
 
 const RETRY_MAX = 6;
 const RETRY_BASE_MS = 250;
-/** gap between a delivery and its duplicate, or the stale attempt after the final event */
+/** pause after an answered delivery before its duplicate or the stale attempt */
 const FOLLOW_UP_GAP_MS = 40;
 /** like a real provider, a bounded number of deliveries in flight to one endpoint */
 const IN_FLIGHT_MAX = 8;
@@ -71,26 +70,38 @@ export function testProvider(opts: { apiBase: string; webhookSecret: string }): 
   let in_flight = 0;
   const waiting: (() => void)[] = [];
 
-  const later = (ms: number, fn: () => void) => {
-    const t = setTimeout(() => {
-      timers.delete(t);
-      fn();
-    }, ms);
-    timers.add(t);
-  };
+  /** a timer stop() can cancel (the awaiting chain then simply never resumes) */
+  const wait = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        resolve();
+      }, ms);
+      timers.add(t);
+    });
 
-  async function deliver(p: Payment, d: Delivery, attempt: number): Promise<void> {
-    if (in_flight >= IN_FLIGHT_MAX) await new Promise<void>((r) => waiting.push(r));
-    in_flight++;
-    try {
-      await attemptOnce(p, d, attempt);
-    } finally {
-      in_flight--;
-      waiting.shift()?.();
+  /** One event until it is answered (2xx/4xx) or the retries run out. */
+  async function deliver(p: Payment, d: Delivery): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      if (in_flight >= IN_FLIGHT_MAX) await new Promise<void>((r) => waiting.push(r));
+      in_flight++;
+      const rec = await attemptOnce(d).finally(() => {
+        in_flight--;
+        waiting.shift()?.();
+      });
+      p.attempts.push(rec);
+      const retry = rec.status === null || rec.status === 429 || rec.status >= 500;
+      if (!retry) break;
+      if (attempt >= RETRY_MAX) {
+        undelivered++;
+        break;
+      }
+      await wait(RETRY_BASE_MS * 2 ** attempt);
     }
+    p.pending--;
   }
 
-  async function attemptOnce(p: Payment, d: Delivery, attempt: number): Promise<void> {
+  async function attemptOnce(d: Delivery): Promise<Attempt> {
     const rec: Attempt = { webhook_id: d.webhook_id, type: d.type, status: null, result: null, at: '' };
     try {
       rec.at = new Date().toISOString();
@@ -107,14 +118,17 @@ export function testProvider(opts: { apiBase: string; webhookSecret: string }): 
     } catch (err) {
       rec.result = `network: ${(err as Error).message}`;
     }
-    p.attempts.push(rec);
-    const retry = rec.status === null || rec.status === 429 || rec.status >= 500;
-    if (retry && attempt < RETRY_MAX) {
-      later(RETRY_BASE_MS * 2 ** attempt, () => void deliver(p, d, attempt + 1));
-      return;
+    return rec;
+  }
+
+  /** The final event first; each duplicate, then the stale attempt, only after the one before
+   * was answered, so "out of order" means received after the final event, every time. */
+  async function send(p: Payment, deliveries: Delivery[], delay_ms: number): Promise<void> {
+    await wait(delay_ms);
+    for (const [i, d] of deliveries.entries()) {
+      if (i > 0) await wait(FOLLOW_UP_GAP_MS);
+      await deliver(p, d);
     }
-    if (retry) undelivered++;
-    p.pending--;
   }
 
   function pay(input: unknown): Payment {
@@ -124,7 +138,7 @@ export function testProvider(opts: { apiBase: string; webhookSecret: string }): 
     remember(payments, p);
     const deliveries = plan(req, payment_id);
     p.pending = deliveries.length;
-    for (const d of deliveries) later(d.at_ms, () => void deliver(p, d, 0));
+    void send(p, deliveries, req.delay_ms);
     return p;
   }
 
@@ -148,29 +162,24 @@ export function testProvider(opts: { apiBase: string; webhookSecret: string }): 
 }
 
 /** The deliveries one payment makes, in the order they are scheduled. */
+/** The deliveries of one payment, in sending order: the final event, its duplicates, then the
+ * declined first attempt (reorder). */
 function plan(req: z.output<typeof PaymentRequest>, payment_id: string): Delivery[] {
   if (req.outcome === 'never') return [];
-  const event = (type: Attempt['type'], webhook_id: string, at_ms: number): Delivery => ({
+  const event = (type: Attempt['type'], webhook_id: string): Delivery => ({
     webhook_id,
     type,
-    at_ms,
     body: JSON.stringify({
       type,
       data: { order_id: req.order_id, amount_cents: req.amount_cents, currency: req.currency, payment_id },
     }),
   });
-  const type = req.outcome === 'succeed' ? 'payment.succeeded' : 'payment.failed';
-  const out: Delivery[] = [];
-  for (let i = 0; i <= req.duplicates; i++)
-    out.push(event(type, `msg_${payment_id}`, req.delay_ms + i * FOLLOW_UP_GAP_MS));
-  if (req.reorder)
-    out.push(
-      event(
-        'payment.failed',
-        `msg_${payment_id}_attempt1`,
-        req.delay_ms + (req.duplicates + 1) * FOLLOW_UP_GAP_MS,
-      ),
-    );
+  const final = event(
+    req.outcome === 'succeed' ? 'payment.succeeded' : 'payment.failed',
+    `msg_${payment_id}`,
+  );
+  const out = Array.from({ length: req.duplicates + 1 }, () => final);
+  if (req.reorder) out.push(event('payment.failed', `msg_${payment_id}_attempt1`));
   return out;
 }
 

@@ -1,0 +1,103 @@
+// Pins down that no packaged stage carries the local sandbox: `sls package` (osls, offline, no AWS
+// credentials) for `dev` and `prod` yields no route, function or code of the storefront, the buyer
+// token endpoint, the test payment provider or webhook signing. Each package is built from a copy
+// of the project in a temp dir, so the running stack's .esbuild build is never touched.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../../infra/local/stack';
+
+const LOCAL_ONLY_PATHS = ['/shop', '/local/token', '/provider/payments', '/provider/stats'];
+/** strings only the sandbox code has: its routes, its token minting (jose's SignJWT), its pages */
+const LOCAL_ONLY_CODE = [...LOCAL_ONLY_PATHS, 'shop.html', 'shopper-', 'SignJWT', 'setIssuedAt'];
+const COPIED = [
+  'serverless.yml',
+  'package.json',
+  'tsconfig.json',
+  'functions',
+  'lib',
+  'lua',
+  'migrations',
+  'web',
+  'infra',
+];
+const work = mkdtempSync(join(tmpdir(), 'flash-sale-package-'));
+// Packaging does not depend on the Redis mode: once per `npm test`, not again for the cluster run.
+const clusterRun = !!process.env['REDIS_CLUSTER_NODES'];
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function packageStage(stage: string): string {
+  const project = join(work, `project-${stage}`);
+  for (const entry of COPIED) cpSync(join(ROOT, entry), join(project, entry), { recursive: true });
+  symlinkSync(join(ROOT, 'node_modules'), join(project, 'node_modules'), 'dir');
+  const out = join(work, `package-${stage}`);
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env['PATH'],
+    HOME: work,
+    AWS_CONFIG_FILE: join(work, 'none'),
+    AWS_SHARED_CREDENTIALS_FILE: join(work, 'none'),
+    SLS_TELEMETRY_DISABLED: '1',
+    SLS_NOTIFICATIONS_MODE: 'off',
+  };
+  const sls = join(ROOT, 'node_modules/osls/bin/serverless.js');
+  const r = spawnSync(process.execPath, [sls, 'package', '--stage', stage, '--package', out], {
+    cwd: project,
+    env,
+    encoding: 'utf8',
+    timeout: 240_000,
+  });
+  if (r.status !== 0) throw new Error(`sls package --stage ${stage} failed:\n${r.stdout}\n${r.stderr}`);
+  return out;
+}
+
+function bundles(dir: string) {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.zip'))
+    .map((zip) => {
+      const path = join(dir, zip);
+      const entries = execFileSync('unzip', ['-Z1', path], { encoding: 'utf8' }).trim().split('\n');
+      const read = (entry: string) =>
+        execFileSync('unzip', ['-p', path, entry], { maxBuffer: 64 << 20 }).toString();
+      const code = entries
+        .filter((e) => e.endsWith('.mjs'))
+        .map(read)
+        .join('\n');
+      const map = entries.find((e) => e.endsWith('.mjs.map'));
+      const sources: string[] = map ? JSON.parse(read(map)).sources : [];
+      return { zip, entries, code, sources };
+    });
+}
+
+describe.skipIf(clusterRun)('sls package', { timeout: 300_000 }, () => {
+  it.each(['dev', 'prod'])(
+    '--stage %s: no sandbox route, function, code, token minting or webhook signer',
+    (stage) => {
+      const dir = packageStage(stage);
+      const template = readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8');
+      for (const p of LOCAL_ONLY_PATHS) expect(template, p).not.toContain(p);
+      expect(template).not.toMatch(/sandbox|provider|storefront/i);
+      const all = bundles(dir);
+      expect(all.map((b) => b.zip)).toContain('paymentWebhook.zip');
+      // The webhook function verifies (the standardwebhooks library is bundled) and signs nothing.
+      const webhook = all.find((b) => b.zip === 'paymentWebhook.zip')!;
+      expect(webhook.sources.some((s) => s.includes('node_modules/standardwebhooks/'))).toBe(true);
+      for (const b of all) {
+        expect(
+          b.entries.filter((e) => e.startsWith('infra/') || e.includes('shop')),
+          b.zip,
+        ).toEqual([]);
+        expect(b.sources.length, `${b.zip} has a source map listing its modules`).toBeGreaterThan(0);
+        // The signer lives in infra/local/sandbox/sign.ts: nothing from there is in any bundle.
+        expect(
+          b.sources.filter((s) => /infra\/|bin\/|tests\/|web\//.test(s)),
+          b.zip,
+        ).toEqual([]);
+        for (const needle of LOCAL_ONLY_CODE)
+          expect(b.code.includes(needle), `${b.zip}: ${needle}`).toBe(false);
+      }
+    },
+  );
+});

@@ -1,0 +1,64 @@
+// Pins down `cli simulate` end to end against the running stack (a short run: the defaults,
+// 2,000 buyers, are timed by hand in README "Rehearse a sale"): it exits 0 only with drift 0,
+// nothing lost and every order final; it prints the plan hash, equal for equal seeds; it saves
+// the picture as SVG.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { baseUrl } from '../helpers/api';
+
+function cli(args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'bin/cli.ts', ...args], {
+    env: { ...process.env, LOG_LEVEL: 'ERROR' },
+    encoding: 'utf8',
+    timeout: 150_000,
+  });
+  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+const hashOf = (out: string) => /plan sha256 ([0-9a-f]{64})/.exec(out)?.[1];
+
+describe('cli simulate', () => {
+  it('prints the same plan hash for the same seed, another for another seed', () => {
+    const a = cli(['simulate', '--plan-only', '--seed', '7']);
+    const b = cli(['simulate', '--plan-only', '--seed', '7']);
+    const c = cli(['simulate', '--plan-only', '--seed', '8']);
+    expect(a.status, a.out).toBe(0);
+    expect(hashOf(a.out)).toBeDefined();
+    expect(hashOf(b.out)).toBe(hashOf(a.out));
+    expect(hashOf(c.out)).not.toBe(hashOf(a.out));
+    expect(a.out).toMatch(/2000 buyers/);
+  });
+
+  it('rehearses a sale: every order final, nothing lost, drift 0, a picture', { timeout: 160_000 }, () => {
+    const svg = join(process.env['DATA_DIR']!, `simulate-test-${process.pid}.svg`);
+    const r = cli([
+      'simulate',
+      '--buyers',
+      '300',
+      '--arrival-s',
+      '4',
+      '--ttl-s',
+      '2',
+      '--seed',
+      '3',
+      '--svg',
+      svg,
+      '--url',
+      baseUrl(),
+    ]);
+    expect(r.status, r.out).toBe(0);
+    expect(r.out).toMatch(/drift 0 ok/);
+    expect(r.out).toMatch(/final: +every order final/);
+    expect(r.out).toMatch(/lost: 0/);
+    expect(r.out).toMatch(/one key, two reservations: 0/);
+    for (const status of ['sold \\(paid\\)', 'expired', 'payment failed', 'cancelled', 'refund_required'])
+      expect(r.out).toMatch(new RegExp(`${status}: +[1-9]\\d* orders`));
+    const picture = readFileSync(svg, 'utf8');
+    expect(picture).toMatch(/^<svg/);
+    expect(picture.match(/<polyline /g)).toHaveLength(4);
+    expect(picture).not.toContain('NaN');
+    expect(picture).toMatch(/<polyline points="[\d.]+,[\d.]+ [\d.]+,[\d.]+/);
+  });
+});
