@@ -63,14 +63,42 @@ export function localstackTemplate(template: CfnTemplate): CfnTemplate {
     }
   }
   const outputs = Object.entries(template.Outputs ?? {}).filter(([, o]) => refsKept(o));
+  const resources = Object.fromEntries([...kept].map((id) => [id, template.Resources[id]!]));
+  // Only the conditions and parameters what is kept uses: a VPC id parameter of the AWS stack has
+  // no value to give in LocalStack.
+  const conditions = usedConditions([resources, outputs], template['Conditions'] as Named | undefined);
+  const used = refsOf([resources, outputs, conditions]);
+  const parameters = Object.entries((template['Parameters'] ?? {}) as Named).filter(([p]) => used.has(p));
   return {
     AWSTemplateFormatVersion: '2010-09-09',
     ...(template['Description'] ? { Description: template['Description'] } : {}),
-    ...(template['Parameters'] ? { Parameters: template['Parameters'] } : {}),
-    ...(template['Conditions'] ? { Conditions: template['Conditions'] } : {}),
-    Resources: Object.fromEntries([...kept].map((id) => [id, template.Resources[id]!])),
+    ...(parameters.length ? { Parameters: Object.fromEntries(parameters) } : {}),
+    ...(Object.keys(conditions).length ? { Conditions: conditions } : {}),
+    Resources: resources,
     ...(outputs.length ? { Outputs: Object.fromEntries(outputs) } : {}),
   };
+}
+
+type Named = Record<string, unknown>;
+
+/** The named conditions a node uses (`Condition: X`, `Fn::If: [X, ...]`), with those they use. */
+function usedConditions(node: unknown, all: Named = {}): Named {
+  const out: Named = {};
+  const visit = (n: unknown): void => {
+    if (Array.isArray(n)) for (const x of n) visit(x);
+    else if (n && typeof n === 'object') {
+      for (const [k, v] of Object.entries(n)) {
+        const name = k === 'Condition' ? v : k === 'Fn::If' && Array.isArray(v) ? v[0] : undefined;
+        if (typeof name === 'string' && name in all && !(name in out)) {
+          out[name] = all[name];
+          visit(all[name]);
+        }
+        visit(v);
+      }
+    }
+  };
+  visit(node);
+  return out;
 }
 
 /** Logical ids a template node refers to. */

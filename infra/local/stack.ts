@@ -158,7 +158,8 @@ export async function startStack(opts: StackOpts): Promise<Stack> {
       });
       say(`postgresql   ${stack.postgres.url} (data in ${stack.postgres.dataDir})`);
     }
-    let endpoint = given['SQS_ENDPOINT'];
+    // A LocalStack (or any SQS endpoint) of the user's own: SQS_ENDPOINT, or the SDKs' AWS_ENDPOINT_URL.
+    let endpoint = given['SQS_ENDPOINT'] || given['AWS_ENDPOINT_URL'];
     if (!endpoint) {
       stack.queue = await startQueue(opts.queue ?? queueKindFromEnv(), {
         dataDir,

@@ -80,3 +80,26 @@ it('follows Fn::Sub, GetAtt strings, DependsOn and chains; keeps only outputs it
   expect(Object.keys(out.Outputs ?? {})).toEqual(['ParamName']);
   expect([...LOCALSTACK_RESOURCE_TYPES]).not.toContain('AWS::Lambda::Function');
 });
+
+it('keeps only the parameters and conditions that what it keeps uses', () => {
+  const t: CfnTemplate = {
+    Parameters: { VpcId: { Type: 'AWS::EC2::VPC::Id' }, Retention: { Type: 'Number', Default: 60 } },
+    Conditions: {
+      Long: { 'Fn::Equals': [{ Ref: 'Retention' }, 60] },
+      LongAndNamed: { 'Fn::And': [{ Condition: 'Long' }, { 'Fn::Equals': ['a', 'a'] }] },
+      InVpc: { 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'VpcId' }, ''] }] },
+    },
+    Resources: {
+      Sg: { Type: 'AWS::EC2::SecurityGroup', Condition: 'InVpc', Properties: { VpcId: { Ref: 'VpcId' } } },
+      Queue: {
+        Type: 'AWS::SQS::Queue',
+        Condition: 'LongAndNamed',
+        Properties: { MessageRetentionPeriod: { 'Fn::If': ['Long', { Ref: 'Retention' }, 60] } },
+      },
+    },
+  };
+  const out = localstackTemplate(t);
+  expect(Object.keys(out.Resources)).toEqual(['Queue']);
+  expect(Object.keys(out['Parameters'] as object)).toEqual(['Retention']);
+  expect(Object.keys(out['Conditions'] as object).sort()).toEqual(['Long', 'LongAndNamed']);
+});
