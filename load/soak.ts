@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { freePort } from '../infra/local/procs';
+import { signWebhook } from '../infra/local/sandbox/sign';
 import { type Stack, startStack } from '../infra/local/stack';
 import { resetConfig } from '../lib/config';
 import { mintToken } from '../lib/http/auth';
-import { signWebhook } from '../lib/http/webhook';
 import { resendBound } from '../lib/inventory/inventory';
 
 const SOAK_MS = Number(process.env['SOAK_MINUTES'] ?? 3) * 60_000;

@@ -3,7 +3,7 @@
 // action; the dashboard's widgets and the metrics they draw; the alarm topic's subscription from a
 // stage parameter and its output; and that every FlashSale metric they read is one the code emits.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { load } from 'js-yaml';
@@ -26,14 +26,30 @@ function offlineEnv(): NodeJS.ProcessEnv {
   };
 }
 
+/**
+ * A copy of the project to package: serverless-esbuild rebuilds `.esbuild/` in the service folder,
+ * the very folder the test suite's serverless-offline stack is serving its handlers from.
+ */
+function projectCopy(): string {
+  const copy = mkdtempSync(join(tmpdir(), 'flash-sale-service-'));
+  const skip = /^(node_modules|\.git|\.esbuild|\.serverless|\.venv|\.data.*|test-reports|load)$/;
+  cpSync(ROOT, copy, {
+    recursive: true,
+    filter: (src) => !skip.test(src.slice(ROOT.length + 1).split('/')[0]!),
+  });
+  symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
+  return copy;
+}
+
 function sls(args: string[]): string {
-  const r = spawnSync(SLS, args, { cwd: ROOT, env: offlineEnv(), encoding: 'utf8', timeout: 240_000 });
+  const r = spawnSync(SLS, args, { cwd: serviceDir, env: offlineEnv(), encoding: 'utf8', timeout: 240_000 });
   if (r.status !== 0)
     throw new Error(`sls ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
 }
 
 let dir: string;
+let serviceDir: string;
 let template: Json;
 const resource = (id: string) => {
   const r = template.Resources[id];
@@ -42,11 +58,15 @@ const resource = (id: string) => {
 };
 
 beforeAll(() => {
+  serviceDir = projectCopy();
   dir = mkdtempSync(join(tmpdir(), 'flash-sale-package-'));
   sls(['package', '--stage', 'dev', '--package', dir]);
   template = JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
 }, 300_000);
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(serviceDir, { recursive: true, force: true });
+});
 
 const topic = [{ Ref: 'OpsAlarmTopic' }];
 const fn = (id: string) => [{ Name: 'FunctionName', Value: { Ref: id } }];
