@@ -7,6 +7,7 @@ import type { SQSEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { settleDeps } from '../lib/container';
 import { logger } from '../lib/platform/logger';
+import { secretsFirst } from '../lib/platform/secrets';
 import { persistAccepted } from '../lib/sale/persist';
 import type { AcceptedOrder } from '../lib/sale/types';
 
@@ -25,6 +26,7 @@ const AcceptedOrderMessage = z.strictObject({
 type Parsed = { ok: true; order: AcceptedOrder } | { ok: false; error: Error };
 
 export const handler = middy<SQSEvent, PromiseSettledResult<unknown>[]>()
+  .use(secretsFirst())
   .use(
     sqsPartialBatchFailure({
       logger: (reason: unknown) => logger.warn('record failed', { reason: String(reason) }),

@@ -2,9 +2,11 @@
 import { config } from '../lib/config';
 import { rebuildDeps, settleDeps } from '../lib/container';
 import { logger } from '../lib/platform/logger';
+import { secretsReady } from '../lib/platform/secrets';
 import { RELEASE_RUN_DEFAULTS, runRelease } from '../lib/sale/release-run';
 
 export const handler = async () => {
+  await secretsReady();
   const report = await runRelease(
     { ...settleDeps(), rebuild: rebuildDeps() },
     {
