@@ -23,7 +23,10 @@ export const handler = async (
   if (event.RequestType === 'Delete') return replyToCloudFormation(event, context, { status: 'SUCCESS' });
   try {
     const report = await run();
-    await replyToCloudFormation(event, context, { status: 'SUCCESS', data: { Applied: report.applied.join(',') } });
+    await replyToCloudFormation(event, context, {
+      status: 'SUCCESS',
+      data: { Applied: report.applied.join(',') },
+    });
     return report;
   } catch (err) {
     logger.error('migrate failed', { error: err as Error });

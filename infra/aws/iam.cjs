@@ -31,8 +31,9 @@ const GROUPS = {
     functions: ['paymentWebhook'],
     secrets: ['WEBHOOK_SECRET', 'REDIS_SECRET', 'DATABASE_SECRET'],
   },
-  ObserverRole: {
-    functions: ['readyz', 'adminStats'],
+  ReadyzRole: { functions: ['readyz'], secrets: ['REDIS_SECRET', 'DATABASE_SECRET'], queueAttributes: true },
+  AdminStatsRole: {
+    functions: ['adminStats'],
     secrets: ['AUTH_JWT_SECRET', 'REDIS_SECRET', 'DATABASE_SECRET'],
     queueAttributes: true,
   },

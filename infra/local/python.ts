@@ -24,9 +24,13 @@ export function ensureVenv(say: (msg: string) => void = console.log): string {
   say(`creating ${VENV_DIR} from infra/python/requirements.txt (${python})`);
   rmSync(VENV_DIR, { recursive: true, force: true });
   execFileSync(python, ['-m', 'venv', VENV_DIR], { stdio: 'inherit' });
-  execFileSync(venvBin('pip'), ['install', '--quiet', '--disable-pip-version-check', '-r', REQUIREMENTS_PATH], {
-    stdio: 'inherit',
-  });
+  execFileSync(
+    venvBin('pip'),
+    ['install', '--quiet', '--disable-pip-version-check', '-r', REQUIREMENTS_PATH],
+    {
+      stdio: 'inherit',
+    },
+  );
   writeFileSync(STAMP, `${wanted}\n`);
   return VENV_DIR;
 }

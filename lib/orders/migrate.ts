@@ -10,7 +10,11 @@ const LOCK_ID = 7_316_001;
 /** The source tree (tsx, vitest) or the bundled Lambda (functions/migrate.mjs, migrations/ beside). */
 function migrationsDir(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, '../../migrations'), join(here, '../migrations'), join(process.cwd(), 'migrations')];
+  const candidates = [
+    join(here, '../../migrations'),
+    join(here, '../migrations'),
+    join(process.cwd(), 'migrations'),
+  ];
   const found = candidates.find((d) => existsSync(join(d, '0001_init.sql')));
   if (!found) throw new Error(`migrations/ not found (looked in ${candidates.join(', ')})`);
   return found;

@@ -2,9 +2,10 @@
 // API.md); the values are read here with Powertools Parameters when the container starts, cached
 // for SECRETS_MAX_AGE_S and read again after that, so a rotated database password reaches new
 // connections without a redeploy. Locally the same names are plain variables and nothing is read.
-import type { MiddlewareObj } from '@middy/core';
+
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
+import type { MiddlewareObj } from '@middy/core';
 import { applySecrets, config, SECRET_NAMES, type SecretName } from '../config';
 
 export interface Credentials {
