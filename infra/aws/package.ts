@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { load } from 'js-yaml';
 import { ensureVenv, venvBin } from '../local/python';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -88,6 +89,14 @@ export function cfnLint(templates: string[]): LintResult {
   const ran = r.status !== null && [0, 2, 4, 6, 8, 10, 12, 14].includes(r.status);
   if (!ran) throw new Error(`cfn-lint did not run (exit ${r.status}):\n${output}`);
   return { ok: errors === 0 && ((r.status ?? 2) & 2) === 0, errors, output };
+}
+
+/** serverless.yml's `params` for a stage: default, then the stage's own (osls's order). */
+export function stageParams(stage: string): Record<string, unknown> {
+  const doc = load(readFileSync(join(ROOT, 'serverless.yml'), 'utf8')) as {
+    params: Record<string, Record<string, unknown>>;
+  };
+  return { ...doc.params['default'], ...(doc.params[stage] ?? {}) };
 }
 
 export const readTemplate = (stage: string) => JSON.parse(readFileSync(templatePath(stage), 'utf8'));

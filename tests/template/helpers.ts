@@ -1,17 +1,10 @@
 // Reading the packaged templates and serverless.yml's stage parameters in template tests.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { load } from 'js-yaml';
-import { ROOT, readTemplate } from '../../infra/aws/package';
+import { stageParams as params, readTemplate } from '../../infra/aws/package';
 import type { Cfn, Template } from '../../infra/aws/template-rules';
 
 export const template = (stage: string): Template => readTemplate(stage);
 
-/** serverless.yml's `params` for a stage: default, then the stage's own (osls's order). */
-export function stageParams(stage: string): Record<string, Cfn> {
-  const doc = load(readFileSync(join(ROOT, 'serverless.yml'), 'utf8')) as { params: Record<string, Cfn> };
-  return { ...doc.params['default'], ...(doc.params[stage] ?? {}) };
-}
+export const stageParams = (stage: string): Record<string, Cfn> => params(stage);
 
 export const fnId = (name: string) => `${name[0]!.toUpperCase()}${name.slice(1)}LambdaFunction`;
 
