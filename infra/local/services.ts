@@ -133,7 +133,11 @@ const PG_USER = 'postgres';
  */
 export async function startPostgres(
   pgBin: string,
-  opts: ServiceOpts & { port: number; /** extra `-c name=value` server settings (TLS tests) */ settings?: string[] },
+  opts: ServiceOpts & {
+    port: number;
+    /** extra `-c name=value` server settings (the TLS test) */
+    settings?: string[];
+  },
 ): Promise<PostgresService> {
   const asRoot = process.getuid?.() === 0;
   const dataDir = asRoot ? pgDirForPostgresUser(opts.dataDir) : resolve(opts.dataDir, 'postgres');
