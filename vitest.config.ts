@@ -1,9 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects, run one after the other by `npm test`:
+// Three projects, run one after the other by `npm test`:
 //  - main: one throwaway stack (Redis, PostgreSQL, fauxqs, serverless-offline, SQS trigger) for
 //    the whole run, started by tests/global-setup.ts on free ports under a temp DATA_DIR; tests
 //    isolate themselves by creating their own products, customers and queues;
+//  - template: the AWS templates, packaged offline and checked (no services needed);
 //  - faults: tests that kill and restart real processes get a stack of their own, one file at a
 //    time, so they never break another test's stack.
 export default defineConfig({
@@ -27,6 +28,18 @@ export default defineConfig({
           globalSetup: ['tests/global-setup.ts'],
           setupFiles: ['tests/setup-env.ts'],
           maxWorkers: 2,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // The deployable stack: `sls package` (offline) for dev, prod and shared, cfn-lint on
+          // each template, assertions on the generated CloudFormation (infra/aws/package.ts).
+          name: 'template',
+          include: ['tests/template/**/*.test.ts'],
+          globalSetup: ['tests/template/global-setup.ts'],
+          hookTimeout: 900_000,
+          maxWorkers: 1,
         },
       },
       {

@@ -354,6 +354,33 @@ wall time:       ${(r.wall_ms / 1000).toFixed(1)} s`);
   );
 }
 
+program
+  .command('migrate')
+  .description(
+    'apply migrations/: --stage local runs the migrate function here against the local stack; ' +
+      'any other stage invokes its deployed migrate function (inside the VPC) with your AWS credentials',
+  )
+  .requiredOption('--stage <name>', 'the stage: local, or a deployed stage name')
+  .option('--region <region>', 'AWS region of the stage', process.env['AWS_REGION'] ?? 'us-east-1')
+  .option('--dry-run', 'print what would be invoked, call nothing')
+  .action(async (o: { stage: string; region: string; dryRun?: boolean }) => {
+    if (!/^[a-zA-Z0-9-]{1,32}$/.test(o.stage)) throw new Error(`invalid stage name: ${o.stage}`);
+    if (o.stage === 'local') {
+      if (o.dryRun) return console.log(JSON.stringify({ would_run: 'functions/migrate.handler in-process' }));
+      const { handler } = await import('../functions/migrate');
+      console.log(JSON.stringify(await handler(undefined)));
+      return;
+    }
+    const FunctionName = `flash-sale-${o.stage}-migrate`;
+    if (o.dryRun) return console.log(JSON.stringify({ would_invoke: FunctionName, region: o.region }));
+    const { LambdaClient, InvokeCommand } = await import('@aws-sdk/client-lambda');
+    const lambda = new LambdaClient({ region: o.region });
+    const r = await lambda.send(new InvokeCommand({ FunctionName, Payload: new TextEncoder().encode('{}') }));
+    const payload = r.Payload ? new TextDecoder().decode(r.Payload) : '';
+    if (r.FunctionError) throw new Error(`${FunctionName} failed: ${payload}`);
+    console.log(payload);
+  });
+
 async function dlqDepth() {
   const url = config().ORDERS_DLQ_URL;
   return url ? queueDepth(sqsClient(), url) : null;

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { settleDeps } from '../lib/container';
 import { logger } from '../lib/platform/logger';
 import { persistMetrics } from '../lib/platform/metrics';
+import { secretsFirst } from '../lib/platform/secrets';
 import { type PersistResult, persistAccepted } from '../lib/sale/persist';
 import type { AcceptedOrder } from '../lib/sale/types';
 
@@ -30,6 +31,7 @@ type Parsed = { ok: true; order: AcceptedOrder } | { ok: false; error: Error };
 
 export const handler = middy<SQSEvent, PromiseSettledResult<unknown>[]>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(secretsFirst())
   .use(
     sqsPartialBatchFailure({
       logger: (reason: unknown) => logger.warn('record failed', { reason: String(reason) }),

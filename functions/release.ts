@@ -6,11 +6,13 @@ import { config } from '../lib/config';
 import { rebuildDeps, settleDeps, statsDeps } from '../lib/container';
 import { logger } from '../lib/platform/logger';
 import { PRODUCT_METRICS_MAX, releaseRunMetrics, saleMetrics } from '../lib/platform/metrics';
+import { secretsFirst } from '../lib/platform/secrets';
 import { RELEASE_RUN_DEFAULTS, runRelease } from '../lib/sale/release-run';
 import { saleStats } from '../lib/sale/stats';
 
 export const handler = middy()
   .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(secretsFirst())
   .handler(async () => {
     const report = await runRelease(
       { ...settleDeps(), rebuild: rebuildDeps() },

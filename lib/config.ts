@@ -7,6 +7,19 @@ const optionalString = z
   .optional()
   .transform((v) => (v === undefined || v === '' ? undefined : v));
 
+/** An AWS stage's reference to a secret: a Secrets Manager secret or an SSM parameter, by ARN. */
+const secretArn = optionalString.pipe(
+  z
+    .string()
+    .regex(
+      /^arn:aws[a-z-]*:(secretsmanager|ssm):[a-z0-9-]+:\d{12}:(secret:|parameter\/)\S+$/,
+      'a Secrets Manager secret ARN or an SSM parameter ARN',
+    )
+    .optional(),
+);
+/** `{"username": …, "password": …}` as Secrets Manager stores database and Redis users. */
+const credentialsJson = optionalString;
+
 const schema = z.object({
   PORT: intFrom(3000),
   DATABASE_URL: optionalString,
@@ -47,6 +60,22 @@ const schema = z.object({
   AUTH_ADMIN_CLAIM: z.string().min(1).default('role'),
   AUTH_ADMIN_VALUE: z.string().min(1).default('admin'),
   WEBHOOK_SECRET: optionalString,
+  /** credentials for DATABASE_URL's user (RDS Proxy in AWS); the URL then carries no password */
+  DATABASE_SECRET: credentialsJson,
+  /** Redis ACL user (MemoryDB in AWS) */
+  REDIS_SECRET: credentialsJson,
+  /** the migrate function only: the app role whose password it sets (migrations create the role) */
+  DATABASE_APP_SECRET: credentialsJson,
+  // AWS stages: the secrets above by reference (API.md), read at container start (lib/platform/secrets)
+  AUTH_JWT_SECRET_ARN: secretArn,
+  WEBHOOK_SECRET_ARN: secretArn,
+  DATABASE_SECRET_ARN: secretArn,
+  REDIS_SECRET_ARN: secretArn,
+  DATABASE_APP_SECRET_ARN: secretArn,
+  /** seconds a secret read from AWS is reused before it is read again (rotation) */
+  SECRETS_MAX_AGE_S: intFrom(300),
+  /** extra CA certificate (PEM file) trusted for Redis and PostgreSQL TLS: self-signed test servers */
+  TLS_CA_PATH: optionalString,
   RATE_LIMIT_CUSTOMER_RPS: intFrom(20),
   RATE_LIMIT_IP_RPS: intFrom(0),
   /** failed webhook verifications allowed per source IP per minute before 429; 0 turns it off */
@@ -62,7 +91,18 @@ const schema = z.object({
 
 export type Config = z.infer<typeof schema>;
 
+/** The settings an AWS stage passes by reference (`NAME_ARN`) instead of by value. */
+export const SECRET_NAMES = [
+  'AUTH_JWT_SECRET',
+  'WEBHOOK_SECRET',
+  'DATABASE_SECRET',
+  'REDIS_SECRET',
+  'DATABASE_APP_SECRET',
+] as const;
+export type SecretName = (typeof SECRET_NAMES)[number];
+
 let cached: Config | undefined;
+let resolvedSecrets: Partial<Record<SecretName, string>> = {};
 
 export function config(): Config {
   if (cached) return cached;
@@ -76,8 +116,21 @@ export function config(): Config {
   const c = parsed.data;
   if (c.AUTH_JWKS_URL && !(c.AUTH_JWT_ISSUER && c.AUTH_JWT_AUDIENCE))
     throw new Error('invalid configuration: AUTH_JWKS_URL needs AUTH_JWT_ISSUER and AUTH_JWT_AUDIENCE');
-  cached = c;
+  for (const name of SECRET_NAMES) {
+    if (c[name] && c[`${name}_ARN`])
+      throw new Error(`invalid configuration: set ${name} or ${name}_ARN, not both`);
+  }
+  cached = { ...c, ...resolvedSecrets };
   return cached;
+}
+
+/**
+ * Secret values read from Secrets Manager/SSM (lib/platform/secrets) become ordinary settings, so
+ * every reader keeps asking config() whether the value came from a variable or from AWS.
+ */
+export function applySecrets(values: Partial<Record<SecretName, string>>): void {
+  resolvedSecrets = { ...resolvedSecrets, ...values };
+  if (cached) cached = { ...cached, ...values };
 }
 
 /** A required setting: fails naming the variable instead of half-working without it. */
@@ -90,4 +143,5 @@ export function required<K extends keyof Config>(key: K): NonNullable<Config[K]>
 /** The local stack and tests set the environment after a first read. */
 export function resetConfig(): void {
   cached = undefined;
+  resolvedSecrets = {};
 }

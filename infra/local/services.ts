@@ -133,7 +133,11 @@ const PG_USER = 'postgres';
  */
 export async function startPostgres(
   pgBin: string,
-  opts: ServiceOpts & { port: number },
+  opts: ServiceOpts & {
+    port: number;
+    /** extra `-c name=value` server settings (the TLS test) */
+    settings?: string[];
+  },
 ): Promise<PostgresService> {
   const asRoot = process.getuid?.() === 0;
   const dataDir = asRoot ? pgDirForPostgresUser(opts.dataDir) : resolve(opts.dataDir, 'postgres');
@@ -166,6 +170,7 @@ export async function startPostgres(
     '-c', 'listen_addresses=127.0.0.1',
     '-c', 'max_connections=200',
     '-c', 'shared_buffers=256MB',
+    ...(opts.settings ?? []).flatMap((kv) => ['-c', kv]),
   ]); // biome-ignore format: flag/value pairs
   const proc = startProc(`postgres-${opts.port}`, c, [...a], { logDir: opts.logDir, cwd: tmpdir() });
   const admin = `postgres://postgres@127.0.0.1:${opts.port}/postgres`;
@@ -228,6 +233,12 @@ function pgIds() {
 }
 const pgUid = () => pgIds().uid;
 const pgGid = () => pgIds().gid;
+
+/** Files the server reads itself (TLS key and certificate): owned by the user it runs as. */
+export function ownForPostgres(path: string, mode = 0o600): void {
+  if (process.getuid?.() === 0) chownSync(path, pgUid(), pgGid());
+  chmodSync(path, mode);
+}
 
 // ---- SQS ----------------------------------------------------------------------------------------
 

@@ -174,6 +174,8 @@ export async function startStack(opts: StackOpts): Promise<Stack> {
     if (!queueUrl) ({ queueUrl, dlqUrl } = await provisionQueues(stack.queue, endpoint, opts, say));
 
     stack.env = {
+      // serverless.yml: plain variables (infra/local/environment.yml), not AWS secret references.
+      FLASH_SALE_TARGET: 'local',
       REDIS_URL: given['REDIS_URL'] ?? stack.redis?.url ?? '',
       REDIS_CLUSTER_NODES: given['REDIS_CLUSTER_NODES'] ?? stack.redisCluster?.nodes ?? '',
       REDIS_KEY_PREFIX: given['REDIS_KEY_PREFIX'] ?? 'fs',

@@ -8,6 +8,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import type { ZodType } from 'zod';
 import { config } from '../config';
 import { logger } from '../platform/logger';
+import { secretsFirst } from '../platform/secrets';
 import { authenticate, type Identity, requireAdmin } from './auth';
 import { parseJsonBody, parseQuery } from './body';
 import { Problem, type ProblemCode, problemBody } from './problems';
@@ -51,6 +52,7 @@ export function route<B = undefined, Q = undefined>(
     .use(corsHeaders())
     .use(log)
     .use(problemErrors(opts.onProblem))
+    .use(secretsFirst<Event, Result>())
     .handler(async (event) => {
       // Auth before the body (API.md): an unauthenticated caller learns nothing about validation.
       const identity =

@@ -1,7 +1,9 @@
 // One Redis connection per container, created outside the handler and reused by every invocation.
+import { readFileSync } from 'node:fs';
 import { Cluster, Redis } from 'ioredis';
 import { config } from '../config';
 import { logger } from '../platform/logger';
+import { parseCredentials } from '../platform/secrets';
 import { registerScripts, type ScriptClient } from './scripts';
 
 let client: ScriptClient | undefined;
@@ -9,12 +11,18 @@ let client: ScriptClient | undefined;
 export function redisClient(): ScriptClient {
   if (client) return client;
   const c = config();
+  // MemoryDB: an ACL user (REDIS_SECRET, or REDIS_SECRET_ARN read at container start).
+  if (c.REDIS_SECRET_ARN && !c.REDIS_SECRET)
+    throw new Error('REDIS_SECRET_ARN is set but not read yet: the handler must await secretsReady()');
+  const user = parseCredentials('REDIS_SECRET', c.REDIS_SECRET);
   const common = {
     // An unanswered command fails fast instead of hanging the request; the caller answers 503.
     commandTimeout: c.REDIS_COMMAND_TIMEOUT_MS,
     maxRetriesPerRequest: 1,
     enableAutoPipelining: true,
+    ...(user ? { username: user.username, password: user.password } : {}),
   };
+  const tls = c.TLS_CA_PATH ? { ca: readFileSync(c.TLS_CA_PATH, 'utf8') } : {};
   let raw: Redis | Cluster;
   if (c.REDIS_CLUSTER_NODES) {
     const nodes = c.REDIS_CLUSTER_NODES.split(',').map((hp) => {
@@ -22,7 +30,7 @@ export function redisClient(): ScriptClient {
       return { host: host ?? '127.0.0.1', port: Number(port ?? 6379) };
     });
     raw = new Cluster(nodes, {
-      redisOptions: { ...common, ...(c.REDIS_TLS ? { tls: {} } : {}) },
+      redisOptions: { ...common, ...(c.REDIS_TLS ? { tls } : {}) },
       enableAutoPipelining: true,
       // AWS cluster endpoints: keep the hostnames (TLS certificates name them), do not re-resolve.
       ...(c.REDIS_TLS
@@ -31,7 +39,8 @@ export function redisClient(): ScriptClient {
     });
   } else {
     if (!c.REDIS_URL) throw new Error('configuration: REDIS_URL or REDIS_CLUSTER_NODES must be set');
-    raw = new Redis(c.REDIS_URL, common);
+    // rediss:// turns TLS on; the extra CA (tests) applies then too.
+    raw = new Redis(c.REDIS_URL, { ...common, ...(c.REDIS_URL.startsWith('rediss:') ? { tls } : {}) });
   }
   // Without a listener ioredis prints every reconnect failure to stderr; the callers already see
   // the failed commands (and answer 503), so one structured warning per error is enough.

@@ -1,21 +1,46 @@
 // One small PostgreSQL pool per container (RDS Proxy multiplexes them in AWS). Never used on the
 // request path of POST /api/orders.
+import { readFileSync } from 'node:fs';
 import postgres from 'postgres';
 import { config, required } from '../config';
+import { parseCredentials, secretValue } from '../platform/secrets';
 
 export type Sql = postgres.Sql;
 export type Tx = postgres.TransactionSql;
 let sql: Sql | undefined;
 
 export function db(): Sql {
-  if (sql) return sql;
-  sql = postgres(required('DATABASE_URL'), {
-    max: config().PG_POOL_MAX,
+  sql ??= connect(required('DATABASE_URL'), config().PG_POOL_MAX);
+  return sql;
+}
+
+/**
+ * `prepare: false`: no named prepared statements, so RDS Proxy can hand the server connection to
+ * another client after each transaction instead of pinning it to this one.
+ * With DATABASE_SECRET(_ARN) the password is asked for on every new connection, so a rotated
+ * password is picked up once the cached secret expires (SECRETS_MAX_AGE_S).
+ */
+export function connect(url: string, max: number): Sql {
+  const c = config();
+  const fromSecret = c.DATABASE_SECRET !== undefined || c.DATABASE_SECRET_ARN !== undefined;
+  return postgres(url, {
+    max,
     idle_timeout: 20,
     connect_timeout: 5,
+    prepare: false,
     onnotice: () => {},
+    ...(c.TLS_CA_PATH && /sslmode=(require|verify)/.test(url)
+      ? { ssl: { ca: readFileSync(c.TLS_CA_PATH, 'utf8'), rejectUnauthorized: true } }
+      : {}),
+    // The URL names the user; the secret holds its password.
+    ...(fromSecret ? { pass: async () => (await credentials()).password } : {}),
   });
-  return sql;
+}
+
+async function credentials() {
+  const cr = parseCredentials('DATABASE_SECRET', await secretValue('DATABASE_SECRET'));
+  if (!cr) throw new Error('configuration: DATABASE_SECRET or DATABASE_SECRET_ARN is not set');
+  return cr;
 }
 
 export async function closeDb(): Promise<void> {

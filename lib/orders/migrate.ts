@@ -1,14 +1,26 @@
 // Applies migrations/NNNN_*.sql in order, each once, under an advisory lock so concurrent starters
 // wait instead of racing. Forward-only: there is no down.
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Sql } from './db';
 
-const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../migrations');
 const LOCK_ID = 7_316_001;
 
-export async function migrate(sql: Sql, dir = MIGRATIONS_DIR): Promise<string[]> {
+/** The source tree (tsx, vitest) or the bundled Lambda (functions/migrate.mjs, migrations/ beside). */
+function migrationsDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [
+    join(here, '../../migrations'),
+    join(here, '../migrations'),
+    join(process.cwd(), 'migrations'),
+  ];
+  const found = candidates.find((d) => existsSync(join(d, '0001_init.sql')));
+  if (!found) throw new Error(`migrations/ not found (looked in ${candidates.join(', ')})`);
+  return found;
+}
+
+export async function migrate(sql: Sql, dir = migrationsDir()): Promise<string[]> {
   const files = readdirSync(dir)
     .filter((f) => /^\d{4}_.+\.sql$/.test(f))
     .sort();
@@ -29,3 +41,17 @@ export async function migrate(sql: Sql, dir = MIGRATIONS_DIR): Promise<string[]>
   });
   return applied;
 }
+
+/**
+ * Gives the app's role (created by migrations/0004_app_role.sql) the password its secret holds, so
+ * RDS Proxy, which authenticates clients with that secret, and PostgreSQL agree. Only this role.
+ */
+export async function setAppRolePassword(sql: Sql, username: string, password: string): Promise<void> {
+  if (username !== APP_ROLE) throw new Error(`the app secret names ${username}, expected ${APP_ROLE}`);
+  // ALTER ROLE takes no bind parameters: format() quotes the literal server-side.
+  const [row] = await sql<{ stmt: string }[]>`
+    SELECT format('ALTER ROLE %I WITH LOGIN PASSWORD %L', ${username}::text, ${password}::text) AS stmt`;
+  await sql.unsafe(row!.stmt);
+}
+
+export const APP_ROLE = 'flashsale_app';

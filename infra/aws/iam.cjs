@@ -1,0 +1,140 @@
+// One IAM role per group of functions with the same needs, built from one table: who may read which
+// secret, send to or consume the orders queue, read the queues' attributes, publish a failure.
+// serverless.yml gives each function `role: <Group>Role`; a template test checks every policy.
+// `*` appears only where AWS offers nothing narrower (README, Deploying): the VPC network
+// interfaces Lambda creates, and X-Ray's trace upload.
+'use strict';
+
+/** @type {Record<string, {functions: string[], secrets?: string[], sendOrders?: boolean,
+ *   consumeOrders?: boolean, queueAttributes?: boolean, publishFailures?: boolean}>} */
+const GROUPS = {
+  // docs, openapi, dashboard, 404, liveness: no data at all.
+  PublicRole: { functions: ['healthz', 'openapi', 'docs', 'dashboard', 'notFound'] },
+  CreateOrderRole: {
+    functions: ['createOrder'],
+    secrets: ['AUTH_JWT_SECRET', 'REDIS_SECRET'],
+    sendOrders: true,
+  },
+  ApiRole: {
+    functions: [
+      'getOrder',
+      'listOrders',
+      'cancelOrder',
+      'adminCreateProduct',
+      'adminUpdateProduct',
+      'adminAudit',
+    ],
+    secrets: ['AUTH_JWT_SECRET', 'REDIS_SECRET', 'DATABASE_SECRET'],
+  },
+  CatalogRole: { functions: ['getProduct', 'listProducts'], secrets: ['REDIS_SECRET'] },
+  WebhookRole: {
+    functions: ['paymentWebhook'],
+    secrets: ['WEBHOOK_SECRET', 'REDIS_SECRET', 'DATABASE_SECRET'],
+  },
+  ReadyzRole: { functions: ['readyz'], secrets: ['REDIS_SECRET', 'DATABASE_SECRET'], queueAttributes: true },
+  AdminStatsRole: {
+    functions: ['adminStats'],
+    secrets: ['AUTH_JWT_SECRET', 'REDIS_SECRET', 'DATABASE_SECRET'],
+    queueAttributes: true,
+  },
+  PersistRole: {
+    functions: ['persistOrders'],
+    secrets: ['REDIS_SECRET', 'DATABASE_SECRET'],
+    consumeOrders: true,
+  },
+  ReleaseRole: {
+    functions: ['release'],
+    secrets: ['REDIS_SECRET', 'DATABASE_SECRET'],
+    sendOrders: true,
+    queueAttributes: true,
+    publishFailures: true,
+  },
+  MigrateRole: { functions: ['migrate'], secrets: ['DATABASE_MASTER_SECRET', 'DATABASE_SECRET'] },
+};
+
+// What AWS requires on `*`: Lambda's ENIs in the VPC (no resource-level permissions exist for
+// these calls) and X-Ray's trace upload (tracing is on).
+const VPC_ENI_ACTIONS = [
+  'ec2:CreateNetworkInterface',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSubnets',
+  'ec2:DeleteNetworkInterface',
+  'ec2:AssignPrivateIpAddresses',
+  'ec2:UnassignPrivateIpAddresses',
+];
+const XRAY_ACTIONS = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'];
+
+const logicalId = (fn) => `${fn[0].toUpperCase()}${fn.slice(1)}`;
+const queueArn = (id) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+
+function statements(group, secretArns) {
+  const s = [
+    {
+      Effect: 'Allow',
+      Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      Resource: group.functions.map((fn) => ({ 'Fn::GetAtt': [`${logicalId(fn)}LogGroup`, 'Arn'] })),
+    },
+    { Effect: 'Allow', Action: VPC_ENI_ACTIONS, Resource: '*' },
+    { Effect: 'Allow', Action: XRAY_ACTIONS, Resource: '*' },
+  ];
+  if (group.secrets?.length)
+    s.push({
+      Effect: 'Allow',
+      Action: ['secretsmanager:GetSecretValue'],
+      Resource: group.secrets.map((name) => {
+        if (!secretArns[name]) throw new Error(`iam.cjs: no ARN for secret ${name}`);
+        return secretArns[name];
+      }),
+    });
+  if (group.sendOrders)
+    s.push({ Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: [queueArn('OrdersQueue')] });
+  if (group.consumeOrders)
+    s.push({
+      Effect: 'Allow',
+      Action: [
+        'sqs:ReceiveMessage',
+        'sqs:DeleteMessage',
+        'sqs:ChangeMessageVisibility',
+        'sqs:GetQueueAttributes',
+      ],
+      Resource: [queueArn('OrdersQueue')],
+    });
+  if (group.queueAttributes)
+    s.push({
+      Effect: 'Allow',
+      Action: ['sqs:GetQueueAttributes'],
+      Resource: [queueArn('OrdersQueue'), queueArn('OrdersDLQ')],
+    });
+  if (group.publishFailures)
+    s.push({ Effect: 'Allow', Action: ['sns:Publish'], Resource: [{ Ref: 'OpsAlarmTopic' }] });
+  return s;
+}
+
+function role(name, group, secretArns) {
+  return {
+    Type: 'AWS::IAM::Role',
+    Properties: {
+      Description: `flash-sale ${group.functions.join(', ')}`,
+      AssumeRolePolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+        ],
+      },
+      Policies: [
+        {
+          PolicyName: name,
+          PolicyDocument: { Version: '2012-10-17', Statement: statements(group, secretArns) },
+        },
+      ],
+    },
+  };
+}
+
+module.exports = async ({ resolveVariable }) => {
+  const secretArns = await resolveVariable('file(./infra/aws/secret-refs.yml):arns');
+  const Resources = {};
+  for (const [name, group] of Object.entries(GROUPS)) Resources[name] = role(name, group, secretArns);
+  return { Resources };
+};
+module.exports.GROUPS = GROUPS;

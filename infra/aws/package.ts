@@ -1,0 +1,116 @@
+// Packages stages offline (`sls package`, no AWS call, nothing from the caller's environment) and
+// runs cfn-lint on the generated templates. Used by the template tests (tests/template) and by
+// `npm run deploy` before anything ships.
+//   npx tsx infra/aws/package.ts [STAGE…]   packages (default: every checked stage) and lints
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { load } from 'js-yaml';
+import { ensureVenv, venvBin } from '../local/python';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+/** dev and prod (a VPC and data tier of their own), shared (an existing VPC, Redis and PostgreSQL). */
+export const CHECKED_STAGES = ['dev', 'prod', 'shared'] as const;
+const SLS = join(ROOT, 'node_modules/osls/bin/serverless.js');
+
+export const packageDir = (stage: string) => join(ROOT, '.package', stage);
+export const templatePath = (stage: string) =>
+  join(packageDir(stage), 'cloudformation-template-update-stack.json');
+
+/**
+ * `sls package` with a scrubbed environment: no AWS credentials, no local-stack variables, so a
+ * value that would silently come from the packaging machine (or an AWS lookup) cannot.
+ */
+export function packageStage(stage: string, extraArgs: string[] = []): string {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env['PATH'],
+    HOME: process.env['HOME'],
+    SLS_TELEMETRY_DISABLED: '1',
+    SLS_NOTIFICATIONS_MODE: 'off',
+    // Any AWS call during packaging fails fast instead of finding credentials somewhere.
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+  };
+  const r = spawnSync(
+    process.execPath,
+    [SLS, 'package', '--stage', stage, '--package', packageDir(stage), ...extraArgs],
+    { cwd: ROOT, env, encoding: 'utf8', timeout: 300_000 },
+  );
+  if (r.status !== 0)
+    throw new Error(`sls package --stage ${stage} failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
+  return templatePath(stage);
+}
+
+/** Newest modification time among the inputs of a package (config, code, migrations). */
+function newestInput_ms(): number {
+  let newest = 0;
+  const walk = (p: string) => {
+    const st = statSync(p);
+    if (st.isDirectory()) for (const e of readdirSync(p)) walk(join(p, e));
+    else newest = Math.max(newest, st.mtimeMs);
+  };
+  for (const p of ['serverless.yml', 'package-lock.json', 'infra/aws', 'infra/local', 'infra/queues.json',
+    'infra/redis-acl.json', 'functions', 'lib', 'lua', 'migrations']) // biome-ignore format: a list
+    walk(join(ROOT, p));
+  return newest;
+}
+
+/** Packages the stages whose template is missing or older than any input. */
+export function packageIfStale(stages: readonly string[] = CHECKED_STAGES, say = console.log): string[] {
+  const newest_ms = newestInput_ms();
+  return stages.map((stage) => {
+    const t = templatePath(stage);
+    if (existsSync(t) && statSync(t).mtimeMs > newest_ms) return t;
+    const t0 = Date.now();
+    packageStage(stage);
+    say(`[package] ${stage}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    return t;
+  });
+}
+
+export interface LintResult {
+  ok: boolean;
+  errors: number;
+  output: string;
+}
+
+/** cfn-lint (pinned in infra/python/requirements.txt) on the given templates: errors fail, warnings print. */
+export function cfnLint(templates: string[]): LintResult {
+  ensureVenv();
+  const r = spawnSync(venvBin('cfn-lint'), ['--format', 'parseable', '--', ...templates], {
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
+  const output = `${r.stdout}${r.stderr}`;
+  // parseable: path:line:col:line:col:RULE:message; E… are errors, W…/I… warnings and notes.
+  const errors = output.split('\n').filter((l) => /:E\d{4}:/.test(l)).length;
+  // Exit code bit 2 = errors (cfn-lint's documented codes); anything but 0/4/8 means it did not run.
+  const ran = r.status !== null && [0, 2, 4, 6, 8, 10, 12, 14].includes(r.status);
+  if (!ran) throw new Error(`cfn-lint did not run (exit ${r.status}):\n${output}`);
+  return { ok: errors === 0 && ((r.status ?? 2) & 2) === 0, errors, output };
+}
+
+/** serverless.yml's `params` for a stage: default, then the stage's own (osls's order). */
+export function stageParams(stage: string): Record<string, unknown> {
+  const doc = load(readFileSync(join(ROOT, 'serverless.yml'), 'utf8')) as {
+    params: Record<string, Record<string, unknown>>;
+  };
+  return { ...doc.params['default'], ...(doc.params[stage] ?? {}) };
+}
+
+export const readTemplate = (stage: string) => JSON.parse(readFileSync(templatePath(stage), 'utf8'));
+
+if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
+  const stages = process.argv.slice(2);
+  const templates = (stages.length ? stages : CHECKED_STAGES).map((s) => {
+    const t0 = Date.now();
+    const t = packageStage(s);
+    console.log(`[package] ${s}: ${((Date.now() - t0) / 1000).toFixed(1)} s -> ${t}`);
+    return t;
+  });
+  const lint = cfnLint(templates);
+  console.log(lint.output || '[cfn-lint] no findings');
+  console.log(`[cfn-lint] ${lint.errors} error(s)`);
+  process.exit(lint.ok ? 0 : 1);
+}

@@ -1,0 +1,291 @@
+// Pins down what a deployed stage is, on the CloudFormation `sls package` generates offline for
+// dev and prod (a VPC and data tier of their own) and shared (an existing VPC, Redis and
+// PostgreSQL): cfn-lint finds no error, the template rules hold, and the wiring is the intended one.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CHECKED_STAGES, cfnLint, ROOT, templatePath } from '../../infra/aws/package';
+import {
+  type Cfn,
+  checkTemplate,
+  functions,
+  reservedConcurrencySum,
+  resourcesOfType,
+  UNRESERVED_MIN,
+} from '../../infra/aws/template-rules';
+import queues from '../../infra/queues.json' with { type: 'json' };
+import { allows, env, fnId, roleStatements, stageParams, template } from './helpers';
+
+const ORDERS = { 'Fn::GetAtt': ['OrdersQueue', 'Arn'] };
+const DLQ = { 'Fn::GetAtt': ['OrdersDLQ', 'Arn'] };
+const PUBLIC = ['healthz', 'openapi', 'docs', 'dashboard', 'notFound'];
+
+/** API.md's routes and the function answering each. */
+const ROUTES: Record<string, string> = {
+  'POST /api/orders': 'createOrder',
+  'GET /api/orders/{order_id}': 'getOrder',
+  'GET /api/orders': 'listOrders',
+  'POST /api/orders/{order_id}/cancel': 'cancelOrder',
+  'POST /api/payments/webhook': 'paymentWebhook',
+  'GET /api/products/{id}': 'getProduct',
+  'GET /api/products': 'listProducts',
+  'POST /api/admin/products': 'adminCreateProduct',
+  'PATCH /api/admin/products/{id}': 'adminUpdateProduct',
+  'GET /api/admin/products/{id}/audit': 'adminAudit',
+  'GET /api/admin/stats': 'adminStats',
+  'GET /healthz': 'healthz',
+  'GET /readyz': 'readyz',
+  'GET /openapi.json': 'openapi',
+  'GET /docs': 'docs',
+  'GET /docs/{asset}': 'docs',
+  'GET /': 'dashboard',
+  $default: 'notFound',
+};
+
+it('cfn-lint (pinned, project venv) reports 0 errors on every packaged template', {
+  timeout: 300_000,
+}, () => {
+  const lint = cfnLint(CHECKED_STAGES.map(templatePath));
+  const errors = lint.output.split('\n').filter((l) => /:E\d{4}:/.test(l));
+  expect(errors).toEqual([]);
+  expect(lint.ok).toBe(true);
+});
+
+describe.each(CHECKED_STAGES)('stage %s', (stage) => {
+  const t = template(stage);
+  const R = t.Resources;
+  const params = stageParams(stage);
+
+  it('keeps every template rule (VPC, no * grants, no secret values, queue timing, concurrency)', () => {
+    expect(checkTemplate(t, { account_concurrency: Number(params['accountConcurrency']) })).toEqual([]);
+  });
+
+  it('has every API route, each integrated with its function and allowed to invoke it', () => {
+    const routes = Object.fromEntries(
+      resourcesOfType(t, 'AWS::ApiGatewayV2::Route').map(([, r]) => {
+        const integrationId = r.Properties.Target['Fn::Join'][1][1].Ref;
+        const uri = R[integrationId]!.Properties.IntegrationUri['Fn::GetAtt'][0];
+        return [r.Properties.RouteKey, uri];
+      }),
+    );
+    expect(routes).toEqual(Object.fromEntries(Object.entries(ROUTES).map(([k, fn]) => [k, fnId(fn)])));
+    const invokable = resourcesOfType(t, 'AWS::Lambda::Permission')
+      .filter(([, p]) => p.Properties.Principal === 'apigateway.amazonaws.com')
+      .map(([, p]) => p.Properties.FunctionName['Fn::GetAtt'][0]);
+    for (const fn of new Set(Object.values(ROUTES))) expect(invokable).toContain(fnId(fn));
+  });
+
+  it('feeds persistOrders from the orders queue: partial batch failures, batch, window, concurrency', () => {
+    const [[, m]] = resourcesOfType(t, 'AWS::Lambda::EventSourceMapping') as [[string, Cfn]];
+    expect(m.Properties).toMatchObject({
+      EventSourceArn: ORDERS,
+      FunctionName: { 'Fn::GetAtt': [fnId('persistOrders'), 'Arn'] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BatchSize: queues.batch_size,
+      MaximumBatchingWindowInSeconds: queues.maximum_batching_window_s,
+      ScalingConfig: { MaximumConcurrency: queues.maximum_concurrency },
+    });
+    // The consumer's reserved concurrency covers the event source's maximum.
+    expect(R[fnId('persistOrders')]!.Properties.ReservedConcurrentExecutions).toBeGreaterThanOrEqual(
+      queues.maximum_concurrency,
+    );
+  });
+
+  it('runs release every minute, one at a time, never retried, failures to the ops topic', () => {
+    const rules = resourcesOfType(t, 'AWS::Events::Rule').map(([, r]) => r.Properties);
+    expect(rules).toEqual([
+      expect.objectContaining({
+        ScheduleExpression: 'rate(1 minute)',
+        State: 'ENABLED',
+        Targets: [expect.objectContaining({ Arn: { 'Fn::GetAtt': [fnId('release'), 'Arn'] } })],
+      }),
+    ]);
+    expect(R[fnId('release')]!.Properties.ReservedConcurrentExecutions).toBe(1);
+    const conf = resourcesOfType(t, 'AWS::Lambda::EventInvokeConfig').find(
+      ([, c]) => c.Properties.FunctionName.Ref === fnId('release'),
+    )?.[1];
+    expect(conf?.Properties).toMatchObject({
+      MaximumRetryAttempts: 0,
+      DestinationConfig: { OnFailure: { Destination: { Ref: 'OpsAlarmTopic' } } },
+    });
+    expect(allows(t, 'release', 'sns:Publish', { Ref: 'OpsAlarmTopic' })).toBe(true);
+  });
+
+  it('lets only createOrder and release send orders, nobody use the DLQ but to read its depth', () => {
+    const names = functions(t).map(([id]) => id.replace(/LambdaFunction$/, ''));
+    const lower = (n: string) => `${n[0]!.toLowerCase()}${n.slice(1)}`;
+    const senders = names.map(lower).filter((fn) => allows(t, fn, 'sqs:SendMessage', ORDERS));
+    expect(senders.sort()).toEqual(['createOrder', 'release']);
+    for (const fn of names.map(lower)) {
+      const onDlq = roleStatements(t, fn).filter((s) =>
+        [s.Resource].flat().some((r: Cfn) => JSON.stringify(r) === JSON.stringify(DLQ)),
+      );
+      expect(
+        onDlq.flatMap((s) => [s.Action].flat()),
+        fn,
+      ).toEqual(onDlq.length ? ['sqs:GetQueueAttributes'] : []);
+    }
+    for (const fn of ['release', 'adminStats', 'readyz']) {
+      expect(allows(t, fn, 'sqs:GetQueueAttributes', ORDERS), fn).toBe(true);
+      expect(allows(t, fn, 'sqs:GetQueueAttributes', DLQ), fn).toBe(true);
+    }
+    expect(allows(t, 'persistOrders', 'sqs:ReceiveMessage', ORDERS)).toBe(true);
+    expect(allows(t, 'persistOrders', 'sqs:DeleteMessage', ORDERS)).toBe(true);
+  });
+
+  it('gives public functions no data: no secret, no queue, no topic', () => {
+    for (const fn of PUBLIC) {
+      const actions = roleStatements(t, fn).flatMap((s) => [s.Action].flat());
+      expect(
+        actions.filter((a: string) => /^(secretsmanager|ssm|sqs|sns|rds|kms):/.test(a)),
+        fn,
+      ).toEqual([]);
+      expect(
+        Object.keys(env(t, fn)).filter((k) => k.endsWith('_ARN')),
+        fn,
+      ).toEqual([]);
+    }
+  });
+
+  it('gives each function references to exactly the secrets its role may read', () => {
+    for (const [id] of functions(t)) {
+      const fn = `${id[0]!.toLowerCase()}${id.slice(1).replace(/LambdaFunction$/, '')}`;
+      const refs = Object.entries(env(t, fn))
+        .filter(([k]) => k.endsWith('_SECRET_ARN'))
+        .map(([, v]) => JSON.stringify(v))
+        .sort();
+      const readable = roleStatements(t, fn)
+        .filter((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'))
+        .flatMap((s) => [s.Resource].flat().map((r: Cfn) => JSON.stringify(r)))
+        .sort();
+      expect(refs, fn).toEqual(readable);
+    }
+    expect(
+      Object.keys(env(t, 'createOrder'))
+        .filter((k) => k.endsWith('_ARN'))
+        .sort(),
+    ).toEqual(['AUTH_JWT_SECRET_ARN', 'REDIS_SECRET_ARN']);
+    expect(Object.keys(env(t, 'paymentWebhook'))).toContain('WEBHOOK_SECRET_ARN');
+  });
+
+  it('reads the webhook secret through an SSM-typed parameter, so a missing one fails the deploy', () => {
+    expect((t as Cfn).Parameters.WebhookSecretArn).toMatchObject({
+      Type: 'AWS::SSM::Parameter::Value<String>',
+      Default: `/flash-sale/${stage}/webhook-secret-arn`,
+    });
+  });
+
+  it('reaches SQS and Secrets Manager through interface endpoints, S3 through a gateway', () => {
+    const endpoints = Object.fromEntries(
+      resourcesOfType(t, 'AWS::EC2::VPCEndpoint').map(([, e]) => [
+        e.Properties.ServiceName['Fn::Join'][1][2],
+        e.Properties,
+      ]),
+    );
+    for (const service of ['.sqs', '.secretsmanager'])
+      expect(endpoints[service], service).toMatchObject({
+        VpcEndpointType: 'Interface',
+        PrivateDnsEnabled: true,
+      });
+    expect(endpoints['.s3']).toMatchObject({ VpcEndpointType: 'Gateway' });
+    // No internet route at all.
+    expect(resourcesOfType(t, 'AWS::EC2::Route')).toEqual([]);
+    expect(resourcesOfType(t, 'AWS::EC2::NatGateway')).toEqual([]);
+  });
+
+  it('lets only the functions reach Redis and PostgreSQL (RDS Proxy), over TLS, as the app role', () => {
+    const lambdaSg = { Ref: 'LambdaSecurityGroup' };
+    if (params['dataTier'] === 'new') {
+      expect(R['RedisSecurityGroup']!.Properties.SecurityGroupIngress).toEqual([
+        { IpProtocol: 'tcp', FromPort: 6379, ToPort: 6379, SourceSecurityGroupId: lambdaSg },
+      ]);
+      expect(R['ProxySecurityGroup']!.Properties.SecurityGroupIngress).toEqual([
+        { IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432, SourceSecurityGroupId: lambdaSg },
+      ]);
+      expect(R['PostgresSecurityGroup']!.Properties.SecurityGroupIngress).toEqual([
+        {
+          IpProtocol: 'tcp',
+          FromPort: 5432,
+          ToPort: 5432,
+          SourceSecurityGroupId: { Ref: 'ProxySecurityGroup' },
+        },
+      ]);
+      expect(R['Redis']!.Properties).toMatchObject({ TLSEnabled: true, ACLName: { Ref: 'RedisAcl' } });
+      expect(R['Postgres']!.Properties).toMatchObject({
+        MultiAZ: true,
+        DeletionProtection: true,
+        StorageEncrypted: true,
+        PubliclyAccessible: false,
+      });
+      expect(R['PostgresProxy']!.Properties.RequireTLS).toBe(true);
+      expect(R['PostgresProxy']!.Properties.Auth).toContainEqual(
+        expect.objectContaining({ SecretArn: { Ref: 'DatabaseAppSecret' } }),
+      );
+    } else {
+      const ingress = resourcesOfType(t, 'AWS::EC2::SecurityGroupIngress').map(([, r]) => r.Properties);
+      expect(ingress).toEqual([
+        expect.objectContaining({
+          GroupId: params['redisSecurityGroupId'],
+          FromPort: 6379,
+          SourceSecurityGroupId: lambdaSg,
+        }),
+        expect.objectContaining({
+          GroupId: params['databaseSecurityGroupId'],
+          FromPort: 5432,
+          SourceSecurityGroupId: lambdaSg,
+        }),
+      ]);
+    }
+    for (const [id] of functions(t)) {
+      const vars = R[id]!.Properties.Environment.Variables;
+      expect(vars.REDIS_TLS, id).toBe('1');
+      const url = JSON.stringify(vars.DATABASE_URL);
+      expect(url, id).toContain('sslmode=verify-full');
+      expect(url, id).toContain(
+        id === fnId('migrate') ? 'postgres://flashsale@' : 'postgres://flashsale_app@',
+      );
+    }
+  });
+
+  it('migrates before any other function is updated, with the migrate function in the VPC', () => {
+    expect(R['MigrateDatabase']).toMatchObject({
+      Type: 'Custom::Migrate',
+      Properties: { ServiceToken: { 'Fn::GetAtt': [fnId('migrate'), 'Arn'] } },
+    });
+    const hash = R['MigrateDatabase']!.Properties.Migrations;
+    expect(hash).toMatch(/^[0-9a-f]{64}$/);
+    for (const [id, r] of functions(t)) {
+      if (id === fnId('migrate')) continue;
+      expect([r.DependsOn].flat(), id).toContain('MigrateDatabase');
+    }
+  });
+
+  it('uses one CORS origins parameter for API Gateway and the handlers; API access logs on', () => {
+    const origins = R['HttpApi']!.Properties.CorsConfiguration.AllowOrigins;
+    expect(origins).toEqual(params['corsOrigins']);
+    for (const [id, r] of functions(t))
+      expect(r.Properties.Environment.Variables.CORS_ORIGINS, id).toEqual({ 'Fn::Join': [',', origins] });
+    if (stage === 'prod') expect(origins).not.toContain('*');
+    expect(R['HttpApiStage']!.Properties.AccessLogSettings.DestinationArn).toBeDefined();
+  });
+
+  it('reserves concurrency from stage parameters and leaves 100 of the account unreserved', () => {
+    expect(R[fnId('createOrder')]!.Properties.ReservedConcurrentExecutions).toBe(
+      params['createOrderConcurrency'],
+    );
+    expect(R[fnId('persistOrders')]!.Properties.ReservedConcurrentExecutions).toBe(
+      params['persistOrdersConcurrency'],
+    );
+    expect(reservedConcurrencySum(t)).toBeLessThanOrEqual(
+      Number(params['accountConcurrency']) - UNRESERVED_MIN,
+    );
+  });
+});
+
+// biome-ignore lint/suspicious/noTemplateCurlyInString: osls variables, not JS templates
+it('serverless.yml reads nothing at packaging time from AWS (${cf:}, ${ssm:}, ${s3:}, ${aws:})', () => {
+  const sources = ['serverless.yml', 'infra/aws/app.yml', 'infra/aws/network-new.yml', 'infra/aws/network-existing.yml',
+    'infra/aws/data-new.yml', 'infra/aws/data-existing.yml', 'infra/aws/environment.yml', 'infra/aws/secret-refs.yml']; // biome-ignore format: a list
+  const code = (f: string) => readFileSync(join(ROOT, f), 'utf8').replace(/(^|\s)#.*$/gm, '');
+  for (const f of sources) expect(code(f), f).not.toMatch(/\$\{(cf|ssm|s3|aws)[:(]/);
+});
