@@ -27,6 +27,7 @@ export function packageStage(stage: string, extraArgs: string[] = []): string {
     HOME: process.env['HOME'],
     SLS_TELEMETRY_DISABLED: '1',
     SLS_NOTIFICATIONS_MODE: 'off',
+    SLS_ESBUILD_WORK_FOLDER: `.esbuild-package-${stage}`,
     // Any AWS call during packaging fails fast instead of finding credentials somewhere.
     AWS_EC2_METADATA_DISABLED: 'true',
     AWS_CONFIG_FILE: '/dev/null',

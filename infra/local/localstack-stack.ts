@@ -142,7 +142,12 @@ export function packagedTemplate(say: (msg: string) => void = () => {}): CfnTemp
       {
         cwd: ROOT,
         encoding: 'utf8',
-        env: { PATH: process.env['PATH'], HOME: process.env['HOME'], SLS_TELEMETRY_DISABLED: '1' },
+        env: {
+          PATH: process.env['PATH'],
+          HOME: process.env['HOME'],
+          SLS_TELEMETRY_DISABLED: '1',
+          SLS_ESBUILD_WORK_FOLDER: '.esbuild-package-localstack',
+        },
       },
     );
     if (r.status !== 0)

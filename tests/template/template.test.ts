@@ -17,6 +17,14 @@ import queues from '../../infra/queues.json' with { type: 'json' };
 import { allows, env, fnId, roleStatements, stageParams, template } from './helpers';
 
 const ORDERS = { 'Fn::GetAtt': ['OrdersQueue', 'Arn'] };
+
+/** The function an integration or permission invokes: its ARN, or an alias of it. */
+function invokedFunction(R: Record<string, Cfn>, target: Cfn): string {
+  if (target['Fn::GetAtt']) return target['Fn::GetAtt'][0];
+  const alias = R[target.Ref];
+  if (alias?.Type !== 'AWS::Lambda::Alias') throw new Error(`unexpected target ${JSON.stringify(target)}`);
+  return alias.Properties.FunctionName.Ref;
+}
 const DLQ = { 'Fn::GetAtt': ['OrdersDLQ', 'Arn'] };
 const PUBLIC = ['healthz', 'openapi', 'docs', 'dashboard', 'notFound'];
 
@@ -64,15 +72,33 @@ describe.each(CHECKED_STAGES)('stage %s', (stage) => {
     const routes = Object.fromEntries(
       resourcesOfType(t, 'AWS::ApiGatewayV2::Route').map(([, r]) => {
         const integrationId = r.Properties.Target['Fn::Join'][1][1].Ref;
-        const uri = R[integrationId]!.Properties.IntegrationUri['Fn::GetAtt'][0];
-        return [r.Properties.RouteKey, uri];
+        return [r.Properties.RouteKey, invokedFunction(R, R[integrationId]!.Properties.IntegrationUri)];
       }),
     );
     expect(routes).toEqual(Object.fromEntries(Object.entries(ROUTES).map(([k, fn]) => [k, fnId(fn)])));
     const invokable = resourcesOfType(t, 'AWS::Lambda::Permission')
       .filter(([, p]) => p.Properties.Principal === 'apigateway.amazonaws.com')
-      .map(([, p]) => p.Properties.FunctionName['Fn::GetAtt'][0]);
+      .map(([, p]) => invokedFunction(R, p.Properties.FunctionName));
     for (const fn of new Set(Object.values(ROUTES))) expect(invokable).toContain(fnId(fn));
+  });
+
+  it("serves POST /api/orders from createOrder's live alias, with a scalable target at minimum 0 (cli prewarm)", () => {
+    const [, route] = resourcesOfType(t, 'AWS::ApiGatewayV2::Route').find(
+      ([, r]) => r.Properties.RouteKey === 'POST /api/orders',
+    )!;
+    const integration = R[route.Properties.Target['Fn::Join'][1][1].Ref]!;
+    expect(integration.Properties.IntegrationUri).toEqual({ Ref: 'CreateOrderLiveAlias' });
+    expect(R['CreateOrderLiveAlias']).toMatchObject({
+      Type: 'AWS::Lambda::Alias',
+      Properties: { Name: 'live', FunctionName: { Ref: 'CreateOrderLambdaFunction' } },
+    });
+    expect(R['CreateOrderScalableTarget']!.Properties).toEqual({
+      ServiceNamespace: 'lambda',
+      ScalableDimension: 'lambda:function:ProvisionedConcurrency',
+      ResourceId: { 'Fn::Join': ['', ['function:', `flash-sale-${stage}-createOrder`, ':live']] },
+      MinCapacity: 0,
+      MaxCapacity: R['CreateOrderLambdaFunction']!.Properties.ReservedConcurrentExecutions,
+    });
   });
 
   it('feeds persistOrders from the orders queue: partial batch failures, batch, window, concurrency', () => {
