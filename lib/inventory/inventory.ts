@@ -199,12 +199,16 @@ export function redisInventory(
       // The index lives outside every product's slot (one script cannot touch both in a cluster),
       // so it is derived data: rewritten from PostgreSQL's list each run. The sentinel makes "the
       // index exists" mean "a run has written it", even for an empty catalog.
-      const ids = products.map((p) => p.id);
-      const complete = await Promise.all(ids.map((id) => redis.hget(keysOf(id).sale, 'complete')));
-      const members = ids.filter((_, i) => complete[i] === '1').map(String);
+      const held = await Promise.all(
+        products.map((p) => redis.hmget(keysOf(p.id).sale, 'complete', 'settings_version')),
+      );
+      const members = products.filter((_, i) => held[i]![0] === '1').map((p) => String(p.id));
       await redis.sadd(globalKeys(prefix).products, String(INDEX_SENTINEL), ...members);
-      // Version-gated: a no-op unless PostgreSQL holds newer settings than Redis.
-      await Promise.all(products.map(writeSettings));
+      // Only where PostgreSQL holds newer settings (the script checks the version again, atomically).
+      const behind = products.filter(
+        (p, i) => held[i]![0] !== null && Number(held[i]![1] ?? -1) < (p.settings_version ?? 0),
+      );
+      await Promise.all(behind.map(writeSettings));
     },
 
     async beginRebuild(product, token, lock_ttl_ms) {
