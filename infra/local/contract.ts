@@ -124,11 +124,12 @@ async function runPass(stack: Stack, dataDir: string, p: Pass): Promise<boolean>
   // Asynchronously: this process reads the stack's output pipes and runs its SQS trigger, and a
   // blocked event loop (spawnSync) stalls serverless-offline once its stdout pipe fills.
   // cwd: Schemathesis keeps a cache folder in its working directory; keep it out of the checkout.
-  const child = (running = spawn(venvBin('st'), args, {
+  const child = spawn(venvBin('st'), args, {
     stdio: 'inherit',
     cwd: dataDir,
     env: { ...process.env, NO_COLOR: '1' },
-  }));
+  });
+  running = child;
   const status = await new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
   const cases = existsSync(report) ? casesRun(report) : 'unknown';
   say(`pass ${p.name}: seed ${SEED}, ${cases} cases run, exit ${status}`);
