@@ -1,0 +1,102 @@
+// Pins down secrets at run time as an AWS stage reads them: given only `*_ARN` references, a
+// function reads the values with Powertools Parameters (Secrets Manager and SSM, here moto's
+// server on loopback) before its first event, keeps them cached, picks up a rotated value once
+// the cache expires, and fails loudly, naming nothing secret, when a reference is wrong.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  CreateSecretCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { config, resetConfig } from '../../lib/config';
+import { authenticate, mintToken } from '../../lib/http/auth';
+import { secretsReady, secretValue } from '../../lib/platform/secrets';
+import { type AwsEmulator, startAwsEmulator } from '../helpers/aws-emulator';
+import { waitUntil } from '../helpers/domain';
+
+const saved = { ...process.env };
+let aws: AwsEmulator;
+let sm: SecretsManagerClient;
+let jwtArn = '';
+let webhookArn = '';
+const run = `t${Date.now().toString(36)}`;
+
+function useEnv(vars: Record<string, string>): void {
+  for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+  Object.assign(process.env, saved, aws.env, { AUTH_JWT_SECRET: '', WEBHOOK_SECRET: '' }, vars);
+  resetConfig();
+}
+
+beforeAll(async () => {
+  aws = await startAwsEmulator(mkdtempSync(join(tmpdir(), 'fs-moto-')));
+  const client = {
+    region: 'us-east-1',
+    endpoint: aws.endpoint,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  };
+  sm = new SecretsManagerClient(client);
+  const jwt = await sm.send(
+    new CreateSecretCommand({ Name: `flash-sale/${run}/jwt`, SecretString: 'k'.repeat(48) }),
+  );
+  jwtArn = jwt.ARN!;
+  const ssm = new SSMClient(client);
+  const name = `/flash-sale/${run}/webhook-secret`;
+  await ssm.send(
+    new PutParameterCommand({ Name: name, Type: 'SecureString', Value: 'whsec_c2VjcmV0LWZyb20tc3Nt' }),
+  );
+  webhookArn = `arn:aws:ssm:us-east-1:123456789012:parameter${name}`;
+}, 120_000);
+
+afterAll(async () => {
+  Object.assign(process.env, saved);
+  resetConfig();
+  await aws?.proc.stop();
+});
+
+it('reads the referenced secrets before the first event; the code using them sees ordinary settings', async () => {
+  useEnv({ AUTH_JWT_SECRET_ARN: jwtArn, WEBHOOK_SECRET_ARN: webhookArn });
+  expect(config().AUTH_JWT_SECRET).toBeUndefined();
+  await secretsReady();
+  expect(config().AUTH_JWT_SECRET).toBe('k'.repeat(48));
+  expect(config().WEBHOOK_SECRET).toBe('whsec_c2VjcmV0LWZyb20tc3Nt');
+  // The verifier signs and checks with the key read from Secrets Manager.
+  const token = await mintToken({ customer_id: 'from-arn' });
+  expect(await authenticate(`Bearer ${token}`)).toEqual({ customer_id: 'from-arn', admin: false });
+});
+
+it('keeps a read secret for SECRETS_MAX_AGE_S, then reads the rotated value', async () => {
+  // Powertools keeps each value until the max age it was read with: one secret per max age here.
+  useEnv({ AUTH_JWT_SECRET_ARN: jwtArn, SECRETS_MAX_AGE_S: '300' });
+  const before = await secretValue('AUTH_JWT_SECRET');
+  await sm.send(new PutSecretValueCommand({ SecretId: jwtArn, SecretString: 'r'.repeat(48) }));
+  expect(await secretValue('AUTH_JWT_SECRET')).toBe(before); // cached: no call per invocation
+
+  const db = await sm.send(
+    new CreateSecretCommand({
+      Name: `flash-sale/${run}/db`,
+      SecretString: '{"username":"u","password":"p1"}',
+    }),
+  );
+  useEnv({ DATABASE_SECRET_ARN: db.ARN!, SECRETS_MAX_AGE_S: '1' });
+  expect(await secretValue('DATABASE_SECRET')).toBe('{"username":"u","password":"p1"}');
+  await sm.send(
+    new PutSecretValueCommand({ SecretId: db.ARN!, SecretString: '{"username":"u","password":"p2"}' }),
+  );
+  await waitUntil('the rotated secret', async () => (await secretValue('DATABASE_SECRET'))?.includes('p2'));
+  expect(config().DATABASE_SECRET).toBe('{"username":"u","password":"p2"}');
+});
+
+it('fails with a clear error for a missing secret, an ARN that is not one, or both forms at once', async () => {
+  useEnv({
+    REDIS_SECRET_ARN: `arn:aws:secretsmanager:us-east-1:123456789012:secret:flash-sale/${run}/absent-AbCdEf`,
+  });
+  await expect(secretValue('REDIS_SECRET')).rejects.toThrow(/ResourceNotFound|can't find|not find/i);
+  useEnv({ DATABASE_SECRET_ARN: 'flash-sale/db' });
+  expect(() => config()).toThrow(/DATABASE_SECRET_ARN: a Secrets Manager secret ARN or an SSM parameter ARN/);
+  useEnv({ AUTH_JWT_SECRET: 'x'.repeat(40), AUTH_JWT_SECRET_ARN: jwtArn });
+  expect(() => config()).toThrow(/set AUTH_JWT_SECRET or AUTH_JWT_SECRET_ARN, not both/);
+});
