@@ -13,12 +13,6 @@ const SCRIPTS = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scr
   string
 >;
 
-/**
- * Commands the deployment work (branch issue-8) adds. Each must still be missing here: once it
- * exists, this test fails until the entry is removed, so the list cannot hide a missing command.
- */
-const PENDING = ['deploy', 'cli migrate'];
-
 function runbookCommands(): string[] {
   const section = README.slice(README.indexOf('### Runbook'));
   const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
@@ -78,17 +72,9 @@ describe('the runbook', () => {
       expect(m, line).not.toBeNull();
       if (m![3]) continue; // npm ci
       const [script, sub] = [m![1]!, m![2]];
-      const name = script in known && sub ? `${script} ${sub}` : script;
-      if (PENDING.includes(name)) continue;
       expect(Object.keys(SCRIPTS), line).toContain(script);
       if (script === 'cli' || script === 'ops') expect([...known[script]], line).toContain(sub);
     }
-  });
-
-  it('lists as pending only what is still missing', () => {
-    const cli = subcommands('cli');
-    expect(SCRIPTS['deploy'], 'deploy exists now: remove it from PENDING').toBeUndefined();
-    expect(cli.has('migrate'), 'cli migrate exists now: remove it from PENDING').toBe(false);
   });
 
   it('shows every ops step with --dry-run, which prints its AWS call and calls nothing', () => {
