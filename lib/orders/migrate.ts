@@ -43,7 +43,7 @@ export async function migrate(sql: Sql, dir = migrationsDir()): Promise<string[]
 }
 
 /**
- * Gives the app's role (created by migrations/0004_app_role.sql) the password its secret holds, so
+ * Gives the app's role (created by migrations/0008_app_role.sql) the password its secret holds, so
  * RDS Proxy, which authenticates clients with that secret, and PostgreSQL agree. Only this role.
  */
 export async function setAppRolePassword(sql: Sql, username: string, password: string): Promise<void> {

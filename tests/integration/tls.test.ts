@@ -236,7 +236,7 @@ describe('PostgreSQL over TLS as the least-privilege app role (RDS Proxy)', () =
   it('the migrate function creates the role and sets its password from the app secret', async () => {
     useEnv({ DATABASE_URL: adminUrl(), DATABASE_APP_SECRET: JSON.stringify(appRole) });
     const report = await migrateHandler(undefined);
-    expect(report?.applied).toContain('0004_app_role.sql');
+    expect(report?.applied).toContain('0008_app_role.sql');
     expect(report?.app_role_password_set).toBe(true);
   });
 
