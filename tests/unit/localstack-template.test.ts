@@ -18,11 +18,21 @@ beforeAll(() => {
 it('from the packaged template: the queues, the DLQ and its redrive, the alarm topic, the queue alarms', () => {
   const t = localstackTemplate(packaged);
   expect(Object.keys(t.Resources).sort()).toEqual([
+    'DatabaseAppSecret', // generated secrets: read back through Powertools Parameters
+    'DriftAlarm', // alarms on the application's own metrics (no Lambda dimension)
+    'JwtSecret',
+    'MemoryDbMemoryAlarm',
+    'OpsAlarmSubscription',
     'OpsAlarmTopic',
     'OrdersBacklogAgeAlarm',
     'OrdersDLQ',
     'OrdersDLQNotEmptyAlarm',
     'OrdersQueue',
+    'OutboxOldestAgeAlarm',
+    'PersistBatchesFailedAlarm',
+    'RdsProxyConnectionsAlarm',
+    'RdsProxyPinnedSessionsAlarm',
+    'RedisAppSecret',
   ]);
   // copied as generated, redrive policy included: not a second hand-written definition
   expect(t.Resources['OrdersQueue']).toEqual(packaged.Resources['OrdersQueue']);
