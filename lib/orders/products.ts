@@ -17,6 +17,9 @@ export function pgProducts(sql: Sql): ProductStore & { list(): Promise<Product[]
       if (!row) throw new SkuTakenError(p.sku);
       return productFromRow(row);
     },
+    async markLoaded(id) {
+      await sql`UPDATE products SET loaded_at = now() WHERE id = ${id} AND loaded_at IS NULL`;
+    },
     async get(id) {
       const [row] = await sql<ProductRow[]>`SELECT * FROM products WHERE id = ${id}`;
       return row ? productFromRow(row) : null;

@@ -5,8 +5,7 @@ import type { RebuildSource } from '../sale/ports';
 import type { AcceptedOrder } from '../sale/types';
 import type { Sql } from './db';
 import { markReleased } from './lifecycle';
-import { pgProducts } from './products';
-import { ORDER_COLUMNS, type OrderRow } from './rows';
+import { ORDER_COLUMNS, type OrderRow, type ProductRow, productFromRow } from './rows';
 
 function acceptedFromRow(r: OrderRow & { idempotency_key?: string | null }): AcceptedOrder {
   return {
@@ -24,7 +23,13 @@ function acceptedFromRow(r: OrderRow & { idempotency_key?: string | null }): Acc
 
 export function pgRebuildSource(sql: Sql): RebuildSource {
   return {
-    products: () => pgProducts(sql).list(),
+    async products() {
+      // Not a product its creator is loading right now (it would be closed for a fence for nothing).
+      const rows = await sql<ProductRow[]>`
+        SELECT * FROM products WHERE loaded_at IS NOT NULL OR created_at < now() - interval '1 minute'
+        ORDER BY id`;
+      return rows.map(productFromRow);
+    },
     async rollbackEvidence() {
       // Recent orders only: a rollback is found within a run or two, and the scan stays bounded.
       const rows = await sql<

@@ -12,6 +12,7 @@ export interface CatalogDeps {
 export async function createProduct(deps: CatalogDeps, input: Omit<Product, 'id'>): Promise<ProductSnapshot> {
   const product = await deps.products.create(input);
   await deps.inventory.loadProduct(product);
+  await deps.products.markLoaded(product.id);
   const [snapshot] = await deps.inventory.snapshots([product.id]);
   if (!snapshot) throw new Error(`product ${product.id} has no sale state after loading`);
   return snapshot;

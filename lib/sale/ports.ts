@@ -251,6 +251,8 @@ export type ProductSettingsPatch = Partial<
 
 export interface ProductStore {
   create(p: Omit<Product, 'id'>): Promise<Product>;
+  /** Records that the product's sale state is in Redis (from here a loss of it is a loss). */
+  markLoaded(id: number): Promise<void>;
   list(): Promise<Product[]>;
   get(id: number): Promise<Product | null>;
   /**
