@@ -62,10 +62,20 @@ export async function simulate(plan: Plan, deps: SimDeps): Promise<SimResult> {
   deps.say(`product ${product_id}: stock ${plan.stock_total} for ${plan.demand_units} units demanded`);
   const state = newState();
   const http = limiter(IN_FLIGHT_MAX);
+  // a failed tick is retried at the next one, and counted in the summary's requests
+  const failed = (what: string) => () => count(state.requests, `${what} failed`);
   const loops = [
-    every(RELEASE_EVERY_MS, () => deps.releaseRun()),
-    every(SAMPLE_EVERY_MS, async () => state.samples.push(await sample(deps, product_id, state, t0))),
-    every(PROGRESS_EVERY_MS, async () => deps.say(progress(state, t0, plan.buyers.length))),
+    every(RELEASE_EVERY_MS, () => deps.releaseRun(), failed('release run')),
+    every(
+      SAMPLE_EVERY_MS,
+      async () => state.samples.push(await sample(deps, product_id, state, t0)),
+      failed('sample'),
+    ),
+    every(
+      PROGRESS_EVERY_MS,
+      async () => deps.say(progress(state, t0, plan.buyers.length)),
+      failed('progress'),
+    ),
   ];
   try {
     await Promise.all(
@@ -325,11 +335,11 @@ function limiter(max: number): Limiter {
 }
 
 /** Runs `fn` every `ms` (never overlapping itself); the returned stop waits for the last run. */
-function every(ms: number, fn: () => Promise<unknown>): () => Promise<void> {
+function every(ms: number, fn: () => Promise<unknown>, onError: () => void): () => Promise<void> {
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
-      await fn().catch(() => {}); // a failed tick is retried at the next one
+      await fn().catch(onError);
       await sleep(ms);
     }
   })();

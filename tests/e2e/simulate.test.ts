@@ -19,7 +19,11 @@ function cli(args: string[]) {
 
 const hashOf = (out: string) => /plan sha256 ([0-9a-f]{64})/.exec(out)?.[1];
 
-describe('cli simulate', () => {
+// A few hundred buyers is heavy on a 2-core machine; the cluster run repeats the suite against Redis
+// Cluster, where the storm tests share the CPU with it: once per `npm test` is enough.
+const clusterRun = !!process.env['REDIS_CLUSTER_NODES'];
+
+describe.skipIf(clusterRun)('cli simulate', () => {
   it('prints the same plan hash for the same seed, another for another seed', () => {
     const a = cli(['simulate', '--plan-only', '--seed', '7']);
     const b = cli(['simulate', '--plan-only', '--seed', '7']);
