@@ -7,7 +7,7 @@ import { buyerToken, drained, newProduct, reserve } from '../helpers/api';
 const sql = postgres(process.env['DATABASE_URL']!, { max: 2 });
 afterAll(() => sql.end());
 
-it('1,000 concurrent orders at stock 100: exactly 100 units accepted, the rest 409, all persisted once', async () => {
+it('1,000 concurrent orders at stock 100: exactly 100 units sold, every 202 persisted once, the rest 409 (503 if overloaded)', async () => {
   const product = await newProduct({ stock_total: 100, max_per_order: 3 });
   const tokens = await Promise.all(
     Array.from({ length: 60 }, (_, i) => buyerToken(`storm-${product.id}-${i}`)),
@@ -20,19 +20,25 @@ it('1,000 concurrent orders at stock 100: exactly 100 units accepted, the rest 4
   const replies = await Promise.all(requests.map((r) => reserve(r.token, product.id, r.qty)));
 
   const accepted = replies.filter((r) => r.status === 202);
-  const others = replies.filter((r) => r.status !== 202);
-  expect(others.map((r) => r.status).every((s) => s === 409)).toBe(true);
-  expect(others.every((r) => r.body.type.endsWith('/insufficient-stock'))).toBe(true);
-  const units = accepted.reduce((n, r) => n + r.body.qty, 0);
-  expect(units).toBe(100);
+  // API.md: the rest are 409 insufficient-stock; a 503 (outcome unknown: a Redis call that timed
+  // out on an overloaded machine) is allowed, and such an order may exist, so it is counted below.
+  const outcome = (r: (typeof replies)[number]) => `${r.status} ${String(r.body?.type).split('/').at(-1)}`;
+  const others = replies.filter((r) => r.status !== 202).map(outcome);
+  const unknown = others.filter((o) => o === '503 unavailable').length;
+  expect(others.filter((o) => o !== '409 insufficient-stock' && o !== '503 unavailable')).toEqual([]);
 
   const a = await drained(product.id);
   expect(a).toMatchObject({ available: 0, reserved: 100, in_flight: 0, drift: 0, ok: true });
 
+  // Every 202 persisted exactly once; the only other rows are reservations whose reply was a 503.
   const rows = await sql<{ order_id: string; qty: number }[]>`
     SELECT order_id, qty FROM orders WHERE product_id = ${product.id}`;
-  expect(rows.map((r) => r.order_id).sort()).toEqual(accepted.map((r) => r.body.order_id).sort());
+  const ids = rows.map((r) => r.order_id);
+  expect(new Set(ids).size).toBe(ids.length);
+  for (const r of accepted) expect(ids).toContain(r.body.order_id);
+  expect(rows.length - accepted.length).toBeLessThanOrEqual(unknown);
+  expect(rows.reduce((n, r) => n + r.qty, 0)).toBe(100);
   const events = await sql`SELECT count(*)::int AS n FROM order_events e JOIN orders o USING (order_id)
     WHERE o.product_id = ${product.id} AND e.from_status IS NULL`;
-  expect(events[0]!['n']).toBe(accepted.length);
+  expect(events[0]!['n']).toBe(rows.length);
 });
