@@ -19,22 +19,35 @@ export function localSecretsClient(endpoint: string): SecretsManagerClient {
 export const localSecretName = (name: string) => `flash-sale-dev/local/${name}`;
 
 /**
- * Stores the plain secrets of `env` in LocalStack (fresh, in-memory: created, never updated) and
- * returns the functions' environment: references instead of values, and an AWS SDK that reaches
- * LocalStack.
+ * Stores the plain secrets of `env` in a fresh (in-memory) LocalStack. Returns each one's partial
+ * ARN (no random suffix): Secrets Manager accepts it, and it stays valid when a fault restarts
+ * LocalStack and the secrets are stored again under new full ARNs.
  */
-export async function referencedSecretsEnv(
-  env: Record<string, string>,
+export async function storeSecrets(
   endpoint: string,
+  env: Record<string, string>,
 ): Promise<Record<string, string>> {
   const sm = localSecretsClient(endpoint);
-  const out: Record<string, string> = { ...env };
+  const arns: Record<string, string> = {};
   for (const name of REFERENCED_SECRETS) {
     const { ARN } = await sm.send(
       new CreateSecretCommand({ Name: localSecretName(name), SecretString: env[name] }),
     );
+    arns[name] = ARN!.replace(/-[A-Za-z0-9]{6}$/, '');
+  }
+  return arns;
+}
+
+/** The functions' environment: references instead of values, and an AWS SDK that reaches LocalStack. */
+export async function referencedSecretsEnv(
+  env: Record<string, string>,
+  endpoint: string,
+): Promise<Record<string, string>> {
+  const arns = await storeSecrets(endpoint, env);
+  const out: Record<string, string> = { ...env };
+  for (const name of REFERENCED_SECRETS) {
     delete out[name];
-    out[`${name}_ARN`] = ARN!;
+    out[`${name}_ARN`] = arns[name]!;
   }
   return {
     ...out,
