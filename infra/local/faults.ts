@@ -2,6 +2,7 @@
 // back the way an operator (or AWS) would. Used by the fault-injection tests and `npm run chaos`.
 import { Redis } from 'ioredis';
 import { productKeys } from '../../lib/inventory/keys';
+import { storeSecrets } from './localstack-secrets';
 import { startPostgres, startRedis } from './services';
 import { provisionQueues, type Stack, startQueue } from './stack';
 
@@ -68,6 +69,8 @@ export async function restartQueue(stack: Stack): Promise<void> {
     say: () => {},
   });
   await provisionQueues(stack.queue, q.endpoint, stack.opts, () => {});
+  // The functions re-read their secrets (cache expiry, first use) by the same partial ARNs.
+  if (q.kind === 'localstack') await storeSecrets(q.endpoint, stack.env);
 }
 
 export async function stopPostgres(stack: Stack): Promise<void> {

@@ -14,6 +14,7 @@ import { migrate } from '../../lib/orders/migrate';
 import { pgProducts } from '../../lib/orders/products';
 import queues from '../queues.json' with { type: 'json' };
 import { LOCALSTACK_SERVICES, startLocalstack } from './localstack';
+import { referencedSecretsEnv } from './localstack-secrets';
 import { CFN_STACK_NAME, deployToLocalstack, localstackTemplate, packagedTemplate } from './localstack-stack';
 import { GaveUp, type Proc, portFree, portNear, startProc, waitFor } from './procs';
 import { seedDemo } from './seed';
@@ -68,8 +69,10 @@ export function queueKindFromEnv(env: NodeJS.ProcessEnv = process.env): QueueKin
 }
 
 export interface Stack {
-  /** everything a function needs, as environment variables */
+  /** everything a function needs, as environment variables (plain secrets: tests and the CLI use them) */
   env: Record<string, string>;
+  /** what serverless-offline's functions get: `env`, except under LocalStack (secrets by reference) */
+  functionEnv: Record<string, string>;
   baseUrl: string;
   lambdaPort: number;
   redis: RedisService | null;
@@ -115,6 +118,7 @@ export async function startStack(opts: StackOpts): Promise<Stack> {
 
   const stack: Stack = {
     env: {},
+    functionEnv: {},
     baseUrl: `http://127.0.0.1:${opts.port}`,
     lambdaPort: 0,
     redis: null,
@@ -195,6 +199,8 @@ export async function startStack(opts: StackOpts): Promise<Stack> {
     };
     // The CLI reads this to reach the stack without the caller exporting anything.
     writeFileSync(join(dataDir, 'stack-env.json'), JSON.stringify(stack.env, null, 2), { mode: 0o600 });
+    stack.functionEnv =
+      stack.queue?.kind === 'localstack' ? await referencedSecretsEnv(stack.env, endpoint) : stack.env;
     await prepareData(stack.env, opts.seed, say);
     if (opts.serve) {
       await stack.startOffline();
@@ -330,7 +336,7 @@ async function startOffline(stack: Stack, opts: StackOpts, say: (m: string) => v
   stack.offline = startProc(`offline-${opts.port}`, process.execPath, args, {
     logDir: stack.logDir,
     cwd: ROOT,
-    env: { ...process.env, ...stack.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
+    env: { ...offlineEnv(stack), SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
   });
   stack.lambdaPort = lambdaPort;
   const offline = stack.offline;
@@ -362,6 +368,16 @@ async function startOffline(stack: Stack, opts: StackOpts, say: (m: string) => v
   say(
     `sqs trigger  ${stack.env['ORDERS_QUEUE_URL']} -> persistOrders (batch ${queues.batch_size}, concurrency ${queues.maximum_concurrency})`,
   );
+}
+
+/**
+ * The caller's environment plus the functions'. A plain secret the caller exported must not reach
+ * functions given its reference: lib/config.ts rejects a secret set both ways.
+ */
+function offlineEnv(stack: Stack): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...stack.functionEnv };
+  for (const k of Object.keys(stack.functionEnv)) if (k.endsWith('_SECRET_ARN')) delete env[k.slice(0, -4)];
+  return env;
 }
 
 /** The sandbox process (infra/local/sandbox): local mode only, never in serverless.yml. */
