@@ -31,11 +31,15 @@ export function pgProducts(sql: Sql): ProductStore & { list(): Promise<Product[]
         updated_at: new Date(),
       };
       return sql.begin(async (tx) => {
+        // stock_total never below 0 (a CHECK): such a removal is refused before anything is written.
         const [row] = await tx<ProductRow[]>`
           UPDATE products SET ${tx(given)},
             stock_total = stock_total + ${stock_delta}, settings_version = settings_version + 1
-          WHERE id = ${id} RETURNING *`;
-        if (!row) return null;
+          WHERE id = ${id} AND stock_total + ${stock_delta} >= 0 RETURNING *`;
+        if (!row) {
+          const [exists] = await tx`SELECT 1 FROM products WHERE id = ${id}`;
+          return exists ? 'stock_would_go_negative' : null;
+        }
         if (stock_delta === 0) return { product: productFromRow(row), adjustment: null };
         // The durable record of the delta comes first: Redis applies it by this id, at most once.
         const [a] = await tx<{ id: string }[]>`

@@ -72,6 +72,11 @@ export async function updateProduct(
   }
   const written = await deps.products.update(id, settings, stock_delta);
   if (!written) return { kind: 'not_found' };
+  if (written === 'stock_would_go_negative') {
+    // available never exceeds stock_total, so Redis would refuse it too.
+    const [snapshot] = await deps.inventory.snapshots([id]);
+    return { kind: 'stock_would_go_negative', available: snapshot?.available ?? 0 };
+  }
   if (written.adjustment) {
     const refused = await applyAdjustment(deps, written.adjustment);
     if (refused) return refused;
