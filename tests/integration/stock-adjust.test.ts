@@ -4,7 +4,7 @@
 // step-wise (the PostgreSQL write without the Redis call that follows it).
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
-import { inventory, products, settleDeps } from '../../lib/container';
+import { inventory, products } from '../../lib/container';
 import { closeRedis } from '../../lib/inventory/client';
 import { closeDb } from '../../lib/orders/db';
 import { updateProduct } from '../../lib/sale/catalog';
