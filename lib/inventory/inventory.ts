@@ -284,11 +284,8 @@ export function redisInventory(
       // Also while closed (adjust-stock.lua writes nothing then): the snapshot decided these
       // adjustments, so a PATCH's late apply of one of them must find it decided.
       const fates = state.adjustments.flatMap((a) => [String(a.id), a.outcome]);
-      await redis
-        .multi()
-        .del(k.adjusted)
-        .hset(k.adjusted, ...(fates.length ? fates : ['-', 'none']))
-        .exec();
+      const write = redis.multi().del(k.adjusted);
+      await (fates.length ? write.hset(k.adjusted, ...fates) : write).exec();
       const pairs = [...state.customers.entries()].flat();
       const [r, reopened_ms] = (await redis.rebuild(
         k.sale,
