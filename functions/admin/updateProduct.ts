@@ -1,5 +1,6 @@
 // PATCH /api/admin/products/{id}: sale window, limits, the `paused` kill switch, atomic stock_delta.
 import { inventory, products } from '../../lib/container';
+import { unavailable } from '../../lib/http/outcomes';
 import { Problem } from '../../lib/http/problems';
 import { json, route } from '../../lib/http/route';
 import { productIdParam, UpdateProductBody } from '../../lib/http/schemas';
@@ -19,6 +20,8 @@ export const handler = route({ auth: 'admin', body: UpdateProductBody }, async (
       throw new Problem('stock-would-go-negative', `only ${r.available} unit(s) available to remove`, {
         available: r.available,
       });
+    case 'unavailable':
+      return unavailable('the product is being rebuilt after a data loss; the stock change was not made');
     case 'invalid':
       throw new Problem('invalid-request', r.detail, { errors: [{ field: r.field, message: r.detail }] });
   }

@@ -254,7 +254,7 @@ export const OPERATIONS: Operation[] = [
     params: ['product_id'],
     body: UpdateProductBody,
     ok: { 200: { description: 'updated', schema: ProductView } },
-    problems: ['product-not-found', 'stock-would-go-negative'],
+    problems: ['product-not-found', 'stock-would-go-negative', 'unavailable'],
   },
   {
     method: 'get',

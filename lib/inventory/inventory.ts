@@ -181,11 +181,18 @@ export function redisInventory(
       return found;
     },
 
-    async adjustStock(product_id, delta) {
-      const reply = (await redis.adjustStock(keysOf(product_id).sale, delta)) as [string, number?, number?];
-      if (reply[0] === 'ok') return { ok: true, stock_total: Number(reply[1]), available: Number(reply[2]) };
-      if (reply[0] === 'negative') return { ok: false, available: Number(reply[1]) };
-      throw new Error(`product ${product_id} has no sale state`);
+    async adjustStock(product_id, a) {
+      const k = keysOf(product_id);
+      const reply = (await redis.adjustStock(k.sale, k.adjusted, a.delta, a.id)) as [
+        string,
+        number?,
+        number?,
+      ];
+      if (reply[0] === 'ok' || reply[0] === 'already') {
+        return { kind: 'applied', stock_total: Number(reply[1]), available: Number(reply[2]) };
+      }
+      if (reply[0] === 'negative') return { kind: 'refused', available: Number(reply[1]) };
+      return { kind: 'missing' };
     },
 
     updateProduct: writeSettings,
@@ -274,6 +281,11 @@ export function redisInventory(
             .exec();
         }),
       );
+      // Also while closed (adjust-stock.lua writes nothing then): the snapshot decided these
+      // adjustments, so a PATCH's late apply of one of them must find it decided.
+      const fates = state.adjustments.flatMap((a) => [String(a.id), a.outcome]);
+      const write = redis.multi().del(k.adjusted);
+      await (fates.length ? write.hset(k.adjusted, ...fates) : write).exec();
       const pairs = [...state.customers.entries()].flat();
       const [r, reopened_ms] = (await redis.rebuild(
         k.sale,

@@ -15,6 +15,8 @@ export interface ProductKeys {
   reconciled: string;
   /** string: the token of the one process rebuilding this product's state */
   rebuildLock: string;
+  /** hash: stock adjustment id -> applied / refused (makes adjust-stock.lua idempotent) */
+  adjusted: string;
   order(order_id: string): string;
   idempotency(customer_id: string, key: string): string;
   /** any key of this slot, passed where a script needs a key it will not use */
@@ -30,6 +32,7 @@ export function productKeys(prefix: string, product_id: number): ProductKeys {
     released: `${tag}:released`,
     reconciled: `${tag}:reconciled`,
     rebuildLock: `${tag}:rebuild-lock`,
+    adjusted: `${tag}:adjusted`,
     order: (order_id) => `${tag}:order:${order_id}`,
     // Length-prefixed so customer "a:b" with key "c" never collides with customer "a" with key "b:c".
     idempotency: (customer_id, key) => `${tag}:idem:${customer_id.length}:${customer_id}:${key}`,

@@ -12,7 +12,7 @@ export const SCRIPTS = {
   loadProduct: 1,
   retake: 3,
   cancelPending: 2,
-  adjustStock: 1,
+  adjustStock: 2,
   rebuild: 6,
   reconcile: 3,
   unlockRebuild: 1,

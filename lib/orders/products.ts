@@ -1,5 +1,5 @@
 // Products in PostgreSQL: the durable record of what is on sale (Redis holds the live copy).
-import type { ProductStore } from '../sale/ports';
+import type { ProductStore, StockAdjustment } from '../sale/ports';
 import type { Product } from '../sale/types';
 import type { Sql } from './db';
 import { type ProductRow, productFromRow } from './rows';
@@ -30,16 +30,60 @@ export function pgProducts(sql: Sql): ProductStore & { list(): Promise<Product[]
         ...Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined)),
         updated_at: new Date(),
       };
-      const [row] = await sql<ProductRow[]>`
-        UPDATE products SET ${sql(given)},
-          stock_total = stock_total + ${stock_delta}, settings_version = settings_version + 1
-        WHERE id = ${id} RETURNING *`;
-      return row ? productFromRow(row) : null;
+      return sql.begin(async (tx) => {
+        // stock_total never below 0 (a CHECK): such a removal is refused before anything is written.
+        const [row] = await tx<ProductRow[]>`
+          UPDATE products SET ${tx(given)},
+            stock_total = stock_total + ${stock_delta}, settings_version = settings_version + 1
+          WHERE id = ${id} AND stock_total + ${stock_delta} >= 0 RETURNING *`;
+        if (!row) {
+          const [exists] = await tx`SELECT 1 FROM products WHERE id = ${id}`;
+          return exists ? 'stock_would_go_negative' : null;
+        }
+        if (stock_delta === 0) return { product: productFromRow(row), adjustment: null };
+        // The durable record of the delta comes first: Redis applies it by this id, at most once.
+        const [a] = await tx<{ id: string }[]>`
+          INSERT INTO stock_adjustments (product_id, delta) VALUES (${id}, ${stock_delta}) RETURNING id`;
+        return {
+          product: productFromRow(row),
+          adjustment: { id: Number(a!.id), product_id: id, delta: stock_delta },
+        };
+      });
+    },
+    settleAdjustment: (a, outcome) => settleAdjustment(sql, a, outcome),
+    async pendingAdjustments(older_than_s, limit) {
+      const rows = await sql<{ id: string; product_id: string; delta: number }[]>`
+        SELECT id, product_id, delta FROM stock_adjustments
+        WHERE applied_at IS NULL AND refused_at IS NULL
+          AND created_at < now() - make_interval(secs => ${older_than_s})
+        ORDER BY id LIMIT ${limit}`;
+      return rows.map((r) => ({ id: Number(r.id), product_id: Number(r.product_id), delta: r.delta }));
     },
     async list() {
       return (await sql<ProductRow[]>`SELECT * FROM products ORDER BY id`).map(productFromRow);
     },
   };
+}
+
+/** Conditional on still pending: a rebuild that decided it first wins, and its fate is returned. */
+async function settleAdjustment(
+  sql: Sql,
+  a: StockAdjustment,
+  outcome: 'applied' | 'refused',
+): Promise<'applied' | 'refused'> {
+  return sql.begin(async (tx) => {
+    const column = outcome === 'applied' ? 'applied_at' : 'refused_at';
+    const [won] = await tx<{ id: string }[]>`
+      UPDATE stock_adjustments SET ${tx(column)} = now()
+      WHERE id = ${a.id} AND applied_at IS NULL AND refused_at IS NULL RETURNING id`;
+    if (won && outcome === 'refused') {
+      await tx`UPDATE products SET stock_total = stock_total - ${a.delta} WHERE id = ${a.product_id}`;
+    }
+    if (won) return outcome;
+    const [row] = await tx<{ applied: boolean }[]>`
+      SELECT applied_at IS NOT NULL AS applied FROM stock_adjustments WHERE id = ${a.id}`;
+    return row?.applied ? 'applied' : 'refused';
+  });
 }
 
 export class SkuTakenError extends Error {

@@ -3,7 +3,7 @@
 import { IDEMPOTENCY_TTL_S } from '../inventory/inventory';
 import type { RebuildSource } from '../sale/ports';
 import type { AcceptedOrder } from '../sale/types';
-import type { Sql } from './db';
+import type { Sql, Tx } from './db';
 import { markReleased } from './lifecycle';
 import { ORDER_COLUMNS, type OrderRow, type ProductRow, productFromRow } from './rows';
 
@@ -19,6 +19,36 @@ function acceptedFromRow(r: OrderRow & { idempotency_key?: string | null }): Acc
     expires_ms: r.expires_at.getTime(),
     ...(r.idempotency_key ? { idempotency_key: r.idempotency_key } : {}),
   };
+}
+
+/**
+ * The snapshot's stock_total already holds every pending adjustment (written in the same
+ * transaction as its row): the rebuild decides them here, in its snapshot. A removal that would
+ * take `available` below 0 is refused (taken back off stock_total), as Redis would have; the rest
+ * are applied by this rebuild. Oldest first, as Redis would have seen them.
+ */
+async function decidePending(
+  tx: Tx,
+  product_id: number,
+  available_with_all: number,
+): Promise<{ refused_units: number }> {
+  const pending = await tx<{ id: string; delta: number }[]>`
+    SELECT id, delta FROM stock_adjustments
+    WHERE product_id = ${product_id} AND applied_at IS NULL AND refused_at IS NULL ORDER BY id`;
+  // Start from the state without any pending delta, then take each in turn.
+  let available = available_with_all - pending.reduce((n, a) => n + a.delta, 0);
+  let refused_units = 0;
+  for (const a of pending) {
+    const refuse = available + a.delta < 0;
+    if (refuse) refused_units += a.delta;
+    else available += a.delta;
+    const column = refuse ? 'refused_at' : 'applied_at';
+    await tx`UPDATE stock_adjustments SET ${tx(column)} = now() WHERE id = ${a.id}`;
+  }
+  if (refused_units !== 0) {
+    await tx`UPDATE products SET stock_total = stock_total - ${refused_units} WHERE id = ${product_id}`;
+  }
+  return { refused_units };
 }
 
 export function pgRebuildSource(sql: Sql): RebuildSource {
@@ -75,11 +105,19 @@ export function pgRebuildSource(sql: Sql): RebuildSource {
           WHERE product_id = ${product.id} AND idempotency_key IS NOT NULL
             AND created_at > now() - make_interval(secs => ${IDEMPOTENCY_TTL_S})`;
         const held_units = held.reduce((n, h) => n + h.units, 0);
+        const decided = await decidePending(tx, product.id, stock_total - held_units);
+        const adjustments = await tx<{ id: string; applied: boolean }[]>`
+          SELECT id, applied_at IS NOT NULL AS applied FROM stock_adjustments
+          WHERE product_id = ${product.id} AND created_at > now() - interval '1 hour'`;
         return {
           rebuild_id: Number(rebuild!.id),
-          stock_total,
+          stock_total: stock_total - decided.refused_units,
           held_units,
-          available: stock_total - held_units,
+          available: stock_total - decided.refused_units - held_units,
+          adjustments: adjustments.map((a) => ({
+            id: Number(a.id),
+            outcome: a.applied ? ('applied' as const) : ('refused' as const),
+          })),
           customers: new Map(held.map((h) => [h.customer_id, h.units])),
           released_order_ids: free.map((f) => f.order_id),
           replays: replays.map(acceptedFromRow),

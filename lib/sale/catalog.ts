@@ -1,6 +1,6 @@
 // Creating products and reading the catalog. Reads come from the inventory (live `available`),
 // so browsing during a sale never reaches PostgreSQL.
-import type { Inventory, ProductSnapshot, ProductStore } from './ports';
+import type { Inventory, ProductSnapshot, ProductStore, StockAdjustment } from './ports';
 import type { Product } from './types';
 
 export interface CatalogDeps {
@@ -47,13 +47,16 @@ export type UpdateOutcome =
   | { kind: 'updated'; snapshot: ProductSnapshot }
   | { kind: 'not_found' }
   | { kind: 'stock_would_go_negative'; available: number }
+  /** the product's state is being rebuilt: the stock change was taken back, retry later */
+  | { kind: 'unavailable' }
   | { kind: 'invalid'; field: string; detail: string };
 
 /**
- * Settings go to PostgreSQL then Redis (the reserve script reads them from Redis at once, so
- * `paused: true` stops new orders with the next request). A stock change is decided atomically in
- * Redis first — it is the only place that knows what is available right now — then recorded in
- * PostgreSQL, and undone in Redis if that write fails.
+ * Settings and a stock change go to PostgreSQL first, in one transaction (the change as a pending
+ * adjustment with an id); then Redis, the only place that knows what is available right now,
+ * decides the adjustment atomically and at most once by its id; then PostgreSQL records the
+ * decision (a refusal takes the delta back off). A crash in between leaves a pending adjustment the
+ * release run finishes; a rebuild meanwhile decides it from its snapshot.
  */
 export async function updateProduct(
   deps: CatalogDeps,
@@ -67,21 +70,60 @@ export async function updateProduct(
   if (merged.sale_starts_at && merged.sale_ends_at && merged.sale_ends_at <= merged.sale_starts_at) {
     return { kind: 'invalid', field: 'sale_ends_at', detail: 'sale_ends_at must be after sale_starts_at' };
   }
-  if (stock_delta !== 0) {
-    const r = await deps.inventory.adjustStock(id, stock_delta);
-    if (!r.ok) return { kind: 'stock_would_go_negative', available: r.available };
+  const written = await deps.products.update(id, settings, stock_delta);
+  if (!written) return { kind: 'not_found' };
+  if (written === 'stock_would_go_negative') {
+    // available never exceeds stock_total, so Redis would refuse it too.
+    const [snapshot] = await deps.inventory.snapshots([id]);
+    return { kind: 'stock_would_go_negative', available: snapshot?.available ?? 0 };
   }
-  let next: Product | null;
-  try {
-    next = await deps.products.update(id, settings, stock_delta);
-  } catch (err) {
-    if (stock_delta !== 0) await deps.inventory.adjustStock(id, -stock_delta);
-    throw err;
+  if (written.adjustment) {
+    const refused = await applyAdjustment(deps, written.adjustment);
+    if (refused) return refused;
   }
-  if (!next) return { kind: 'not_found' };
   // Versioned: a slower PATCH's older settings never overwrite a newer one's in Redis.
-  await deps.inventory.updateProduct(next);
+  await deps.inventory.updateProduct(written.product);
   const [snapshot] = await deps.inventory.snapshots([id]);
   if (!snapshot) return { kind: 'not_found' };
   return { kind: 'updated', snapshot };
+}
+
+/** Redis decides, PostgreSQL records it; null when the stock change stands. */
+async function applyAdjustment(
+  deps: CatalogDeps,
+  adjustment: StockAdjustment,
+): Promise<{ kind: 'stock_would_go_negative'; available: number } | { kind: 'unavailable' } | null> {
+  const r = await deps.inventory.adjustStock(adjustment.product_id, adjustment);
+  if (r.kind === 'missing') {
+    // Lost or being rebuilt: take it back unless the rebuild already counted it.
+    if ((await deps.products.settleAdjustment(adjustment, 'refused')) === 'applied') return null;
+    return { kind: 'unavailable' };
+  }
+  const fate = await deps.products.settleAdjustment(adjustment, r.kind === 'applied' ? 'applied' : 'refused');
+  if (fate === 'applied') return null;
+  const [snapshot] = await deps.inventory.snapshots([adjustment.product_id]);
+  return {
+    kind: 'stock_would_go_negative',
+    available: r.kind === 'refused' ? r.available : (snapshot?.available ?? 0),
+  };
+}
+
+/**
+ * The release run's part: adjustments a PATCH recorded but never settled (it died, or timed out).
+ * Idempotent by id, so a PATCH still finishing concurrently is harmless; "missing" waits for the
+ * rebuild, which decides them from its snapshot.
+ */
+export async function finishPendingAdjustments(
+  deps: CatalogDeps,
+  older_than_s: number,
+  limit: number,
+): Promise<number> {
+  let settled = 0;
+  for (const a of await deps.products.pendingAdjustments(older_than_s, limit)) {
+    const r = await deps.inventory.adjustStock(a.product_id, a);
+    if (r.kind === 'missing') continue;
+    await deps.products.settleAdjustment(a, r.kind);
+    settled++;
+  }
+  return settled;
 }

@@ -56,11 +56,12 @@ export interface Inventory {
   ): Promise<{ status: 'flagged'; accepted: AcceptedOrder } | { status: 'persisted' | 'not_found' }>;
   /** Orders in the outbox of products `ids` for longer than `older_than_ms` (re-send candidates). */
   staleOutbox(ids: number[], older_than_ms: number, limit: number): Promise<AcceptedOrder[]>;
-  /** Adds or removes stock; refuses to take `available` below 0. */
-  adjustStock(
-    product_id: number,
-    delta: number,
-  ): Promise<{ ok: true; stock_total: number; available: number } | { ok: false; available: number }>;
+  /**
+   * Applies a stock adjustment recorded in PostgreSQL, at most once per id; refuses to take
+   * `available` below 0 (and a refused id stays refused). "missing": no complete state (lost or
+   * being rebuilt), nothing changed; the rebuild counts the adjustment from PostgreSQL.
+   */
+  adjustStock(product_id: number, adjustment: StockAdjustment): Promise<AdjustOutcome>;
   /** Updates a product's sale settings (never its counters). */
   updateProduct(product: Product): Promise<void>;
   /**
@@ -97,6 +98,18 @@ export interface Inventory {
   ack(orders: AcceptedOrder[]): Promise<{ order_id: string; cancel_pending: boolean }[]>;
 }
 
+/** A stock change recorded in PostgreSQL before Redis applies it. */
+export interface StockAdjustment {
+  id: number;
+  product_id: number;
+  delta: number;
+}
+
+export type AdjustOutcome =
+  | { kind: 'applied'; stock_total: number; available: number }
+  | { kind: 'refused'; available: number }
+  | { kind: 'missing' };
+
 /** What a release gives back: an order's units, and its customer's usage. */
 export interface ReleaseTicket {
   order_id: string;
@@ -132,6 +145,8 @@ export interface RebuiltState {
   released_order_ids: string[];
   /** recent orders created under an Idempotency-Key: their replays are restored */
   replays: AcceptedOrder[];
+  /** recent stock adjustments' fate (pending ones this snapshot decided included): a late apply is a no-op */
+  adjustments: { id: number; outcome: 'applied' | 'refused' }[];
 }
 
 /** What PostgreSQL has seen of a product's reservation sequence in one Redis generation. */
@@ -257,9 +272,25 @@ export interface ProductStore {
   get(id: number): Promise<Product | null>;
   /**
    * Writes only the settings given, adds `stock_delta` to stock_total and bumps settings_version,
-   * in one statement; returns the whole product after it (null if there is none).
+   * and records a non-zero delta as a pending adjustment, in one transaction; returns the whole
+   * product after it (null if there is none). Writes nothing when stock_total would go below 0.
    */
-  update(id: number, settings: ProductSettingsPatch, stock_delta: number): Promise<Product | null>;
+  update(
+    id: number,
+    settings: ProductSettingsPatch,
+    stock_delta: number,
+  ): Promise<{ product: Product; adjustment: StockAdjustment | null } | 'stock_would_go_negative' | null>;
+  /**
+   * Records Redis's decision on a pending adjustment ("refused" takes its delta back off
+   * stock_total). Only the first decision counts (a rebuild may have decided it meanwhile): returns
+   * the adjustment's final fate.
+   */
+  settleAdjustment(
+    adjustment: StockAdjustment,
+    outcome: 'applied' | 'refused',
+  ): Promise<'applied' | 'refused'>;
+  /** Adjustments still pending after `older_than_s` (a PATCH that died between its writes). */
+  pendingAdjustments(older_than_s: number, limit: number): Promise<StockAdjustment[]>;
 }
 
 export interface Logger {

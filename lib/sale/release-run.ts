@@ -2,6 +2,7 @@
 // entries whose message never produced an order, apply stranded payment events, finish releases
 // committed in PostgreSQL but not applied in Redis, and orphan payments never matched.
 // Safe when two runs overlap: every step is a conditional transition or an idempotent call.
+import { finishPendingAdjustments } from './catalog';
 import type { OrderQueue, ProductStore, ReleaseTicket } from './ports';
 import { type RebuildDeps, rebuildMissing } from './rebuild';
 import { reconcileStragglers } from './reconcile';
@@ -10,7 +11,7 @@ import { releaseNow, retakeWith, type SettleDeps } from './settle';
 export interface ReleaseRunDeps extends SettleDeps {
   queue: OrderQueue;
   /** the durable product list: what the run covers never depends on a Redis key */
-  products: Pick<ProductStore, 'list'>;
+  products: ProductStore;
   /** when given, products whose Redis state is missing are rebuilt first */
   rebuild?: RebuildDeps;
 }
@@ -41,6 +42,8 @@ export interface ReleaseRunReport {
   outbox_send_failed: number;
   stranded_payments_applied: number;
   releases_reapplied: number;
+  /** stock adjustments a PATCH recorded but never settled, decided now */
+  adjustments_settled: number;
   orphaned: number;
   duration_ms: number;
 }
@@ -65,6 +68,7 @@ export async function runRelease(deps: ReleaseRunDeps, opts: ReleaseRunOpts): Pr
   );
   const leftovers = await deps.lifecycle.unappliedReleases(opts.reapply_after_s, opts.batch_max);
   await releaseNow(deps, leftovers);
+  const adjustments_settled = await finishPendingAdjustments(deps, opts.reapply_after_s, opts.batch_max);
   const orphaned = await deps.lifecycle.orphanStalePayments(opts.orphan_after_h);
   return {
     rebuilt,
@@ -74,6 +78,7 @@ export async function runRelease(deps: ReleaseRunDeps, opts: ReleaseRunOpts): Pr
     outbox_send_failed: outbox.failed,
     stranded_payments_applied: stranded.length,
     releases_reapplied: leftovers.length,
+    adjustments_settled,
     orphaned,
     duration_ms: Math.round(performance.now() - t0),
   };

@@ -69,7 +69,7 @@ const runWithRebuild = (rebuild: Partial<RebuildOpts> = {}) =>
 /** Redis loses everything it held for this product (the keys FLUSHALL would take). */
 async function lose(product_id: number, order_ids: string[]) {
   const k = productKeys(prefix, product_id);
-  await redisClient().del(k.sale, k.customers, k.outbox, k.released, k.rebuildLock);
+  await redisClient().del(k.sale, k.customers, k.outbox, k.released, k.rebuildLock, k.adjusted);
   if (order_ids.length) await redisClient().del(...order_ids.map((id) => k.order(id)));
 }
 
@@ -415,5 +415,41 @@ describe('a partial rollback (Redis lost only its last writes)', () => {
       drift: 0,
       ok: true,
     });
+  });
+});
+
+/** A PATCH's first write only (PostgreSQL): it died before reaching Redis. */
+async function pendingAdjustment(product_id: number, delta: number) {
+  const written = await pgProducts(db()).update(product_id, {}, delta);
+  if (!written || written === 'stock_would_go_negative' || !written.adjustment)
+    throw new Error('not written');
+  return written.adjustment;
+}
+
+describe('stock adjustments pending across a loss', () => {
+  it('the rebuild counts a pending adjustment once and decides it; a late apply changes nothing', async () => {
+    const product = await newProduct({ stock_total: 5 });
+    const held = await persistedOrder(product.id, 2);
+    // A PATCH that wrote PostgreSQL, then died; one that would take available below 0 as well.
+    const added = await pendingAdjustment(product.id, 3);
+    const removed = await pendingAdjustment(product.id, -7);
+    await lose(product.id, [held.order_id]);
+    await rebuilt(product.id);
+    const fates = await sql<{ id: string; applied: boolean; refused: boolean }[]>`
+      SELECT id, applied_at IS NOT NULL AS applied, refused_at IS NOT NULL AS refused
+      FROM stock_adjustments WHERE product_id = ${product.id} ORDER BY id`;
+    expect(fates.map((f) => [Number(f.id), f.applied, f.refused])).toEqual([
+      [added.id, true, false],
+      [removed.id, false, true],
+    ]);
+    expect(await inventory().adjustStock(product.id, added)).toMatchObject({
+      kind: 'applied',
+      stock_total: 8,
+    });
+    expect(await inventory().adjustStock(product.id, removed)).toMatchObject({
+      kind: 'refused',
+      available: 6,
+    });
+    expect(await audit(product.id)).toMatchObject({ stock_total: 8, available: 6, reserved: 2, ok: true });
   });
 });

@@ -1,0 +1,129 @@
+// Pins down stock_delta's ordering (issue 11 item 5): PostgreSQL records the delta first as a
+// pending adjustment, Redis applies it at most once by id, and the release run finishes or takes
+// back what a crash left pending. Real Redis and PostgreSQL; the "crash" is the adapter called
+// step-wise (the PostgreSQL write without the Redis call that follows it).
+import postgres from 'postgres';
+import { afterAll, describe, expect, it } from 'vitest';
+import { inventory, products } from '../../lib/container';
+import { closeRedis } from '../../lib/inventory/client';
+import { closeDb } from '../../lib/orders/db';
+import { updateProduct } from '../../lib/sale/catalog';
+import { adminToken, audit, call, newProduct } from '../helpers/api';
+import { releaseRun } from '../helpers/domain';
+import { reservedUnsent } from '../helpers/in-flight';
+
+const sql = postgres(process.env['DATABASE_URL']!, { max: 2 });
+
+afterAll(async () => {
+  await sql.end();
+  await closeRedis();
+  await closeDb();
+});
+
+const redisState = async (id: number) => {
+  const [s] = await inventory().snapshots([id]);
+  return { stock_total: s!.product.stock_total, available: s!.available };
+};
+const pgStockTotal = async (id: number) =>
+  (await sql<{ stock_total: number }[]>`SELECT stock_total FROM products WHERE id = ${id}`)[0]!.stock_total;
+const fate = async (adjustment_id: number) =>
+  (
+    await sql<{ applied: boolean; refused: boolean }[]>`
+      SELECT applied_at IS NOT NULL AS applied, refused_at IS NOT NULL AS refused
+      FROM stock_adjustments WHERE id = ${adjustment_id}`
+  )[0];
+
+/** The PATCH's first write only: the process "dies" before it reaches Redis. */
+async function crashAfterPostgres(id: number, delta: number) {
+  const written = await products().update(id, {}, delta);
+  if (!written || written === 'stock_would_go_negative' || !written.adjustment)
+    throw new Error('not written');
+  return written.adjustment;
+}
+
+describe('stock_delta across a crash', () => {
+  it('a crash between the PostgreSQL write and Redis: the next release run applies it exactly once', async () => {
+    const product = await newProduct({ stock_total: 5 });
+    const adjustment = await crashAfterPostgres(product.id, 3);
+    expect(await pgStockTotal(product.id)).toBe(8);
+    expect(await redisState(product.id)).toEqual({ stock_total: 5, available: 5 });
+
+    expect((await releaseRun()).adjustments_settled).toBeGreaterThanOrEqual(0);
+    expect(await fate(adjustment.id)).toEqual({ applied: true, refused: false });
+    expect(await redisState(product.id)).toEqual({ stock_total: 8, available: 8 });
+    // A second run, and the dead PATCH's call arriving late: nothing more.
+    await releaseRun();
+    expect(await inventory().adjustStock(product.id, adjustment)).toMatchObject({
+      kind: 'applied',
+      stock_total: 8,
+    });
+    expect(await redisState(product.id)).toEqual({ stock_total: 8, available: 8 });
+    expect(await audit(product.id)).toMatchObject({ stock_total: 8, available: 8, ok: true });
+  });
+
+  it('applying the same adjustment twice changes stock once', async () => {
+    const product = await newProduct({ stock_total: 5 });
+    const adjustment = await crashAfterPostgres(product.id, -2);
+    const first = await inventory().adjustStock(product.id, adjustment);
+    const second = await inventory().adjustStock(product.id, adjustment);
+    expect(first).toEqual({ kind: 'applied', stock_total: 3, available: 3 });
+    expect(second).toEqual(first);
+    expect(await products().settleAdjustment(adjustment, 'applied')).toBe('applied');
+    expect(await products().settleAdjustment(adjustment, 'refused')).toBe('applied');
+    expect(await pgStockTotal(product.id)).toBe(3);
+    expect(await audit(product.id)).toMatchObject({ stock_total: 3, available: 3, ok: true });
+  });
+
+  it('a refused delta (would go negative) leaves both stores unchanged', async () => {
+    const product = await newProduct({ stock_total: 3 });
+    await reservedUnsent(product.id, 2);
+    const r = await updateProduct({ inventory: inventory(), products: products() }, product.id, {
+      stock_delta: -2,
+    });
+    expect(r).toEqual({ kind: 'stock_would_go_negative', available: 1 });
+    expect(await pgStockTotal(product.id)).toBe(3);
+    expect(await redisState(product.id)).toEqual({ stock_total: 3, available: 1 });
+    const [row] = await sql<{ refused: boolean }[]>`
+      SELECT refused_at IS NOT NULL AS refused FROM stock_adjustments WHERE product_id = ${product.id}`;
+    expect(row).toEqual({ refused: true });
+  });
+
+  it('a pending delta Redis refuses is taken back by the release run; a refusal stays final', async () => {
+    const product = await newProduct({ stock_total: 3 });
+    await reservedUnsent(product.id, 2);
+    const adjustment = await crashAfterPostgres(product.id, -2);
+    expect(await pgStockTotal(product.id)).toBe(1);
+    await releaseRun();
+    expect(await fate(adjustment.id)).toEqual({ applied: false, refused: true });
+    expect(await pgStockTotal(product.id)).toBe(3);
+    // More stock arrives: the refused id is still refused, never applied late.
+    const more = await crashAfterPostgres(product.id, 5);
+    await releaseRun();
+    expect(await fate(more.id)).toEqual({ applied: true, refused: false });
+    expect(await inventory().adjustStock(product.id, adjustment)).toMatchObject({ kind: 'refused' });
+    expect(await redisState(product.id)).toEqual({ stock_total: 8, available: 6 });
+    expect(await pgStockTotal(product.id)).toBe(8);
+  });
+
+  it('the admin PATCH keeps its contract (409 with available, 200 with the new totals)', async () => {
+    const product = await newProduct({ stock_total: 3 });
+    const token = await adminToken();
+    // Beyond stock_total (refused before any write) and beyond available (refused by Redis).
+    const tooMuch = await call('PATCH', `/api/admin/products/${product.id}`, {
+      token,
+      body: { stock_delta: -4 },
+    });
+    expect(tooMuch.status).toBe(409);
+    expect(tooMuch.body).toMatchObject({ available: 3 });
+    await reservedUnsent(product.id, 1);
+    const beyond = await call('PATCH', `/api/admin/products/${product.id}`, {
+      token,
+      body: { stock_delta: -3 },
+    });
+    expect(beyond.status).toBe(409);
+    expect(beyond.body).toMatchObject({ available: 2 });
+    const ok = await call('PATCH', `/api/admin/products/${product.id}`, { token, body: { stock_delta: 2 } });
+    expect(ok.body).toMatchObject({ stock_total: 5, available: 4 });
+    expect(await pgStockTotal(product.id)).toBe(5);
+  });
+});
