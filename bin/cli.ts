@@ -46,6 +46,7 @@ program
       {
         ...RELEASE_RUN_DEFAULTS,
         outbox_grace_ms: config().OUTBOX_GRACE_S * 1000,
+        prune_after_s: config().RELEASED_PRUNE_AFTER_S,
       },
     );
     console.log(JSON.stringify(report, null, 2));

@@ -19,6 +19,7 @@ export const handler = middy()
       {
         ...RELEASE_RUN_DEFAULTS,
         outbox_grace_ms: config().OUTBOX_GRACE_S * 1000,
+        prune_after_s: config().RELEASED_PRUNE_AFTER_S,
       },
     );
     logger.info('release run', { ...report });

@@ -84,6 +84,11 @@ const schema = z.object({
   WEBHOOK_UNVERIFIED_SAMPLE_MAX: intFrom(100),
   CORS_ORIGINS: z.string().default('*'),
   OUTBOX_GRACE_S: intFrom(30),
+  /**
+   * A final order's entry in Redis's `released` hash is pruned this long after its release was
+   * applied. At least 900 s (a Lambda's longest run), so no release attempt is still on its way.
+   */
+  RELEASED_PRUNE_AFTER_S: z.coerce.number().int().min(900).default(3600),
   /** a rebuild after a data loss waits this long after closing the product (createOrder's timeout + margin) */
   REBUILD_FENCE_S: intFrom(10),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO'),

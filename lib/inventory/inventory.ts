@@ -149,6 +149,11 @@ export function redisInventory(
       )) as RetakeOutcome;
     },
 
+    async forgetReleases(product_id, order_ids) {
+      // One key: HDEL is atomic on its own, no script needed.
+      if (order_ids.length) await redis.hdel(keysOf(product_id).released, ...order_ids);
+    },
+
     async cancelPending(order_id, product_id, customer_id) {
       const k = keysOf(product_id);
       const [status, record] = (await redis.cancelPending(

@@ -219,6 +219,27 @@ export async function markReleased(sql: Sql, order_ids: string[]): Promise<void>
     WHERE order_id = ANY(${order_ids}::uuid[]) AND released_at IS NULL`;
 }
 
+export async function prunableReleases(
+  sql: Sql,
+  product_ids: number[],
+  statuses: readonly OrderStatus[],
+  older_than_s: number,
+  limit: number,
+): Promise<{ order_id: string; product_id: number }[]> {
+  const rows = await sql<{ order_id: string; product_id: string }[]>`
+    SELECT r.order_id, r.product_id FROM stock_releases r JOIN orders o USING (order_id)
+    WHERE r.released_at IS NOT NULL AND r.pruned_at IS NULL
+      AND r.released_at < now() - make_interval(secs => ${older_than_s})
+      AND r.product_id = ANY(${product_ids}::bigint[]) AND o.status = ANY(${statuses as OrderStatus[]}::text[])
+    ORDER BY r.released_at LIMIT ${limit}`;
+  return rows.map((r) => ({ order_id: r.order_id, product_id: Number(r.product_id) }));
+}
+
+export async function markPruned(sql: Sql, order_ids: string[]): Promise<void> {
+  if (order_ids.length === 0) return;
+  await sql`UPDATE stock_releases SET pruned_at = now() WHERE order_id = ANY(${order_ids}::uuid[])`;
+}
+
 /** Pending events whose order exists (stranded by a crash) — the release run applies them. */
 export async function strandedPaymentOrders(sql: Sql, limit: number): Promise<string[]> {
   const rows = await sql<{ order_id: string }[]>`
@@ -271,6 +292,8 @@ export function pgLifecycle(sql: Sql): OrderLifecycle {
     overdueReservations: (limit) => overdueReservations(sql, limit),
     unappliedReleases: (s, limit) => unappliedReleases(sql, s, limit),
     markReleased: (ids) => markReleased(sql, ids),
+    prunableReleases: (products, statuses, s, limit) => prunableReleases(sql, products, statuses, s, limit),
+    markPruned: (ids) => markPruned(sql, ids),
     strandedPaymentOrders: (limit) => strandedPaymentOrders(sql, limit),
     orphanStalePayments: (hours) => orphanStalePayments(sql, hours),
     uncounted: (ids, limit) => uncounted(sql, ids, limit),

@@ -2,6 +2,7 @@
 //   drift = stock_total - available - reserved - paid, where reserved counts accepted orders that
 //   have not reached PostgreSQL yet (in_flight). ok = drift is 0 and nothing is negative.
 import type { Inventory, OrderStore } from './ports';
+import type { AcceptedOrder } from './types';
 
 export interface AuditReport {
   product_id: number;
@@ -18,6 +19,14 @@ export async function auditProduct(
   deps: { inventory: Inventory; orders: OrderStore },
   product_id: number,
 ): Promise<AuditReport | null> {
+  return (await auditWithOutbox(deps, product_id))?.report ?? null;
+}
+
+/** The audit and the outbox it was computed from (the dashboard reuses it instead of reading it again). */
+export async function auditWithOutbox(
+  deps: { inventory: Inventory; orders: OrderStore },
+  product_id: number,
+): Promise<{ report: AuditReport; outbox: AcceptedOrder[] } | null> {
   // Redis first, PostgreSQL second: an order persisted in between is found in PostgreSQL and
   // dropped from in_flight, so it is counted once, never zero times.
   const state = await deps.inventory.auditState(product_id);
@@ -31,7 +40,7 @@ export async function auditProduct(
   const paid = units.paid ?? 0;
   const drift = state.stock_total - state.available - reserved - paid;
   const ok = drift === 0 && [state.available, reserved, paid, in_flight].every((n) => n >= 0);
-  return {
+  const report = {
     product_id,
     stock_total: state.stock_total,
     available: state.available,
@@ -41,4 +50,5 @@ export async function auditProduct(
     drift,
     ok,
   };
+  return { report, outbox: state.outbox };
 }

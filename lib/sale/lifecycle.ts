@@ -16,6 +16,16 @@ export interface PaymentEvent {
 /** Statuses that hold stock: leaving them for any other status gives the units back. */
 export const HOLDING: ReadonlySet<OrderStatus> = new Set(['reserved', 'paid']);
 export const FINAL: ReadonlySet<OrderStatus> = new Set(['paid', 'payment_failed', 'refund_required']);
+/**
+ * Statuses no payment can ever retake units for (an `expired` order can: a late success), so their
+ * entry in Redis's `released` hash may be pruned once the release is applied.
+ */
+export const NEVER_RETAKEN: readonly OrderStatus[] = [
+  'cancelled',
+  'payment_failed',
+  'refund_required',
+  'paid',
+];
 
 export type PaymentDecision =
   | { kind: 'transition'; to: OrderStatus; reason: string }

@@ -48,6 +48,8 @@ export interface Inventory {
    * PostgreSQL's release record says the units were given back (judged even if Redis forgot it).
    */
   retake(ticket: ReleaseTicket, released_in_pg: boolean): Promise<RetakeOutcome>;
+  /** Forgets these orders' release entries (memory): only for orders no call can release or retake again. */
+  forgetReleases(product_id: number, order_ids: string[]): Promise<void>;
   /** Flags a cancel on an order still in the outbox (applied when it is persisted). */
   cancelPending(
     order_id: string,
@@ -240,6 +242,17 @@ export interface OrderLifecycle {
   overdueReservations(limit: number): Promise<string[]>;
   unappliedReleases(older_than_s: number, limit: number): Promise<ReleaseTicket[]>;
   markReleased(order_ids: string[]): Promise<void>;
+  /**
+   * Orders of `product_ids` in one of `statuses` whose release was applied in Redis more than
+   * `older_than_s` ago and whose `released` entry is not pruned yet, oldest first.
+   */
+  prunableReleases(
+    product_ids: number[],
+    statuses: readonly OrderStatus[],
+    older_than_s: number,
+    limit: number,
+  ): Promise<{ order_id: string; product_id: number }[]>;
+  markPruned(order_ids: string[]): Promise<void>;
   strandedPaymentOrders(limit: number): Promise<string[]>;
   /**
    * Stragglers: orders accepted before a loss that the product's live rebuild did not count, not

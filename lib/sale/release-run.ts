@@ -3,6 +3,7 @@
 // committed in PostgreSQL but not applied in Redis, and orphan payments never matched.
 // Safe when two runs overlap: every step is a conditional transition or an idempotent call.
 import { finishPendingAdjustments } from './catalog';
+import { NEVER_RETAKEN } from './lifecycle';
 import type { OrderQueue, ProductStore, ReleaseTicket } from './ports';
 import { type RebuildDeps, rebuildMissing } from './rebuild';
 import { reconcileStragglers } from './reconcile';
@@ -24,6 +25,12 @@ export interface ReleaseRunOpts {
   /** a release marker younger than this probably belongs to a live request finishing now */
   reapply_after_s: number;
   orphan_after_h: number;
+  /**
+   * A final order's `released` entry is pruned this long after its release was applied in Redis.
+   * Longer than any run can last, so a release attempt that read its ticket before the release
+   * was stamped has finished (and found the entry) before the entry goes: release stays exactly-once.
+   */
+  prune_after_s: number;
 }
 
 export const RELEASE_RUN_DEFAULTS: ReleaseRunOpts = {
@@ -31,6 +38,7 @@ export const RELEASE_RUN_DEFAULTS: ReleaseRunOpts = {
   outbox_grace_ms: 30_000,
   reapply_after_s: 10,
   orphan_after_h: 24,
+  prune_after_s: 3600,
 };
 
 export interface ReleaseRunReport {
@@ -44,6 +52,8 @@ export interface ReleaseRunReport {
   releases_reapplied: number;
   /** stock adjustments a PATCH recorded but never settled, decided now */
   adjustments_settled: number;
+  /** `released` hash entries of final orders removed from Redis */
+  releases_pruned: number;
   orphaned: number;
   duration_ms: number;
 }
@@ -69,6 +79,7 @@ export async function runRelease(deps: ReleaseRunDeps, opts: ReleaseRunOpts): Pr
   const leftovers = await deps.lifecycle.unappliedReleases(opts.reapply_after_s, opts.batch_max);
   await releaseNow(deps, leftovers);
   const adjustments_settled = await finishPendingAdjustments(deps, opts.reapply_after_s, opts.batch_max);
+  const pruned = await pruneReleased(deps, product_ids, opts);
   const orphaned = await deps.lifecycle.orphanStalePayments(opts.orphan_after_h);
   return {
     rebuilt,
@@ -79,6 +90,7 @@ export async function runRelease(deps: ReleaseRunDeps, opts: ReleaseRunOpts): Pr
     stranded_payments_applied: stranded.length,
     releases_reapplied: leftovers.length,
     adjustments_settled,
+    releases_pruned: pruned,
     orphaned,
     duration_ms: Math.round(performance.now() - t0),
   };
@@ -119,4 +131,30 @@ async function resendOutbox(
     }
   }
   return { sent, failed };
+}
+
+/**
+ * Bounds Redis memory per completed order: forgets the `released` entries of orders no payment can
+ * retake (never `expired`) once PostgreSQL records the release as applied. A late payment is judged
+ * by that record (retake.lua), and no release re-runs for a stamped order (unappliedReleases).
+ */
+async function pruneReleased(
+  deps: ReleaseRunDeps,
+  product_ids: number[],
+  opts: ReleaseRunOpts,
+): Promise<number> {
+  if (product_ids.length === 0) return 0;
+  const found = await deps.lifecycle.prunableReleases(
+    product_ids,
+    NEVER_RETAKEN,
+    opts.prune_after_s,
+    opts.batch_max,
+  );
+  const byProduct = new Map<number, string[]>();
+  for (const r of found) byProduct.set(r.product_id, [...(byProduct.get(r.product_id) ?? []), r.order_id]);
+  for (const [product_id, order_ids] of byProduct) {
+    await deps.inventory.forgetReleases(product_id, order_ids);
+    await deps.lifecycle.markPruned(order_ids);
+  }
+  return found.length;
 }

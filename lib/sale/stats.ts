@@ -1,7 +1,7 @@
 // Live per-product figures for the operator's dashboard: each product's invariant report (the same
 // auditProduct as GET /api/admin/products/{id}/audit), how fast orders arrive, and the backlog
 // between the inventory and PostgreSQL (Redis outboxes, the orders queue, its DLQ).
-import { type AuditReport, auditProduct } from './audit';
+import { type AuditReport, auditWithOutbox } from './audit';
 import type { Inventory, OrderActivity, OrderStore, ProductSnapshot, QueueBacklog } from './ports';
 import { type AcceptedOrder, type SaleState, saleState } from './types';
 
@@ -67,11 +67,10 @@ export async function saleStats(deps: StatsDeps, opts: StatsOpts): Promise<SaleS
   const backlog = deps.backlog.depth().catch(() => null);
 
   const audited = await mapLimit(chosen, AUDITS_CONCURRENT_MAX, async (s) => {
-    const report = await auditProduct(deps, s.product.id);
-    // The outbox is read after the audit: the rate counts each order once, from PostgreSQL if it
-    // got there by the time `createdSince` looks, else from the outbox.
-    const state = report ? await deps.inventory.auditState(s.product.id) : null;
-    return report && state ? { snapshot: s, report, outbox: state.outbox } : null;
+    // One outbox read per product and poll: the audit's. `createdSince` looks after it, so the
+    // rate counts each order once, from PostgreSQL if it got there by then, else from the outbox.
+    const audited = await auditWithOutbox(deps, s.product.id);
+    return audited ? { snapshot: s, ...audited } : null;
   });
   const rows = audited.filter((r) => r !== null);
   const activity = await deps.activity.createdSince(

@@ -162,6 +162,24 @@ describe('saleStats', () => {
   });
 });
 
+describe('saleStats outbox reads', () => {
+  it('reads a product with a long outbox once per poll (the audit’s read), never again for its own figures', async () => {
+    const outbox = Array.from({ length: 5000 }, (_, i) => accepted(`o-${i}`, 1, 1, NOW - 20_000 + i));
+    const p: FakeProduct = { product: product(1, 6000), available: 1000, rows: [], outbox };
+    const d = deps([p]);
+    let entries_read = 0;
+    const auditState = d.inventory.auditState.bind(d.inventory);
+    d.inventory.auditState = async (id) => {
+      const state = await auditState(id);
+      entries_read += state?.outbox.length ?? 0;
+      return state;
+    };
+    const s = await saleStats(d, { now_ms: NOW, limit: 50 });
+    expect(entries_read).toBe(outbox.length);
+    expect(s.products[0]).toMatchObject({ outbox: 5000, outbox_oldest_age_s: 20, in_flight: 5000, ok: true });
+  });
+});
+
 describe('orderIdFloor', () => {
   it('is the smallest id minted at that millisecond: ids sort after it, earlier ones before', () => {
     const t = NOW;
