@@ -36,6 +36,12 @@ export interface Fault {
   during?(stack: Stack, ctx: FaultContext): Promise<string | null>;
   /** product settings the scenario needs (e.g. a short reservation TTL so orders expire) */
   product?: { reservation_ttl_s?: number };
+  /**
+   * A rollback loses acknowledged writes, so units can be sold twice between the fault and its
+   * detection (DESIGN.md, "Recovery, precisely"): sampled oversell after the injection is counted
+   * apart, and the run must end with it surfaced (audit ok, nothing oversold among final orders).
+   */
+  oversells_until_detected?: true;
 }
 
 /** What a scenario may act on: the load's product, PostgreSQL, and a place to report problems. */
@@ -126,6 +132,7 @@ export const FAULTS: Record<string, Fault> = {
     },
     hold_ms: 0,
     recover: noop,
+    oversells_until_detected: true,
   },
   'redis-drop-connections': {
     describe: 'every Redis client connection dropped repeatedly while reserves are in flight',
@@ -196,6 +203,8 @@ export interface ChaosReport {
   };
   samples: number;
   sampled_violations: number;
+  /** oversell sampled between a rollback and its detection (only for oversells_until_detected) */
+  window_violations: number;
   during_problem: string | null;
   settle_ms: number;
   ok: boolean;
@@ -235,12 +244,17 @@ export async function runChaos(
   })();
   let samples = 0;
   let sampled_violations = 0;
+  let window_violations = 0;
+  let injected = false;
   const sampler = (async () => {
     while (!stopBackground) {
       const a = await audit().catch(() => null);
       if (a && a.drift !== undefined) {
         samples++;
-        if (a.reserved + a.paid > a.stock_total || a.available < 0) sampled_violations++;
+        if (a.reserved + a.paid > a.stock_total || a.available < 0) {
+          if (injected && fault.oversells_until_detected) window_violations++;
+          else sampled_violations++;
+        }
       }
       await sleep(400);
     }
@@ -251,6 +265,7 @@ export async function runChaos(
     await sleep(opts.duration_ms / 3);
     say(`fault ${name}: ${fault.describe}`);
     await fault.inject(stack, ctx);
+    injected = true;
     const t_end = Date.now() + fault.hold_ms;
     if (fault.during) {
       await sleep(Math.min(1500, fault.hold_ms / 2));
@@ -298,6 +313,7 @@ export async function runChaos(
     audit: last,
     samples,
     sampled_violations,
+    window_violations,
     during_problem,
     settle_ms,
     ok,

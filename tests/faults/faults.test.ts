@@ -1,7 +1,9 @@
 // Pins down the guarantees when things break: under concurrent load, each fault (Redis killed or
 // wiped, its connections dropped, the queue or PostgreSQL down, every function killed mid-request
 // and mid-batch, duplicate delivery) ends with every 202 exactly once in PostgreSQL, no key with
-// two orders, nothing oversold at any sampled instant or at the end, and the audit at drift 0.
+// two orders, nothing oversold at any sampled instant or at the end, and the audit at drift 0. A
+// rollback (lost acknowledged writes) can sell units twice until it is detected: there the sampled
+// oversell after the fault is reported apart, and the end state must show it surfaced.
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
