@@ -7,8 +7,11 @@ import type postgres from 'postgres';
 import { handler as persistOrders } from '../../functions/persistOrders';
 import { lambdaContext } from '../../infra/local/lambda-event';
 import { startSqsTrigger } from '../../infra/local/sqs-trigger';
-import { inventory } from '../../lib/container';
+import { inventory, settleDeps } from '../../lib/container';
+import { db } from '../../lib/orders/db';
+import { pgOrders } from '../../lib/orders/orders';
 import { newOrderId } from '../../lib/sale/order-id';
+import { persistAccepted } from '../../lib/sale/persist';
 import type { AcceptedOrder } from '../../lib/sale/types';
 
 /**
@@ -94,4 +97,15 @@ export async function startPersistTrigger(
     maximum_batching_window_s: 0,
     ...opts,
   });
+}
+
+/** Reserved and persisted, as the queue would have done it (expiry moved when asked). */
+export async function persistedOrder(product_id: number, qty = 1, opts: { overdue?: boolean } = {}) {
+  const accepted = await reservedUnsent(product_id, qty);
+  await persistAccepted(settleDeps(), [
+    { ...accepted, ...(opts.overdue ? { expires_ms: Date.now() - 1000 } : {}) },
+  ]);
+  const order = await pgOrders(db()).get(accepted.order_id);
+  if (!order) throw new Error('order not persisted');
+  return order;
 }

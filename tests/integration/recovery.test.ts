@@ -27,7 +27,7 @@ import { cancelOrder, handlePayment } from '../../lib/sale/settle';
 import type { Order } from '../../lib/sale/types';
 import { adminToken, audit, buyerToken, call, newProduct, reserve } from '../helpers/api';
 import { releaseRun, waitUntil } from '../helpers/domain';
-import { reservedUnsent } from '../helpers/in-flight';
+import { persistedOrder, reservedUnsent } from '../helpers/in-flight';
 import { sendWebhook } from '../helpers/webhook';
 
 const sql = postgres(process.env['DATABASE_URL']!, { max: 2 });
@@ -71,17 +71,6 @@ async function lose(product_id: number, order_ids: string[]) {
   const k = productKeys(prefix, product_id);
   await redisClient().del(k.sale, k.customers, k.outbox, k.released, k.rebuildLock, k.adjusted);
   if (order_ids.length) await redisClient().del(...order_ids.map((id) => k.order(id)));
-}
-
-/** Reserved and persisted, as the queue would have done it (expiry moved when asked). */
-async function persistedOrder(product_id: number, qty = 1, opts: { overdue?: boolean } = {}) {
-  const accepted = await reservedUnsent(product_id, qty);
-  await persistAccepted(settleDeps(), [
-    { ...accepted, ...(opts.overdue ? { expires_ms: Date.now() - 1000 } : {}) },
-  ]);
-  const order = await pgOrders(db()).get(accepted.order_id);
-  if (!order) throw new Error('order not persisted');
-  return order;
 }
 
 /**

@@ -16,7 +16,7 @@ import { RELEASE_RUN_DEFAULTS, type ReleaseRunOpts, runRelease } from '../../lib
 import { cancelOrder, handlePayment } from '../../lib/sale/settle';
 import type { Order, Product } from '../../lib/sale/types';
 import { audit, newProduct } from '../helpers/api';
-import { reservedUnsent } from '../helpers/in-flight';
+import { persistedOrder, reservedUnsent } from '../helpers/in-flight';
 
 const sql = postgres(process.env['DATABASE_URL']!, { max: 2 });
 const prefix = process.env['REDIS_KEY_PREFIX']!;
@@ -34,16 +34,6 @@ const runFor = (product: Product, opts: Partial<ReleaseRunOpts> = {}) =>
     { ...settleDeps(), products: { ...settleDeps().products, list: async () => [product] } },
     { ...RELEASE_RUN_DEFAULTS, outbox_grace_ms: 0, reapply_after_s: 0, prune_after_s: GRACE_S, ...opts },
   );
-
-async function persistedOrder(product_id: number, qty = 1, opts: { overdue?: boolean } = {}) {
-  const accepted = await reservedUnsent(product_id, qty);
-  await persistAccepted(settleDeps(), [
-    { ...accepted, ...(opts.overdue ? { expires_ms: Date.now() - 1000 } : {}) },
-  ]);
-  const order = await pgOrders(db()).get(accepted.order_id);
-  if (!order) throw new Error('order not persisted');
-  return order;
-}
 
 const event = (order: Order, type: PaymentEvent['type']): PaymentEvent => ({
   webhook_id: `msg_${randomUUID()}`,
