@@ -1,6 +1,6 @@
 // Starts the real local stack once per test run and hands its environment to every test file.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -58,6 +58,7 @@ export async function teardown(): Promise<void> {
   // After everything the suite did (storms, payments, races, cancels, expiry), every product must
   // still satisfy stock_total = available + reserved + paid: the audit command says so or fails.
   const audit = stack ? await auditAll(stack) : null;
+  if (stack) printUnhandled(stack.logDir);
   await stack?.stop();
   if (dataDir && !process.env['KEEP_TEST_DATA']) rmSync(dataDir, { recursive: true, force: true });
   if (audit && !audit.ok) throw new Error(`final audit found drift: ${audit.summary}`);
@@ -80,6 +81,20 @@ async function auditAll(s: Stack): Promise<{ ok: boolean; summary: string }> {
     `[test-stack] final audit: ${a.status === 0 ? 'ok' : 'DRIFT'} (release run exit ${r.status})\n`,
   );
   return { ok: a.status === 0, summary: JSON.stringify(bad).slice(0, 2000) || a.stderr };
+}
+
+/**
+ * The server's 500s, from its own log: a CI run that fails on one shows why (the data folder with
+ * the whole log is removed unless KEEP_TEST_DATA is set).
+ */
+function printUnhandled(logDir: string): void {
+  const lines = readdirSync(logDir)
+    .filter((f) => f.startsWith('offline-'))
+    .flatMap((f) => readFileSync(join(logDir, f), 'utf8').split('\n'))
+    .filter((l) => l.includes('"message":"unhandled error"'));
+  if (lines.length === 0) return;
+  process.stderr.write(`[test-stack] ${lines.length} unhandled server error(s); the last ones:\n`);
+  for (const l of lines.slice(-10)) process.stderr.write(`[test-stack]   ${l.slice(0, 1500)}\n`);
 }
 
 /** A port whose neighbours (+1..+12, used by the stack) are free too. */

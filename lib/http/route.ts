@@ -7,6 +7,7 @@ import cors from '@middy/http-cors';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { ZodType } from 'zod';
 import { config } from '../config';
+import { isDependencyUnavailable } from '../platform/dependency-errors';
 import { logger } from '../platform/logger';
 import { secretsFirst } from '../platform/secrets';
 import { authenticate, type Identity, requireAdmin } from './auth';
@@ -95,7 +96,10 @@ function corsHeaders(): MiddlewareObj<Event, Result> {
   }) as MiddlewareObj<Event, Result>;
 }
 
-/** Maps a thrown Problem to its response; anything else is a 500 whose details stay in the log. */
+/**
+ * Maps a thrown Problem to its response; a backing service out of reach to a 503; anything else is
+ * a 500 whose details stay in the log.
+ */
 function problemErrors(onProblem?: (code: ProblemCode) => void): MiddlewareObj<Event, Result> {
   return {
     onError: async (request) => {
@@ -103,6 +107,21 @@ function problemErrors(onProblem?: (code: ProblemCode) => void): MiddlewareObj<E
       if (err instanceof Problem) {
         onProblem?.(err.code);
         request.response = problemResult(err, request.event.rawPath);
+        return;
+      }
+      if (isDependencyUnavailable(err)) {
+        // Redis or PostgreSQL briefly out of reach: the caller may retry; not a bug, still logged.
+        onProblem?.('unavailable');
+        logger.warn('dependency unavailable', { error: err as Error, path: request.event.rawPath });
+        request.response = problemResult(
+          new Problem(
+            'unavailable',
+            'a backing service is briefly unavailable; retry',
+            {},
+            { 'Retry-After': '1' },
+          ),
+          request.event.rawPath,
+        );
         return;
       }
       onProblem?.('internal');

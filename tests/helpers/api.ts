@@ -50,19 +50,26 @@ export interface ProductInput {
 
 /** A fresh product per test: tests never share stock. */
 export async function newProduct(input: ProductInput = {}): Promise<any> {
-  const r = await call('POST', '/api/admin/products', {
-    token: await adminToken(),
-    body: {
-      sku: `T-${randomUUID()}`,
-      name: 'test product',
-      price_cents: input.price_cents ?? 1000,
-      currency: 'EUR',
-      stock_total: input.stock_total ?? 100,
-      ...input,
-    },
-  });
-  if (r.status !== 201) throw new Error(`creating product failed: ${r.status} ${JSON.stringify(r.body)}`);
-  return r.body;
+  // A 503 (Redis or PostgreSQL briefly out of reach on a loaded machine) is retried as a client
+  // would, with a fresh SKU: a half-made first attempt is loaded by a later release run.
+  for (let attempt = 1; ; attempt++) {
+    const r = await call('POST', '/api/admin/products', {
+      token: await adminToken(),
+      body: {
+        sku: `T-${randomUUID()}`,
+        name: 'test product',
+        price_cents: input.price_cents ?? 1000,
+        currency: 'EUR',
+        stock_total: input.stock_total ?? 100,
+        ...input,
+      },
+    });
+    if (r.status === 201) return r.body;
+    if (r.status !== 503 || attempt === 3) {
+      throw new Error(`creating product failed: ${r.status} ${JSON.stringify(r.body)}`);
+    }
+    await new Promise((res) => setTimeout(res, 1000));
+  }
 }
 
 export const reserve = async (token: string, product_id: number, qty: number, idempotencyKey?: string) =>

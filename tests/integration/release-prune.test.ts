@@ -8,15 +8,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { settleDeps } from '../../lib/container';
 import { closeRedis, redisClient } from '../../lib/inventory/client';
 import { productKeys } from '../../lib/inventory/keys';
-import { closeDb, db } from '../../lib/orders/db';
-import { pgOrders } from '../../lib/orders/orders';
+import { closeDb } from '../../lib/orders/db';
 import type { PaymentEvent } from '../../lib/sale/lifecycle';
-import { persistAccepted } from '../../lib/sale/persist';
 import { RELEASE_RUN_DEFAULTS, type ReleaseRunOpts, runRelease } from '../../lib/sale/release-run';
 import { cancelOrder, handlePayment } from '../../lib/sale/settle';
 import type { Order, Product } from '../../lib/sale/types';
 import { audit, newProduct } from '../helpers/api';
-import { persistedOrder, reservedUnsent } from '../helpers/in-flight';
+import { persistedOrder } from '../helpers/in-flight';
 
 const sql = postgres(process.env['DATABASE_URL']!, { max: 2 });
 const prefix = process.env['REDIS_KEY_PREFIX']!;
