@@ -1,5 +1,5 @@
-// Which thrown errors mean "a backing service (Redis, PostgreSQL) is briefly out of reach" rather
-// than a bug. Those answer 503 + Retry-After (API.md: the client may retry) instead of a 500, and
+// Which thrown errors mean "a backing service (Redis, PostgreSQL) is briefly out of reach" (or so
+// slow that the function ran out of time) rather than a bug. Those answer 503 + Retry-After (API.md: the client may retry) instead of a 500, and
 // the 500s that remain are worth a page.
 
 /** ioredis: command timeout, closed or refused connection, cluster without a slot owner. */
@@ -25,10 +25,21 @@ const PG_SQLSTATE = /^(08\d{3}|57P0[1-3]|53300|57014)$/;
 
 export function isDependencyUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
+  if (isFunctionOutOfTime(err)) return true;
   if (REDIS_NAMES.has(err.name) || REDIS_MESSAGES.some((re) => re.test(err.message))) return true;
   const code = (err as { code?: unknown }).code;
   if (typeof code !== 'string') return false;
   return (
     PG_CLIENT_CODES.has(code) || PG_SQLSTATE.test(code) || code === 'ECONNREFUSED' || code === 'ETIMEDOUT'
+  );
+}
+
+/**
+ * middy's early timeout: the function's time ran out while a backing service was slow to answer.
+ * The outcome may be unknown, exactly as for a command timeout: 503, retry (with the same key).
+ */
+function isFunctionOutOfTime(err: Error): boolean {
+  return (
+    err.name === 'TimeoutError' && (err.cause as { package?: unknown } | undefined)?.package === '@middy/core'
   );
 }

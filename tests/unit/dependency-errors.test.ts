@@ -51,6 +51,13 @@ describe('isDependencyUnavailable', () => {
     }
   });
 
+  it("middy's early timeout (the function's time ran out waiting on a service)", async () => {
+    const middy = (await import('@middy/core')).default;
+    const handler = middy(() => new Promise(() => {}), { timeoutEarlyInMillis: 5 });
+    const err = await thrown(() => handler({}, { getRemainingTimeInMillis: () => 30 } as never));
+    expect(isDependencyUnavailable(err)).toBe(true);
+  });
+
   it('bugs and refusals stay what they are', () => {
     expect(isDependencyUnavailable(new TypeError("Cannot read properties of undefined (reading 'id')"))).toBe(
       false,
