@@ -222,8 +222,8 @@ export async function startQueue(
     );
     return { kind, ...ls };
   }
-  const bin = join(ROOT, 'node_modules/fauxqs/dist/cli.js');
-  const q = await startFauxqs(process.execPath, { ...o, args: [bin] });
+  const appJs = join(ROOT, 'node_modules/fauxqs/dist/app.js');
+  const q = await startFauxqs(process.execPath, { ...o, appJs });
   o.say(`sqs          ${q.endpoint} (fauxqs emulator)`);
   return q;
 }

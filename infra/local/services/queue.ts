@@ -1,5 +1,6 @@
 // The local stand-in for SQS: the fauxqs emulator (or an SQS endpoint the caller points at), and the
 // orders queue with its DLQ as serverless.yml declares them.
+import { pathToFileURL } from 'node:url';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import queues from '../../queues.json' with { type: 'json' };
 import { type Proc, startProc, waitFor } from '../procs';
@@ -11,14 +12,19 @@ export interface QueueService {
   proc: Proc | null;
 }
 
-/** fauxqs keeps everything in memory: a restart loses messages (the outbox re-send recovers them). */
+/**
+ * fauxqs keeps everything in memory: a restart loses messages (the outbox re-send recovers them).
+ * Started through its programmatic API, not its CLI: the CLI turns request logging on whatever
+ * FAUXQS_LOGGER says (two JSON lines per SQS call, fauxqs 1.x and 2.x alike).
+ */
 export async function startFauxqs(
   node: string,
-  opts: ServiceOpts & { port: number; args: string[] },
+  opts: ServiceOpts & { port: number; appJs: string },
 ): Promise<QueueService> {
-  const proc = startProc(`fauxqs-${opts.port}`, node, opts.args, {
+  const main = `const { startFauxqs } = await import(${JSON.stringify(pathToFileURL(opts.appJs).href)});
+await startFauxqs({ port: ${opts.port}, host: 'localhost', logger: false });`;
+  const proc = startProc(`fauxqs-${opts.port}`, node, ['--input-type=module', '-e', main], {
     logDir: opts.logDir,
-    env: { ...process.env, FAUXQS_PORT: String(opts.port), FAUXQS_LOGGER: 'false', FAUXQS_HOST: 'localhost' },
   });
   const endpoint = `http://127.0.0.1:${opts.port}`;
   await waitFor('fauxqs', async () => (await fetch(`${endpoint}/health`)).ok);
