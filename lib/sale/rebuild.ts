@@ -115,7 +115,7 @@ async function closeRolledBack(deps: RebuildDeps): Promise<void> {
   }
 }
 
-export const OVERSOLD_AFTER_ROLLBACK = 'oversold_after_rollback';
+const OVERSOLD_AFTER_ROLLBACK = 'oversold_after_rollback';
 
 /**
  * PostgreSQL holds more units than stock: Redis sold units twice after a rollback. The newest
