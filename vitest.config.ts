@@ -1,6 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Three projects, run one after the other by `npm test`:
+// Four projects, run one after the other by `npm test`:
+//  - unit: pure logic (the domain on in-memory ports, parsers, plans, the load tooling's arithmetic):
+//    no service started, no stack environment, seconds; `npm run test:unit`;
 //  - main: one throwaway stack (Redis, PostgreSQL, fauxqs, serverless-offline, SQS trigger) for
 //    the whole run, started by tests/global-setup.ts on free ports under a temp DATA_DIR; tests
 //    isolate themselves by creating their own products, customers and queues;
@@ -19,10 +21,17 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          name: 'unit',
+          include: ['tests/unit/**/*.test.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'main',
           // tests/localstack needs the stack on LocalStack (LOCAL_SQS=localstack, CI's localstack stage)
           include: [
-            'tests/{unit,integration,e2e}/**/*.test.ts',
+            'tests/{integration,e2e}/**/*.test.ts',
             ...(process.env['LOCAL_SQS'] === 'localstack' ? ['tests/localstack/**/*.test.ts'] : []),
           ],
           globalSetup: ['tests/global-setup.ts'],
@@ -34,7 +43,8 @@ export default defineConfig({
         extends: true,
         test: {
           // The deployable stack: `sls package` (offline) for dev, prod and shared, cfn-lint on
-          // each template, assertions on the generated CloudFormation (infra/aws/package.ts).
+          // each template, assertions on the generated CloudFormation (infra/aws/package.ts): the
+          // rules, the alarms and dashboard, what LocalStack gets, the runbook's commands.
           name: 'template',
           include: ['tests/template/**/*.test.ts'],
           globalSetup: ['tests/template/global-setup.ts'],

@@ -4,7 +4,6 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { packagedTemplate } from '../infra/local/localstack-stack';
 import { freePort, portFree } from '../infra/local/procs';
 import { type Stack, startStack } from '../infra/local/stack';
 
@@ -25,9 +24,6 @@ export async function setup(project: TestProject): Promise<void> {
   chmodSync(dataDir, 0o755); // PostgreSQL runs as the postgres user and must reach its folder
   const port = await basePort();
   const t0 = Date.now();
-  // The packaged CloudFormation template (tests/unit/localstack-template.test.ts, and the stack itself
-  // under LocalStack): made now, before any test runs, not as ~50 s of bundling beside a running suite.
-  packagedTemplate((m) => process.stderr.write(`[test-stack] ${m}\n`));
   stack = await startStack({
     port,
     dataDir,

@@ -23,7 +23,7 @@ import {
   wipeRedis,
 } from '../local/faults';
 import { signWebhook } from '../local/sandbox/sign';
-import { localSqsClient } from '../local/services';
+import { localSqsClient } from '../local/services/queue';
 import type { Stack } from '../local/stack';
 import { checkHistory, type HistoryVerdict, runLoad } from './history';
 

@@ -3,7 +3,8 @@
 import { Redis } from 'ioredis';
 import { productKeys } from '../../lib/inventory/keys';
 import { storeSecrets } from './localstack-secrets';
-import { startPostgres, startRedis } from './services';
+import { startPostgres } from './services/postgres';
+import { startRedis } from './services/redis';
 import { provisionQueues, type Stack, startQueue } from './stack';
 
 const need = <T>(v: T | null, what: string): T => {

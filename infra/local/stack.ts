@@ -18,19 +18,15 @@ import { referencedSecretsEnv } from './localstack-secrets';
 import { CFN_STACK_NAME, deployToLocalstack, localstackTemplate, packagedTemplate } from './localstack-stack';
 import { GaveUp, type Proc, portFree, portNear, startProc, waitFor } from './procs';
 import { seedDemo } from './seed';
+import { type PostgresService, startPostgres } from './services/postgres';
 import {
   createOrderQueues,
   localSqsClient,
-  type PostgresService,
   type QueuePair,
   type QueueService,
-  type RedisClusterService,
-  type RedisService,
   startFauxqs,
-  startPostgres,
-  startRedis,
-  startRedisCluster,
-} from './services';
+} from './services/queue';
+import { type RedisClusterService, type RedisService, startRedis, startRedisCluster } from './services/redis';
 import { offlineInvoker, startSqsTrigger, type Trigger } from './sqs-trigger';
 import { ensureTools, type Tools } from './tools';
 
@@ -226,8 +222,8 @@ export async function startQueue(
     );
     return { kind, ...ls };
   }
-  const bin = join(ROOT, 'node_modules/fauxqs/dist/cli.js');
-  const q = await startFauxqs(process.execPath, { ...o, args: [bin] });
+  const appJs = join(ROOT, 'node_modules/fauxqs/dist/app.js');
+  const q = await startFauxqs(process.execPath, { ...o, appJs });
   o.say(`sqs          ${q.endpoint} (fauxqs emulator)`);
   return q;
 }

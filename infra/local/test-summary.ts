@@ -1,10 +1,12 @@
-// Sums the JSON reports of the test runs named on the command line (default: the three `npm test`
+// Sums the JSON reports of the test runs named on the command line (default: the runs `npm test`
 // makes) and prints one plain closing line. CI's localstack stage names its own two.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const dir = 'test-reports';
-const names = process.argv.slice(2).length ? process.argv.slice(2) : ['main', 'cluster', 'faults'];
+const names = process.argv.slice(2).length
+  ? process.argv.slice(2)
+  : ['unit', 'template', 'main', 'cluster', 'faults'];
 let passed = 0;
 let failed = 0;
 let skipped = 0;

@@ -1,4 +1,6 @@
-// Domain outcomes -> HTTP. The only place a sale outcome meets a status code.
+// A reservation's outcome -> HTTP (createOrder), and the `Reservations` metric's outcome dimension.
+// The other handlers map their own, smaller outcomes in place (cancelOrder, updateProduct,
+// paymentWebhook), and route() answers a thrown Problem, an unavailable dependency and a bug.
 import type { ReservationOutcome } from '../platform/metrics';
 import type { ReserveOutcome } from '../sale/outcomes';
 import { Problem, type ProblemCode } from './problems';

@@ -9,7 +9,7 @@ const time = z.iso.datetime();
 const units = z.number().int();
 const SALE_STATES = ['upcoming', 'live', 'paused', 'ended'] as const;
 
-export const SaleView = z.object({
+const SaleView = z.object({
   starts_at: time.nullable().describe('null: live from creation'),
   ends_at: time.nullable().describe('null: open-ended'),
   paused: z.boolean(),
@@ -87,7 +87,7 @@ export const ReadyView = z.object({
 
 const rate = z.number().min(0).describe('orders per second over the window (persisted + in flight)');
 
-export const ProductStatsView = AuditReportView.extend({
+const ProductStatsView = AuditReportView.extend({
   sku: z.string(),
   name: z.string(),
   state: z.enum(SALE_STATES),

@@ -19,7 +19,7 @@ const TARGET = {
 } as const;
 
 /** `at(yyyy-mm-ddThh:mm:ss)` in UTC, the one-time schedule format. */
-export function atExpression(at_ms: number): string {
+function atExpression(at_ms: number): string {
   return `at(${new Date(at_ms).toISOString().slice(0, 19)})`;
 }
 

@@ -60,7 +60,7 @@ export function provisionedConcurrency(s: SizingInput): number {
 }
 
 /** The window to keep warm: from a lead time before the start (or now, if live) to the end. */
-export function planFor(w: SaleWindow, concurrency: number, lead_ms: number, now_ms: number): ProductPlan {
+function planFor(w: SaleWindow, concurrency: number, lead_ms: number, now_ms: number): ProductPlan {
   if (w.ends_at_ms === null) {
     throw new Error(
       `product ${w.product_id} has no sale end: provisioned concurrency would be billed forever; set sale_ends_at first`,
@@ -72,7 +72,7 @@ export function planFor(w: SaleWindow, concurrency: number, lead_ms: number, now
 }
 
 /** Sum of the plans active at each instant, as steps; the last step is always back to 0. */
-export function timeline(plans: ProductPlan[]): Step[] {
+function timeline(plans: ProductPlan[]): Step[] {
   const bounds = [...new Set(plans.flatMap((p) => [p.from_ms, p.to_ms]))].sort((a, b) => a - b);
   const steps: Step[] = [];
   for (const at_ms of bounds) {
@@ -87,7 +87,7 @@ export function timeline(plans: ProductPlan[]): Step[] {
   return steps;
 }
 
-export function actionName(step: Step): string {
+function actionName(step: Step): string {
   return `${NAME_PREFIX}${Math.floor(step.at_ms / 1000)}${contributionsKey(step.contributions)}`;
 }
 
@@ -97,7 +97,7 @@ function contributionsKey(cs: Step['contributions']): string {
 
 const sum = (cs: Step['contributions']) => cs.reduce((s, c) => s + c.concurrency, 0);
 
-export function parseAction(name: string): Step | null {
+function parseAction(name: string): Step | null {
   const m = NAME_RE.exec(name);
   if (!m) return null;
   const contributions = [...(m[2] ?? '').matchAll(/-p(\d+)x(\d+)/g)].map((c) => ({
@@ -111,7 +111,7 @@ export function parseAction(name: string): Step | null {
  * The plans still in force, read back from the names of the actions in place. Steps that ended
  * before now are history (an executed one-time action) and say nothing about future sales.
  */
-export function plansFromActions(actions: ScheduledAction[], now_ms: number): ProductPlan[] {
+function plansFromActions(actions: ScheduledAction[], now_ms: number): ProductPlan[] {
   const steps = actions
     .map((a) => parseAction(a.name))
     .filter((s): s is Step => s !== null)
@@ -150,7 +150,7 @@ export interface Change {
  * minute from now is put then (one-time actions must lie in the future). Executed actions are
  * removed.
  */
-export function reschedule(
+function reschedule(
   existing: ScheduledAction[],
   product_id: number,
   plan: ProductPlan | null,
@@ -183,7 +183,7 @@ export function reschedule(
 export const PRICE_PROVISIONED_PER_GB_S = { arm64: 0.0000033334, x86_64: 0.0000041667 } as const;
 
 /** What the warm capacity alone costs (requests and duration are billed on top, as without it). */
-export function provisionedCost_usd(
+function provisionedCost_usd(
   steps: Step[],
   memory_mb: number,
   arch: keyof typeof PRICE_PROVISIONED_PER_GB_S,

@@ -54,4 +54,4 @@ export async function setAppRolePassword(sql: Sql, username: string, password: s
   await sql.unsafe(row!.stmt);
 }
 
-export const APP_ROLE = 'flashsale_app';
+const APP_ROLE = 'flashsale_app';

@@ -1,4 +1,7 @@
-// One structured logger per container (Powertools: JSON lines with the Lambda context attached).
+// The one structured logger of a process (Powertools: one JSON line per call). It attaches no Lambda
+// context by itself: the handlers' `injectLambdaContext` middleware does, per invocation (route(),
+// persistOrders, release); migrate and the bin/ commands log the same lines without it. LOG_LEVEL
+// is read once, at import.
 import { Logger } from '@aws-lambda-powertools/logger';
 import { config } from '../config';
 import type { Logger as DomainLogger } from '../sale/ports';

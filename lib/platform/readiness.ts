@@ -33,7 +33,7 @@ export function cachedReadiness(now_ms: number = Date.now()): Promise<Readiness>
   return result;
 }
 
-export async function checkDependencies(): Promise<Record<Role, Check>> {
+async function checkDependencies(): Promise<Record<Role, Check>> {
   const [redis, postgres, queue] = await Promise.all([
     timed('redis', async () => {
       await redisClient().ping();

@@ -104,19 +104,6 @@ async function waitForFence(closed_ms: number, opts: RebuildOpts): Promise<boole
   return true;
 }
 
-/** Rebuilds one product (the operator's forced rebuild goes through here too). */
-export async function rebuildProduct(
-  deps: RebuildDeps,
-  product: Product,
-  opts: RebuildOpts,
-): Promise<RebuildOutcome> {
-  const token = randomUUID();
-  const began = await deps.inventory.beginRebuild(product, token, opts.lock_ttl_ms);
-  if (!began) return 'busy';
-  const backlog = (await waitForFence(began.closed_ms, opts)) ? await waitForDrain(deps.backlog, opts) : null;
-  return attempt(deps, product, token, backlog);
-}
-
 /** A partial rollback, proven by PostgreSQL's sequences, closes the product for the rebuild. */
 async function closeRolledBack(deps: RebuildDeps): Promise<void> {
   for (const e of await deps.source.rollbackEvidence()) {
@@ -128,7 +115,7 @@ async function closeRolledBack(deps: RebuildDeps): Promise<void> {
   }
 }
 
-export const OVERSOLD_AFTER_ROLLBACK = 'oversold_after_rollback';
+const OVERSOLD_AFTER_ROLLBACK = 'oversold_after_rollback';
 
 /**
  * PostgreSQL holds more units than stock: Redis sold units twice after a rollback. The newest

@@ -8,7 +8,7 @@
 import type { ReleaseTicket, Straggler } from './ports';
 import { releaseNow, type SettleDeps } from './settle';
 
-export const OVERSOLD_REASON = 'oversold_after_rebuild';
+const OVERSOLD_REASON = 'oversold_after_rebuild';
 
 export async function reconcileStragglers(deps: SettleDeps, stragglers: Straggler[]): Promise<number> {
   let done = 0;

@@ -6,7 +6,7 @@ import type { Inventory, OrderActivity, OrderStore, ProductSnapshot, QueueBacklo
 import { type AcceptedOrder, type SaleState, saleState } from './types';
 
 /** Orders per second are counted over this many seconds. */
-export const STATS_WINDOW_S = 10;
+const STATS_WINDOW_S = 10;
 /** Products audited at once: each audit holds one PostgreSQL connection for its snapshot. */
 const AUDITS_CONCURRENT_MAX = 4;
 

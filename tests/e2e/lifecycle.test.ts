@@ -15,6 +15,17 @@ async function persistedStatus(order_id: string): Promise<string | null> {
   return r?.status ?? null;
 }
 
+/**
+ * The order's reservation runs out now. PostgreSQL alone decides expiry (the release run takes rows
+ * with `expires_at < now()`), so moving this one row's deadline into the past is the clock moving on
+ * for this order, without sleeping out a TTL and without touching any other test's orders.
+ */
+async function reservationLapses(order_id: string): Promise<void> {
+  const r = await sql`UPDATE orders SET expires_at = now() - interval '1 second'
+    WHERE order_id = ${order_id} AND status = 'reserved'`;
+  expect(r.count).toBe(1);
+}
+
 async function reservedAndPersisted(product: any, qty = 1, customer?: string) {
   const token = await buyerToken(customer);
   const r = await reserve(token, product.id, qty);
@@ -204,9 +215,9 @@ describe('payments', () => {
 
 describe('expiry and late payment', () => {
   it('an expired order releases its units; late success re-takes them when available -> paid', async () => {
-    const product = await newProduct({ stock_total: 2, reservation_ttl_s: 1 });
+    const product = await newProduct({ stock_total: 2 });
     const { order } = await reservedAndPersisted(product, 2);
-    await new Promise((r) => setTimeout(r, 1100));
+    await reservationLapses(order.order_id);
     await releaseRun(); // (another file's release run may expire it first: the status is what counts)
     expect(await persistedStatus(order.order_id)).toBe('expired');
     expect((await audit(product.id)).available).toBe(2);
@@ -218,13 +229,12 @@ describe('expiry and late payment', () => {
   it('late success when the customer bought again up to the limit -> refund_required, limit kept', async () => {
     const product = await newProduct({
       stock_total: 10,
-      reservation_ttl_s: 1,
       per_customer_limit: 2,
       max_per_order: 2,
     });
     const customer = `relimit-${product.id}`;
     const { token, order } = await reservedAndPersisted(product, 2, customer);
-    await new Promise((r) => setTimeout(r, 1100));
+    await reservationLapses(order.order_id);
     await releaseRun();
     expect(await persistedStatus(order.order_id)).toBe('expired');
     expect((await reserve(token, product.id, 2)).status).toBe(202);
@@ -234,9 +244,9 @@ describe('expiry and late payment', () => {
   });
 
   it('late success when the units are gone -> refund_required, stock untouched', async () => {
-    const product = await newProduct({ stock_total: 1, reservation_ttl_s: 1 });
+    const product = await newProduct({ stock_total: 1 });
     const { order } = await reservedAndPersisted(product, 1);
-    await new Promise((r) => setTimeout(r, 1100));
+    await reservationLapses(order.order_id);
     await releaseRun();
     const other = await reserve(await buyerToken(), product.id, 1);
     expect(other.status).toBe(202);

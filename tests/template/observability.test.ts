@@ -3,11 +3,10 @@
 // action; the dashboard's widgets and the metrics they draw; the alarm topic's subscription from a
 // stage parameter and its output; and that every FlashSale metric they read is one the code emits.
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { load } from 'js-yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readTemplate } from '../../infra/aws/package';
 import { METRIC, METRICS_NAMESPACE, METRICS_SERVICE } from '../../lib/platform/metrics';
 
 type Json = any;
@@ -26,30 +25,16 @@ function offlineEnv(): NodeJS.ProcessEnv {
   };
 }
 
-/**
- * A copy of the project to package: serverless-esbuild rebuilds `.esbuild/` in the service folder,
- * the very folder the test suite's serverless-offline stack is serving its handlers from.
- */
-function projectCopy(): string {
-  const copy = mkdtempSync(join(tmpdir(), 'flash-sale-service-'));
-  const skip = /^(node_modules|\.git|\.esbuild|\.serverless|\.venv|\.data.*|test-reports|load)$/;
-  cpSync(ROOT, copy, {
-    recursive: true,
-    filter: (src) => !skip.test(src.slice(ROOT.length + 1).split('/')[0]!),
-  });
-  symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
-  return copy;
-}
-
+/** Resolves serverless.yml offline (`sls print` builds nothing, so it runs in the project itself). */
 function sls(args: string[]): string {
-  const r = spawnSync(SLS, args, { cwd: serviceDir, env: offlineEnv(), encoding: 'utf8', timeout: 240_000 });
+  const r = spawnSync(SLS, args, { cwd: ROOT, env: offlineEnv(), encoding: 'utf8', timeout: 240_000 });
   if (r.status !== 0)
     throw new Error(`sls ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
 }
 
-let dir: string;
-let serviceDir: string;
+// The dev stage as the template project's global setup packaged it (infra/aws/package.ts, with no
+// AWS credentials in its environment either).
 let template: Json;
 const resource = (id: string) => {
   const r = template.Resources[id];
@@ -58,14 +43,7 @@ const resource = (id: string) => {
 };
 
 beforeAll(() => {
-  serviceDir = projectCopy();
-  dir = mkdtempSync(join(tmpdir(), 'flash-sale-package-'));
-  sls(['package', '--stage', 'dev', '--package', dir]);
-  template = JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
-}, 300_000);
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-  rmSync(serviceDir, { recursive: true, force: true });
+  template = readTemplate('dev');
 });
 
 const topic = [{ Ref: 'OpsAlarmTopic' }];

@@ -1,0 +1,104 @@
+// The local stand-in for ElastiCache/MemoryDB: Debian's redis-server under DATA_DIR, one node or a
+// three-master cluster.
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { Redis } from 'ioredis';
+import { GaveUp, type Proc, run, startProc, waitFor } from '../procs';
+import type { ServiceOpts } from './options';
+
+export interface RedisService {
+  url: string;
+  port: number;
+  proc: Proc;
+  dir: string;
+}
+
+/** AOF with fsync on every write and no eviction: stock, outbox and orders are data, not cache. */
+export async function startRedis(
+  redisServer: string,
+  opts: ServiceOpts & { port: number; appendfsync?: 'always' | 'everysec' },
+): Promise<RedisService> {
+  const dir = resolve(opts.dataDir, 'redis');
+  mkdirSync(dir, { recursive: true });
+  const args = [
+    '--port', String(opts.port),
+    '--bind', '127.0.0.1',
+    '--dir', dir,
+    '--appendonly', 'yes',
+    '--appendfsync', opts.appendfsync ?? 'always',
+    '--maxmemory-policy', 'noeviction',
+    '--save', '',
+    '--daemonize', 'no',
+    '--logfile', '',
+  ]; // biome-ignore format: flag/value pairs
+  const proc = startProc(`redis-${opts.port}`, redisServer, args, { logDir: opts.logDir });
+  const url = `redis://127.0.0.1:${opts.port}`;
+  await waitFor('redis', async () => {
+    const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    r.on('error', () => {}); // refused until the server listens: expected while waiting
+    try {
+      await r.connect();
+      return (await r.ping()) === 'PONG';
+    } finally {
+      r.disconnect();
+    }
+  });
+  return { url, port: opts.port, proc, dir };
+}
+
+export interface RedisClusterService {
+  nodes: string; // REDIS_CLUSTER_NODES
+  procs: Proc[];
+}
+
+/** Three masters, no replicas: enough to prove every script keeps its keys in one slot. */
+export async function startRedisCluster(
+  redisServer: string,
+  opts: ServiceOpts & { ports: number[] },
+): Promise<RedisClusterService> {
+  const procs: Proc[] = [];
+  for (const port of opts.ports) {
+    const dir = resolve(opts.dataDir, 'redis-cluster', String(port));
+    mkdirSync(dir, { recursive: true });
+    const args = [
+      '--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
+      '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf',
+      '--appendonly', 'yes', '--appendfsync', 'always', '--maxmemory-policy', 'noeviction',
+      '--save', '', '--daemonize', 'no', '--logfile', '',
+    ]; // biome-ignore format: flag/value pairs
+    procs.push(startProc(`redis-cluster-${port}`, redisServer, args, { logDir: opts.logDir }));
+  }
+  const first = opts.ports[0]!;
+  const info = async () => {
+    const r = new Redis(first, '127.0.0.1', {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    r.on('error', () => {});
+    try {
+      await r.connect();
+      return String(await r.call('CLUSTER', 'INFO'));
+    } finally {
+      r.disconnect();
+    }
+  };
+  await waitFor('redis cluster nodes', async () => {
+    const dead = procs.find((p) => p.child.exitCode !== null);
+    if (dead) throw new GaveUp(`${dead.name} exited; see ${join(opts.logDir, `${dead.name}.log`)}`);
+    return (await info()).includes('cluster_');
+  });
+  if (!(await info()).includes('cluster_state:ok')) {
+    const cli = join(dirname(redisServer), 'redis-cli');
+    run(cli, [
+      '--cluster',
+      'create',
+      ...opts.ports.map((p) => `127.0.0.1:${p}`),
+      '--cluster-replicas',
+      '0',
+      '--cluster-yes',
+    ]);
+  }
+  await waitFor('redis cluster state ok', async () => (await info()).includes('cluster_state:ok'));
+  return { nodes: opts.ports.map((p) => `127.0.0.1:${p}`).join(','), procs };
+}
