@@ -6,11 +6,13 @@ import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import { settleDeps } from '../../lib/container';
 import { db } from '../../lib/orders/db';
-import { receivePayment } from '../../lib/orders/lifecycle';
 import { insertAccepted } from '../../lib/orders/orders';
-import type { PaymentEvent } from '../../lib/sale/lifecycle';
+import { pgSettlementStore } from '../../lib/orders/settlement-store';
+import { cancelOrder } from '../../lib/sale/cancel-order';
+import type { PaymentEvent } from '../../lib/sale/order-rules';
+import { transitionOrder } from '../../lib/sale/order-transition';
 import { persistAccepted } from '../../lib/sale/persist';
-import { cancelOrder, handlePayment, retakeWith } from '../../lib/sale/settle';
+import { handlePayment } from '../../lib/sale/settle-payment';
 import { audit, drained, newProduct } from '../helpers/api';
 import { releaseRun, reserveUnsent } from '../helpers/domain';
 
@@ -117,12 +119,13 @@ describe('races', () => {
       webhookInTx = r;
     });
     // The webhook finds no order and holds its transaction open before committing "pending".
-    const webhook = receivePayment(db(), success(order), retakeWith(settleDeps()), {
+    const settlement = pgSettlementStore(db(), {
       beforeCommit: async () => {
         webhookInTx();
         await gate;
       },
     });
+    const webhook = handlePayment({ ...settleDeps(), settlement }, success(order));
     await webhookStarted;
     let persistDone = false;
     const persist = persistAccepted(settleDeps(), [accepted(order)]).then((r) => {
@@ -132,7 +135,7 @@ describe('races', () => {
     await new Promise((r) => setTimeout(r, 400));
     expect(persistDone).toBe(false); // persist waits for the webhook's lock on this order id
     openGate();
-    expect((await webhook).result.result).toBe('pending');
+    expect((await webhook).result).toBe('pending');
     await persist;
     const [row] = await sql`SELECT status FROM orders WHERE order_id = ${order.order_id}`;
     expect(row!['status']).toBe('paid');
@@ -173,7 +176,8 @@ describe('races', () => {
     const product = await newProduct({ stock_total: 2 });
     const order = await overdueOrder(product, `crash-${randomUUID()}`, 2);
     // Simulate a process that died after the commit: transition without the Redis release.
-    const t = await settleDeps().lifecycle.transition(
+    const t = await transitionOrder(
+      settleDeps().settlement,
       order.order_id,
       ['reserved'],
       'expired',
