@@ -3,8 +3,8 @@ import { settleDeps } from '../lib/container';
 import { Problem } from '../lib/http/problems';
 import { json, route } from '../lib/http/route';
 import { orderView } from '../lib/http/views';
+import { cancelOrder } from '../lib/sale/cancel-order';
 import { isUuid } from '../lib/sale/order-id';
-import { cancelOrder } from '../lib/sale/settle';
 
 export const handler = route({ auth: 'buyer' }, async ({ event, identity, correlate }) => {
   const order_id = (event.pathParameters?.['order_id'] ?? '').toLowerCase();

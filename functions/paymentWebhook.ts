@@ -8,7 +8,7 @@ import { json, problemResult, route } from '../lib/http/route';
 import { PaymentWebhookBody, paymentEventOf, WEBHOOK_BODY_BYTES_MAX } from '../lib/http/webhook';
 import { admitWebhook } from '../lib/http/webhook-door';
 import { countWebhook } from '../lib/platform/metrics';
-import { handlePayment } from '../lib/sale/settle';
+import { handlePayment } from '../lib/sale/settle-payment';
 
 export const handler = route({ auth: 'public', onProblem: countWebhook }, async ({ event, correlate }) => {
   const { webhook_id, raw } = await admitWebhook(event);

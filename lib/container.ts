@@ -2,11 +2,12 @@
 import { config, required } from './config';
 import { pgOrderActivity } from './orders/activity';
 import { db } from './orders/db';
-import { pgLifecycle } from './orders/lifecycle';
 import { pgOrders } from './orders/orders';
 import { pgProducts } from './orders/products';
 import { pgRebuildSource } from './orders/rebuild-source';
 import { recordReceipt } from './orders/receipts';
+import { pgReleaseLedger } from './orders/release-ledger';
+import { pgSettlementStore } from './orders/settlement-store';
 import { domainLog } from './platform/logger';
 import { sqsBacklog } from './queue/dlq';
 import { sqsClient } from './queue/sqs';
@@ -16,7 +17,8 @@ import { REBUILD_DEFAULTS } from './sale/rebuild';
 export { inventory, orderQueue };
 export const orders = () => pgOrders(db());
 export const products = () => pgProducts(db());
-export const lifecycle = () => pgLifecycle(db());
+export const settlement = () => pgSettlementStore(db());
+export const ledger = () => pgReleaseLedger(db());
 export const receipts = () => ({
   record: (r: Parameters<typeof recordReceipt>[1]) => recordReceipt(db(), r),
 });
@@ -24,7 +26,7 @@ export const receipts = () => ({
 export const rebuildDeps = () => ({
   inventory: inventory(),
   source: pgRebuildSource(db()),
-  lifecycle: lifecycle(),
+  settlement: settlement(),
   backlog: sqsBacklog(sqsClient(), required('ORDERS_QUEUE_URL'), config().ORDERS_DLQ_URL),
   log: domainLog,
   opts: { ...REBUILD_DEFAULTS, fence_ms: config().REBUILD_FENCE_S * 1000 },
@@ -33,7 +35,8 @@ export const rebuildDeps = () => ({
 /** Everything the settling code needs (payments, cancels, persistence, the release run). */
 export const settleDeps = () => ({
   inventory: inventory(),
-  lifecycle: lifecycle(),
+  settlement: settlement(),
+  ledger: ledger(),
   orders: orders(),
   queue: orderQueue(),
   products: products(),

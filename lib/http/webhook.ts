@@ -5,7 +5,7 @@
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { z } from 'zod';
 import { required } from '../config';
-import type { PaymentEvent } from '../sale/lifecycle';
+import type { PaymentEvent } from '../sale/order-rules';
 import { Problem } from './problems';
 import { text } from './schemas';
 

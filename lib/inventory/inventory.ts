@@ -130,10 +130,13 @@ export function redisInventory(
       return { stock_total: Number(counters[0]), available: Number(counters[1]), outbox };
     },
 
-    async release(t) {
-      const k = keysOf(t.product_id);
-      const r = await redis.release(k.sale, k.customers, k.released, t.order_id, t.qty, t.customer_id);
-      return r === 1 ? 'released' : r === 0 ? 'already' : 'deferred';
+    async releaseBatch(product_id, tickets) {
+      if (tickets.length === 0) return [];
+      const k = keysOf(product_id);
+      const args = tickets.flatMap((t) => [t.order_id, t.qty, t.customer_id]);
+      const r = (await redis.release(k.sale, k.customers, k.released, ...args)) as number | number[];
+      if (!Array.isArray(r)) return tickets.map(() => 'deferred');
+      return r.map((one) => (one === 1 ? 'released' : 'already'));
     },
 
     async retake(t, released_in_pg) {

@@ -1,20 +1,17 @@
 // Order arrival rate for the dashboard: recent orders per product, found through the primary key
-// (order ids start with their creation time) rather than a scan of the whole table.
-import { orderIdFloor } from '../sale/order-id';
+// (order ids start with their creation time; the domain gives the id floor) rather than a scan of
+// the whole table.
 import type { OrderActivity } from '../sale/ports';
 import type { Sql } from './db';
 
-/** Order ids are minted by the function, created_at by Redis: allow this much clock skew. */
-const CLOCK_SKEW_MS = 60_000;
-
 export function pgOrderActivity(sql: Sql): OrderActivity {
   return {
-    async createdSince(since, product_ids, order_ids) {
+    async createdSince(since, product_ids, order_ids, id_floor) {
       return sql.begin('isolation level repeatable read', async (tx) => {
         const rows = product_ids.length
           ? await tx<{ product_id: string; n: string }[]>`
               SELECT product_id, count(*) AS n FROM orders
-              WHERE order_id >= ${orderIdFloor(since.getTime() - CLOCK_SKEW_MS)}::uuid
+              WHERE order_id >= ${id_floor}::uuid
                 AND created_at >= ${since}
                 AND product_id = ANY(${product_ids}::bigint[])
               GROUP BY product_id`

@@ -1,6 +1,6 @@
 // Orders in PostgreSQL: batched inserts from the queue, reads for owners and admins.
 import postgres from 'postgres';
-import { type OrderStore, RejectedDataError } from '../sale/ports';
+import type { OrderStore } from '../sale/ports';
 import type { AcceptedOrder, Order, OrderStatus } from '../sale/types';
 import type { Sql } from './db';
 import { ORDER_COLUMNS, type OrderRow, orderFromRow } from './rows';
@@ -14,12 +14,9 @@ export function pgOrders(sql: Sql): OrderStore & {
       const inserted: string[] = [];
       const rejected: { order: AcceptedOrder; reason: string }[] = [];
       for (const order of orders) {
-        try {
-          inserted.push(...(await refusalsTyped(() => insertAccepted(sql, [order]))));
-        } catch (err) {
-          if (!(err instanceof RejectedDataError)) throw err;
-          rejected.push({ order, reason: err.message });
-        }
+        const one = await refusalsTyped(() => insertAccepted(sql, [order]));
+        if ('inserted' in one) inserted.push(...one.inserted);
+        else rejected.push({ order, reason: one.rejected });
       }
       return { inserted, rejected };
     },
@@ -65,12 +62,14 @@ export function pgOrders(sql: Sql): OrderStore & {
 /** SQLSTATE classes 22 (data exception) and 23 (integrity constraint): the data, not an outage. */
 const REFUSED_DATA = /^2[23]/;
 
-async function refusalsTyped<T>(fn: () => Promise<T>): Promise<T> {
+async function refusalsTyped(
+  fn: () => Promise<string[]>,
+): Promise<{ inserted: string[] } | { rejected: string }> {
   try {
-    return await fn();
+    return { inserted: await fn() };
   } catch (err) {
     if (err instanceof postgres.PostgresError && REFUSED_DATA.test(err.code)) {
-      throw new RejectedDataError(`${err.code} ${err.message}`);
+      return { rejected: `${err.code} ${err.message}` };
     }
     throw err;
   }
@@ -127,7 +126,7 @@ export async function insertAccepted(
       await tx`INSERT INTO order_events ${tx(events)}`;
       // The early-webhook race: a webhook that looked for one of these orders before this commit
       // holds its lock until it has stored its event as pending; we wait for it, and the pending
-      // events are applied right after this commit (lib/sale/settle.ts settleAfterPersist).
+      // events are applied right after this commit (lib/sale/early-events.ts settleAfterPersist).
       const ids = inserted.map((r) => r.order_id).sort();
       await tx`SELECT pg_advisory_xact_lock(hashtextextended(id::text, 0)) FROM unnest(${ids}::uuid[]) AS id`;
     }

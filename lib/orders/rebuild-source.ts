@@ -4,7 +4,7 @@ import { IDEMPOTENCY_TTL_S } from '../inventory/inventory';
 import type { RebuildSource } from '../sale/ports';
 import type { AcceptedOrder } from '../sale/types';
 import type { Sql, Tx } from './db';
-import { markReleased } from './lifecycle';
+import { markReleased } from './release-ledger';
 import { ORDER_COLUMNS, type OrderRow, type ProductRow, productFromRow } from './rows';
 
 function acceptedFromRow(r: OrderRow & { idempotency_key?: string | null }): AcceptedOrder {

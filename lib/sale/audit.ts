@@ -1,8 +1,13 @@
 // The invariant report of API.md, in units:
 //   drift = stock_total - available - reserved - paid, where reserved counts accepted orders that
 //   have not reached PostgreSQL yet (in_flight). ok = drift is 0 and nothing is negative.
-import type { Inventory, OrderStore } from './ports';
+import type { AuditingInventory, OrderStore } from './ports';
 import type { AcceptedOrder } from './types';
+
+export interface AuditDeps {
+  inventory: AuditingInventory;
+  orders: Pick<OrderStore, 'auditFigures'>;
+}
 
 export interface AuditReport {
   product_id: number;
@@ -15,16 +20,13 @@ export interface AuditReport {
   ok: boolean;
 }
 
-export async function auditProduct(
-  deps: { inventory: Inventory; orders: OrderStore },
-  product_id: number,
-): Promise<AuditReport | null> {
+export async function auditProduct(deps: AuditDeps, product_id: number): Promise<AuditReport | null> {
   return (await auditWithOutbox(deps, product_id))?.report ?? null;
 }
 
 /** The audit and the outbox it was computed from (the dashboard reuses it instead of reading it again). */
 export async function auditWithOutbox(
-  deps: { inventory: Inventory; orders: OrderStore },
+  deps: AuditDeps,
   product_id: number,
 ): Promise<{ report: AuditReport; outbox: AcceptedOrder[] } | null> {
   // Redis first, PostgreSQL second: an order persisted in between is found in PostgreSQL and

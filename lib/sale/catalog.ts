@@ -1,10 +1,10 @@
 // Creating products and reading the catalog. Reads come from the inventory (live `available`),
 // so browsing during a sale never reaches PostgreSQL.
-import type { Inventory, ProductSnapshot, ProductStore, StockAdjustment } from './ports';
+import type { CatalogInventory, ProductSnapshot, ProductStore, StockAdjustment } from './ports';
 import type { Product } from './types';
 
 export interface CatalogDeps {
-  inventory: Inventory;
+  inventory: CatalogInventory;
   products: ProductStore;
 }
 
@@ -114,7 +114,10 @@ async function applyAdjustment(
  * rebuild, which decides them from its snapshot.
  */
 export async function finishPendingAdjustments(
-  deps: CatalogDeps,
+  deps: {
+    inventory: Pick<CatalogInventory, 'adjustStock'>;
+    products: Pick<ProductStore, 'pendingAdjustments' | 'settleAdjustment'>;
+  },
   older_than_s: number,
   limit: number,
 ): Promise<number> {

@@ -1,9 +1,9 @@
 // Persisting accepted orders: one batched write, then the outbox entries are cleared. Safe to run
 // twice on the same orders (duplicate delivery): the write and the clear are both idempotent.
 
-import { RejectedDataError } from './ports';
+import { settleAfterPersist } from './early-events';
 import { reconcileStragglers } from './reconcile';
-import { releaseNow, type SettleDeps, settleAfterPersist } from './settle';
+import { releaseNow, type SettleDeps } from './release-units';
 import type { AcceptedOrder } from './types';
 
 export type PersistDeps = SettleDeps;
@@ -20,7 +20,7 @@ export async function persistAccepted(deps: PersistDeps, given: AcceptedOrder[])
   const { inserted, batch, quarantined } = await insertIsolating(deps, given);
   // Before anything can release them: an order a rebuild did not count gets its units taken first.
   if (inserted.length > 0) {
-    await reconcileStragglers(deps, await deps.lifecycle.uncounted(inserted, inserted.length));
+    await reconcileStragglers(deps, await deps.ledger.uncounted(inserted, inserted.length));
   }
   // Only after the commit: a crash before this line leaves the outbox entry, and the message
   // (or the outbox re-send) comes back and finds the row already there.
@@ -47,11 +47,8 @@ export async function persistAccepted(deps: PersistDeps, given: AcceptedOrder[])
  * would end in the DLQ as an accepted order that never becomes a row.
  */
 async function insertIsolating(deps: PersistDeps, batch: AcceptedOrder[]) {
-  try {
-    return { inserted: await deps.orders.insertAccepted(batch), batch, quarantined: [] };
-  } catch (err) {
-    if (!(err instanceof RejectedDataError)) throw err;
-  }
+  const all = await deps.orders.insertAccepted(batch);
+  if ('inserted' in all) return { inserted: all.inserted, batch, quarantined: [] };
   const { inserted, rejected } = await deps.orders.insertEach(batch);
   for (const { order, reason } of rejected) {
     await deps.orders.quarantine(order, reason);

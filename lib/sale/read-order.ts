@@ -1,8 +1,13 @@
 // Reading one order: PostgreSQL when it has it, else the inventory's record of an order still on
 // its way there. Someone else's order and an unknown id look the same (no existence leak).
 import { productIdOf } from './order-id';
-import type { Inventory, OrderStore } from './ports';
+import type { OrderStore, OutboxInventory } from './ports';
 import { type Order, orderFromAccepted } from './types';
+
+export interface ReadOrderDeps {
+  orders: Pick<OrderStore, 'get'>;
+  inventory: Pick<OutboxInventory, 'pendingOrder'>;
+}
 
 export interface Viewer {
   customer_id: string;
@@ -17,7 +22,7 @@ export interface OrderReading {
 }
 
 export async function readOrder(
-  deps: { orders: OrderStore; inventory: Inventory },
+  deps: ReadOrderDeps,
   order_id: string,
   viewer: Viewer,
 ): Promise<OrderReading | null> {
@@ -27,7 +32,7 @@ export async function readOrder(
   return reading;
 }
 
-async function find(deps: { orders: OrderStore; inventory: Inventory }, order_id: string) {
+async function find(deps: ReadOrderDeps, order_id: string) {
   const stored = await deps.orders.get(order_id);
   if (stored) return { order: stored, pending: false, cancel_pending: false };
   const product_id = productIdOf(order_id);

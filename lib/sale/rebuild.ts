@@ -9,14 +9,15 @@
 //    (lib/sale/reconcile.ts), so no order is counted twice or never;
 //  - sets `available` to stock_total - reserved - paid as PostgreSQL proves it, never above.
 import { randomUUID } from 'node:crypto';
-import type { Inventory, Logger, OrderLifecycle, QueueBacklog, RebuildSource } from './ports';
+import { transitionOrder } from './order-transition';
+import type { Logger, OrderLocks, QueueBacklog, RebuildingInventory, RebuildSource } from './ports';
 import type { Product } from './types';
 
 export interface RebuildDeps {
-  inventory: Inventory;
+  inventory: RebuildingInventory;
   source: RebuildSource;
   /** closes orders sold beyond stock after a rollback (their releases are counted by the rebuild) */
-  lifecycle: Pick<OrderLifecycle, 'transition'>;
+  settlement: OrderLocks;
   backlog: QueueBacklog;
   log: Logger;
   /** REBUILD_DEFAULTS when omitted */
@@ -128,8 +129,22 @@ async function surfaceOversold(deps: RebuildDeps, product_id: number, units_over
   for (const o of await deps.source.newestHolding(product_id, units_over)) {
     if (left <= 0) break;
     const t =
-      (await deps.lifecycle.transition(o.order_id, ['reserved'], 'cancelled', 'system:rebuild', why)) ??
-      (await deps.lifecycle.transition(o.order_id, ['paid'], 'refund_required', 'system:rebuild', why));
+      (await transitionOrder(
+        deps.settlement,
+        o.order_id,
+        ['reserved'],
+        'cancelled',
+        'system:rebuild',
+        why,
+      )) ??
+      (await transitionOrder(
+        deps.settlement,
+        o.order_id,
+        ['paid'],
+        'refund_required',
+        'system:rebuild',
+        why,
+      ));
     if (t) left -= o.qty;
   }
   deps.log.error('orders sold beyond stock closed', { product_id, units_over });

@@ -1,12 +1,13 @@
 // Stragglers after a rebuild: orders accepted before Redis lost a product's data that reached
 // PostgreSQL only after the rebuild counted (a send held past the time fence, a message the queue's
-// counters missed). PostgreSQL says exactly which (lib/orders/lifecycle.ts uncounted); their units
+// counters missed). PostgreSQL says exactly which (lib/orders/release-ledger.ts uncounted); their units
 // are taken in Redis once. If they had been sold again meanwhile, the straggler is the order that
 // cannot be honoured: unpaid it ends `cancelled`, paid it ends `refund_required`, both with the
 // reason below, and its release gives the units back — so nothing stays oversold.
 
+import { transitionOrder } from './order-transition';
 import type { ReleaseTicket, Straggler } from './ports';
-import { releaseNow, type SettleDeps } from './settle';
+import { releaseNow, type SettleDeps } from './release-units';
 
 const OVERSOLD_REASON = 'oversold_after_rebuild';
 
@@ -18,7 +19,7 @@ export async function reconcileStragglers(deps: SettleDeps, stragglers: Straggle
     if (!('available' in r)) continue;
     const oversold = r.available < 0;
     if (oversold) await closeOversold(deps, s);
-    await deps.lifecycle.markReconciled(s.rebuild_id, s.order_id, oversold ? 'oversold' : 'taken');
+    await deps.ledger.markReconciled(s.rebuild_id, s.order_id, oversold ? 'oversold' : 'taken');
     deps.log.warn('straggler reconciled after a rebuild', { order_id: s.order_id, oversold });
     done++;
   }
@@ -28,8 +29,22 @@ export async function reconcileStragglers(deps: SettleDeps, stragglers: Straggle
 async function closeOversold(deps: SettleDeps, s: Straggler): Promise<void> {
   const why = `${OVERSOLD_REASON}: accepted before the data loss, reached PostgreSQL after the rebuild, units sold again`;
   const t =
-    (await deps.lifecycle.transition(s.order_id, ['reserved'], 'cancelled', 'system:reconcile', why)) ??
-    (await deps.lifecycle.transition(s.order_id, ['paid'], 'refund_required', 'system:reconcile', why));
+    (await transitionOrder(
+      deps.settlement,
+      s.order_id,
+      ['reserved'],
+      'cancelled',
+      'system:reconcile',
+      why,
+    )) ??
+    (await transitionOrder(
+      deps.settlement,
+      s.order_id,
+      ['paid'],
+      'refund_required',
+      'system:reconcile',
+      why,
+    ));
   // Already released (cancelled, expired, failed): its own release gives the units back.
   const releases: ReleaseTicket[] = t?.release ? [t.release] : [];
   await releaseNow(deps, releases);

@@ -3,13 +3,16 @@
 // committed in PostgreSQL but not applied in Redis, and orphan payments never matched.
 // Safe when two runs overlap: every step is a conditional transition or an idempotent call.
 import { finishPendingAdjustments } from './catalog';
-import { NEVER_RETAKEN } from './lifecycle';
-import type { OrderQueue, ProductStore, ReleaseTicket } from './ports';
+import { expireOverdue } from './expire-orders';
+import { NEVER_RETAKEN } from './order-rules';
+import type { CatalogInventory, OrderQueue, ProductStore } from './ports';
 import { type RebuildDeps, rebuildMissing } from './rebuild';
 import { reconcileStragglers } from './reconcile';
-import { releaseNow, retakeWith, type SettleDeps } from './settle';
+import { releaseNow, type SettleDeps } from './release-units';
+import { applyPendingPayments } from './settle-payment';
 
 export interface ReleaseRunDeps extends SettleDeps {
+  inventory: SettleDeps['inventory'] & Pick<CatalogInventory, 'repair' | 'adjustStock'>;
   queue: OrderQueue;
   /** the durable product list: what the run covers never depends on a Redis key */
   products: ProductStore;
@@ -62,25 +65,21 @@ export async function runRelease(deps: ReleaseRunDeps, opts: ReleaseRunOpts): Pr
   const t0 = performance.now();
   const rebuilt = deps.rebuild ? await rebuildMissing(deps.rebuild) : [];
   // The backstop for stragglers persisted by a batch that died before reconciling them.
-  const reconciled = await reconcileStragglers(deps, await deps.lifecycle.uncounted(null, opts.batch_max));
+  const reconciled = await reconcileStragglers(deps, await deps.ledger.uncounted(null, opts.batch_max));
   const products = await deps.products.list();
   const product_ids = products.map((p) => p.id);
   await deps.inventory.repair(products);
   const expired = await expireOverdue(deps, opts.batch_max);
   const outbox = await resendOutbox(deps, product_ids, opts);
-  const stranded = await deps.lifecycle.applyPendingPayments(
-    await deps.lifecycle.strandedPaymentOrders(opts.batch_max),
-    retakeWith(deps),
-  );
-  await releaseNow(
+  const stranded = await applyPendingPayments(
     deps,
-    stranded.flatMap((s) => (s.release ? [s.release] : [])),
+    await deps.settlement.strandedPaymentOrders(opts.batch_max),
   );
-  const leftovers = await deps.lifecycle.unappliedReleases(opts.reapply_after_s, opts.batch_max);
+  const leftovers = await deps.ledger.unappliedReleases(opts.reapply_after_s, opts.batch_max);
   await releaseNow(deps, leftovers);
   const adjustments_settled = await finishPendingAdjustments(deps, opts.reapply_after_s, opts.batch_max);
   const pruned = await pruneReleased(deps, product_ids, opts);
-  const orphaned = await deps.lifecycle.orphanStalePayments(opts.orphan_after_h);
+  const orphaned = await deps.settlement.orphanStalePayments(opts.orphan_after_h);
   return {
     rebuilt,
     reconciled,
@@ -94,22 +93,6 @@ export async function runRelease(deps: ReleaseRunDeps, opts: ReleaseRunOpts): Pr
     orphaned,
     duration_ms: Math.round(performance.now() - t0),
   };
-}
-
-async function expireOverdue(deps: ReleaseRunDeps, limit: number): Promise<number> {
-  const releases: ReleaseTicket[] = [];
-  for (const order_id of await deps.lifecycle.overdueReservations(limit)) {
-    const t = await deps.lifecycle.transition(
-      order_id,
-      ['reserved'],
-      'expired',
-      'system:release',
-      'reservation expired unpaid',
-    );
-    if (t?.release) releases.push(t.release);
-  }
-  await releaseNow(deps, releases);
-  return releases.length;
 }
 
 /** Re-sends are harmless: the consumer is idempotent on the order id. */
@@ -144,7 +127,7 @@ async function pruneReleased(
   opts: ReleaseRunOpts,
 ): Promise<number> {
   if (product_ids.length === 0) return 0;
-  const found = await deps.lifecycle.prunableReleases(
+  const found = await deps.ledger.prunableReleases(
     product_ids,
     NEVER_RETAKEN,
     opts.prune_after_s,
@@ -154,7 +137,7 @@ async function pruneReleased(
   for (const r of found) byProduct.set(r.product_id, [...(byProduct.get(r.product_id) ?? []), r.order_id]);
   for (const [product_id, order_ids] of byProduct) {
     await deps.inventory.forgetReleases(product_id, order_ids);
-    await deps.lifecycle.markPruned(order_ids);
+    await deps.ledger.markPruned(order_ids);
   }
   return found.length;
 }

@@ -1,11 +1,11 @@
 // Reserve units for a buyer: one atomic inventory call, then a best-effort send to the queue.
 import { newOrderId } from './order-id';
 import type { InventoryReserveResult, ReserveOutcome } from './outcomes';
-import type { Inventory, Logger, OrderQueue } from './ports';
+import type { Logger, OrderQueue, ReservingInventory } from './ports';
 import { orderFromAccepted } from './types';
 
 export interface ReserveDeps {
-  inventory: Inventory;
+  inventory: ReservingInventory;
   queue: OrderQueue;
   log: Logger;
 }

@@ -2,17 +2,27 @@
 // auditProduct as GET /api/admin/products/{id}/audit), how fast orders arrive, and the backlog
 // between the inventory and PostgreSQL (Redis outboxes, the orders queue, its DLQ).
 import { type AuditReport, auditWithOutbox } from './audit';
-import type { Inventory, OrderActivity, OrderStore, ProductSnapshot, QueueBacklog } from './ports';
+import { orderIdFloor } from './order-id';
+import type {
+  AuditingInventory,
+  InventorySnapshots,
+  OrderActivity,
+  OrderStore,
+  ProductSnapshot,
+  QueueBacklog,
+} from './ports';
 import { type AcceptedOrder, type SaleState, saleState } from './types';
 
+/** Order ids are minted by the function, created_at by Redis: allow this much clock skew. */
+const ORDER_ID_CLOCK_SKEW_MS = 60_000;
 /** Orders per second are counted over this many seconds. */
 const STATS_WINDOW_S = 10;
 /** Products audited at once: each audit holds one PostgreSQL connection for its snapshot. */
 const AUDITS_CONCURRENT_MAX = 4;
 
 export interface StatsDeps {
-  inventory: Inventory;
-  orders: OrderStore;
+  inventory: InventorySnapshots & AuditingInventory;
+  orders: Pick<OrderStore, 'auditFigures'>;
   activity: OrderActivity;
   backlog: QueueBacklog;
 }
@@ -77,6 +87,7 @@ export async function saleStats(deps: StatsDeps, opts: StatsOpts): Promise<SaleS
     new Date(since_ms),
     rows.map((r) => r.snapshot.product.id),
     rows.flatMap((r) => r.outbox.map((o) => o.order_id)),
+    orderIdFloor(since_ms - ORDER_ID_CLOCK_SKEW_MS),
   );
 
   const products = rows.map(({ snapshot, report, outbox }) => {

@@ -1,6 +1,7 @@
 // Pins down the stock invariant under random histories: fast-check drives random sequences and
 // concurrent interleavings of reserve, pay, fail, duplicate and early webhooks, cancels, expiry,
-// duplicate deliveries and release runs against the real Redis, PostgreSQL and queue; after every
+// duplicate deliveries, release runs (batched expiry) and release batches repeating orders already
+// released against the real Redis, PostgreSQL and queue; after every
 // run stock_total = available + reserved + paid (with unpersisted orders) and no customer exceeds
 // the per-customer limit, in PostgreSQL or in Redis.
 import { randomUUID } from 'node:crypto';
@@ -11,9 +12,11 @@ import { inventory, orderQueue, settleDeps } from '../../lib/container';
 import { redisClient } from '../../lib/inventory/client';
 import { productKeys } from '../../lib/inventory/keys';
 import { domainLog } from '../../lib/platform/logger';
+import { cancelOrder } from '../../lib/sale/cancel-order';
 import { persistAccepted } from '../../lib/sale/persist';
+import { releaseNow } from '../../lib/sale/release-units';
 import { reserveOrder } from '../../lib/sale/reserve';
-import { cancelOrder, handlePayment } from '../../lib/sale/settle';
+import { handlePayment } from '../../lib/sale/settle-payment';
 import type { Order } from '../../lib/sale/types';
 import { audit, newProduct } from '../helpers/api';
 import { releaseRun } from '../helpers/domain';
@@ -30,7 +33,8 @@ type Cmd =
   | { t: 'cancel'; o: number }
   | { t: 'expire'; o: number }
   | { t: 'deliver' }
-  | { t: 'release' };
+  | { t: 'release' }
+  | { t: 'release_again'; o: number[] };
 
 const cmd: fc.Arbitrary<Cmd> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ t: fc.constant('reserve' as const), c: fc.nat(CUSTOMERS - 1), qty: fc.integer({ min: 1, max: 2 }), send: fc.boolean() }) },
@@ -39,6 +43,7 @@ const cmd: fc.Arbitrary<Cmd> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ t: fc.constant('expire' as const), o: fc.nat(20) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('deliver' as const) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('release' as const) }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('release_again' as const), o: fc.array(fc.nat(20), { minLength: 1, maxLength: 4 }) }) },
 ); // biome-ignore format: one command per line
 
 interface World {
@@ -95,6 +100,16 @@ async function exec(w: World, c: Cmd): Promise<void> {
     case 'release':
       await releaseRun();
       return;
+    case 'release_again': {
+      // A batch re-giving back orders whose release was committed (maybe applied already, maybe
+      // twice in the batch): each order's units come back once at most.
+      const ids = c.o.flatMap((i) => (pick(i) ? [pick(i)!.order_id] : []));
+      const tickets = await sql<{ order_id: string; product_id: string; customer_id: string; qty: number }[]>`
+        SELECT order_id, product_id, customer_id, qty FROM stock_releases WHERE order_id = ANY(${ids}::uuid[])`;
+      const batch = tickets.map((t) => ({ ...t, product_id: Number(t.product_id) }));
+      await releaseNow(settleDeps(), [...batch, ...batch]);
+      return;
+    }
   }
 }
 

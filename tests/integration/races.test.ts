@@ -6,11 +6,15 @@ import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import { settleDeps } from '../../lib/container';
 import { db } from '../../lib/orders/db';
-import { receivePayment } from '../../lib/orders/lifecycle';
 import { insertAccepted } from '../../lib/orders/orders';
-import type { PaymentEvent } from '../../lib/sale/lifecycle';
+import { pgSettlementStore } from '../../lib/orders/settlement-store';
+import { cancelOrder } from '../../lib/sale/cancel-order';
+import { expireOverdue } from '../../lib/sale/expire-orders';
+import type { PaymentEvent } from '../../lib/sale/order-rules';
+import { transitionOrder } from '../../lib/sale/order-transition';
 import { persistAccepted } from '../../lib/sale/persist';
-import { cancelOrder, handlePayment, retakeWith } from '../../lib/sale/settle';
+import { releaseNow } from '../../lib/sale/release-units';
+import { handlePayment } from '../../lib/sale/settle-payment';
 import { audit, drained, newProduct } from '../helpers/api';
 import { releaseRun, reserveUnsent } from '../helpers/domain';
 
@@ -117,12 +121,13 @@ describe('races', () => {
       webhookInTx = r;
     });
     // The webhook finds no order and holds its transaction open before committing "pending".
-    const webhook = receivePayment(db(), success(order), retakeWith(settleDeps()), {
+    const settlement = pgSettlementStore(db(), {
       beforeCommit: async () => {
         webhookInTx();
         await gate;
       },
     });
+    const webhook = handlePayment({ ...settleDeps(), settlement }, success(order));
     await webhookStarted;
     let persistDone = false;
     const persist = persistAccepted(settleDeps(), [accepted(order)]).then((r) => {
@@ -132,7 +137,7 @@ describe('races', () => {
     await new Promise((r) => setTimeout(r, 400));
     expect(persistDone).toBe(false); // persist waits for the webhook's lock on this order id
     openGate();
-    expect((await webhook).result.result).toBe('pending');
+    expect((await webhook).result).toBe('pending');
     await persist;
     const [row] = await sql`SELECT status FROM orders WHERE order_id = ${order.order_id}`;
     expect(row!['status']).toBe('paid');
@@ -173,7 +178,8 @@ describe('races', () => {
     const product = await newProduct({ stock_total: 2 });
     const order = await overdueOrder(product, `crash-${randomUUID()}`, 2);
     // Simulate a process that died after the commit: transition without the Redis release.
-    const t = await settleDeps().lifecycle.transition(
+    const t = await transitionOrder(
+      settleDeps().settlement,
       order.order_id,
       ['reserved'],
       'expired',
@@ -185,5 +191,56 @@ describe('races', () => {
     await releaseRun();
     await releaseRun();
     expect(await audit(product.id)).toMatchObject({ available: 2, reserved: 0, ok: true });
+  });
+
+  it('batched expiry vs late payments, failures and cancels on the same orders: one winner each, units back once', async () => {
+    for (let round = 0; round < 3; round++) {
+      const product = await newProduct({ stock_total: 12 });
+      const orders = [];
+      for (let i = 0; i < 6; i++)
+        orders.push(await overdueOrder(product, `batch-${round}-${i}-${randomUUID()}`, 2));
+      const [a, b, c, d, e, f] = orders as [any, any, any, any, any, any];
+      const results = await Promise.all([
+        expireOverdue(settleDeps(), 2000), // one statement for the whole batch
+        handlePayment(settleDeps(), success(a)),
+        handlePayment(settleDeps(), success(b)),
+        cancelOrder(settleDeps(), c.order_id, { customer_id: c.customer_id, admin: false }),
+        cancelOrder(settleDeps(), d.order_id, { customer_id: d.customer_id, admin: false }),
+        handlePayment(settleDeps(), failure(e)),
+        releaseRun(), // a second, overlapping batch
+      ]);
+      expect(results[1]).toMatchObject({ result: 'applied', status: 'paid' });
+      expect(results[2]).toMatchObject({ result: 'applied', status: 'paid' });
+      for (const o of orders) {
+        expect(await transitionsFromReserved(o.order_id)).toBe(1);
+        expect(await releases(o.order_id)).toBeLessThanOrEqual(1);
+      }
+      const [row] = await sql`SELECT status FROM orders WHERE order_id = ${f.order_id}`;
+      expect(row!['status']).toBe('expired');
+      await releaseRun();
+      // a and b paid (before expiry, or expired then re-taken): 4 units held, the rest back once
+      expect(await audit(product.id)).toMatchObject({ paid: 4, reserved: 0, available: 8, ok: true });
+    }
+  });
+
+  it('a release batch that carries orders already released gives each back once', async () => {
+    const product = await newProduct({ stock_total: 6 });
+    const orders = [];
+    for (let i = 0; i < 3; i++) orders.push(await overdueOrder(product, `again-${i}-${randomUUID()}`, 2));
+    expect((await audit(product.id)).available).toBe(0);
+    await expireOverdue(settleDeps(), 2000);
+    expect(await audit(product.id)).toMatchObject({ available: 6, reserved: 0, ok: true });
+    const tickets = orders.map((o) => ({
+      order_id: o.order_id,
+      product_id: o.product_id,
+      customer_id: o.customer_id,
+      qty: o.qty,
+    }));
+    // the same orders again, one twice within the batch, in two concurrent batches
+    await Promise.all([
+      releaseNow(settleDeps(), [...tickets, tickets[0]!]),
+      releaseNow(settleDeps(), tickets),
+    ]);
+    expect(await audit(product.id)).toMatchObject({ available: 6, reserved: 0, ok: true });
   });
 });

@@ -10,18 +10,19 @@ import { inventory, orderQueue, settleDeps } from '../../lib/container';
 import { closeRedis, redisClient } from '../../lib/inventory/client';
 import { globalKeys, productKeys } from '../../lib/inventory/keys';
 import { closeDb, db } from '../../lib/orders/db';
-import { pgLifecycle } from '../../lib/orders/lifecycle';
 import { pgProducts } from '../../lib/orders/products';
 import { pgRebuildSource } from '../../lib/orders/rebuild-source';
+import { pgSettlementStore } from '../../lib/orders/settlement-store';
 import { domainLog } from '../../lib/platform/logger';
 import { sqsBacklog } from '../../lib/queue/dlq';
+import { cancelOrder } from '../../lib/sale/cancel-order';
 import { updateProduct } from '../../lib/sale/catalog';
-import type { PaymentEvent } from '../../lib/sale/lifecycle';
+import type { PaymentEvent } from '../../lib/sale/order-rules';
 import type { QueueBacklog } from '../../lib/sale/ports';
 import { REBUILD_DEFAULTS, type RebuildOpts } from '../../lib/sale/rebuild';
 import { RELEASE_RUN_DEFAULTS, runRelease } from '../../lib/sale/release-run';
 import { reserveOrder } from '../../lib/sale/reserve';
-import { cancelOrder, handlePayment } from '../../lib/sale/settle';
+import { handlePayment } from '../../lib/sale/settle-payment';
 import type { Order } from '../../lib/sale/types';
 import { adminToken, audit, buyerToken, call, newProduct, reserve } from '../helpers/api';
 import { releaseRun, waitUntil } from '../helpers/domain';
@@ -55,7 +56,7 @@ const runWithRebuild = (rebuild: Partial<RebuildOpts> = {}) =>
       rebuild: {
         inventory: inventory(),
         source: pgRebuildSource(db()),
-        lifecycle: pgLifecycle(db()),
+        settlement: pgSettlementStore(db()),
         backlog,
         log: domainLog,
         opts: { ...REBUILD_DEFAULTS, fence_ms: 0, ...rebuild },

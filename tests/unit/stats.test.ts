@@ -3,8 +3,8 @@
 // totals, and a queue endpoint that does not answer (backlog unknown, figures still there).
 import { describe, expect, it } from 'vitest';
 import { newOrderId, orderIdFloor } from '../../lib/sale/order-id';
-import type { Inventory, OrderActivity, OrderStore, QueueBacklog } from '../../lib/sale/ports';
-import { saleStats } from '../../lib/sale/stats';
+import type { OrderActivity, QueueBacklog } from '../../lib/sale/ports';
+import { type StatsDeps, saleStats } from '../../lib/sale/stats';
 import type { AcceptedOrder, OrderStatus, Product } from '../../lib/sale/types';
 
 const NOW = Date.UTC(2026, 5, 1, 12, 0, 0);
@@ -47,7 +47,7 @@ const accepted = (order_id: string, product_id: number, qty: number, created_ms:
 
 function deps(products: FakeProduct[], backlog: QueueBacklog['depth'] = async () => ({ queue: 4, dlq: 1 })) {
   const byId = new Map(products.map((p) => [p.product.id, p]));
-  const inventory = {
+  const inventory: StatsDeps['inventory'] = {
     async snapshots(ids?: number[]) {
       return (ids ?? [...byId.keys()]).flatMap((id) => {
         const p = byId.get(id);
@@ -58,8 +58,8 @@ function deps(products: FakeProduct[], backlog: QueueBacklog['depth'] = async ()
       const p = byId.get(id);
       return p ? { stock_total: p.product.stock_total, available: p.available, outbox: p.outbox } : null;
     },
-  } as unknown as Inventory;
-  const orders = {
+  };
+  const orders: StatsDeps['orders'] = {
     async auditFigures(id: number, order_ids: string[]) {
       const p = byId.get(id)!;
       const units: Partial<Record<OrderStatus, number>> = {};
@@ -67,7 +67,7 @@ function deps(products: FakeProduct[], backlog: QueueBacklog['depth'] = async ()
       const ids = new Set(p.rows.map((r) => r.order_id));
       return { units, existing: new Set(order_ids.filter((o) => ids.has(o))) };
     },
-  } as unknown as OrderStore;
+  };
   const activity: OrderActivity = {
     async createdSince(since, product_ids, order_ids) {
       const created = new Map<number, number>();

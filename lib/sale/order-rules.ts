@@ -1,5 +1,6 @@
-// The order state machine, as pure decisions. Adapters run them inside conditional updates, so a
-// decision only takes effect if the order is still in the status it was decided for.
+// The order state machine, as pure decisions. The settle use cases apply them through conditional
+// updates, so a decision only takes effect if the order is still in the status it was decided for.
+import type { RetakeOutcome } from './inventory-ports';
 import type { Order, OrderStatus } from './types';
 
 export type PaymentType = 'payment.succeeded' | 'payment.failed';
@@ -26,6 +27,11 @@ export const NEVER_RETAKEN: readonly OrderStatus[] = [
   'refund_required',
   'paid',
 ];
+
+/** A transition from `from` to `to` gives the order's units back (it leaves the holding statuses). */
+export function freesUnits(from: OrderStatus, to: OrderStatus): boolean {
+  return HOLDING.has(from) && !HOLDING.has(to);
+}
 
 export type PaymentDecision =
   | { kind: 'transition'; to: OrderStatus; reason: string }
@@ -61,6 +67,22 @@ export function decidePayment(order: Order, event: PaymentEvent): PaymentDecisio
     default:
       return { kind: 'ignore', reason: `order is ${order.status}` };
   }
+}
+
+const RETAKE_REASONS: Record<Exclude<RetakeOutcome, 'unavailable'>, string> = {
+  held: 'units still held',
+  retaken: 'units taken again',
+  insufficient: 'units no longer available',
+  over_limit: 'the customer bought again meanwhile; the units would exceed the per-customer limit',
+};
+
+/** A late success on an expired order, once the inventory said whether its units could be taken. */
+export function decideAfterRetake(
+  outcome: Exclude<RetakeOutcome, 'unavailable'>,
+  reason: string,
+): { to: OrderStatus; reason: string } {
+  const to: OrderStatus = outcome === 'insufficient' || outcome === 'over_limit' ? 'refund_required' : 'paid';
+  return { to, reason: `${reason}; ${RETAKE_REASONS[outcome]}` };
 }
 
 export type CancelDecision = { kind: 'cancel' } | { kind: 'refuse'; status: OrderStatus };

@@ -1,0 +1,105 @@
+// Expiries per second: N reserved orders past their expiry, spread over a few products, then one
+// release run on a throwaway stack (services only: Redis, PostgreSQL, the queue emulator).
+//   npm run bench:expiry -- [orders=2000] [products=4]
+// Prints orders expired, the run's duration and orders/s. On a shared machine the figure is noisy:
+// compare runs made side by side.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resetConfig } from '../../lib/config';
+import { inventory, products, settleDeps } from '../../lib/container';
+import { domainLog } from '../../lib/platform/logger';
+import { createProduct } from '../../lib/sale/catalog';
+import { persistAccepted } from '../../lib/sale/persist';
+import { RELEASE_RUN_DEFAULTS, runRelease } from '../../lib/sale/release-run';
+import { reserveOrder } from '../../lib/sale/reserve';
+import type { AcceptedOrder } from '../../lib/sale/types';
+import { freePort } from './procs';
+import { startStack } from './stack';
+
+const PERSIST_BATCH_MAX = 100;
+
+async function main() {
+  const orders_n = Number(process.argv[2] ?? 2000);
+  const products_n = Number(process.argv[3] ?? 4);
+  const dataDir = mkdtempSync(join(tmpdir(), 'flash-sale-expiry-bench-'));
+  const stack = await startStack({
+    port: await freePort(),
+    dataDir,
+    serve: false,
+    seed: false,
+    env: { REDIS_KEY_PREFIX: 'fse', LOG_LEVEL: 'ERROR' },
+    say: () => {},
+  });
+  try {
+    Object.assign(process.env, stack.env, { LOG_LEVEL: 'ERROR' });
+    resetConfig();
+    const ids = await makeProducts(products_n, orders_n);
+    await makeOverdueOrders(ids, orders_n);
+    const t0 = performance.now();
+    const report = await runRelease(settleDeps(), { ...RELEASE_RUN_DEFAULTS, batch_max: orders_n });
+    const s = (performance.now() - t0) / 1000;
+    const rate = Math.round(report.expired / s);
+    console.log(
+      `expired ${report.expired} of ${orders_n} orders (${products_n} products) in ${s.toFixed(2)} s`,
+    );
+    console.log(`expiries/s ${rate}`);
+  } finally {
+    await stack.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  process.exit(0);
+}
+
+async function makeProducts(n: number, orders_n: number): Promise<number[]> {
+  const ids: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = await createProduct(
+      { inventory: inventory(), products: products() },
+      {
+        sku: `EXP-${Date.now()}-${i}`,
+        name: `expiry bench ${i}`,
+        price_cents: 100,
+        currency: 'EUR',
+        stock_total: orders_n,
+        max_per_order: 10,
+        per_customer_limit: null,
+        reservation_ttl_s: 600,
+        sale_starts_at: null,
+        sale_ends_at: null,
+        paused: false,
+      },
+    );
+    ids.push(s.product.id);
+  }
+  return ids;
+}
+
+/** Reserved in Redis, persisted already past their expiry (as if their TTL had run out). */
+async function makeOverdueOrders(product_ids: number[], n: number): Promise<void> {
+  const queue = { send: async () => {} };
+  const accepted: AcceptedOrder[] = [];
+  for (let i = 0; i < n; i++) {
+    const product_id = product_ids[i % product_ids.length]!;
+    const r = await reserveOrder(
+      { inventory: inventory(), queue, log: domainLog },
+      { customer_id: `exp-${i}`, product_id, qty: 1, idempotency_key: null },
+    );
+    if (r.kind !== 'reserved') throw new Error(`reserve failed: ${r.kind}`);
+    const o = r.order;
+    accepted.push({
+      order_id: o.order_id,
+      product_id: o.product_id,
+      customer_id: o.customer_id,
+      qty: o.qty,
+      unit_price_cents: o.unit_price_cents,
+      currency: o.currency,
+      created_ms: o.created_at.getTime(),
+      expires_ms: Date.now() - 1000,
+    });
+  }
+  for (let i = 0; i < accepted.length; i += PERSIST_BATCH_MAX)
+    await persistAccepted(settleDeps(), accepted.slice(i, i + PERSIST_BATCH_MAX));
+}
+
+await main();

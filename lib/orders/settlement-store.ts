@@ -1,0 +1,159 @@
+// The settle use cases' store in PostgreSQL: units of work on one locked order, bulk expiry and
+// the queries that feed them. It loads, locks and writes; lib/sale decides. Every status change is
+// a conditional UPDATE (exactly one racer wins) plus an order_events row.
+import type { PaymentEvent } from '../sale/order-rules';
+import type { LockedOrder, ReleaseTicket, SettlementStore, Transitioned } from '../sale/ports';
+import type { OrderStatus } from '../sale/types';
+import type { Sql, Tx } from './db';
+import { ORDER_COLUMNS, type OrderRow, orderFromRow } from './rows';
+
+/** Serialises everything that concerns one order id (webhook vs persist: the early-webhook race). */
+async function lockOrderId(tx: Tx, order_id: string): Promise<void> {
+  await tx`SELECT pg_advisory_xact_lock(hashtextextended(${order_id}, 0))`;
+}
+
+function lockedOrder(tx: Tx, order_id: string): LockedOrder {
+  return {
+    async load() {
+      const [row] = await tx<
+        OrderRow[]
+      >`SELECT ${tx(ORDER_COLUMNS)} FROM orders WHERE order_id = ${order_id} FOR UPDATE`;
+      return row ? orderFromRow(row) : null;
+    },
+    async recordPayment(e: PaymentEvent) {
+      if (e.order_id !== order_id) throw new Error(`event for ${e.order_id} under the lock of ${order_id}`);
+      const inserted = await tx`
+        INSERT INTO payment_events (webhook_id, type, order_id, amount_cents, currency, payment_id, status)
+        VALUES (${e.webhook_id}, ${e.type}, ${e.order_id}, ${e.amount_cents}, ${e.currency}, ${e.payment_id},
+                'pending')
+        ON CONFLICT (webhook_id) DO NOTHING RETURNING webhook_id`;
+      return inserted.length > 0;
+    },
+    async paymentPending(webhook_id) {
+      const [still] = await tx`SELECT 1 FROM payment_events WHERE webhook_id = ${webhook_id}
+        AND status = 'pending' FOR UPDATE`;
+      return still !== undefined;
+    },
+    async settlePayment(webhook_id, status, reason, order_status) {
+      await tx`UPDATE payment_events SET status = ${status}, reason = ${reason}, order_status = ${order_status},
+        handled_at = now() WHERE webhook_id = ${webhook_id}`;
+    },
+    transition: (from, to, actor, reason) => transition(tx, order_id, from, to, actor, reason),
+    async recordRelease(ticket: ReleaseTicket) {
+      await tx`INSERT INTO stock_releases ${tx({ ...ticket })} ON CONFLICT (order_id) DO NOTHING`;
+    },
+    async releaseApplied() {
+      const [row] = await tx<{ applied: boolean }[]>`
+        SELECT released_at IS NOT NULL AS applied FROM stock_releases WHERE order_id = ${order_id}`;
+      return row?.applied === true;
+    },
+  };
+}
+
+async function transition(
+  tx: Tx,
+  order_id: string,
+  from: OrderStatus[],
+  to: OrderStatus,
+  actor: string,
+  reason: string,
+): Promise<Transitioned | null> {
+  const [row] = await tx<(OrderRow & { old_status: OrderStatus })[]>`
+    WITH old AS (SELECT order_id, status FROM orders WHERE order_id = ${order_id} FOR UPDATE)
+    UPDATE orders o SET status = ${to},
+      paid_at = CASE WHEN ${to} = 'paid' THEN now() ELSE o.paid_at END,
+      closed_at = CASE WHEN ${to} = 'reserved' THEN NULL ELSE now() END
+    FROM old
+    WHERE o.order_id = old.order_id AND old.status = ANY(${from}::text[])
+    RETURNING ${tx(ORDER_COLUMNS.map((c) => `o.${c}`))}, old.status AS old_status`;
+  if (!row) return null;
+  await tx`INSERT INTO order_events (order_id, from_status, to_status, actor, reason)
+    VALUES (${order_id}, ${row.old_status}, ${to}, ${actor}, ${reason})`;
+  return { order: orderFromRow(row), from: row.old_status };
+}
+
+/**
+ * One statement: the orders of the batch still reserved are locked in id order (two overlapping
+ * batches never deadlock; a row changed meanwhile is re-checked by PostgreSQL and skipped if no
+ * longer reserved), expired, and get their order_events row and release marker.
+ */
+async function expireReserved(
+  sql: Sql,
+  order_ids: string[],
+  actor: string,
+  reason: string,
+): Promise<ReleaseTicket[]> {
+  if (order_ids.length === 0) return [];
+  const rows = await sql<(ReleaseTicket & { product_id: string })[]>`
+    WITH target AS (
+      SELECT order_id FROM orders WHERE order_id = ANY(${order_ids}::uuid[]) AND status = 'reserved'
+      ORDER BY order_id FOR UPDATE),
+    moved AS (
+      UPDATE orders o SET status = 'expired', closed_at = now() FROM target t
+      WHERE o.order_id = t.order_id
+      RETURNING o.order_id, o.product_id, o.customer_id, o.qty),
+    events AS (
+      INSERT INTO order_events (order_id, from_status, to_status, actor, reason)
+      SELECT order_id, 'reserved', 'expired', ${actor}, ${reason} FROM moved),
+    markers AS (
+      INSERT INTO stock_releases (order_id, product_id, customer_id, qty)
+      SELECT order_id, product_id, customer_id, qty FROM moved ON CONFLICT (order_id) DO NOTHING)
+    SELECT order_id, product_id, customer_id, qty FROM moved`;
+  return rows.map((r) => ({ ...r, product_id: Number(r.product_id) }));
+}
+
+interface PaymentEventRow {
+  webhook_id: string;
+  type: PaymentEvent['type'];
+  order_id: string;
+  amount_cents: string;
+  currency: string;
+  payment_id: string;
+}
+
+export interface SettlementHooks {
+  /** tests hold a unit of work open here to force interleavings */
+  beforeCommit?: () => Promise<void>;
+}
+
+export function pgSettlementStore(sql: Sql, hooks: SettlementHooks = {}): SettlementStore {
+  return {
+    withOrderLocked<T>(order_id: string, work: (order: LockedOrder) => Promise<T>): Promise<T> {
+      return sql.begin(async (tx) => {
+        await lockOrderId(tx, order_id);
+        const result = await work(lockedOrder(tx, order_id));
+        await hooks.beforeCommit?.();
+        return result;
+      }) as Promise<T>;
+    },
+    async pendingPayments(order_ids) {
+      if (order_ids.length === 0) return [];
+      const rows = await sql<PaymentEventRow[]>`
+        SELECT webhook_id, type, order_id, amount_cents, currency, payment_id FROM payment_events
+        WHERE status = 'pending' AND order_id = ANY(${order_ids}::uuid[]) ORDER BY received_at`;
+      return rows.map((r) => ({ ...r, amount_cents: Number(r.amount_cents) }));
+    },
+    async strandedPaymentOrders(limit) {
+      const rows = await sql<{ order_id: string }[]>`
+        SELECT DISTINCT e.order_id FROM payment_events e JOIN orders o USING (order_id)
+        WHERE e.status = 'pending' LIMIT ${limit}`;
+      return rows.map((r) => r.order_id);
+    },
+    async orphanStalePayments(hours) {
+      const rows = await sql`
+        UPDATE payment_events e SET status = 'orphaned', reason = 'no such order within ' || ${hours} || ' hours',
+          handled_at = now()
+        WHERE e.status = 'pending' AND e.received_at < now() - make_interval(hours => ${hours})
+          AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.order_id = e.order_id)
+        RETURNING webhook_id`;
+      return rows.length;
+    },
+    async overdueReservations(limit) {
+      const rows = await sql<{ order_id: string }[]>`
+        SELECT order_id FROM orders WHERE status = 'reserved' AND expires_at < now()
+        ORDER BY expires_at LIMIT ${limit}`;
+      return rows.map((r) => r.order_id);
+    },
+    expireReserved: (order_ids, actor, reason) => expireReserved(sql, order_ids, actor, reason),
+  };
+}

@@ -1,0 +1,200 @@
+// What the domain needs from the inventory authority while a sale runs (Redis), split by use: each
+// use case depends on the methods it calls; the one adapter (lib/inventory) implements them all.
+import type { InventoryReserveResult } from './outcomes';
+import type { AcceptedOrder, Product } from './types';
+
+export interface ReserveRequest {
+  order_id: string;
+  product_id: number;
+  customer_id: string;
+  qty: number;
+  idempotency_key: string | null;
+}
+
+/** A product as the inventory holds it during a sale, with its live counters (units). */
+export interface ProductSnapshot {
+  product: Product;
+  available: number;
+  in_flight: number;
+}
+
+export interface PendingOrder {
+  accepted: AcceptedOrder;
+  cancel_pending: boolean;
+}
+
+/** Taking units for a new order (the request path). */
+export interface ReservingInventory {
+  /** Throws only when the outcome is unknown (timeout, connection lost). */
+  reserve(req: ReserveRequest): Promise<InventoryReserveResult>;
+}
+
+/** Live counters, read by the catalog and the dashboard. */
+export interface InventorySnapshots {
+  /** Products with live counters; every product when ids is omitted. Unknown ids are skipped. */
+  snapshots(ids?: number[]): Promise<ProductSnapshot[]>;
+}
+
+/** Products and their settings in the sale state. */
+export interface CatalogInventory extends InventorySnapshots {
+  /** For a product without sale state: was its state lost (so "unavailable", not "not found")? */
+  stateLost(product_id: number): Promise<boolean>;
+  /** Loads a new product's sale state; never overwrites one that exists. */
+  loadProduct(product: Product): Promise<void>;
+  /** Updates a product's sale settings (never its counters). */
+  updateProduct(product: Product): Promise<void>;
+  /**
+   * Applies a stock adjustment recorded in PostgreSQL, at most once per id; refuses to take
+   * `available` below 0 (and a refused id stays refused). "missing": no complete state (lost or
+   * being rebuilt), nothing changed; the rebuild counts the adjustment from PostgreSQL.
+   */
+  adjustStock(product_id: number, adjustment: StockAdjustment): Promise<AdjustOutcome>;
+  /**
+   * Repairs what Redis derives from PostgreSQL's product list: the index (catalog listing), and
+   * settings newer in PostgreSQL than in Redis (a PATCH that died between its two writes).
+   */
+  repair(products: Product[]): Promise<void>;
+}
+
+/** Accepted orders on their way to PostgreSQL (the outbox). */
+export interface OutboxInventory {
+  /** An order accepted by the inventory that is still on its way to PostgreSQL, or null. */
+  pendingOrder(order_id: string, product_id: number): Promise<PendingOrder | null>;
+  /** Flags a cancel on an order still in the outbox (applied when it is persisted). */
+  cancelPending(
+    order_id: string,
+    product_id: number,
+    customer_id: string,
+  ): Promise<{ status: 'flagged'; accepted: AcceptedOrder } | { status: 'persisted' | 'not_found' }>;
+  /** Orders in the outbox of products `ids` for longer than `older_than_ms` (re-send candidates). */
+  staleOutbox(ids: number[], older_than_ms: number, limit: number): Promise<AcceptedOrder[]>;
+  /** Takes persisted orders out of the outbox; reports which ones the owner asked to cancel. */
+  ack(orders: AcceptedOrder[]): Promise<{ order_id: string; cancel_pending: boolean }[]>;
+}
+
+export type ReleaseOutcome = 'released' | 'already' | 'deferred';
+
+/** Giving units back and taking them again (settling). */
+export interface SettlingInventory {
+  /**
+   * Gives orders' units back, all of one product (one atomic call); idempotent per order id.
+   * "deferred": the product's state is not complete (lost or being rebuilt), nothing was written;
+   * the rebuild or a later run applies it. One outcome per ticket, in order.
+   */
+  releaseBatch(product_id: number, tickets: ReleaseTicket[]): Promise<ReleaseOutcome[]>;
+  /**
+   * A late success on an expired order: take its units again if they are free. `released_in_pg`:
+   * PostgreSQL's release record says the units were given back (judged even if Redis forgot it).
+   */
+  retake(ticket: ReleaseTicket, released_in_pg: boolean): Promise<RetakeOutcome>;
+  /** Forgets these orders' release entries (memory): only for orders no call can release or retake again. */
+  forgetReleases(product_id: number, order_ids: string[]): Promise<void>;
+  /** Takes a straggler's units (accepted before a loss, not counted by rebuild `generation`). */
+  reconcile(
+    ticket: ReleaseTicket,
+    generation: number,
+  ): Promise<{ kind: 'taken' | 'already'; available: number } | { kind: 'unavailable' | 'stale' }>;
+}
+
+/** Rebuilding a product's state after Redis lost it. */
+export interface RebuildingInventory {
+  /**
+   * Products (of `ids`) whose Redis state is not complete: lost data, a load that never ran, or a
+   * rebuild that stopped part-way. Judged by the marker only a full load writes, never by a key.
+   */
+  incompleteProducts(ids: number[]): Promise<number[]>;
+  /**
+   * Takes the product's rebuild lock and closes it (reserve "rebuilding", releases deferred).
+   * Null when another rebuilder holds the lock; else when the product was first closed (ms).
+   */
+  beginRebuild(product: Product, token: string, lock_ttl_ms: number): Promise<{ closed_ms: number } | null>;
+  /** Closes the product if the evidence proves its Redis state lost acknowledged writes. */
+  closeIfBehind(evidence: RollbackEvidence): Promise<boolean>;
+  /** Gives up a rebuild attempt: frees its lock (if still ours); the product stays closed. */
+  abandonRebuild(product_id: number, token: string): Promise<void>;
+  /** Writes the recomputed state under the rebuild's generation and reopens the product. */
+  finishRebuild(
+    product_id: number,
+    token: string,
+    state: RebuiltState,
+  ): Promise<{ status: 'ok'; reopened_ms: number } | { status: 'not_owner' | 'outbox_not_empty' }>;
+}
+
+/** The invariant audit's view of one product. */
+export interface AuditingInventory {
+  /** Counters and outbox of one product read together (one atomic read), or null if unknown. */
+  auditState(product_id: number): Promise<InventoryAuditState | null>;
+}
+
+/** The whole inventory authority (what the Redis adapter implements). */
+export interface Inventory
+  extends ReservingInventory,
+    CatalogInventory,
+    OutboxInventory,
+    SettlingInventory,
+    RebuildingInventory,
+    AuditingInventory {}
+
+/** A stock change recorded in PostgreSQL before Redis applies it. */
+export interface StockAdjustment {
+  id: number;
+  product_id: number;
+  delta: number;
+}
+
+export type AdjustOutcome =
+  | { kind: 'applied'; stock_total: number; available: number }
+  | { kind: 'refused'; available: number }
+  | { kind: 'missing' };
+
+/** What a release gives back: an order's units, and its customer's usage. */
+export interface ReleaseTicket {
+  order_id: string;
+  product_id: number;
+  customer_id: string;
+  qty: number;
+}
+
+export type RetakeOutcome = 'held' | 'retaken' | 'insufficient' | 'over_limit' | 'unavailable';
+
+/**
+ * The inventory cannot decide now (the product's state is lost or being rebuilt): nothing was
+ * applied, the caller answers 503 with Retry-After and the sender retries.
+ */
+export class InventoryUnavailableError extends Error {
+  constructor(readonly product_id: number) {
+    super(`product ${product_id} is being rebuilt`);
+  }
+}
+
+/** A product's inventory state as PostgreSQL proves it. */
+export interface RebuiltState {
+  /** the rebuild's id in PostgreSQL: the generation Redis runs under once it is written */
+  rebuild_id: number;
+  stock_total: number;
+  available: number;
+  /** units held per customer (reserved + paid) */
+  customers: Map<string, number>;
+  /** orders whose units are free already: any later release or retake must know */
+  released_order_ids: string[];
+  /** recent orders created under an Idempotency-Key: their replays are restored */
+  replays: AcceptedOrder[];
+  /** recent stock adjustments' fate (pending ones this snapshot decided included): a late apply is a no-op */
+  adjustments: { id: number; outcome: 'applied' | 'refused' }[];
+}
+
+/** What PostgreSQL has seen of a product's reservation sequence in one Redis generation. */
+export interface RollbackEvidence {
+  product_id: number;
+  generation: number;
+  max_seq: number;
+  /** two persisted orders carry the same sequence number: Redis handed it out twice */
+  duplicated: boolean;
+}
+
+export interface InventoryAuditState {
+  stock_total: number;
+  available: number;
+  /** orders in the outbox: accepted, maybe not yet in PostgreSQL */
+  outbox: AcceptedOrder[];
+}

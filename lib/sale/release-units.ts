@@ -1,0 +1,73 @@
+// Giving units back after a transition that freed them committed in PostgreSQL (its release marker
+// committed with it). Only the winner of the transition calls this; the Redis release is idempotent
+// per order id, and the marker lets the release run finish a release that a crash interrupted.
+import type {
+  Logger,
+  OrderStore,
+  OutboxInventory,
+  ReleaseLedger,
+  ReleaseTicket,
+  SettlementStore,
+  SettlingInventory,
+} from './ports';
+
+/** Most orders given back in one inventory call (one Lua call per product and chunk). */
+export const RELEASE_BATCH_MAX = 500;
+
+export interface ReleaseDeps {
+  inventory: Pick<SettlingInventory, 'releaseBatch'>;
+  ledger: Pick<ReleaseLedger, 'markReleased'>;
+  log: Logger;
+}
+
+/** Everything the settle use cases need (payments, cancels, persistence, expiry, the release run). */
+export interface SettleDeps {
+  inventory: SettlingInventory & OutboxInventory;
+  settlement: SettlementStore;
+  ledger: ReleaseLedger;
+  orders: OrderStore;
+  log: Logger;
+}
+
+/**
+ * Give units back now: one inventory call per product (and chunk), products in parallel. If a call
+ * fails, or the product's state is lost or being rebuilt ("deferred": nothing written), those
+ * markers stay unstamped: the rebuild counts the orders as free, or the release run applies them.
+ */
+export async function releaseNow(deps: ReleaseDeps, tickets: ReleaseTicket[]): Promise<void> {
+  if (tickets.length === 0) return;
+  const byProduct = new Map<number, ReleaseTicket[]>();
+  for (const t of tickets) {
+    const group = byProduct.get(t.product_id);
+    if (group) group.push(t);
+    else byProduct.set(t.product_id, [t]);
+  }
+  const done = await Promise.all(
+    [...byProduct].flatMap(([product_id, group]) =>
+      chunks(group, RELEASE_BATCH_MAX).map((chunk) => releaseChunk(deps, product_id, chunk)),
+    ),
+  );
+  await deps.ledger.markReleased(done.flat());
+}
+
+/** The order ids whose release is settled in Redis (given back now or before). */
+async function releaseChunk(
+  deps: ReleaseDeps,
+  product_id: number,
+  chunk: ReleaseTicket[],
+): Promise<string[]> {
+  try {
+    const outcomes = await deps.inventory.releaseBatch(product_id, chunk);
+    return chunk.filter((_, i) => outcomes[i] !== 'deferred').map((t) => t.order_id);
+  } catch (err) {
+    const order_ids = chunk.map((t) => t.order_id);
+    deps.log.warn('release deferred to the release run', { product_id, order_ids, error: String(err) });
+    return [];
+  }
+}
+
+export function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}

@@ -1,0 +1,113 @@
+// What the settle use cases (lib/sale/settle-payment.ts, cancel-order.ts, expire-orders.ts...) need
+// from the durable record. The use cases decide; these ports load, lock, write and report.
+// Implemented by lib/orders/settlement-store.ts and lib/orders/release-ledger.ts.
+import type { ReleaseTicket } from './inventory-ports';
+import type { PaymentEvent } from './order-rules';
+import type { Order, OrderStatus } from './types';
+
+/** A conditional transition that took place: the order after it and the status it left. */
+export interface Transitioned {
+  order: Order;
+  from: OrderStatus;
+}
+
+export interface TransitionOutcome extends Transitioned {
+  /** the units this transition frees (its release marker is written), or null */
+  release: ReleaseTicket | null;
+}
+
+export type PaymentEventStatus = 'applied' | 'ignored';
+
+/**
+ * One order while its id is locked (one transaction): every method acts on that order, and what
+ * the unit of work writes commits together or not at all (a throw rolls it all back).
+ */
+export interface LockedOrder {
+  /** The order, its row locked until the unit of work ends; null while PostgreSQL has no such row. */
+  load(): Promise<Order | null>;
+  /** Stores a payment event as pending, once per webhook id; false when it was stored before. */
+  recordPayment(event: PaymentEvent): Promise<boolean>;
+  /** Is this stored event still pending? (Locks it: a concurrent applier waits, then sees it handled.) */
+  paymentPending(webhook_id: string): Promise<boolean>;
+  /** Records how a stored event was handled, with the order's status after it. */
+  settlePayment(
+    webhook_id: string,
+    status: PaymentEventStatus,
+    reason: string,
+    order_status: OrderStatus,
+  ): Promise<void>;
+  /**
+   * Moves the order from one of `from` to `to` with its order_events row; null when the order is
+   * in none of `from` (another racer won).
+   */
+  transition(
+    from: OrderStatus[],
+    to: OrderStatus,
+    actor: string,
+    reason: string,
+  ): Promise<Transitioned | null>;
+  /** Writes the release marker of units this unit of work frees (idempotent on the order id). */
+  recordRelease(ticket: ReleaseTicket): Promise<void>;
+  /**
+   * PostgreSQL's record of the release: the units were given back in Redis (released_at set). The
+   * late-payment decision trusts it over Redis's `released` hash, which a loss or pruning can remove.
+   */
+  releaseApplied(): Promise<boolean>;
+}
+
+/** Units of work on one order, serialised per order id (webhook vs persist: the early-webhook race). */
+export interface OrderLocks {
+  withOrderLocked<T>(order_id: string, work: (order: LockedOrder) => Promise<T>): Promise<T>;
+}
+
+/** Stored payment events waiting for their order, and overdue reservations. */
+export interface SettlementQueries {
+  /** Pending events of these orders, oldest first. */
+  pendingPayments(order_ids: string[]): Promise<PaymentEvent[]>;
+  /** Orders with pending events whose order exists (stranded by a crash). */
+  strandedPaymentOrders(limit: number): Promise<string[]>;
+  /** Pending events never matched by an order within `hours` become orphaned; returns how many. */
+  orphanStalePayments(hours: number): Promise<number>;
+  /** Reserved orders past their expiry, oldest first (overlapping runs may see the same ones). */
+  overdueReservations(limit: number): Promise<string[]>;
+}
+
+/** Expiry in bulk: one statement for a batch of orders. */
+export interface BulkExpiry {
+  /**
+   * Every order of `order_ids` still `reserved` becomes `expired` (with its order_events row and
+   * its release marker), in one statement; returns the released units of those it moved. An order
+   * that left `reserved` meanwhile (a payment, a cancel, another run) is left alone.
+   */
+  expireReserved(order_ids: string[], actor: string, reason: string): Promise<ReleaseTicket[]>;
+}
+
+export type SettlementStore = OrderLocks & SettlementQueries & BulkExpiry;
+
+export interface Straggler extends ReleaseTicket {
+  rebuild_id: number;
+}
+
+/** The release markers (stock_releases) and reconciliation records. */
+export interface ReleaseLedger {
+  /** Releases committed in PostgreSQL but not stamped as applied in Redis, oldest first. */
+  unappliedReleases(older_than_s: number, limit: number): Promise<ReleaseTicket[]>;
+  markReleased(order_ids: string[]): Promise<void>;
+  /**
+   * Orders of `product_ids` in one of `statuses` whose release was applied in Redis more than
+   * `older_than_s` ago and whose `released` entry is not pruned yet, oldest first.
+   */
+  prunableReleases(
+    product_ids: number[],
+    statuses: readonly OrderStatus[],
+    older_than_s: number,
+    limit: number,
+  ): Promise<{ order_id: string; product_id: number }[]>;
+  markPruned(order_ids: string[]): Promise<void>;
+  /**
+   * Stragglers: orders accepted before a loss that the product's live rebuild did not count, not
+   * reconciled yet — among `order_ids`, or (null) among recent rebuilds' orders, at most `limit`.
+   */
+  uncounted(order_ids: string[] | null, limit: number): Promise<Straggler[]>;
+  markReconciled(rebuild_id: number, order_id: string, outcome: 'taken' | 'oversold'): Promise<void>;
+}

@@ -1,0 +1,112 @@
+// What the domain needs from the durable record (PostgreSQL), the queue and the logger. Adapters in
+// lib/orders, lib/queue and lib/platform implement these; handlers and tests pass them in.
+import type { RebuiltState, RollbackEvidence, StockAdjustment } from './inventory-ports';
+import type { AcceptedOrder, Order, OrderStatus, Product } from './types';
+
+export interface OrderQueue {
+  send(order: AcceptedOrder): Promise<void>;
+}
+
+export interface OrderStore {
+  /**
+   * Inserts the orders not yet present (one statement); returns the ids it inserted, or `rejected`
+   * when the database refused the data itself (a constraint, the encoding): retrying cannot help,
+   * unlike an outage (which throws), so persistence isolates the bad order.
+   */
+  insertAccepted(orders: AcceptedOrder[]): Promise<{ inserted: string[] } | { rejected: string }>;
+  /** One statement per order: which were inserted, which the database refused (and why). */
+  insertEach(
+    orders: AcceptedOrder[],
+  ): Promise<{ inserted: string[]; rejected: { order: AcceptedOrder; reason: string }[] }>;
+  /** Keeps a refused order for the operator (idempotent on the order id). */
+  quarantine(order: AcceptedOrder, reason: string): Promise<void>;
+  get(order_id: string): Promise<Order | null>;
+  /** Units per status for one product, read in one snapshot with which of `order_ids` exist. */
+  auditFigures(
+    product_id: number,
+    order_ids: string[],
+  ): Promise<{ units: Partial<Record<OrderStatus, number>>; existing: Set<string> }>;
+}
+
+/** The settings a PATCH may change (stock goes through stock_delta). */
+export type ProductSettingsPatch = Partial<
+  Pick<
+    Product,
+    | 'name'
+    | 'sale_starts_at'
+    | 'sale_ends_at'
+    | 'max_per_order'
+    | 'per_customer_limit'
+    | 'reservation_ttl_s'
+    | 'paused'
+  >
+>;
+
+export interface ProductStore {
+  create(p: Omit<Product, 'id'>): Promise<Product>;
+  /** Records that the product's sale state is in Redis (from here a loss of it is a loss). */
+  markLoaded(id: number): Promise<void>;
+  list(): Promise<Product[]>;
+  get(id: number): Promise<Product | null>;
+  /**
+   * Writes only the settings given, adds `stock_delta` to stock_total and bumps settings_version,
+   * and records a non-zero delta as a pending adjustment, in one transaction; returns the whole
+   * product after it (null if there is none). Writes nothing when stock_total would go below 0.
+   */
+  update(
+    id: number,
+    settings: ProductSettingsPatch,
+    stock_delta: number,
+  ): Promise<{ product: Product; adjustment: StockAdjustment | null } | 'stock_would_go_negative' | null>;
+  /**
+   * Records Redis's decision on a pending adjustment ("refused" takes its delta back off
+   * stock_total). Only the first decision counts (a rebuild may have decided it meanwhile): returns
+   * the adjustment's final fate.
+   */
+  settleAdjustment(
+    adjustment: StockAdjustment,
+    outcome: 'applied' | 'refused',
+  ): Promise<'applied' | 'refused'>;
+  /** Adjustments still pending after `older_than_s` (a PATCH that died between its writes). */
+  pendingAdjustments(older_than_s: number, limit: number): Promise<StockAdjustment[]>;
+}
+
+export interface Logger {
+  info(msg: string, extra?: Record<string, unknown>): void;
+  warn(msg: string, extra?: Record<string, unknown>): void;
+  error(msg: string, extra?: Record<string, unknown>): void;
+}
+
+/** How fast orders arrive (the operator's dashboard), from the durable record. */
+export interface OrderActivity {
+  /**
+   * Orders per product created at or after `since` (products of `product_ids` only), read in one
+   * snapshot with which of `order_ids` PostgreSQL holds. `id_floor`: no order created since then
+   * has a smaller id (lib/sale/order-id.ts orderIdFloor), so the count is a primary-key range scan.
+   */
+  createdSince(
+    since: Date,
+    product_ids: number[],
+    order_ids: string[],
+    id_floor: string,
+  ): Promise<{ created: Map<number, number>; existing: Set<string> }>;
+}
+
+/** How much of the order stream is not in PostgreSQL yet (messages anywhere in the queue). */
+export interface QueueBacklog {
+  depth(): Promise<{ queue: number; dlq: number }>;
+}
+
+/** What the rebuild reads from the durable record. */
+export interface RebuildSource {
+  products(): Promise<Product[]>;
+  /** Sequences of recently persisted orders, per product and generation. */
+  rollbackEvidence(): Promise<RollbackEvidence[]>;
+  /** The newest orders holding stock (reserved or paid) of a product, newest first. */
+  newestHolding(product_id: number, limit: number): Promise<{ order_id: string; qty: number }[]>;
+  state(product: Product): Promise<RebuiltState & { held_units: number }>;
+  /** Stamps the release markers the rebuild counted (only those: a later release is not counted). */
+  markReleased(order_ids: string[]): Promise<void>;
+  /** Records that Redis runs under this rebuild's generation since `reopened_ms`. */
+  reopened(rebuild_id: number, reopened_ms: number): Promise<void>;
+}
