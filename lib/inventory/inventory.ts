@@ -1,8 +1,10 @@
 // The Redis implementation of the domain's Inventory port. Script outcomes become typed values here
 // and nowhere else.
+
+import { type AcceptedOrder, type PendingRecord, splitPendingRecord } from '../sale/accepted-order';
 import type { InventoryReserveResult } from '../sale/outcomes';
 import type { Inventory, PendingOrder, ProductSnapshot, ReserveRequest, RetakeOutcome } from '../sale/ports';
-import type { AcceptedOrder, Product } from '../sale/types';
+import type { Product } from '../sale/types';
 import { globalKeys, productKeys } from './keys';
 import type { ScriptClient } from './scripts';
 
@@ -364,21 +366,9 @@ function parseReserveReply([code, a]: [string, ...(string | number)[]]): Invento
   }
 }
 
+/** A Redis order record; not parsed with the schema: a script of ours wrote it (see PendingRecord). */
 function parsePending(record: string): PendingOrder {
-  const r = JSON.parse(record) as AcceptedOrder & { cancel_pending?: boolean };
-  const accepted: AcceptedOrder = {
-    order_id: r.order_id,
-    product_id: r.product_id,
-    customer_id: r.customer_id,
-    qty: r.qty,
-    unit_price_cents: r.unit_price_cents,
-    currency: r.currency,
-    created_ms: r.created_ms,
-    expires_ms: r.expires_ms,
-    ...(r.idempotency_key ? { idempotency_key: r.idempotency_key } : {}),
-    ...(r.seq !== undefined ? { generation: r.generation ?? 0, seq: r.seq } : {}),
-  };
-  return { accepted, cancel_pending: r.cancel_pending === true };
+  return splitPendingRecord(JSON.parse(record) as PendingRecord);
 }
 
 const msOrNone = (d: Date | null) => (d === null ? -1 : d.getTime());
