@@ -4,13 +4,13 @@ Called only by the winner of a conditional transition in PostgreSQL (or the rele
 release committed there); the `released` hash makes a repeated call harmless, and a late payment
 that kept or re-took the units (retake.lua) makes any later release of that order a no-op.
 
-KEYS[1] sale hash       ({p:ID}:sale)
-KEYS[2] customers hash  ({p:ID}:customers)
-KEYS[3] released hash   ({p:ID}:released)  order id -> "released" | "held" | "retaken"
+KEYS[1] sale: hash ({p:ID}:sale)
+KEYS[2] customers: hash ({p:ID}:customers)
+KEYS[3] released: hash ({p:ID}:released)  order id -> "released" | "held" | "retaken"
 
-ARGV[1] order id
+ARGV[1] order_id
 ARGV[2] qty
-ARGV[3] customer id
+ARGV[3] customer_id
 
 Returns 1 when units were given back now, 0 when this order's release was already consumed,
 -1 when the product's state is not complete (lost or being rebuilt): nothing is written, so a

@@ -35,3 +35,6 @@ export function splitPendingRecord(record: PendingRecord) {
   const { cancel_pending, ...accepted } = record;
   return { accepted: accepted satisfies AcceptedOrder, cancel_pending: cancel_pending === true };
 }
+
+/** Reads a Redis order record without parsing it: one of our scripts wrote it (see PendingRecord). */
+export const pendingRecordFromJson = (json: string) => JSON.parse(json) as PendingRecord;
