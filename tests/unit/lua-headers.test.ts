@@ -1,6 +1,7 @@
 // Pins down that every script in lua/ and its typed wrapper (lib/inventory/scripts.ts) agree: the
 // header's KEYS[n] name: / ARGV[n] name: lines, in order and count, are the wrapper's key and
-// argument names, and the script body indexes no KEYS or ARGV beyond what its header declares.
+// argument names, and the script body indexes no KEYS or ARGV beyond what its header declares; a
+// hash read into named locals names each local as its field.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -63,6 +64,19 @@ describe('lua headers and their wrappers', () => {
       }
     });
   }
+
+  it('a hash read into named locals (HMGET) names each local as its field, in the same order', () => {
+    const reads = FILES.flatMap((f) => [
+      ...readFileSync(join(DIR, f), 'utf8').matchAll(
+        /local ([\w,\s]+?)\s*=\s*unpack\(redis\.call\('HMGET', \w+, ([^)]*)\)\)/g,
+      ),
+    ]);
+    expect(reads.length).toBeGreaterThan(0); // reserve.lua reads its sale hash so
+    for (const [, locals, fields] of reads) {
+      const names = locals!.split(',').map((n) => n.trim());
+      expect(names).toEqual(fields!.split(',').map((f) => f.trim().replace(/^'|'$/g, '')));
+    }
+  });
 
   it('a header that is out of form is refused, not read past', () => {
     expect(() => parseHeader('x.lua', '--[[\nx\nKEYS[1] sale hash (no name)\n]]\n')).toThrow(/not "KEYS/);
