@@ -1,8 +1,7 @@
 // Every HTTP handler that may need a caller's identity is built here: the shared middy chain
 // (http-route.ts) with bearer auth and the buyer rate limits. Handlers pass their route
 // declaration (routes/) and call the domain.
-import type { Identity } from './auth';
-import { authenticate, requireAdmin } from './auth';
+import { authenticate, type Identity, requireAdmin } from './auth';
 import {
   ANONYMOUS,
   type Event,
