@@ -2,11 +2,12 @@
 import { settleDeps } from '../lib/container';
 import { Problem } from '../lib/http/problems';
 import { json, route } from '../lib/http/route';
+import * as routes from '../lib/http/routes/buyer';
 import { orderView } from '../lib/http/views';
 import { cancelOrder } from '../lib/sale/cancel-order';
 import { isUuid } from '../lib/sale/order-id';
 
-export const handler = route({ auth: 'buyer' }, async ({ event, identity, correlate }) => {
+export const handler = route(routes.cancelOrder, async ({ event, identity, correlate }) => {
   const order_id = (event.pathParameters?.['order_id'] ?? '').toLowerCase();
   if (isUuid(order_id)) correlate(order_id);
   const r = isUuid(order_id)

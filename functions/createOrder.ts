@@ -3,7 +3,8 @@
 import { reservationOutcome, reservationOutcomeOfProblem, reserveResult } from '../lib/http/outcomes';
 import { Problem } from '../lib/http/problems';
 import { route } from '../lib/http/route';
-import { CreateOrderBody, IdempotencyKey } from '../lib/http/schemas';
+import * as routes from '../lib/http/routes/buyer';
+import { IdempotencyKey } from '../lib/http/schemas';
 import { domainLog } from '../lib/platform/logger';
 import { countReservation } from '../lib/platform/metrics';
 import { inventory, orderQueue } from '../lib/request-path';
@@ -11,8 +12,7 @@ import { reserveOrder } from '../lib/sale/reserve';
 
 export const handler = route(
   {
-    auth: 'buyer',
-    body: CreateOrderBody,
+    ...routes.createOrder,
     onProblem: (code) => countReservation(reservationOutcomeOfProblem(code)),
   },
   async ({ event, identity, body, correlate }) => {

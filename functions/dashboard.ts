@@ -2,7 +2,8 @@
 // It asks for an admin token and polls /api/admin/stats; the page itself is public.
 import { createHash } from 'node:crypto';
 import { type Asset, assetResult, fileAsset } from '../lib/http/assets';
-import { route } from '../lib/http/route';
+import { publicRoute } from '../lib/http/http-route';
+import * as routes from '../lib/http/routes/operations';
 
 const PAGE = 'web/dashboard.html';
 
@@ -22,7 +23,7 @@ function dashboard() {
   return served;
 }
 
-export const handler = route({ auth: 'public' }, async ({ event }) => {
+export const handler = publicRoute(routes.dashboard, async ({ event }) => {
   const { page, csp } = dashboard();
   return assetResult(page, event.headers['accept-encoding'], {
     'cache-control': 'no-cache',

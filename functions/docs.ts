@@ -1,8 +1,9 @@
 // GET /docs and GET /docs/{asset}: Swagger UI (swagger-ui-dist) for /openapi.json. Every file is
 // served by this function (no CDN), read once per container; see serverless.yml package.patterns.
 import { type Asset, assetResult, fileAsset, textAsset } from '../lib/http/assets';
+import { publicRoute } from '../lib/http/http-route';
 import { Problem } from '../lib/http/problems';
-import { route } from '../lib/http/route';
+import * as routes from '../lib/http/routes/operations';
 
 const UI_DIR = 'node_modules/swagger-ui-dist';
 const FILES: Record<string, () => Asset> = {
@@ -30,7 +31,7 @@ const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
   "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
-export const handler = route({ auth: 'public' }, async ({ event }) => {
+export const handler = publicRoute(routes.docs, async ({ event }) => {
   const name = event.pathParameters?.['asset'];
   const accept = event.headers['accept-encoding'];
   if (name === undefined) {

@@ -2,11 +2,12 @@
 import { inventory, orders } from '../lib/container';
 import { Problem } from '../lib/http/problems';
 import { json, route } from '../lib/http/route';
+import * as routes from '../lib/http/routes/buyer';
 import { orderView } from '../lib/http/views';
 import { isUuid } from '../lib/sale/order-id';
 import { readOrder } from '../lib/sale/read-order';
 
-export const handler = route({ auth: 'buyer' }, async ({ event, identity }) => {
+export const handler = route(routes.getOrder, async ({ event, identity }) => {
   const order_id = event.pathParameters?.['order_id'] ?? '';
   const reading = isUuid(order_id)
     ? await readOrder({ orders: orders(), inventory: inventory() }, order_id.toLowerCase(), identity)

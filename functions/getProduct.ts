@@ -3,11 +3,12 @@ import { inventory } from '../lib/container';
 import { unavailable } from '../lib/http/outcomes';
 import { Problem } from '../lib/http/problems';
 import { json, route } from '../lib/http/route';
+import * as routes from '../lib/http/routes/public';
 import { productIdParam } from '../lib/http/schemas';
 import { productView } from '../lib/http/views';
 import { getProduct } from '../lib/sale/catalog';
 
-export const handler = route({ auth: 'public' }, async ({ event }) => {
+export const handler = route(routes.getProduct, async ({ event }) => {
   const id = productIdParam(event.pathParameters?.['id']);
   const snapshot = id === null ? null : await getProduct({ inventory: inventory() }, id);
   if (snapshot === 'unavailable') return unavailable('the product is being rebuilt after a data loss');

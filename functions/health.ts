@@ -1,10 +1,11 @@
 // GET /healthz (liveness) and GET /readyz (Redis, PostgreSQL and the orders queue all answer).
-import { json, route } from '../lib/http/route';
+import { json, publicRoute } from '../lib/http/http-route';
+import * as routes from '../lib/http/routes/operations';
 import { cachedReadiness } from '../lib/platform/readiness';
 
-export const healthz = route({ auth: 'public' }, async () => json(200, { status: 'ok' }));
+export const healthz = publicRoute(routes.healthz, async () => json(200, { status: 'ok' }));
 
-export const readyz = route({ auth: 'public' }, async () => {
+export const readyz = publicRoute(routes.readyz, async () => {
   const { checked_at, checks } = await cachedReadiness();
   const down = Object.entries(checks)
     .filter(([, c]) => !c.ok)

@@ -3,10 +3,10 @@ import { z } from 'zod';
 import { orders } from '../lib/container';
 import { Problem } from '../lib/http/problems';
 import { json, route } from '../lib/http/route';
-import { ListOrdersQuery } from '../lib/http/schemas';
+import * as routes from '../lib/http/routes/buyer';
 import { orderView } from '../lib/http/views';
 
-export const handler = route({ auth: 'buyer', query: ListOrdersQuery }, async ({ identity, query }) => {
+export const handler = route(routes.listOrders, async ({ identity, query }) => {
   const before = query.cursor === undefined ? null : decodeCursor(query.cursor);
   // One extra row tells whether another page exists.
   const rows = await orders().listByCustomer(identity.customer_id, query.limit + 1, before);

@@ -1,8 +1,9 @@
 // GET /openapi.json: the OpenAPI 3.1 document, generated from the schemas that validate requests.
 
+import { json, publicRoute } from '../lib/http/http-route';
 import { openApiDocument } from '../lib/http/openapi';
-import { json, route } from '../lib/http/route';
+import * as routes from '../lib/http/routes/operations';
 
-export const handler = route({ auth: 'public' }, async () =>
+export const handler = publicRoute(routes.openapi, async () =>
   json(200, openApiDocument(), { 'Cache-Control': 'public, max-age=300' }),
 );

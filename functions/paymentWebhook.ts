@@ -5,28 +5,33 @@ import { parseJsonText } from '../lib/http/body';
 import { RETRY_AFTER_S } from '../lib/http/outcomes';
 import { Problem } from '../lib/http/problems';
 import { json, problemResult, route } from '../lib/http/route';
+import * as routes from '../lib/http/routes/payment';
 import { PaymentWebhookBody, paymentEventOf, WEBHOOK_BODY_BYTES_MAX } from '../lib/http/webhook';
 import { admitWebhook } from '../lib/http/webhook-door';
 import { countWebhook } from '../lib/platform/metrics';
 import { handlePayment } from '../lib/sale/settle-payment';
 
-export const handler = route({ auth: 'public', onProblem: countWebhook }, async ({ event, correlate }) => {
-  const { webhook_id, raw } = await admitWebhook(event);
-  const receipt = (outcome: string) => receipts().record({ webhook_id, verified: true, outcome, body: raw });
-  try {
-    const body = parseJsonText(raw, PaymentWebhookBody, WEBHOOK_BODY_BYTES_MAX);
-    const payment = paymentEventOf(webhook_id, body);
-    correlate(payment.order_id);
-    const result = await handlePayment(settleDeps(), payment);
-    await receipt(result.result);
-    countWebhook(result.result);
-    if (result.result === 'unavailable') return rebuilding(result.product_id);
-    return json(result.result === 'pending' ? 202 : 200, result);
-  } catch (err) {
-    if (err instanceof Problem) await receipt(err.code).catch(() => {});
-    throw err;
-  }
-});
+export const handler = route(
+  { ...routes.paymentWebhook, onProblem: countWebhook },
+  async ({ event, correlate }) => {
+    const { webhook_id, raw } = await admitWebhook(event);
+    const receipt = (outcome: string) =>
+      receipts().record({ webhook_id, verified: true, outcome, body: raw });
+    try {
+      const body = parseJsonText(raw, PaymentWebhookBody, WEBHOOK_BODY_BYTES_MAX);
+      const payment = paymentEventOf(webhook_id, body);
+      correlate(payment.order_id);
+      const result = await handlePayment(settleDeps(), payment);
+      await receipt(result.result);
+      countWebhook(result.result);
+      if (result.result === 'unavailable') return rebuilding(result.product_id);
+      return json(result.result === 'pending' ? 202 : 200, result);
+    } catch (err) {
+      if (err instanceof Problem) await receipt(err.code).catch(() => {});
+      throw err;
+    }
+  },
+);
 
 /** API.md: the order's product is being rebuilt after a data loss; the provider's retry decides. */
 const rebuilding = (product_id: number) =>

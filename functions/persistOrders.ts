@@ -5,27 +5,12 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
 import type { SQSEvent } from 'aws-lambda';
-import { z } from 'zod';
 import { settleDeps } from '../lib/container';
 import { logger } from '../lib/platform/logger';
 import { persistMetrics } from '../lib/platform/metrics';
 import { secretsFirst } from '../lib/platform/secrets';
+import { type AcceptedOrder, AcceptedOrderSchema } from '../lib/sale/accepted-order';
 import { type PersistResult, persistAccepted } from '../lib/sale/persist';
-import type { AcceptedOrder } from '../lib/sale/types';
-
-const AcceptedOrderMessage = z.strictObject({
-  order_id: z.uuid(),
-  product_id: z.number().int().min(1),
-  customer_id: z.string().min(1).max(128),
-  qty: z.number().int().min(1),
-  unit_price_cents: z.number().int().min(0),
-  currency: z.string().length(3),
-  created_ms: z.number().int(),
-  expires_ms: z.number().int(),
-  idempotency_key: z.string().min(1).max(255).optional(),
-  generation: z.number().int().min(0).optional(),
-  seq: z.number().int().min(1).optional(),
-});
 
 type Parsed = { ok: true; order: AcceptedOrder } | { ok: false; error: Error };
 
@@ -70,7 +55,7 @@ async function persistObserved(batch: AcceptedOrder[], records: number): Promise
 
 function parseRecord(body: string): Parsed {
   try {
-    return { ok: true, order: AcceptedOrderMessage.parse(JSON.parse(body)) };
+    return { ok: true, order: AcceptedOrderSchema.parse(JSON.parse(body)) };
   } catch (err) {
     return {
       ok: false,

@@ -2,15 +2,15 @@
 ack: the order is durably in PostgreSQL; take it out of the outbox, once.
 Idempotent: a second ack (duplicate delivery) finds no outbox entry and changes nothing.
 
-KEYS[1] sale hash      ({p:ID}:sale)
-KEYS[2] outbox zset    ({p:ID}:outbox)
-KEYS[3] order record   ({p:ID}:order:OID)
+KEYS[1] sale: hash ({p:ID}:sale)
+KEYS[2] outbox: zset ({p:ID}:outbox)
+KEYS[3] order: string, the order record ({p:ID}:order:OID)
 
-ARGV[1] order id
-ARGV[2] qty of the order (units that stop being "in flight")
-ARGV[3] seconds to keep the record of an order placed under an Idempotency-Key (it answers replays)
-ARGV[4] seconds to keep the record of any other order: a tombstone for resent reserve commands only
-        (a record flagged cancel_pending keeps ARGV[3]: a redelivered message must still find the
+ARGV[1] order_id
+ARGV[2] qty: units of the order (units that stop being "in flight")
+ARGV[3] record_ttl_s: seconds to keep the record of an order placed under an Idempotency-Key (it answers replays)
+ARGV[4] tombstone_ttl_s: seconds to keep the record of any other order: a tombstone for resent reserve commands only
+        (a record flagged cancel_pending keeps record_ttl_s: a redelivered message must still find the
         flag if applying the cancel failed after this ack)
 
 Returns {removed, cancel_pending}:

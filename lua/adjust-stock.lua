@@ -3,11 +3,11 @@ adjust-stock: apply one recorded stock adjustment atomically, at most once; neve
 `available` below 0. The first decision on an adjustment id (applied or refused) is final, so a
 retry (the release run re-applying a PATCH that crashed) never applies it twice or changes its fate.
 
-KEYS[1] sale hash     ({p:ID}:sale)
-KEYS[2] adjusted hash ({p:ID}:adjusted): adjustment id -> applied | refused
+KEYS[1] sale: hash ({p:ID}:sale)
+KEYS[2] adjusted: hash ({p:ID}:adjusted): adjustment id -> applied | refused
 
-ARGV[1] stock delta (integer, may be negative)
-ARGV[2] adjustment id (PostgreSQL's stock_adjustments.id)
+ARGV[1] delta: stock delta (integer, may be negative)
+ARGV[2] adjustment_id: PostgreSQL's stock_adjustments.id
 
 Returns {"ok", stock_total, available} (applied now)
       | {"already", stock_total, available} | {"negative", available} (refused, now or earlier)

@@ -4,11 +4,11 @@ If the order is still in the outbox, flag it; persistOrders applies the cancel r
 writes the order (ack.lua reports the flag atomically with clearing the outbox entry, so a flag set
 here is never missed). If it already left the outbox, PostgreSQL has it and the caller cancels there.
 
-KEYS[1] outbox zset     ({p:ID}:outbox)
-KEYS[2] order record    ({p:ID}:order:OID)
+KEYS[1] outbox: zset ({p:ID}:outbox)
+KEYS[2] order: string, the order record ({p:ID}:order:OID)
 
-ARGV[1] order id
-ARGV[2] customer id of the caller (only the owner may cancel)
+ARGV[1] order_id
+ARGV[2] customer_id: of the caller (only the owner may cancel)
 
 Returns {"flagged", order_json} | {"persisted"} (not in the outbox: use PostgreSQL)
       | {"not_found"} (unknown, or not the caller's)

@@ -3,11 +3,11 @@ close-if-behind: close a product whose Redis state is proven older than what Pos
 (a partial rollback: a failover or AOF everysec lost the last acknowledged writes). Closing removes
 the `complete` marker, so the product answers 503 and the rebuild recomputes it.
 
-KEYS[1] sale hash ({p:ID}:sale)
+KEYS[1] sale: hash ({p:ID}:sale)
 
-ARGV[1] generation the evidence is about
-ARGV[2] highest reservation sequence PostgreSQL holds for that generation
-ARGV[3] "1" when PostgreSQL holds two orders with the same sequence in that generation
+ARGV[1] generation: the one the evidence is about
+ARGV[2] max_seq: highest reservation sequence PostgreSQL holds for that generation
+ARGV[3] duplicated: "1" when PostgreSQL holds two orders with the same sequence in that generation
 
 Returns "closed" | "consistent" | "not_open" (no marker: already closed or lost)
       | "other_generation" (Redis runs another generation: the evidence is about an older one)

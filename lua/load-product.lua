@@ -5,12 +5,12 @@ state is whole (only a full load, here or in rebuild.lua, writes it; its absence
 Updating never touches the counters (available, in_flight) nor the marker, so it is safe while a
 sale runs. Stock changes go through their own script, never through this one.
 
-KEYS[1] sale hash         ({p:ID}:sale)
+KEYS[1] sale: hash ({p:ID}:sale)
 (The global product list lives in another slot; the adapter adds to it after this call, idempotently.)
 
-ARGV[1] product id
-ARGV[2] "create" | "update"
-ARGV[3..] field, value pairs of settings (sku, name, price_cents, currency, stock_total,
+ARGV[1] product_id
+ARGV[2] mode: "create" | "update"
+ARGV[3..] settings: field, value pairs (sku, name, price_cents, currency, stock_total,
           max_per_order, per_customer_limit (-1 none), ttl_s, starts_ms (-1 none), ends_ms (-1 none), paused)
 
           settings_version comes with them: an update applies only if it is newer than the one held

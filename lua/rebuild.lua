@@ -4,20 +4,21 @@ Runs only while the caller holds the product's rebuild lock and the product has 
 marker (so no reservation, release or retake can run in between); ends the rebuild by writing the
 marker, the one fact that says this product's state is whole.
 
-KEYS[1] sale hash       ({p:ID}:sale)
-KEYS[2] customers hash  ({p:ID}:customers)
-KEYS[3] released hash   ({p:ID}:released)
-KEYS[4] outbox zset     ({p:ID}:outbox)
-KEYS[5] rebuild lock    ({p:ID}:rebuild-lock)
-KEYS[6] reconciled hash ({p:ID}:reconciled)
+KEYS[1] sale: hash ({p:ID}:sale)
+KEYS[2] customers: hash ({p:ID}:customers)
+KEYS[3] released: hash ({p:ID}:released)
+KEYS[4] outbox: zset ({p:ID}:outbox)
+KEYS[5] rebuild_lock: string ({p:ID}:rebuild-lock)
+KEYS[6] reconciled: hash ({p:ID}:reconciled)
 
-ARGV[1] lock token (only the lock's holder may finish)
-ARGV[2] available (stock_total - reserved - paid, as PostgreSQL proves it)
+ARGV[1] token: the lock token (only the lock's holder may finish)
+ARGV[2] available: (stock_total - reserved - paid, as PostgreSQL proves it)
 ARGV[3] generation: the rebuild's id in PostgreSQL (stragglers are reconciled against it)
-ARGV[4] stock_total as the same snapshot read it
+ARGV[4] stock_total: as the same snapshot read it
 (the reservation sequence restarts at 0 under the new generation)
-ARGV[5] number of customer pairs n, then n pairs: customer id, units held
-then    order ids whose units are already free (written as "released")
+ARGV[5] customer_count: n, the number of customer pairs that follow
+ARGV[6..] customers_then_released: n pairs (customer id, units held), then the order ids whose
+          units are already free (written as "released")
 
 Returns {"ok", now_ms} (now_ms: Redis's clock when the product reopened; every order accepted from
         here on is newer) | {"not_owner"} (the lock expired or belongs to another rebuilder: nothing

@@ -3,13 +3,13 @@ reconcile: take the units of a straggler, an order accepted before Redis lost th
 that reached PostgreSQL only after the rebuild had counted (so the rebuilt state lacks it).
 Idempotent on the order id; applied only to the generation (rebuild) that did not count it.
 
-KEYS[1] sale hash        ({p:ID}:sale)
-KEYS[2] customers hash   ({p:ID}:customers)
-KEYS[3] reconciled hash  ({p:ID}:reconciled)  order id -> generation it was reconciled under
+KEYS[1] sale: hash ({p:ID}:sale)
+KEYS[2] customers: hash ({p:ID}:customers)
+KEYS[3] reconciled: hash ({p:ID}:reconciled)  order id -> generation it was reconciled under
 
-ARGV[1] order id
+ARGV[1] order_id
 ARGV[2] qty
-ARGV[3] customer id
+ARGV[3] customer_id
 ARGV[4] generation: the id of the rebuild that did not count the order
 
 Returns {"taken", available} units taken now; `available` below 0 means they had been sold again

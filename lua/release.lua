@@ -4,11 +4,11 @@ Called only by the winners of conditional transitions in PostgreSQL (or the rele
 releases committed there); the `released` hash makes a repeated call harmless, and a late payment
 that kept or re-took the units (retake.lua) makes any later release of that order a no-op.
 
-KEYS[1] sale hash       ({p:ID}:sale)
-KEYS[2] customers hash  ({p:ID}:customers)
-KEYS[3] released hash   ({p:ID}:released)  order id -> "released" | "held" | "retaken"
+KEYS[1] sale: hash ({p:ID}:sale)
+KEYS[2] customers: hash ({p:ID}:customers)
+KEYS[3] released: hash ({p:ID}:released)  order id -> "released" | "held" | "retaken"
 
-ARGV    one triple per order: order id, qty, customer id (ARGV[1..3], ARGV[4..6], ...)
+ARGV[1..] orders: one triple per order: order id, qty, customer id (ARGV[1..3], ARGV[4..6], ...)
 
 Returns one result per order, in order: 1 when its units were given back now, 0 when its release
 was already consumed (by an earlier call, or by the same id earlier in this batch). Returns -1 for

@@ -4,14 +4,14 @@ Idempotent on the order id (a webhook retried after a failed commit must not tak
 Judged by PostgreSQL's record of the release as well as Redis's: the `released` hash can be lost
 with Redis's data (or pruned), but stock_releases.released_at says the units were given back.
 
-KEYS[1] sale hash       ({p:ID}:sale)
-KEYS[2] customers hash  ({p:ID}:customers)
-KEYS[3] released hash   ({p:ID}:released)  order id -> "released" | "held" | "retaken"
+KEYS[1] sale: hash ({p:ID}:sale)
+KEYS[2] customers: hash ({p:ID}:customers)
+KEYS[3] released: hash ({p:ID}:released)  order id -> "released" | "held" | "retaken"
 
-ARGV[1] order id
+ARGV[1] order_id
 ARGV[2] qty
-ARGV[3] customer id
-ARGV[4] "1" when PostgreSQL records this order's release as applied in Redis (released_at set)
+ARGV[3] customer_id
+ARGV[4] released_in_pg: "1" when PostgreSQL records this order's release as applied in Redis (released_at set)
 
 Returns:
   "held"          the units never left this order (the expiry's Redis release had not run yet: it

@@ -2,12 +2,12 @@
 import { inventory, products } from '../../lib/container';
 import { Problem } from '../../lib/http/problems';
 import { json, route } from '../../lib/http/route';
-import { CreateProductBody } from '../../lib/http/schemas';
+import * as routes from '../../lib/http/routes/admin';
 import { productView } from '../../lib/http/views';
 import { SkuTakenError } from '../../lib/orders/products';
 import { createProduct } from '../../lib/sale/catalog';
 
-export const handler = route({ auth: 'admin', body: CreateProductBody }, async ({ body }) => {
+export const handler = route(routes.adminCreateProduct, async ({ body }) => {
   try {
     const snapshot = await createProduct(
       { inventory: inventory(), products: products() },

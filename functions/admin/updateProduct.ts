@@ -3,11 +3,12 @@ import { inventory, products } from '../../lib/container';
 import { unavailable } from '../../lib/http/outcomes';
 import { Problem } from '../../lib/http/problems';
 import { json, route } from '../../lib/http/route';
-import { productIdParam, UpdateProductBody } from '../../lib/http/schemas';
+import * as routes from '../../lib/http/routes/admin';
+import { productIdParam } from '../../lib/http/schemas';
 import { productView } from '../../lib/http/views';
 import { updateProduct } from '../../lib/sale/catalog';
 
-export const handler = route({ auth: 'admin', body: UpdateProductBody }, async ({ event, body }) => {
+export const handler = route(routes.adminUpdateProduct, async ({ event, body }) => {
   const id = productIdParam(event.pathParameters?.['id']);
   if (id === null) throw new Problem('product-not-found', 'no product with this id');
   const r = await updateProduct({ inventory: inventory(), products: products() }, id, body);

@@ -1,17 +1,12 @@
-// The OpenAPI 3.1 document of the whole API (GET /openapi.json), generated from the zod schemas
-// that validate requests (schemas.ts, webhook.ts), the response views (view-schemas.ts) and the
-// error catalogue (problems.ts). The route table below lists every httpApi route of serverless.yml;
-// tests/e2e/openapi.test.ts fails when the two disagree.
+// The OpenAPI 3.1 document of the whole API (GET /openapi.json), built from the route declarations
+// (routes/: the same objects the handlers take their auth, body and query schemas from), the
+// response views (view-schemas.ts) and the error catalogue (problems.ts). tests/unit/routes.test.ts
+// checks the declarations against serverless.yml; tests/e2e/openapi.test.ts checks the document.
 import { type ZodType, z } from 'zod';
 import { CATALOGUE, PROBLEM_BASE, type ProblemCode } from './problems';
-import {
-  CreateOrderBody,
-  CreateProductBody,
-  IdempotencyKey,
-  ListOrdersQuery,
-  StatsQuery,
-  UpdateProductBody,
-} from './schemas';
+import { type Header, RETRY_AFTER, type RouteDeclaration } from './routes/declare';
+import { ROUTE_LIST } from './routes/index';
+import { CreateOrderBody, CreateProductBody, PaymentWebhookBody, UpdateProductBody } from './schemas';
 import {
   AuditReportView,
   HealthView,
@@ -24,43 +19,8 @@ import {
   ReadyView,
   StatsView,
 } from './view-schemas';
-import { PaymentWebhookBody } from './webhook';
 
 type JsonSchema = Record<string, unknown>;
-type Auth = 'public' | 'buyer' | 'admin';
-
-interface Header {
-  name: string;
-  schema: ZodType;
-  description: string;
-  required?: boolean;
-}
-
-interface Success {
-  description: string;
-  /** a JSON body's schema; or, without one, the media types sent (HTML, JavaScript, CSS) */
-  schema?: ZodType;
-  media?: string[];
-  headers?: Header[];
-}
-
-export interface Operation {
-  method: 'get' | 'post' | 'patch';
-  path: string;
-  /** the serverless.yml function */
-  fn: string;
-  tag: string;
-  summary: string;
-  description?: string;
-  auth: Auth;
-  params?: ('product_id' | 'order_id' | 'asset')[];
-  query?: ZodType;
-  headers?: Header[];
-  body?: ZodType;
-  ok: Record<number, Success>;
-  /** problems this route answers beyond those its auth, body and query imply */
-  problems?: ProblemCode[];
-}
 
 const PATH_PARAMS = {
   product_id: {
@@ -80,273 +40,8 @@ const PATH_PARAMS = {
   },
 } as const;
 
-const RETRY_AFTER: Header = {
-  name: 'Retry-After',
-  schema: z.string(),
-  description: 'seconds to wait before retrying',
-};
-const html = (description: string): Success => ({ description, media: ['text/html'] });
-
-/** Every route of serverless.yml (httpApi), in the order of API.md. */
-export const OPERATIONS: Operation[] = [
-  {
-    method: 'get',
-    path: '/api/products/{id}',
-    fn: 'getProduct',
-    tag: 'Public',
-    summary: 'One product, with live availability',
-    auth: 'public',
-    params: ['product_id'],
-    ok: { 200: { description: 'the product', schema: ProductView } },
-    problems: ['product-not-found', 'unavailable'],
-  },
-  {
-    method: 'get',
-    path: '/api/products',
-    fn: 'listProducts',
-    tag: 'Public',
-    summary: 'Every product, with live availability',
-    auth: 'public',
-    ok: { 200: { description: 'all products', schema: ProductList } },
-  },
-  {
-    method: 'post',
-    path: '/api/orders',
-    fn: 'createOrder',
-    tag: 'Buyer',
-    summary: 'Reserve units',
-    description:
-      'One atomic reservation; the order is persisted asynchronously. A replay of the same ' +
-      '`Idempotency-Key` with the same body returns the original order view.',
-    auth: 'buyer',
-    headers: [
-      {
-        name: 'Idempotency-Key',
-        schema: IdempotencyKey,
-        description: 'scoped to the customer and the product, kept at least 24 hours',
-      },
-    ],
-    body: CreateOrderBody,
-    ok: {
-      202: {
-        description: 'reserved (or the replay of a reservation)',
-        schema: OrderView,
-        headers: [
-          { name: 'Location', schema: z.string(), description: '/api/orders/{order_id}', required: true },
-          {
-            name: 'Idempotent-Replayed',
-            schema: z.literal('true'),
-            description: 'present on a replay of the same Idempotency-Key',
-          },
-        ],
-      },
-    },
-    problems: [
-      'qty-above-limit',
-      'idempotency-key-reused',
-      'product-not-found',
-      'sale-not-started',
-      'sale-paused',
-      'sale-ended',
-      'customer-limit-reached',
-      'insufficient-stock',
-      'unavailable',
-    ],
-  },
-  {
-    method: 'get',
-    path: '/api/orders',
-    fn: 'listOrders',
-    tag: 'Buyer',
-    summary: "The caller's own orders, newest first",
-    auth: 'buyer',
-    query: ListOrdersQuery,
-    ok: { 200: { description: 'one page', schema: OrderList } },
-  },
-  {
-    method: 'get',
-    path: '/api/orders/{order_id}',
-    fn: 'getOrder',
-    tag: 'Buyer',
-    summary: 'One order (its owner or an admin), also before it reaches PostgreSQL',
-    auth: 'buyer',
-    params: ['order_id'],
-    ok: { 200: { description: 'the order', schema: OrderView } },
-    problems: ['order-not-found'],
-  },
-  {
-    method: 'post',
-    path: '/api/orders/{order_id}/cancel',
-    fn: 'cancelOrder',
-    tag: 'Buyer',
-    summary: 'Cancel a reserved order (its owner)',
-    auth: 'buyer',
-    params: ['order_id'],
-    ok: {
-      200: { description: 'cancelled; units released exactly once', schema: OrderView },
-      202: {
-        description: 'accepted but not yet in PostgreSQL: `cancel_pending: true`, applied once it is',
-        schema: OrderView,
-      },
-    },
-    problems: ['order-not-found', 'order-not-cancellable'],
-  },
-  {
-    method: 'post',
-    path: '/api/payments/webhook',
-    fn: 'paymentWebhook',
-    tag: 'Payment provider',
-    summary: 'Payment events, signed per Standard Webhooks',
-    description:
-      'HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{raw body}` with `WEBHOOK_SECRET`; ' +
-      'timestamps more than 5 minutes off are rejected. The event identity is `webhook-id`. ' +
-      'Bodies above 64 KiB are refused before verification (413); a source whose requests keep ' +
-      'failing verification is rate limited (429), verified events never are.',
-    auth: 'public',
-    headers: [
-      { name: 'webhook-id', schema: z.string().min(1).max(255), description: 'event id', required: true },
-      { name: 'webhook-timestamp', schema: z.string(), description: 'unix seconds', required: true },
-      {
-        name: 'webhook-signature',
-        schema: z.string(),
-        description: 'space-separated `v1,<base64 signature>` list',
-        required: true,
-      },
-    ],
-    body: PaymentWebhookBody,
-    ok: {
-      200: {
-        description: '`applied`, `duplicate` or `ignored` (with a `reason`)',
-        schema: PaymentResultView,
-      },
-      202: { description: '`pending`: the order is not (yet) in PostgreSQL', schema: PaymentResultView },
-    },
-    // 413 before verification; 429 only after repeated failed verifications from one source;
-    // 503 while the order's product is rebuilt after a data loss.
-    problems: ['payload-too-large', 'invalid-signature', 'rate-limited', 'unavailable'],
-  },
-  {
-    method: 'post',
-    path: '/api/admin/products',
-    fn: 'adminCreateProduct',
-    tag: 'Admin',
-    summary: 'Create a product and its sale settings',
-    auth: 'admin',
-    body: CreateProductBody,
-    ok: {
-      201: {
-        description: 'created',
-        schema: ProductView,
-        headers: [
-          { name: 'Location', schema: z.string(), description: '/api/products/{id}', required: true },
-        ],
-      },
-    },
-    problems: ['sku-taken'],
-  },
-  {
-    method: 'patch',
-    path: '/api/admin/products/{id}',
-    fn: 'adminUpdateProduct',
-    tag: 'Admin',
-    summary: 'Change the sale window, limits, `paused`, or stock (`stock_delta`, atomic)',
-    auth: 'admin',
-    params: ['product_id'],
-    body: UpdateProductBody,
-    ok: { 200: { description: 'updated', schema: ProductView } },
-    problems: ['product-not-found', 'stock-would-go-negative', 'unavailable'],
-  },
-  {
-    method: 'get',
-    path: '/api/admin/products/{id}/audit',
-    fn: 'adminAudit',
-    tag: 'Admin',
-    summary: 'Stock invariant report, in units',
-    auth: 'admin',
-    params: ['product_id'],
-    ok: { 200: { description: 'the report', schema: AuditReportView } },
-    problems: ['product-not-found'],
-  },
-  {
-    method: 'get',
-    path: '/api/admin/stats',
-    fn: 'adminStats',
-    tag: 'Operations',
-    summary: 'Live per-product figures for the dashboard',
-    description:
-      'Per product: the audit report, orders per second (orders created in the last `window_s` ' +
-      'seconds, persisted or still in flight), the Redis outbox; the orders queue and DLQ depth.',
-    auth: 'admin',
-    query: StatsQuery,
-    ok: { 200: { description: 'the figures', schema: StatsView } },
-  },
-  {
-    method: 'get',
-    path: '/healthz',
-    fn: 'healthz',
-    tag: 'Operations',
-    summary: 'Liveness',
-    auth: 'public',
-    ok: { 200: { description: 'the function answers', schema: HealthView } },
-  },
-  {
-    method: 'get',
-    path: '/readyz',
-    fn: 'readyz',
-    tag: 'Operations',
-    summary: 'Readiness: Redis, PostgreSQL and the orders queue answer',
-    auth: 'public',
-    ok: {
-      200: { description: 'ready', schema: ReadyView },
-      503: {
-        description: 'a dependency is down (named in `down`)',
-        schema: ReadyView,
-        headers: [RETRY_AFTER],
-      },
-    },
-  },
-  {
-    method: 'get',
-    path: '/openapi.json',
-    fn: 'openapi',
-    tag: 'Operations',
-    summary: 'This document',
-    auth: 'public',
-    ok: { 200: { description: 'OpenAPI 3.1', media: ['application/json'] } },
-  },
-  {
-    method: 'get',
-    path: '/docs',
-    fn: 'docs',
-    tag: 'Operations',
-    summary: 'Browsable UI for this document (Swagger UI)',
-    auth: 'public',
-    ok: { 200: html('the UI page') },
-  },
-  {
-    method: 'get',
-    path: '/docs/{asset}',
-    fn: 'docs',
-    tag: 'Operations',
-    summary: 'A file of the docs UI, served by the function itself',
-    auth: 'public',
-    params: ['asset'],
-    ok: { 200: { description: 'the file', media: ['text/javascript', 'text/css'] } },
-    problems: ['not-found'],
-  },
-  {
-    method: 'get',
-    path: '/',
-    fn: 'dashboard',
-    tag: 'Operations',
-    summary: 'Live dashboard page (asks for an admin token, polls /api/admin/stats)',
-    auth: 'public',
-    ok: { 200: html('the dashboard page') },
-  },
-];
-
 /** The problems a route answers: its own, plus those implied by its auth, body and query. */
-export function problemsOf(op: Operation): ProblemCode[] {
+export function problemsOf(op: RouteDeclaration): ProblemCode[] {
   const codes = new Set<ProblemCode>(op.problems ?? []);
   if (op.body || op.query) codes.add('invalid-request');
   if (op.auth !== 'public') codes.add('unauthorized');
@@ -412,7 +107,7 @@ function build(): JsonSchema {
   };
 
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const op of OPERATIONS) {
+  for (const op of ROUTE_LIST) {
     paths[op.path] ??= {};
     paths[op.path]![op.method] = operation(op, ref);
   }
@@ -448,7 +143,7 @@ function build(): JsonSchema {
   };
 }
 
-function operation(op: Operation, ref: (s: ZodType) => JsonSchema): JsonSchema {
+function operation(op: RouteDeclaration, ref: (s: ZodType) => JsonSchema): JsonSchema {
   const parameters = [
     ...(op.params ?? []).map((p) => ({ in: 'path', required: true, ...PATH_PARAMS[p] })),
     ...queryParameters(op.query),

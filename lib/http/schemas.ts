@@ -86,3 +86,14 @@ export const UpdateProductBody = z
   .partial()
   .refine((b) => Object.keys(b).length > 0, { message: 'nothing to change' });
 export type UpdateProductBody = z.infer<typeof UpdateProductBody>;
+
+/** POST /api/payments/webhook, parsed after the signature is verified (lib/http/webhook.ts). */
+export const PaymentWebhookBody = z.object({
+  type: z.enum(['payment.succeeded', 'payment.failed']),
+  data: z.object({
+    order_id: z.uuid(),
+    amount_cents: z.number().int().min(0),
+    currency: z.string().regex(/^[A-Za-z]{3}$/, 'ISO 4217 code'),
+    payment_id: text(1, 255),
+  }),
+});

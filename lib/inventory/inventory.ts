@@ -1,10 +1,12 @@
 // The Redis implementation of the domain's Inventory port. Script outcomes become typed values here
 // and nowhere else.
+
+import { type AcceptedOrder, pendingRecordFromJson, splitPendingRecord } from '../sale/accepted-order';
 import type { InventoryReserveResult } from '../sale/outcomes';
-import type { Inventory, PendingOrder, ProductSnapshot, ReserveRequest, RetakeOutcome } from '../sale/ports';
-import type { AcceptedOrder, Product } from '../sale/types';
+import type { Inventory, PendingOrder, ProductSnapshot, ReserveRequest } from '../sale/ports';
+import type { Product } from '../sale/types';
 import { globalKeys, productKeys } from './keys';
-import type { ScriptClient } from './scripts';
+import type { ScriptClient, ScriptReply } from './scripts';
 
 /** Idempotency keys are kept at least this long (API.md: 24 hours). */
 export const IDEMPOTENCY_TTL_S = 24 * 3600;
@@ -50,7 +52,11 @@ export function redisInventory(
   /** Counters are never written by a settings update; stock changes go through adjustStock. */
   async function writeSettings(product: Product): Promise<void> {
     const { stock_total: _counter, ...settings } = productSettings(product);
-    await redis.loadProduct(keysOf(product.id).sale, product.id, 'update', ...flatPairs(settings));
+    await redis.lua.loadProduct({
+      keys: { sale: keysOf(product.id).sale },
+      args: { product_id: product.id, mode: 'update' },
+      rest: flatPairs(settings),
+    });
   }
 
   /** The product index, without its sentinel. */
@@ -63,23 +69,27 @@ export function redisInventory(
     async reserve(req) {
       const k = keysOf(req.product_id);
       const idem = req.idempotency_key;
-      const reply = (await redis.reserve(
-        k.sale,
-        k.customers,
-        k.order(req.order_id),
-        k.outbox,
-        idem === null ? k.unused : k.idempotency(req.customer_id, idem),
-        req.order_id,
-        req.customer_id,
-        req.qty,
-        fingerprint(req),
-        IDEMPOTENCY_TTL_S,
-        idem === null ? '0' : '1',
-        req.product_id,
-        idem ?? '',
-        Date.now(), // fixed now: a resend by ioredis carries the original send time
-        bound.resend_window_ms,
-      )) as [string, ...(string | number)[]];
+      const reply = await redis.lua.reserve({
+        keys: {
+          sale: k.sale,
+          customers: k.customers,
+          order: k.order(req.order_id),
+          outbox: k.outbox,
+          idempotency: idem === null ? k.unused : k.idempotency(req.customer_id, idem),
+        },
+        args: {
+          order_id: req.order_id,
+          customer_id: req.customer_id,
+          qty: req.qty,
+          fingerprint: fingerprint(req),
+          idempotency_ttl_s: IDEMPOTENCY_TTL_S,
+          has_idempotency_key: idem === null ? '0' : '1',
+          product_id: req.product_id,
+          idempotency_key: idem ?? '',
+          sent_ms: Date.now(), // fixed now: a resend by ioredis carries the original send time
+          resend_window_ms: bound.resend_window_ms,
+        },
+      });
       const result = parseReserveReply(reply);
       if (result.kind === 'product_not_found' && (await stateLost(req.product_id))) {
         return { kind: 'unavailable', reason: 'rebuilding' };
@@ -96,7 +106,11 @@ export function redisInventory(
     },
 
     async loadProduct(product) {
-      await redis.loadProduct(keysOf(product.id).sale, product.id, 'create', ...productFields(product));
+      await redis.lua.loadProduct({
+        keys: { sale: keysOf(product.id).sale },
+        args: { product_id: product.id, mode: 'create' },
+        rest: productFields(product),
+      });
       await redis.sadd(globalKeys(prefix).products, String(product.id));
     },
 
@@ -133,23 +147,18 @@ export function redisInventory(
     async releaseBatch(product_id, tickets) {
       if (tickets.length === 0) return [];
       const k = keysOf(product_id);
-      const args = tickets.flatMap((t) => [t.order_id, t.qty, t.customer_id]);
-      const r = (await redis.release(k.sale, k.customers, k.released, ...args)) as number | number[];
-      if (!Array.isArray(r)) return tickets.map(() => 'deferred');
-      return r.map((one) => (one === 1 ? 'released' : 'already'));
+      const rest = tickets.flatMap((t) => [t.order_id, t.qty, t.customer_id]);
+      const r = await redis.lua.release({ keys: releaseKeys(k), args: {}, rest });
+      if (r === -1) return tickets.map(() => 'deferred' as const);
+      return r.map((one) => (one === 1 ? ('released' as const) : ('already' as const)));
     },
 
     async retake(t, released_in_pg) {
       const k = keysOf(t.product_id);
-      return (await redis.retake(
-        k.sale,
-        k.customers,
-        k.released,
-        t.order_id,
-        t.qty,
-        t.customer_id,
-        released_in_pg ? '1' : '0',
-      )) as RetakeOutcome;
+      return redis.lua.retake({
+        keys: releaseKeys(k),
+        args: { ...orderArgs(t), released_in_pg: released_in_pg ? '1' : '0' },
+      });
     },
 
     async forgetReleases(product_id, order_ids) {
@@ -159,13 +168,13 @@ export function redisInventory(
 
     async cancelPending(order_id, product_id, customer_id) {
       const k = keysOf(product_id);
-      const [status, record] = (await redis.cancelPending(
-        k.outbox,
-        k.order(order_id),
-        order_id,
-        customer_id,
-      )) as ['flagged' | 'persisted' | 'not_found', string?];
-      return status === 'flagged' ? { status, accepted: parsePending(record!).accepted } : { status };
+      const reply = await redis.lua.cancelPending({
+        keys: { outbox: k.outbox, order: k.order(order_id) },
+        args: { order_id, customer_id },
+      });
+      return reply[0] === 'flagged'
+        ? { status: reply[0], accepted: parsePending(reply[1]).accepted }
+        : { status: reply[0] };
     },
 
     async staleOutbox(ids, older_than_ms, limit) {
@@ -191,15 +200,14 @@ export function redisInventory(
 
     async adjustStock(product_id, a) {
       const k = keysOf(product_id);
-      const reply = (await redis.adjustStock(k.sale, k.adjusted, a.delta, a.id)) as [
-        string,
-        number?,
-        number?,
-      ];
+      const reply = await redis.lua.adjustStock({
+        keys: { sale: k.sale, adjusted: k.adjusted },
+        args: { delta: a.delta, adjustment_id: a.id },
+      });
       if (reply[0] === 'ok' || reply[0] === 'already') {
-        return { kind: 'applied', stock_total: Number(reply[1]), available: Number(reply[2]) };
+        return { kind: 'applied', stock_total: reply[1], available: reply[2] };
       }
-      if (reply[0] === 'negative') return { kind: 'refused', available: Number(reply[1]) };
+      if (reply[0] === 'negative') return { kind: 'refused', available: reply[1] };
       return { kind: 'missing' };
     },
 
@@ -245,33 +253,29 @@ export function redisInventory(
     },
 
     async closeIfBehind(e) {
-      const r = await redis.closeIfBehind(
-        keysOf(e.product_id).sale,
-        e.generation,
-        e.max_seq,
-        e.duplicated ? '1' : '0',
-      );
+      const r = await redis.lua.closeIfBehind({
+        keys: { sale: keysOf(e.product_id).sale },
+        args: { generation: e.generation, max_seq: e.max_seq, duplicated: e.duplicated ? '1' : '0' },
+      });
       return r === 'closed';
     },
 
     async abandonRebuild(product_id, token) {
-      await redis.unlockRebuild(keysOf(product_id).rebuildLock, token);
+      await redis.lua.unlockRebuild({
+        keys: { rebuild_lock: keysOf(product_id).rebuildLock },
+        args: { token },
+      });
     },
 
     async reconcile(t, generation) {
       const k = keysOf(t.product_id);
-      const [kind, available] = (await redis.reconcile(
-        k.sale,
-        k.customers,
-        k.reconciled,
-        t.order_id,
-        t.qty,
-        t.customer_id,
-        generation,
-      )) as [string, number?];
-      if (kind === 'taken' || kind === 'already') return { kind, available: Number(available) };
-      if (kind === 'unavailable' || kind === 'stale') return { kind };
-      throw new Error(`reconcile.lua returned an unknown code: ${kind}`);
+      const reply = await redis.lua.reconcile({
+        keys: { sale: k.sale, customers: k.customers, reconciled: k.reconciled },
+        args: { ...orderArgs(t), generation },
+      });
+      return reply[0] === 'taken' || reply[0] === 'already'
+        ? { kind: reply[0], available: reply[1] }
+        : { kind: reply[0] };
     },
 
     async finishRebuild(product_id, token, state) {
@@ -295,39 +299,42 @@ export function redisInventory(
       const write = redis.multi().del(k.adjusted);
       await (fates.length ? write.hset(k.adjusted, ...fates) : write).exec();
       const pairs = [...state.customers.entries()].flat();
-      const [r, reopened_ms] = (await redis.rebuild(
-        k.sale,
-        k.customers,
-        k.released,
-        k.outbox,
-        k.rebuildLock,
-        k.reconciled,
-        token,
-        state.available,
-        state.rebuild_id,
-        state.stock_total,
-        state.customers.size,
-        ...pairs,
-        ...state.released_order_ids,
-      )) as ['ok' | 'not_owner' | 'outbox_not_empty', number?];
-      if (r !== 'ok') return { status: r };
+      const reply = await redis.lua.rebuild({
+        keys: {
+          sale: k.sale,
+          customers: k.customers,
+          released: k.released,
+          outbox: k.outbox,
+          rebuild_lock: k.rebuildLock,
+          reconciled: k.reconciled,
+        },
+        args: {
+          token,
+          available: state.available,
+          generation: state.rebuild_id,
+          stock_total: state.stock_total,
+          customer_count: state.customers.size,
+        },
+        rest: [...pairs, ...state.released_order_ids],
+      });
+      if (reply[0] !== 'ok') return { status: reply[0] };
       await redis.sadd(globalKeys(prefix).products, String(product_id));
-      return { status: r, reopened_ms: Number(reopened_ms) };
+      return { status: reply[0], reopened_ms: reply[1] };
     },
 
     async ack(orders) {
       return Promise.all(
         orders.map(async (o) => {
           const k = keysOf(o.product_id);
-          const [, cancel] = (await redis.ack(
-            k.sale,
-            k.outbox,
-            k.order(o.order_id),
-            o.order_id,
-            o.qty,
-            ORDER_RECORD_TTL_S,
-            bound.tombstone_ttl_s,
-          )) as [number, number];
+          const [, cancel] = await redis.lua.ack({
+            keys: { sale: k.sale, outbox: k.outbox, order: k.order(o.order_id) },
+            args: {
+              order_id: o.order_id,
+              qty: o.qty,
+              record_ttl_s: ORDER_RECORD_TTL_S,
+              tombstone_ttl_s: bound.tombstone_ttl_s,
+            },
+          });
           return { order_id: o.order_id, cancel_pending: cancel === 1 };
         }),
       );
@@ -340,48 +347,48 @@ function fingerprint(req: ReserveRequest): string {
   return `${req.product_id}:${req.qty}`;
 }
 
-function parseReserveReply([code, a]: [string, ...(string | number)[]]): InventoryReserveResult {
-  switch (code) {
+function parseReserveReply(reply: ScriptReply<'reserve'>): InventoryReserveResult {
+  switch (reply[0]) {
     case 'reserved':
     case 'replay':
-      return { kind: 'reserved', accepted: parsePending(String(a)).accepted, replayed: code === 'replay' };
+      return { kind: 'reserved', accepted: parsePending(reply[1]).accepted, replayed: reply[0] === 'replay' };
     case 'product_not_found':
     case 'idempotency_key_reused':
     case 'sale_paused':
     case 'sale_ended':
-      return { kind: code };
+      return { kind: reply[0] };
     case 'rebuilding':
       return { kind: 'unavailable', reason: 'rebuilding' };
     case 'stale':
       return { kind: 'unavailable', reason: 'command older than the resend window' };
     case 'qty_above_limit':
-      return { kind: code, max_per_order: Number(a) };
+      return { kind: reply[0], max_per_order: reply[1] };
     case 'sale_not_started':
-      return { kind: code, starts_at: new Date(Number(a)) };
+      return { kind: reply[0], starts_at: new Date(reply[1]) };
     case 'customer_limit_reached':
-      return { kind: code, remaining: Number(a) };
+      return { kind: reply[0], remaining: reply[1] };
     case 'insufficient_stock':
-      return { kind: code, available: Number(a) };
-    default:
-      throw new Error(`reserve.lua returned an unknown code: ${code}`);
+      return { kind: reply[0], available: reply[1] };
   }
 }
 
+/** The keys release.lua and retake.lua share. */
+const releaseKeys = (k: ReturnType<typeof productKeys>) => ({
+  sale: k.sale,
+  customers: k.customers,
+  released: k.released,
+});
+
+/** The order arguments release, retake and reconcile share. */
+const orderArgs = (t: { order_id: string; qty: number; customer_id: string }) => ({
+  order_id: t.order_id,
+  qty: t.qty,
+  customer_id: t.customer_id,
+});
+
+/** A Redis order record (see PendingRecord). */
 function parsePending(record: string): PendingOrder {
-  const r = JSON.parse(record) as AcceptedOrder & { cancel_pending?: boolean };
-  const accepted: AcceptedOrder = {
-    order_id: r.order_id,
-    product_id: r.product_id,
-    customer_id: r.customer_id,
-    qty: r.qty,
-    unit_price_cents: r.unit_price_cents,
-    currency: r.currency,
-    created_ms: r.created_ms,
-    expires_ms: r.expires_ms,
-    ...(r.idempotency_key ? { idempotency_key: r.idempotency_key } : {}),
-    ...(r.seq !== undefined ? { generation: r.generation ?? 0, seq: r.seq } : {}),
-  };
-  return { accepted, cancel_pending: r.cancel_pending === true };
+  return splitPendingRecord(pendingRecordFromJson(record));
 }
 
 const msOrNone = (d: Date | null) => (d === null ? -1 : d.getTime());

@@ -1,7 +1,8 @@
 // Orders in PostgreSQL: batched inserts from the queue, reads for owners and admins.
 import postgres from 'postgres';
+import type { AcceptedOrder } from '../sale/accepted-order';
 import type { OrderStore } from '../sale/ports';
-import type { AcceptedOrder, Order, OrderStatus } from '../sale/types';
+import type { Order, OrderStatus } from '../sale/types';
 import type { Sql } from './db';
 import { ORDER_COLUMNS, type OrderRow, orderFromRow } from './rows';
 
@@ -97,21 +98,7 @@ export async function insertAccepted(
   // Sorted: concurrent batches sharing orders lock them in the same order and cannot deadlock.
   const rows = dedupe(orders)
     .sort((a, b) => (a.order_id < b.order_id ? -1 : 1))
-    .map((o) => ({
-      order_id: o.order_id,
-      product_id: o.product_id,
-      customer_id: o.customer_id,
-      qty: o.qty,
-      unit_price_cents: o.unit_price_cents,
-      amount_cents: o.unit_price_cents * o.qty,
-      currency: o.currency,
-      status: 'reserved',
-      created_at: new Date(o.created_ms),
-      expires_at: new Date(o.expires_ms),
-      idempotency_key: o.idempotency_key ?? null,
-      inventory_generation: o.generation ?? null,
-      inventory_seq: o.seq ?? null,
-    }));
+    .map(rowFromAccepted);
   return sql.begin(async (tx) => {
     const inserted = await tx<{ order_id: string }[]>`
       INSERT INTO orders ${tx(rows)} ON CONFLICT (order_id) DO NOTHING RETURNING order_id`;
@@ -133,6 +120,25 @@ export async function insertAccepted(
     await hooks.beforeCommit?.();
     return inserted.map((r) => r.order_id);
   });
+}
+
+/** The orders row of an accepted order (a new reservation): one column per field of its schema. */
+export function rowFromAccepted(o: AcceptedOrder) {
+  return {
+    order_id: o.order_id,
+    product_id: o.product_id,
+    customer_id: o.customer_id,
+    qty: o.qty,
+    unit_price_cents: o.unit_price_cents,
+    amount_cents: o.unit_price_cents * o.qty,
+    currency: o.currency,
+    status: 'reserved' as const,
+    created_at: new Date(o.created_ms),
+    expires_at: new Date(o.expires_ms),
+    idempotency_key: o.idempotency_key ?? null,
+    inventory_generation: o.generation ?? null,
+    inventory_seq: o.seq ?? null,
+  };
 }
 
 /** The same order twice in one batch is written (and recorded) once. */

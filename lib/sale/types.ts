@@ -1,4 +1,9 @@
 // The domain's vocabulary. Nothing here knows about Redis, SQL, SQS or HTTP.
+import type { AcceptedOrder } from './accepted-order';
+
+// The accepted order's one definition is its schema (./accepted-order.ts); re-exported for the
+// modules that take it with the rest of this vocabulary.
+export type { AcceptedOrder } from './accepted-order';
 
 export const ORDER_STATUSES = [
   'reserved',
@@ -35,24 +40,6 @@ export interface Product {
 }
 
 export type SaleState = 'upcoming' | 'live' | 'paused' | 'ended';
-
-/** An order as the inventory accepted it: what travels on the queue and is written to PostgreSQL. */
-export interface AcceptedOrder {
-  order_id: string;
-  product_id: number;
-  customer_id: string;
-  qty: number;
-  unit_price_cents: number;
-  currency: string;
-  created_ms: number;
-  expires_ms: number;
-  /** the Idempotency-Key it was created under, if any (lets a rebuild restore replays) */
-  idempotency_key?: string;
-  /** the product's Redis generation (0, or the rebuild that wrote it) and this reservation's
-   * sequence number in it: persisted, they reveal a rollback (lib/sale/rollback.ts) */
-  generation?: number;
-  seq?: number;
-}
 
 export interface Order {
   order_id: string;

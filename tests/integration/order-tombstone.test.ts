@@ -56,23 +56,27 @@ it('a reserve command older than the resend window is refused (stale) and change
   const k = productKeys(prefix, product.id);
   const order_id = randomUUID();
   const sent_ms = Date.now() - bound.resend_window_ms - 1000; // as if resent after a long reconnect
-  const reply = await redis.reserve(
-    k.sale,
-    k.customers,
-    k.order(order_id),
-    k.outbox,
-    k.unused,
-    order_id,
-    `c-${randomUUID()}`,
-    1,
-    `${product.id}:1`,
-    IDEMPOTENCY_TTL_S,
-    '0',
-    product.id,
-    '',
-    sent_ms,
-    bound.resend_window_ms,
-  );
+  const reply = await redis.lua.reserve({
+    keys: {
+      sale: k.sale,
+      customers: k.customers,
+      order: k.order(order_id),
+      outbox: k.outbox,
+      idempotency: k.unused,
+    },
+    args: {
+      order_id,
+      customer_id: `c-${randomUUID()}`,
+      qty: 1,
+      fingerprint: `${product.id}:1`,
+      idempotency_ttl_s: IDEMPOTENCY_TTL_S,
+      has_idempotency_key: '0',
+      product_id: product.id,
+      idempotency_key: '',
+      sent_ms,
+      resend_window_ms: bound.resend_window_ms,
+    },
+  });
   expect(reply).toEqual(['stale']);
   expect(await redis.exists(k.order(order_id))).toBe(0);
   expect(await audit(product.id)).toMatchObject({ available: 10, in_flight: 0, ok: true });

@@ -8,6 +8,7 @@ import { redisFromEnv } from '../../infra/local/stack';
 import { redisInventory } from '../../lib/inventory/inventory';
 import { productKeys } from '../../lib/inventory/keys';
 import { registerScripts } from '../../lib/inventory/scripts';
+import { AcceptedOrderSchema } from '../../lib/sale/accepted-order';
 import { newOrderId } from '../../lib/sale/order-id';
 import type { ReserveRequest } from '../../lib/sale/ports';
 import { newProduct } from '../helpers/api';
@@ -109,4 +110,27 @@ it('a client retry under the same Idempotency-Key (a fresh order id) replays the
       outbox: [req.order_id],
     });
   });
+});
+
+it('what reserve.lua records is an accepted order by the schema the queue consumer parses with', async () => {
+  const product = await newProduct({ stock_total: 10, price_cents: 1999 });
+  const base = { product_id: product.id, customer_id: `c-${randomUUID()}`, qty: 1 };
+  const plain: ReserveRequest = { ...base, order_id: newOrderId(product.id), idempotency_key: null };
+  const keyed: ReserveRequest = { ...base, order_id: newOrderId(product.id), idempotency_key: 'k-1' };
+
+  await whileUnpersisted(sql, plain.order_id, () =>
+    whileUnpersisted(sql, keyed.order_id, async () => {
+      for (const req of [plain, keyed]) {
+        const r = await inv.reserve(req);
+        if (r.kind !== 'reserved') throw new Error(`expected reserved, got ${r.kind}`);
+        // Exactly the schema's fields (strict): a field added in Lua only would fail every message.
+        expect(AcceptedOrderSchema.parse(JSON.parse(JSON.stringify(r.accepted)))).toEqual(r.accepted);
+        expect(r.accepted).toMatchObject({ unit_price_cents: 1999, generation: 0, seq: expect.any(Number) });
+      }
+      // cancel-pending.lua rewrites the record with its flag: the accepted order read back is unchanged.
+      const flagged = await inv.cancelPending(keyed.order_id, product.id, keyed.customer_id);
+      if (flagged.status !== 'flagged') throw new Error(`expected flagged, got ${flagged.status}`);
+      expect(AcceptedOrderSchema.parse(flagged.accepted)).toMatchObject({ idempotency_key: 'k-1' });
+    }),
+  );
 });

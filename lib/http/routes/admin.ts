@@ -1,0 +1,62 @@
+// Admin routes (a Bearer token with role admin): products, the audit, the dashboard's figures.
+import { z } from 'zod';
+import { CreateProductBody, StatsQuery, UpdateProductBody } from '../schemas';
+import { AuditReportView, ProductView, StatsView } from '../view-schemas';
+import type { RouteDeclaration } from './declare';
+
+export const adminCreateProduct = {
+  method: 'post',
+  path: '/api/admin/products',
+  fn: 'adminCreateProduct',
+  tag: 'Admin',
+  summary: 'Create a product and its sale settings',
+  auth: 'admin',
+  body: CreateProductBody,
+  ok: {
+    201: {
+      description: 'created',
+      schema: ProductView,
+      headers: [{ name: 'Location', schema: z.string(), description: '/api/products/{id}', required: true }],
+    },
+  },
+  problems: ['sku-taken'],
+} satisfies RouteDeclaration;
+
+export const adminUpdateProduct = {
+  method: 'patch',
+  path: '/api/admin/products/{id}',
+  fn: 'adminUpdateProduct',
+  tag: 'Admin',
+  summary: 'Change the sale window, limits, `paused`, or stock (`stock_delta`, atomic)',
+  auth: 'admin',
+  params: ['product_id'],
+  body: UpdateProductBody,
+  ok: { 200: { description: 'updated', schema: ProductView } },
+  problems: ['product-not-found', 'stock-would-go-negative', 'unavailable'],
+} satisfies RouteDeclaration;
+
+export const adminAudit = {
+  method: 'get',
+  path: '/api/admin/products/{id}/audit',
+  fn: 'adminAudit',
+  tag: 'Admin',
+  summary: 'Stock invariant report, in units',
+  auth: 'admin',
+  params: ['product_id'],
+  ok: { 200: { description: 'the report', schema: AuditReportView } },
+  problems: ['product-not-found'],
+} satisfies RouteDeclaration;
+
+export const adminStats = {
+  method: 'get',
+  path: '/api/admin/stats',
+  fn: 'adminStats',
+  tag: 'Operations',
+  summary: 'Live per-product figures for the dashboard',
+  description:
+    'Per product: the audit report, orders per second (orders created in the last `window_s` ' +
+    'seconds, persisted or still in flight), the Redis outbox; the orders queue and DLQ depth.',
+  auth: 'admin',
+  query: StatsQuery,
+  ok: { 200: { description: 'the figures', schema: StatsView } },
+} satisfies RouteDeclaration;
