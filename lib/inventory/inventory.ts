@@ -4,6 +4,7 @@ import type { InventoryReserveResult } from '../sale/outcomes';
 import type { Inventory, PendingOrder, ProductSnapshot, ReserveRequest, RetakeOutcome } from '../sale/ports';
 import type { AcceptedOrder, Product } from '../sale/types';
 import { globalKeys, productKeys } from './keys';
+import { outboxReads } from './outbox-reads';
 import type { ScriptClient } from './scripts';
 
 /** Idempotency keys are kept at least this long (API.md: 24 hours). */
@@ -110,25 +111,7 @@ export function redisInventory(
       return parsePending(record);
     },
 
-    async auditState(product_id) {
-      const k = keysOf(product_id);
-      // One MULTI on one slot: the counters and the outbox are read at the same instant.
-      const replies = await redis
-        .multi()
-        .hmget(k.sale, 'stock_total', 'available')
-        .zrange(k.outbox, '0', '-1')
-        .exec();
-      if (!replies) throw new Error('audit read aborted');
-      const [[e1, counters], [e2, ids]] = replies as [
-        [Error | null, (string | null)[]],
-        [Error | null, string[]],
-      ];
-      if (e1 || e2) throw e1 ?? e2;
-      if (counters[0] === null) return null;
-      const records = ids.length ? await redis.mget(...ids.map((id) => k.order(id))) : [];
-      const outbox = records.flatMap((r) => (r === null ? [] : [parsePending(r).accepted]));
-      return { stock_total: Number(counters[0]), available: Number(counters[1]), outbox };
-    },
+    ...outboxReads(redis, keysOf),
 
     async release(t) {
       const k = keysOf(t.product_id);
@@ -232,7 +215,9 @@ export function redisInventory(
       const replies = await redis
         .multi()
         .hdel(k.sale, 'complete')
-        .hset(k.sale, 'available', 0, 'in_flight', 0, ...productFields(product))
+        .hset(k.sale, 'available', 0, ...productFields(product))
+        // The outbox may still hold orders (a rollback closed the product): its counter stays theirs.
+        .hsetnx(k.sale, 'in_flight', 0)
         .hsetnx(k.sale, 'closed_ms', Date.now())
         .hget(k.sale, 'closed_ms')
         .exec();
@@ -312,7 +297,7 @@ export function redisInventory(
       return { status: r, reopened_ms: Number(reopened_ms) };
     },
 
-    async ack(orders) {
+    async ack(orders, persisted = true) {
       return Promise.all(
         orders.map(async (o) => {
           const k = keysOf(o.product_id);
@@ -324,6 +309,7 @@ export function redisInventory(
             o.qty,
             ORDER_RECORD_TTL_S,
             bound.tombstone_ttl_s,
+            persisted ? '1' : '0',
           )) as [number, number];
           return { order_id: o.order_id, cancel_pending: cancel === 1 };
         }),
@@ -364,7 +350,7 @@ function parseReserveReply([code, a]: [string, ...(string | number)[]]): Invento
   }
 }
 
-function parsePending(record: string): PendingOrder {
+export function parsePending(record: string): PendingOrder {
   const r = JSON.parse(record) as AcceptedOrder & { cancel_pending?: boolean };
   const accepted: AcceptedOrder = {
     order_id: r.order_id,

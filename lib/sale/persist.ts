@@ -67,7 +67,7 @@ async function insertIsolating(deps: PersistDeps, batch: AcceptedOrder[]) {
       qty: o.qty,
     })),
   );
-  await deps.inventory.ack(bad);
+  await deps.inventory.ack(bad, false);
   const refused = new Set(bad.map((o) => o.order_id));
   return {
     inserted,

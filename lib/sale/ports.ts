@@ -38,6 +38,8 @@ export interface Inventory {
   pendingOrder(order_id: string, product_id: number): Promise<PendingOrder | null>;
   /** Counters and outbox of one product read together (one atomic read), or null if unknown. */
   auditState(product_id: number): Promise<InventoryAuditState | null>;
+  /** Counters and outbox figures, never the outbox itself: a bounded read for the dashboard. */
+  statsState(product_id: number, since_ms: number): Promise<InventoryStatsState | null>;
   /**
    * Gives an order's units back; idempotent on the order id. "deferred": the product's state is
    * not complete (lost or being rebuilt), nothing was written; the rebuild or a later run applies it.
@@ -96,8 +98,11 @@ export interface Inventory {
     ticket: ReleaseTicket,
     generation: number,
   ): Promise<{ kind: 'taken' | 'already'; available: number } | { kind: 'unavailable' | 'stale' }>;
-  /** Takes persisted orders out of the outbox; reports which ones the owner asked to cancel. */
-  ack(orders: AcceptedOrder[]): Promise<{ order_id: string; cancel_pending: boolean }[]>;
+  /**
+   * Takes orders out of the outbox; reports which ones the owner asked to cancel. `persisted`:
+   * false for orders PostgreSQL refused (quarantined), which the acked counters leave out.
+   */
+  ack(orders: AcceptedOrder[], persisted?: boolean): Promise<{ order_id: string; cancel_pending: boolean }[]>;
 }
 
 /** A stock change recorded in PostgreSQL before Redis applies it. */
@@ -179,11 +184,41 @@ export interface QueueBacklog {
   depth(): Promise<{ queue: number; dlq: number }>;
 }
 
+/** Every order of `generation` with a sequence up to `seq` had been accepted at the read. */
+export interface ReservationCut {
+  generation: number;
+  seq: number;
+}
+
+/** The sale hash's counters of the outbox (lua/ack.lua), read at one instant with `cut`. */
+export interface OutboxCounters {
+  /** units in the outbox */
+  in_flight: number;
+  /** units and orders acked after reaching PostgreSQL under cut.generation; null: a hash older than them */
+  acked: { units: number; orders: number } | null;
+  cut: ReservationCut;
+}
+
 export interface InventoryAuditState {
   stock_total: number;
   available: number;
   /** orders in the outbox: accepted, maybe not yet in PostgreSQL */
   outbox: AcceptedOrder[];
+  counters: OutboxCounters;
+}
+
+export interface InventoryStatsState {
+  stock_total: number;
+  available: number;
+  counters: OutboxCounters;
+  /** sizes only (ZCARD, the first entry, ZCOUNT): O(log n) whatever the outbox holds */
+  outbox: { orders: number; oldest_ms: number | null; since: number };
+}
+
+/** What PostgreSQL holds of the orders of a cut's generation up to its sequence. */
+export interface CutFigures {
+  units: number;
+  orders: number;
 }
 
 export interface OrderQueue {
@@ -206,11 +241,16 @@ export interface OrderStore {
   /** Keeps a refused order for the operator (idempotent on the order id). */
   quarantine(order: AcceptedOrder, reason: string): Promise<void>;
   get(order_id: string): Promise<Order | null>;
-  /** Units per status for one product, read in one snapshot with which of `order_ids` exist. */
+  /**
+   * Units per status for one product, read in one snapshot with which of `order_ids` exist. With a
+   * cut: orders of its generation above its sequence (accepted after the Redis read) are left out,
+   * and `counted` sums those up to it.
+   */
   auditFigures(
     product_id: number,
     order_ids: string[],
-  ): Promise<{ units: Partial<Record<OrderStatus, number>>; existing: Set<string> }>;
+    cut?: ReservationCut,
+  ): Promise<{ units: Partial<Record<OrderStatus, number>>; existing: Set<string>; counted?: CutFigures }>;
 }
 
 export interface Straggler extends ReleaseTicket {
