@@ -216,12 +216,12 @@ export function redisInventory(
         .multi()
         .hdel(k.sale, 'complete')
         .hset(k.sale, 'available', 0, ...productFields(product))
+        .hsetnx(k.sale, 'closed_ms', Date.now())
         // The outbox may still hold orders (a rollback closed the product): its counter stays theirs.
         .hsetnx(k.sale, 'in_flight', 0)
-        .hsetnx(k.sale, 'closed_ms', Date.now())
         .hget(k.sale, 'closed_ms')
         .exec();
-      const closed = replies?.[3]?.[1];
+      const closed = replies?.[4]?.[1];
       if (typeof closed !== 'string') throw new Error(`closing product ${product.id} failed`);
       return { closed_ms: Number(closed) };
     },
