@@ -12,8 +12,9 @@ ARGV[3] seconds to keep the record of an order placed under an Idempotency-Key (
 ARGV[4] seconds to keep the record of any other order: a tombstone for resent reserve commands only
         (a record flagged cancel_pending keeps ARGV[3]: a redelivered message must still find the
         flag if applying the cancel failed after this ack)
-ARGV[5] "1" when the order is in PostgreSQL's orders table, "0" when PostgreSQL refused it
-        (quarantined): only the first are counted in acked_units / acked_orders
+ARGV[5] "1" when the order is in PostgreSQL's orders table with its generation and sequence, "0"
+        otherwise (refused and quarantined, or a message without them): only the first are
+        counted in acked_units / acked_orders
 
 Counters kept in the sale hash, with the outbox, in this one step:
   in_flight     units in the outbox (reserve.lua adds, this script takes off)

@@ -297,7 +297,7 @@ export function redisInventory(
       return { status: r, reopened_ms: Number(reopened_ms) };
     },
 
-    async ack(orders, persisted = true) {
+    async ack(orders, sequenced) {
       return Promise.all(
         orders.map(async (o) => {
           const k = keysOf(o.product_id);
@@ -309,7 +309,7 @@ export function redisInventory(
             o.qty,
             ORDER_RECORD_TTL_S,
             bound.tombstone_ttl_s,
-            persisted ? '1' : '0',
+            sequenced.has(o.order_id) ? '1' : '0',
           )) as [number, number];
           return { order_id: o.order_id, cancel_pending: cancel === 1 };
         }),

@@ -34,6 +34,12 @@ export function pgOrders(sql: Sql): OrderStore & {
       >`SELECT ${sql(ORDER_COLUMNS)} FROM orders WHERE order_id = ${order_id}`;
       return row ? orderFromRow(row) : null;
     },
+    async sequenced(order_ids) {
+      if (order_ids.length === 0) return new Set();
+      const rows = await sql<{ order_id: string }[]>`
+        SELECT order_id FROM orders WHERE order_id = ANY(${order_ids}::uuid[]) AND inventory_seq IS NOT NULL`;
+      return new Set(rows.map((r) => r.order_id));
+    },
     async auditFigures(product_id, order_ids, cut) {
       // Orders of the cut's generation above its sequence were accepted after the Redis read: their
       // units are still in that read's `available`, so they are left out here (counted once).
@@ -52,7 +58,8 @@ export function pgOrders(sql: Sql): OrderStore & {
         const [counted] = cut
           ? await tx<{ units: string; orders: string }[]>`
               SELECT coalesce(sum(qty), 0) AS units, count(*) AS orders FROM orders
-              WHERE product_id = ${product_id} AND inventory_generation = ${gen} AND inventory_seq <= ${seq}`
+              WHERE product_id = ${product_id} AND inventory_generation = ${gen} AND inventory_seq <= ${seq}
+                AND NOT (order_id = ANY(${order_ids}::uuid[]))`
           : [];
         const units: Partial<Record<OrderStatus, number>> = {};
         for (const r of rows) units[r.status] = Number(r.units);

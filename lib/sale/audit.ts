@@ -64,7 +64,7 @@ export async function auditWithOutbox(
   const persisted = state.outbox.filter((o) => existing.has(o.order_id));
   const in_flight = unitsOf(state.outbox) - unitsOf(persisted);
   const report = invariant(product_id, state, units, in_flight);
-  return { report, outbox: state.outbox, counter_drift: counterDrift(state, persisted, counted) };
+  return { report, outbox: state.outbox, counter_drift: counterDrift(state, counted) };
 }
 
 /**
@@ -110,15 +110,15 @@ function invariant(
 
 function counterDrift(
   state: { outbox: AcceptedOrder[]; counters: OutboxCounters },
-  persisted: AcceptedOrder[],
   counted: CutFigures | undefined,
 ): CounterDrift {
+  // `counted` leaves the outbox's orders out: what is left of the cut in PostgreSQL was acked.
   const { acked } = state.counters;
   const known = acked !== null && counted !== undefined;
   return {
     in_flight: state.counters.in_flight - unitsOf(state.outbox),
-    acked_units: known ? acked.units - (counted.units - unitsOf(persisted)) : null,
-    acked_orders: known ? acked.orders - (counted.orders - persisted.length) : null,
+    acked_units: known ? acked.units - counted.units : null,
+    acked_orders: known ? acked.orders - counted.orders : null,
   };
 }
 

@@ -99,10 +99,14 @@ export interface Inventory {
     generation: number,
   ): Promise<{ kind: 'taken' | 'already'; available: number } | { kind: 'unavailable' | 'stale' }>;
   /**
-   * Takes orders out of the outbox; reports which ones the owner asked to cancel. `persisted`:
-   * false for orders PostgreSQL refused (quarantined), which the acked counters leave out.
+   * Takes orders out of the outbox; reports which ones the owner asked to cancel. `sequenced`: the
+   * ids whose PostgreSQL row holds their generation and sequence, the only ones the acked counters
+   * count (not a quarantined order, nor one first written from a message without them).
    */
-  ack(orders: AcceptedOrder[], persisted?: boolean): Promise<{ order_id: string; cancel_pending: boolean }[]>;
+  ack(
+    orders: AcceptedOrder[],
+    sequenced: ReadonlySet<string>,
+  ): Promise<{ order_id: string; cancel_pending: boolean }[]>;
 }
 
 /** A stock change recorded in PostgreSQL before Redis applies it. */
@@ -194,7 +198,10 @@ export interface ReservationCut {
 export interface OutboxCounters {
   /** units in the outbox */
   in_flight: number;
-  /** units and orders acked after reaching PostgreSQL under cut.generation; null: a hash older than them */
+  /**
+   * units and orders acked after reaching PostgreSQL with a sequence of cut.generation (the orders
+   * PostgreSQL holds of the cut, less those still in the outbox); null: a hash older than them
+   */
   acked: { units: number; orders: number } | null;
   cut: ReservationCut;
 }
@@ -241,10 +248,12 @@ export interface OrderStore {
   /** Keeps a refused order for the operator (idempotent on the order id). */
   quarantine(order: AcceptedOrder, reason: string): Promise<void>;
   get(order_id: string): Promise<Order | null>;
+  /** Which of these orders PostgreSQL holds with their generation and sequence. */
+  sequenced(order_ids: string[]): Promise<Set<string>>;
   /**
    * Units per status for one product, read in one snapshot with which of `order_ids` exist. With a
    * cut: orders of its generation above its sequence (accepted after the Redis read) are left out,
-   * and `counted` sums those up to it.
+   * and `counted` sums those up to it, except `order_ids`.
    */
   auditFigures(
     product_id: number,

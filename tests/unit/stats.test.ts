@@ -101,7 +101,8 @@ function deps(products: FakeProduct[], backlog: QueueBacklog['depth'] = async ()
       const units: Partial<Record<OrderStatus, number>> = {};
       for (const r of p.rows) units[r.status] = (units[r.status] ?? 0) + r.qty;
       const ids = new Set(p.rows.map((r) => r.order_id));
-      const counted = { units: unitsOf(p.rows), orders: p.rows.length };
+      const rest = p.rows.filter((r) => !order_ids.includes(r.order_id));
+      const counted = { units: unitsOf(rest), orders: rest.length };
       return { units, existing: new Set(order_ids.filter((o) => ids.has(o))), counted };
     },
   } as unknown as OrderStore;
