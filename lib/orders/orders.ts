@@ -41,24 +41,20 @@ export function pgOrders(sql: Sql): OrderStore & {
       return new Set(rows.map((r) => r.order_id));
     },
     async auditFigures(product_id, order_ids, cut) {
-      // Orders of the cut's generation above its sequence were accepted after the Redis read: their
-      // units are still in that read's `available`, so they are left out here (counted once).
-      const gen = cut?.generation ?? -1;
-      const seq = cut?.seq ?? Number.MAX_SAFE_INTEGER;
       return sql.begin('isolation level repeatable read', async (tx) => {
         const rows = await tx<{ status: OrderStatus; units: string }[]>`
-          SELECT status, sum(qty) AS units FROM orders WHERE product_id = ${product_id}
-            AND NOT (coalesce(inventory_generation, -1) = ${gen} AND coalesce(inventory_seq, 0) > ${seq})
-          GROUP BY status`;
+          SELECT status, sum(qty) AS units FROM orders WHERE product_id = ${product_id} GROUP BY status`;
         const found = order_ids.length
           ? await tx<
               { order_id: string }[]
             >`SELECT order_id FROM orders WHERE order_id = ANY(${order_ids}::uuid[])`
           : [];
+        // Orders of the cut's generation up to its sequence had been accepted at the Redis read.
         const [counted] = cut
           ? await tx<{ units: string; orders: string }[]>`
               SELECT coalesce(sum(qty), 0) AS units, count(*) AS orders FROM orders
-              WHERE product_id = ${product_id} AND inventory_generation = ${gen} AND inventory_seq <= ${seq}
+              WHERE product_id = ${product_id} AND inventory_generation = ${cut.generation}
+                AND inventory_seq <= ${cut.seq}
                 AND NOT (order_id = ANY(${order_ids}::uuid[]))`
           : [];
         const units: Partial<Record<OrderStatus, number>> = {};

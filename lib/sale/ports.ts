@@ -251,9 +251,8 @@ export interface OrderStore {
   /** Which of these orders PostgreSQL holds with their generation and sequence. */
   sequenced(order_ids: string[]): Promise<Set<string>>;
   /**
-   * Units per status for one product, read in one snapshot with which of `order_ids` exist. With a
-   * cut: orders of its generation above its sequence (accepted after the Redis read) are left out,
-   * and `counted` sums those up to it, except `order_ids`.
+   * Units per status for one product, read in one snapshot with which of `order_ids` exist; with a
+   * cut, `counted` sums the orders of its generation up to its sequence, except `order_ids`.
    */
   auditFigures(
     product_id: number,
