@@ -85,7 +85,8 @@ function printAudit(
   orphans: number,
   dlq: { visible: number; in_flight: number } | null,
 ) {
-  console.table(reports);
+  // counter_drift is an object: one column, as in --json.
+  console.table(reports.map((r) => r && { ...r, counter_drift: JSON.stringify(r.counter_drift) }));
   console.log(`refund_required orders: ${refunds}   orphaned payment events: ${orphans}`);
   console.log(
     `dead-letter queue: ${dlq ? `${dlq.visible + dlq.in_flight} message(s)` : 'ORDERS_DLQ_URL not set'}`,

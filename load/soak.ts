@@ -43,7 +43,8 @@ async function main(): Promise<void> {
     seed: false,
     env: {
       ...process.env,
-      LOG_LEVEL: 'ERROR',
+      // WARN: a persist batch that fails says why ('record failed'); SOAK_LOG_LEVEL to change it.
+      LOG_LEVEL: process.env['SOAK_LOG_LEVEL'] ?? 'WARN',
       RATE_LIMIT_CUSTOMER_RPS: '0',
       RATE_LIMIT_IP_RPS: '0',
       REDIS_COMMAND_TIMEOUT_MS: String(COMMAND_TIMEOUT_MS),
@@ -96,6 +97,8 @@ async function soak(stack: Stack): Promise<void> {
   );
   const baseline = await usedMemory(redis);
   const tally: Tally = { completed: 0, paid: 0, cancelled: 0, failed: 0, other: {} };
+  /** orders whose cancel was answered 202: flagged before persistence, applied once persisted */
+  const cancelledEarly: string[] = [];
   const deadline = Date.now() + SOAK_MS;
   let early: { orders: number; bytes: number } | null = null;
   const sampler = setInterval(async () => {
@@ -128,6 +131,7 @@ async function soak(stack: Stack): Promise<void> {
       if (step === 0) {
         const c = await api('POST', `/api/orders/${r.body.order_id}/cancel`, token);
         if (c.status === 200 || c.status === 202) tally.cancelled++;
+        if (c.status === 202) cancelledEarly.push(r.body.order_id);
       } else {
         await pay(r.body, step === 1 ? 'payment.succeeded' : 'payment.failed');
         if (step === 1) tally.paid++;
@@ -146,6 +150,11 @@ async function soak(stack: Stack): Promise<void> {
 
   // Settle: every order persisted, pending payments applied, then tombstones expire.
   await settle(stack, sql, product.id);
+  const early_cancels_at_in_flight_0 = await statuses(sql, cancelledEarly);
+  // The outbox is empty once every order was acked, but a persist batch that failed after its
+  // acks (before applying its cancels) comes back only after the queue's visibility timeout.
+  const queue_drained_s = await queueDrained(stack);
+  const early_cancels_after_queue_drained = await statuses(sql, cancelledEarly);
   await new Promise((r) => setTimeout(r, (bound.tombstone_ttl_s + 2) * 1000));
   const endBytes = (await usedMemory(redis)) - baseline;
   const keys = await keyCounts(redis, stack.env['REDIS_KEY_PREFIX']!, product.id);
@@ -163,6 +172,11 @@ async function soak(stack: Stack): Promise<void> {
         redis_bytes_per_completed_order_early: e ? Math.round(e.bytes / e.orders) : null,
         redis_bytes_per_completed_order_end: Math.round(endBytes / Math.max(1, tally.completed)),
         redis_keys_left_for_the_product: keys,
+        cancelled_before_persistence: {
+          by_status_when_outbox_empty: early_cancels_at_in_flight_0,
+          by_status_when_queue_drained: early_cancels_after_queue_drained,
+          queue_drained_after_s: queue_drained_s,
+        },
         postgres_bytes_per_order: Math.round(pg.bytes / Math.max(1, pg.orders)),
         postgres: pg,
       },
@@ -196,6 +210,29 @@ async function settle(stack: Stack, sql: postgres.Sql, product_id: number): Prom
     await new Promise((res) => setTimeout(res, 1000));
   }
   say('did not settle within 2 minutes; figures below include unsettled state');
+}
+
+async function statuses(sql: postgres.Sql, order_ids: string[]): Promise<Record<string, number>> {
+  const rows = await sql<{ status: string; n: number }[]>`
+    SELECT status, count(*)::int AS n FROM orders WHERE order_id = ANY(${order_ids}::uuid[]) GROUP BY status`;
+  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+}
+
+/** Seconds until the orders queue holds no message, visible or in flight (null: not within 3 min). */
+async function queueDrained(stack: Stack): Promise<number | null> {
+  const { sqsBacklog } = await import('../lib/queue/dlq');
+  const { localSqsClient } = await import('../infra/local/services');
+  const backlog = sqsBacklog(
+    localSqsClient(stack.env['SQS_ENDPOINT']!),
+    stack.env['ORDERS_QUEUE_URL']!,
+    undefined,
+  );
+  const t0 = Date.now();
+  while (Date.now() - t0 < 180_000) {
+    if ((await backlog.depth()).queue === 0) return Math.round((Date.now() - t0) / 1000);
+    await new Promise((res) => setTimeout(res, 1000));
+  }
+  return null;
 }
 
 async function keyCounts(redis: Redis, prefix: string, product_id: number) {

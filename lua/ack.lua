@@ -12,6 +12,17 @@ ARGV[3] record_ttl_s: seconds to keep the record of an order placed under an Ide
 ARGV[4] tombstone_ttl_s: seconds to keep the record of any other order: a tombstone for resent reserve commands only
         (a record flagged cancel_pending keeps record_ttl_s: a redelivered message must still find the
         flag if applying the cancel failed after this ack)
+ARGV[5] sequenced: "1" when the order is in PostgreSQL's orders table with its generation and sequence, "0"
+        otherwise (refused and quarantined, or a message without them): only the first are
+        counted in acked_units / acked_orders
+
+Counters kept in the sale hash, with the outbox, in this one step:
+  in_flight     units in the outbox (reserve.lua adds, this script takes off)
+  acked_units   units, and acked_orders orders, taken out of the outbox under this generation after
+  acked_orders  reaching PostgreSQL. The dashboard subtracts them from what PostgreSQL holds of this
+                generation to find the orders it holds that are still in the outbox (counted once)
+                without reading the outbox. Written only where load-product.lua or rebuild.lua
+                started them: a hash from before they existed keeps none (its readers fall back).
 
 Returns {removed, cancel_pending}:
   removed         1 when this call took the entry out of the outbox, 0 when it was already gone
@@ -20,6 +31,10 @@ Returns {removed, cancel_pending}:
 local removed = redis.call('ZREM', KEYS[2], ARGV[1])
 if removed == 1 then
   redis.call('HINCRBY', KEYS[1], 'in_flight', -tonumber(ARGV[2]))
+  if ARGV[5] == '1' and redis.call('HEXISTS', KEYS[1], 'acked_orders') == 1 then
+    redis.call('HINCRBY', KEYS[1], 'acked_units', tonumber(ARGV[2]))
+    redis.call('HINCRBY', KEYS[1], 'acked_orders', 1)
+  end
 end
 local cancel_pending = 0
 local record = redis.call('GET', KEYS[3])

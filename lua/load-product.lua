@@ -2,7 +2,7 @@
 load-product: give a product sale state in Redis, or update its settings.
 Creating sets `available` to the stock and writes `complete` = 1: the marker that this product's
 state is whole (only a full load, here or in rebuild.lua, writes it; its absence means "rebuild me").
-Updating never touches the counters (available, in_flight) nor the marker, so it is safe while a
+Updating never touches the counters (available, in_flight, acked_units, acked_orders) nor the marker, so it is safe while a
 sale runs. Stock changes go through their own script, never through this one.
 
 KEYS[1] sale: hash ({p:ID}:sale)
@@ -36,6 +36,7 @@ for i = 3, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(fields))
 if mode == 'create' then
   local stock = redis.call('HGET', KEYS[1], 'stock_total')
-  redis.call('HSET', KEYS[1], 'available', stock, 'in_flight', 0, 'generation', 0, 'seq', 0, 'complete', 1)
+  redis.call('HSET', KEYS[1], 'available', stock, 'in_flight', 0, 'acked_units', 0, 'acked_orders', 0,
+    'generation', 0, 'seq', 0, 'complete', 1)
 end
 return mode == 'create' and 'created' or 'updated'

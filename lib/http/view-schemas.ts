@@ -69,6 +69,23 @@ export const AuditReportView = z.object({
   ok: z.boolean().describe('drift is 0 and nothing is negative'),
 });
 
+const counterDrift = z
+  .number()
+  .int()
+  .nullable()
+  .describe('0 when exact; null: the product has no such counter yet (until its next rebuild)');
+
+export const ProductAuditView = AuditReportView.extend({
+  ok: z.boolean().describe('drift is 0, nothing is negative, and the outbox counters match the records'),
+  counter_drift: z
+    .object({
+      in_flight: z.number().int().describe('in_flight counter minus the units of the outbox entries'),
+      acked_units: counterDrift,
+      acked_orders: counterDrift,
+    })
+    .describe('how far the Redis counters the dashboard reads (instead of the outbox) are from the records'),
+});
+
 export const PaymentResultView = z.object({
   result: z.enum(['applied', 'duplicate', 'pending', 'ignored']),
   status: z.enum(ORDER_STATUSES).optional().describe("the order's status after this event"),

@@ -1,11 +1,12 @@
 // The Redis implementation of the domain's Inventory port. Script outcomes become typed values here
 // and nowhere else.
 
-import { type AcceptedOrder, pendingRecordFromJson, splitPendingRecord } from '../sale/accepted-order';
+import type { AcceptedOrder } from '../sale/accepted-order';
 import type { InventoryReserveResult } from '../sale/outcomes';
-import type { Inventory, PendingOrder, ProductSnapshot, ReserveRequest } from '../sale/ports';
+import type { Inventory, ProductSnapshot, ReserveRequest } from '../sale/ports';
 import type { Product } from '../sale/types';
 import { globalKeys, productKeys } from './keys';
+import { outboxReads, parsePending } from './outbox-reads';
 import type { ScriptClient, ScriptReply } from './scripts';
 
 /** Idempotency keys are kept at least this long (API.md: 24 hours). */
@@ -124,25 +125,7 @@ export function redisInventory(
       return parsePending(record);
     },
 
-    async auditState(product_id) {
-      const k = keysOf(product_id);
-      // One MULTI on one slot: the counters and the outbox are read at the same instant.
-      const replies = await redis
-        .multi()
-        .hmget(k.sale, 'stock_total', 'available')
-        .zrange(k.outbox, '0', '-1')
-        .exec();
-      if (!replies) throw new Error('audit read aborted');
-      const [[e1, counters], [e2, ids]] = replies as [
-        [Error | null, (string | null)[]],
-        [Error | null, string[]],
-      ];
-      if (e1 || e2) throw e1 ?? e2;
-      if (counters[0] === null) return null;
-      const records = ids.length ? await redis.mget(...ids.map((id) => k.order(id))) : [];
-      const outbox = records.flatMap((r) => (r === null ? [] : [parsePending(r).accepted]));
-      return { stock_total: Number(counters[0]), available: Number(counters[1]), outbox };
-    },
+    ...outboxReads(redis, keysOf),
 
     async releaseBatch(product_id, tickets) {
       if (tickets.length === 0) return [];
@@ -243,11 +226,13 @@ export function redisInventory(
       const replies = await redis
         .multi()
         .hdel(k.sale, 'complete')
-        .hset(k.sale, 'available', 0, 'in_flight', 0, ...productFields(product))
+        .hset(k.sale, 'available', 0, ...productFields(product))
         .hsetnx(k.sale, 'closed_ms', Date.now())
+        // The outbox may still hold orders (a rollback closed the product): its counter stays theirs.
+        .hsetnx(k.sale, 'in_flight', 0)
         .hget(k.sale, 'closed_ms')
         .exec();
-      const closed = replies?.[3]?.[1];
+      const closed = replies?.[4]?.[1];
       if (typeof closed !== 'string') throw new Error(`closing product ${product.id} failed`);
       return { closed_ms: Number(closed) };
     },
@@ -322,7 +307,7 @@ export function redisInventory(
       return { status: reply[0], reopened_ms: reply[1] };
     },
 
-    async ack(orders) {
+    async ack(orders, sequenced) {
       return Promise.all(
         orders.map(async (o) => {
           const k = keysOf(o.product_id);
@@ -333,6 +318,7 @@ export function redisInventory(
               qty: o.qty,
               record_ttl_s: ORDER_RECORD_TTL_S,
               tombstone_ttl_s: bound.tombstone_ttl_s,
+              sequenced: sequenced.has(o.order_id) ? '1' : '0',
             },
           });
           return { order_id: o.order_id, cancel_pending: cancel === 1 };
@@ -385,11 +371,6 @@ const orderArgs = (t: { order_id: string; qty: number; customer_id: string }) =>
   qty: t.qty,
   customer_id: t.customer_id,
 });
-
-/** A Redis order record (see PendingRecord). */
-function parsePending(record: string): PendingOrder {
-  return splitPendingRecord(pendingRecordFromJson(record));
-}
 
 const msOrNone = (d: Date | null) => (d === null ? -1 : d.getTime());
 const dateOrNull = (ms: string | undefined) =>

@@ -65,7 +65,7 @@ export const SCRIPTS = {
   ack: script({
     file: 'ack.lua',
     keys: ['sale', 'outbox', 'order'],
-    args: ['order_id', 'qty', 'record_ttl_s', 'tombstone_ttl_s'],
+    args: ['order_id', 'qty', 'record_ttl_s', 'tombstone_ttl_s', 'sequenced'],
     reply: z.tuple([z.literal([0, 1]), z.literal([0, 1])]),
   }),
   release: script({

@@ -32,7 +32,13 @@ export function pgOrders(sql: Sql): OrderStore & {
       >`SELECT ${sql(ORDER_COLUMNS)} FROM orders WHERE order_id = ${order_id}`;
       return row ? orderFromRow(row) : null;
     },
-    async auditFigures(product_id, order_ids) {
+    async sequenced(order_ids) {
+      if (order_ids.length === 0) return new Set();
+      const rows = await sql<{ order_id: string }[]>`
+        SELECT order_id FROM orders WHERE order_id = ANY(${order_ids}::uuid[]) AND inventory_seq IS NOT NULL`;
+      return new Set(rows.map((r) => r.order_id));
+    },
+    async auditFigures(product_id, order_ids, cut) {
       return sql.begin('isolation level repeatable read', async (tx) => {
         const rows = await tx<{ status: OrderStatus; units: string }[]>`
           SELECT status, sum(qty) AS units FROM orders WHERE product_id = ${product_id} GROUP BY status`;
@@ -41,9 +47,21 @@ export function pgOrders(sql: Sql): OrderStore & {
               { order_id: string }[]
             >`SELECT order_id FROM orders WHERE order_id = ANY(${order_ids}::uuid[])`
           : [];
+        // Orders of the cut's generation up to its sequence had been accepted at the Redis read.
+        const [counted] = cut
+          ? await tx<{ units: string; orders: string }[]>`
+              SELECT coalesce(sum(qty), 0) AS units, count(*) AS orders FROM orders
+              WHERE product_id = ${product_id} AND inventory_generation = ${cut.generation}
+                AND inventory_seq <= ${cut.seq}
+                AND NOT (order_id = ANY(${order_ids}::uuid[]))`
+          : [];
         const units: Partial<Record<OrderStatus, number>> = {};
         for (const r of rows) units[r.status] = Number(r.units);
-        return { units, existing: new Set(found.map((r) => r.order_id)) };
+        return {
+          units,
+          existing: new Set(found.map((r) => r.order_id)),
+          ...(counted ? { counted: { units: Number(counted.units), orders: Number(counted.orders) } } : {}),
+        };
       });
     },
     async listByCustomer(customer_id, limit, before) {

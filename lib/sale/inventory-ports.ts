@@ -69,7 +69,15 @@ export interface OutboxInventory {
   /** Orders in the outbox of products `ids` for longer than `older_than_ms` (re-send candidates). */
   staleOutbox(ids: number[], older_than_ms: number, limit: number): Promise<AcceptedOrder[]>;
   /** Takes persisted orders out of the outbox; reports which ones the owner asked to cancel. */
-  ack(orders: AcceptedOrder[]): Promise<{ order_id: string; cancel_pending: boolean }[]>;
+  /**
+   * `sequenced`: the ids whose PostgreSQL row holds their generation and sequence, the only ones
+   * the acked counters count (not a quarantined order, nor one first written from a message
+   * without them).
+   */
+  ack(
+    orders: AcceptedOrder[],
+    sequenced: ReadonlySet<string>,
+  ): Promise<{ order_id: string; cancel_pending: boolean }[]>;
 }
 
 export type ReleaseOutcome = 'released' | 'already' | 'deferred';
@@ -124,6 +132,8 @@ export interface RebuildingInventory {
 export interface AuditingInventory {
   /** Counters and outbox of one product read together (one atomic read), or null if unknown. */
   auditState(product_id: number): Promise<InventoryAuditState | null>;
+  /** Counters and outbox figures, never the outbox itself: a bounded read for the dashboard. */
+  statsState(product_id: number, since_ms: number): Promise<InventoryStatsState | null>;
 }
 
 /** The whole inventory authority (what the Redis adapter implements). */
@@ -192,9 +202,42 @@ export interface RollbackEvidence {
   duplicated: boolean;
 }
 
+/** Every order of `generation` with a sequence up to `seq` had been accepted at the read. */
+export interface ReservationCut {
+  generation: number;
+  seq: number;
+}
+
+/** The sale hash's counters of the outbox (lua/ack.lua), read at one instant with `cut`. */
+export interface OutboxCounters {
+  /** units in the outbox */
+  in_flight: number;
+  /**
+   * units and orders acked after reaching PostgreSQL with a sequence of cut.generation (the orders
+   * PostgreSQL holds of the cut, less those still in the outbox); null: a hash older than them
+   */
+  acked: { units: number; orders: number } | null;
+  cut: ReservationCut;
+}
+
 export interface InventoryAuditState {
   stock_total: number;
   available: number;
   /** orders in the outbox: accepted, maybe not yet in PostgreSQL */
   outbox: AcceptedOrder[];
+  counters: OutboxCounters;
+}
+
+export interface InventoryStatsState {
+  stock_total: number;
+  available: number;
+  counters: OutboxCounters;
+  /** sizes only (ZCARD, the first entry, ZCOUNT): O(log n) whatever the outbox holds */
+  outbox: { orders: number; oldest_ms: number | null; since: number };
+}
+
+/** What PostgreSQL holds of the orders of a cut's generation up to its sequence. */
+export interface CutFigures {
+  units: number;
+  orders: number;
 }

@@ -24,8 +24,8 @@ export async function persistAccepted(deps: PersistDeps, given: AcceptedOrder[])
   }
   // Only after the commit: a crash before this line leaves the outbox entry, and the message
   // (or the outbox re-send) comes back and finds the row already there.
-  const acks = await deps.inventory.ack(batch);
   const fresh = new Set(inserted);
+  const acks = await deps.inventory.ack(batch, await sequencedRows(deps, batch, fresh));
   const cancel_pending = acks.filter((a) => a.cancel_pending).map((a) => a.order_id);
   await settleAfterPersist(
     deps,
@@ -38,6 +38,21 @@ export async function persistAccepted(deps: PersistDeps, given: AcceptedOrder[])
     cancel_pending,
     quarantined,
   };
+}
+
+/**
+ * The orders whose row holds their sequence (the acked counters count only those): the ones just
+ * inserted from a message carrying it, and duplicates whose row says so (one query, only when a
+ * delivery repeats; the row may come from an older message without it).
+ */
+async function sequencedRows(
+  deps: PersistDeps,
+  batch: AcceptedOrder[],
+  fresh: Set<string>,
+): Promise<Set<string>> {
+  const ids = batch.filter((o) => fresh.has(o.order_id) && o.seq !== undefined).map((o) => o.order_id);
+  const repeated = batch.filter((o) => !fresh.has(o.order_id)).map((o) => o.order_id);
+  return new Set([...ids, ...(repeated.length ? await deps.orders.sequenced(repeated) : [])]);
 }
 
 /**
@@ -64,7 +79,7 @@ async function insertIsolating(deps: PersistDeps, batch: AcceptedOrder[]) {
       qty: o.qty,
     })),
   );
-  await deps.inventory.ack(bad);
+  await deps.inventory.ack(bad, new Set());
   const refused = new Set(bad.map((o) => o.order_id));
   return {
     inserted,

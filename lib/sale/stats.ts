@@ -1,7 +1,9 @@
-// Live per-product figures for the operator's dashboard: each product's invariant report (the same
-// auditProduct as GET /api/admin/products/{id}/audit), how fast orders arrive, and the backlog
-// between the inventory and PostgreSQL (Redis outboxes, the orders queue, its DLQ).
-import { type AuditReport, auditWithOutbox } from './audit';
+// Live per-product figures for the operator's dashboard: each product's invariant report (the
+// figures of GET /api/admin/products/{id}/audit, found from the outbox counters instead of the
+// outbox, see audit.ts), how fast orders arrive, and the backlog between the inventory and
+// PostgreSQL (Redis outboxes, the orders queue, its DLQ). A poll costs a bounded number of Redis
+// commands per product, however many orders wait in its outbox.
+import { type AuditReport, auditFromCounters, auditWithOutbox } from './audit';
 import { orderIdFloor } from './order-id';
 import type {
   AuditingInventory,
@@ -11,12 +13,12 @@ import type {
   ProductSnapshot,
   QueueBacklog,
 } from './ports';
-import { type AcceptedOrder, type SaleState, saleState } from './types';
+import { type SaleState, saleState } from './types';
 
 /** Order ids are minted by the function, created_at by Redis: allow this much clock skew. */
 const ORDER_ID_CLOCK_SKEW_MS = 60_000;
 /** Orders per second are counted over this many seconds. */
-const STATS_WINDOW_S = 10;
+export const STATS_WINDOW_S = 10;
 /** Products audited at once: each audit holds one PostgreSQL connection for its snapshot. */
 const AUDITS_CONCURRENT_MAX = 4;
 
@@ -76,25 +78,19 @@ export async function saleStats(deps: StatsDeps, opts: StatsOpts): Promise<SaleS
   // A dashboard must keep drawing while the queue endpoint is down: its depth is then unknown.
   const backlog = deps.backlog.depth().catch(() => null);
 
-  const audited = await mapLimit(chosen, AUDITS_CONCURRENT_MAX, async (s) => {
-    // One outbox read per product and poll: the audit's. `createdSince` looks after it, so the
-    // rate counts each order once, from PostgreSQL if it got there by then, else from the outbox.
-    const audited = await auditWithOutbox(deps, s.product.id);
-    return audited ? { snapshot: s, ...audited } : null;
-  });
+  const audited = await mapLimit(chosen, AUDITS_CONCURRENT_MAX, (s) => productFigures(deps, s, since_ms));
   const rows = audited.filter((r) => r !== null);
+  // Only products read the old way (no acked counters) pass outbox ids; counted ones pass none.
   const activity = await deps.activity.createdSince(
     new Date(since_ms),
     rows.map((r) => r.snapshot.product.id),
-    rows.flatMap((r) => r.outbox.map((o) => o.order_id)),
+    rows.flatMap((r) => r.recent.order_ids),
     orderIdFloor(since_ms - ORDER_ID_CLOCK_SKEW_MS),
   );
 
-  const products = rows.map(({ snapshot, report, outbox }) => {
-    const recent_in_flight = outbox.filter(
-      (o) => o.created_ms >= since_ms && !activity.existing.has(o.order_id),
-    ).length;
-    const created = (activity.created.get(report.product_id) ?? 0) + recent_in_flight;
+  const products = rows.map(({ snapshot, report, outbox, recent }) => {
+    const outbox_only = recent.order_ids.filter((id) => !activity.existing.has(id)).length;
+    const created = (activity.created.get(report.product_id) ?? 0) + recent.outbox_only + outbox_only;
     return productStats(snapshot, report, outbox, created / window_s, opts.now_ms);
   });
   const depth = await backlog;
@@ -121,20 +117,79 @@ export async function saleStats(deps: StatsDeps, opts: StatsOpts): Promise<SaleS
   };
 }
 
+interface OutboxFigures {
+  orders: number;
+  oldest_ms: number | null;
+}
+
+interface ProductFigures {
+  snapshot: ProductSnapshot;
+  report: AuditReport;
+  outbox: OutboxFigures;
+  /** orders of the window only in the outbox: counted, or (old way) ids to look up in PostgreSQL */
+  recent: { outbox_only: number; order_ids: string[] };
+}
+
+/**
+ * One Redis read of counters and outbox sizes (O(1) commands whatever the outbox holds), then one
+ * PostgreSQL snapshot. A hash without acked counters (written before they existed, until its next
+ * rebuild) is read the old way, through the audit's full outbox read.
+ */
+async function productFigures(
+  deps: StatsDeps,
+  s: ProductSnapshot,
+  since_ms: number,
+): Promise<ProductFigures | null> {
+  const id = s.product.id;
+  const state = await deps.inventory.statsState(id, since_ms);
+  if (!state) return null;
+  if (state.counters.acked === null) return readWhole(deps, s, since_ms);
+  const { units, counted } = await deps.orders.auditFigures(id, [], state.counters.cut);
+  const figures = auditFromCounters(id, state, units, counted ?? { units: 0, orders: 0 });
+  // Orders persisted but not yet acked are in the window (acks follow their commit within the
+  // batch): the window's outbox entries less them are the orders PostgreSQL does not hold yet.
+  const outbox_only = Math.max(0, state.outbox.since - figures.persisted_in_outbox);
+  return {
+    snapshot: s,
+    report: figures.report,
+    outbox: state.outbox,
+    recent: { outbox_only, order_ids: [] },
+  };
+}
+
+async function readWhole(
+  deps: StatsDeps,
+  s: ProductSnapshot,
+  since_ms: number,
+): Promise<ProductFigures | null> {
+  const audited = await auditWithOutbox(deps, s.product.id);
+  if (!audited) return null;
+  const oldest_ms = audited.outbox.length ? Math.min(...audited.outbox.map((o) => o.created_ms)) : null;
+  return {
+    snapshot: s,
+    report: audited.report,
+    outbox: { orders: audited.outbox.length, oldest_ms },
+    recent: {
+      outbox_only: 0,
+      order_ids: audited.outbox.filter((o) => o.created_ms >= since_ms).map((o) => o.order_id),
+    },
+  };
+}
+
 function productStats(
   s: ProductSnapshot,
   report: AuditReport,
-  outbox: AcceptedOrder[],
+  outbox: OutboxFigures,
   orders_per_s: number,
   now_ms: number,
 ): ProductStats {
-  const oldest_ms = outbox.reduce((min, o) => Math.min(min, o.created_ms), now_ms);
+  const oldest_ms = outbox.oldest_ms ?? now_ms;
   return {
     ...report,
     sku: s.product.sku,
     name: s.product.name,
     state: saleState(s.product, now_ms),
-    outbox: outbox.length,
+    outbox: outbox.orders,
     outbox_oldest_age_s: Math.max(0, Math.round((now_ms - oldest_ms) / 1000)),
     orders_per_s: round2(orders_per_s),
   };

@@ -1,6 +1,12 @@
 // What the domain needs from the durable record (PostgreSQL), the queue and the logger. Adapters in
 // lib/orders, lib/queue and lib/platform implement these; handlers and tests pass them in.
-import type { RebuiltState, RollbackEvidence, StockAdjustment } from './inventory-ports';
+import type {
+  CutFigures,
+  RebuiltState,
+  ReservationCut,
+  RollbackEvidence,
+  StockAdjustment,
+} from './inventory-ports';
 import type { AcceptedOrder, Order, OrderStatus, Product } from './types';
 
 export interface OrderQueue {
@@ -21,11 +27,17 @@ export interface OrderStore {
   /** Keeps a refused order for the operator (idempotent on the order id). */
   quarantine(order: AcceptedOrder, reason: string): Promise<void>;
   get(order_id: string): Promise<Order | null>;
-  /** Units per status for one product, read in one snapshot with which of `order_ids` exist. */
+  /** Which of these orders PostgreSQL holds with their generation and sequence. */
+  sequenced(order_ids: string[]): Promise<Set<string>>;
+  /**
+   * Units per status for one product, read in one snapshot with which of `order_ids` exist; with a
+   * cut, `counted` sums the orders of its generation up to its sequence, except `order_ids`.
+   */
   auditFigures(
     product_id: number,
     order_ids: string[],
-  ): Promise<{ units: Partial<Record<OrderStatus, number>>; existing: Set<string> }>;
+    cut?: ReservationCut,
+  ): Promise<{ units: Partial<Record<OrderStatus, number>>; existing: Set<string>; counted?: CutFigures }>;
 }
 
 /** The settings a PATCH may change (stock goes through stock_delta). */

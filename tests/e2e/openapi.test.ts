@@ -10,12 +10,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { CATALOGUE, PROBLEM_BASE } from '../../lib/http/problems';
 import {
-  AuditReportView,
   HealthView,
   OrderList,
   OrderView,
   PaymentResultView,
   ProblemView,
+  ProductAuditView,
   ProductList,
   ProductView,
   ReadyView,
@@ -257,7 +257,7 @@ describe('response views', () => {
     expectView('PaymentResultView', PaymentResultView, paid.body);
 
     const audit = await call('GET', `/api/admin/products/${product.id}/audit`, { token: admin });
-    expectView('AuditReportView', AuditReportView, audit.body);
+    expectView('ProductAuditView', ProductAuditView, audit.body);
     const stats = await call('GET', `/api/admin/stats?product_id=${product.id}`, { token: admin });
     expectView('StatsView', StatsView, stats.body);
     expectView('HealthView', HealthView, (await call('GET', '/healthz')).body);

@@ -13,8 +13,23 @@ interface FakeProduct {
   product: Product;
   available: number;
   outbox: AcceptedOrder[];
-  /** persisted orders: id, status, qty, created_ms */
+  /** persisted orders: id, status, qty, created_ms (all of generation 0, accepted before any read) */
   rows: { order_id: string; status: OrderStatus; qty: number; created_ms: number }[];
+  /** a sale hash from before the acked counters: the dashboard reads its whole outbox */
+  legacy?: boolean;
+}
+
+const unitsOf = (os: { qty: number }[]) => os.reduce((n, o) => n + o.qty, 0);
+
+/** The sale hash's counters as lua/ack.lua keeps them: acked = persisted orders out of the outbox. */
+function counters(p: FakeProduct) {
+  const inOutbox = new Set(p.outbox.map((o) => o.order_id));
+  const acked = p.rows.filter((r) => !inOutbox.has(r.order_id));
+  return {
+    in_flight: unitsOf(p.outbox),
+    acked: p.legacy ? null : { units: unitsOf(acked), orders: acked.length },
+    cut: { generation: 0, seq: p.rows.length + p.outbox.length },
+  };
 }
 
 function product(id: number, stock_total: number): Product {
@@ -56,7 +71,28 @@ function deps(products: FakeProduct[], backlog: QueueBacklog['depth'] = async ()
     },
     async auditState(id: number) {
       const p = byId.get(id);
-      return p ? { stock_total: p.product.stock_total, available: p.available, outbox: p.outbox } : null;
+      if (!p) return null;
+      return {
+        stock_total: p.product.stock_total,
+        available: p.available,
+        outbox: p.outbox,
+        counters: counters(p),
+      };
+    },
+    async statsState(id: number, since_ms: number) {
+      const p = byId.get(id);
+      if (!p) return null;
+      const created = p.outbox.map((o) => o.created_ms);
+      return {
+        stock_total: p.product.stock_total,
+        available: p.available,
+        counters: counters(p),
+        outbox: {
+          orders: p.outbox.length,
+          oldest_ms: created.length ? Math.min(...created) : null,
+          since: created.filter((ms) => ms >= since_ms).length,
+        },
+      };
     },
   };
   const orders: StatsDeps['orders'] = {
@@ -65,7 +101,9 @@ function deps(products: FakeProduct[], backlog: QueueBacklog['depth'] = async ()
       const units: Partial<Record<OrderStatus, number>> = {};
       for (const r of p.rows) units[r.status] = (units[r.status] ?? 0) + r.qty;
       const ids = new Set(p.rows.map((r) => r.order_id));
-      return { units, existing: new Set(order_ids.filter((o) => ids.has(o))) };
+      const rest = p.rows.filter((r) => !order_ids.includes(r.order_id));
+      const counted = { units: unitsOf(rest), orders: rest.length };
+      return { units, existing: new Set(order_ids.filter((o) => ids.has(o))), counted };
     },
   };
   const activity: OrderActivity = {
@@ -163,9 +201,9 @@ describe('saleStats', () => {
 });
 
 describe('saleStats outbox reads', () => {
-  it('reads a product with a long outbox once per poll (the audit’s read), never again for its own figures', async () => {
+  function longOutbox(legacy: boolean) {
     const outbox = Array.from({ length: 5000 }, (_, i) => accepted(`o-${i}`, 1, 1, NOW - 20_000 + i));
-    const p: FakeProduct = { product: product(1, 6000), available: 1000, rows: [], outbox };
+    const p: FakeProduct = { product: product(1, 6000), available: 1000, rows: [], outbox, legacy };
     const d = deps([p]);
     let entries_read = 0;
     const auditState = d.inventory.auditState.bind(d.inventory);
@@ -174,9 +212,38 @@ describe('saleStats outbox reads', () => {
       entries_read += state?.outbox.length ?? 0;
       return state;
     };
+    return { d, outbox, entries_read: () => entries_read };
+  }
+
+  it('never reads the outbox of a product with counters: its figures come from them', async () => {
+    const { d, entries_read } = longOutbox(false);
     const s = await saleStats(d, { now_ms: NOW, limit: 50 });
-    expect(entries_read).toBe(outbox.length);
+    expect(entries_read()).toBe(0);
     expect(s.products[0]).toMatchObject({ outbox: 5000, outbox_oldest_age_s: 20, in_flight: 5000, ok: true });
+  });
+
+  it('reads the outbox of a product without acked counters once per poll (the audit’s read), never again', async () => {
+    const { d, outbox, entries_read } = longOutbox(true);
+    const s = await saleStats(d, { now_ms: NOW, limit: 50 });
+    expect(entries_read()).toBe(outbox.length);
+    expect(s.products[0]).toMatchObject({ outbox: 5000, outbox_oldest_age_s: 20, in_flight: 5000, ok: true });
+  });
+
+  it('gives the same figures from the counters as from the whole outbox', async () => {
+    const make = (legacy: boolean): FakeProduct => ({
+      product: product(1, 100),
+      available: 90,
+      legacy,
+      rows: [
+        { order_id: 'a-old', status: 'paid', qty: 3, created_ms: NOW - 60_000 },
+        { order_id: 'a-1', status: 'reserved', qty: 2, created_ms: NOW - 5_000 },
+        { order_id: 'a-2', status: 'reserved', qty: 1, created_ms: NOW - 4_000 },
+      ],
+      outbox: [accepted('a-2', 1, 1, NOW - 4_000), accepted('a-3', 1, 4, NOW - 1_000)],
+    });
+    const counted = await saleStats(deps([make(false)]), { now_ms: NOW, limit: 50 });
+    const whole = await saleStats(deps([make(true)]), { now_ms: NOW, limit: 50 });
+    expect(counted.products).toEqual(whole.products);
   });
 });
 

@@ -1,7 +1,7 @@
 // Admin routes (a Bearer token with role admin): products, the audit, the dashboard's figures.
 import { z } from 'zod';
 import { CreateProductBody, StatsQuery, UpdateProductBody } from '../schemas';
-import { AuditReportView, ProductView, StatsView } from '../view-schemas';
+import { ProductAuditView, ProductView, StatsView } from '../view-schemas';
 import type { RouteDeclaration } from './declare';
 
 export const adminCreateProduct = {
@@ -43,7 +43,7 @@ export const adminAudit = {
   summary: 'Stock invariant report, in units',
   auth: 'admin',
   params: ['product_id'],
-  ok: { 200: { description: 'the report', schema: AuditReportView } },
+  ok: { 200: { description: 'the report', schema: ProductAuditView } },
   problems: ['product-not-found'],
 } satisfies RouteDeclaration;
 
