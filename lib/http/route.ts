@@ -5,7 +5,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import cors from '@middy/http-cors';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { ZodType } from 'zod';
+import type { $ZodType } from 'zod/v4/core';
 import { config } from '../config';
 import { isDependencyUnavailable } from '../platform/dependency-errors';
 import { logger } from '../platform/logger';
@@ -34,9 +34,9 @@ export interface RouteRequest<B, Q = undefined> {
 export interface RouteOptions<B, Q = undefined> {
   /** who may call: anyone, a buyer (any valid token), or an admin token */
   auth: 'public' | 'buyer' | 'admin';
-  body?: ZodType<B>;
+  body?: $ZodType<B>;
   /** the query string, validated like the body (400 naming the parameter) */
-  query?: ZodType<Q>;
+  query?: $ZodType<Q>;
   /** told of every problem answered (thrown ones included): the handler's outcome metrics */
   onProblem?: (code: ProblemCode) => void;
 }
