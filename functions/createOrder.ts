@@ -1,10 +1,10 @@
 // POST /api/orders: reserve units in one atomic inventory call, queue the order, answer 202.
 
+import { CreateOrderBody, IdempotencyKey } from '../lib/http/order-schemas';
 import { reservationOutcome, reservationOutcomeOfProblem, reserveResult } from '../lib/http/outcomes';
 import { Problem } from '../lib/http/problems';
 import { route } from '../lib/http/route';
 import * as routes from '../lib/http/routes/buyer';
-import { IdempotencyKey } from '../lib/http/schemas';
 import { domainLog } from '../lib/platform/logger';
 import { countReservation } from '../lib/platform/metrics';
 import { inventory, orderQueue } from '../lib/request-path';

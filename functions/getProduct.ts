@@ -1,10 +1,10 @@
 // GET /api/products/{id}: one product with live `available` from the inventory.
 import { inventory } from '../lib/container';
 import { unavailable } from '../lib/http/outcomes';
+import { productIdParam } from '../lib/http/params';
 import { Problem } from '../lib/http/problems';
 import { json, route } from '../lib/http/route';
 import * as routes from '../lib/http/routes/public';
-import { productIdParam } from '../lib/http/schemas';
 import { productView } from '../lib/http/views';
 import { getProduct } from '../lib/sale/catalog';
 

@@ -1,21 +1,28 @@
 // The only reader of process.env: validated once per container, failing with the variable's name.
-import { z } from 'zod';
+// zod/mini (the same zod, tree-shakable): every function loads this module, and classic zod is
+// ~450 KB of a bundle and most of its init (README, "Cold starts").
+import * as z from 'zod/mini';
+import './zod-locale';
 
-const intFrom = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
-const optionalString = z
-  .string()
-  .optional()
-  .transform((v) => (v === undefined || v === '' ? undefined : v));
+const intFrom = (fallback: number) => z._default(z.coerce.number().check(z.int(), z.nonnegative()), fallback);
+const optionalString = z.pipe(
+  z.optional(z.string()),
+  z.transform((v: string | undefined) => (v === undefined || v === '' ? undefined : v)),
+);
 
 /** An AWS stage's reference to a secret: a Secrets Manager secret or an SSM parameter, by ARN. */
-const secretArn = optionalString.pipe(
-  z
-    .string()
-    .regex(
-      /^arn:aws[a-z-]*:(secretsmanager|ssm):[a-z0-9-]+:\d{12}:(secret:|parameter\/)\S+$/,
-      'a Secrets Manager secret ARN or an SSM parameter ARN',
-    )
-    .optional(),
+const secretArn = z.pipe(
+  optionalString,
+  z.optional(
+    z
+      .string()
+      .check(
+        z.regex(
+          /^arn:aws[a-z-]*:(secretsmanager|ssm):[a-z0-9-]+:\d{12}:(secret:|parameter\/)\S+$/,
+          'a Secrets Manager secret ARN or an SSM parameter ARN',
+        ),
+      ),
+  ),
 );
 /** `{"username": …, "password": …}` as Secrets Manager stores database and Redis users. */
 const credentialsJson = optionalString;
@@ -26,10 +33,10 @@ const schema = z.object({
   PG_POOL_MAX: intFrom(4),
   REDIS_URL: optionalString,
   REDIS_CLUSTER_NODES: optionalString,
-  REDIS_KEY_PREFIX: z
-    .string()
-    .regex(/^[a-z0-9_-]{1,32}$/i, 'letters, digits, _ or -, at most 32')
-    .default('fs'),
+  REDIS_KEY_PREFIX: z._default(
+    z.string().check(z.regex(/^[a-z0-9_-]{1,32}$/i, 'letters, digits, _ or -, at most 32')),
+    'fs',
+  ),
   REDIS_COMMAND_TIMEOUT_MS: intFrom(1000),
   /**
    * How long after it was sent a reserve command still counts: ioredis resends unanswered commands
@@ -38,27 +45,29 @@ const schema = z.object({
    */
   REDIS_RESEND_WINDOW_S: intFrom(30),
   /** MemoryDB and ElastiCache with in-transit encryption: TLS to every cluster node */
-  REDIS_TLS: z
-    .enum(['0', '1', 'true', 'false', ''])
-    .default('0')
-    .transform((v) => v === '1' || v === 'true'),
+  REDIS_TLS: z.pipe(
+    z._default(z.enum(['0', '1', 'true', 'false', '']), '0'),
+    z.transform((v: '0' | '1' | 'true' | 'false' | '') => v === '1' || v === 'true'),
+  ),
   SQS_ENDPOINT: optionalString,
   ORDERS_QUEUE_URL: optionalString,
   ORDERS_DLQ_URL: optionalString,
-  AWS_REGION: z.string().default('us-east-1'),
+  AWS_REGION: z._default(z.string(), 'us-east-1'),
   // HS256 with a short secret is guessable offline from one token (RFC 7518 §3.2: at least the
   // hash size, 256 bits), so a short one is refused at start rather than accepted quietly.
-  AUTH_JWT_SECRET: optionalString.refine(
-    (v) => v === undefined || Buffer.byteLength(v, 'utf8') >= 32,
-    'HS256 secret must be at least 32 bytes',
+  AUTH_JWT_SECRET: optionalString.check(
+    z.refine(
+      (v) => v === undefined || Buffer.byteLength(v, 'utf8') >= 32,
+      'HS256 secret must be at least 32 bytes',
+    ),
   ),
   AUTH_JWT_ISSUER: optionalString,
   AUTH_JWT_AUDIENCE: optionalString,
   /** identity-provider mode: RS256/ES256 tokens verified against this JWKS (issuer and audience required) */
-  AUTH_JWKS_URL: optionalString.refine((v) => v === undefined || URL.canParse(v), 'must be a URL'),
+  AUTH_JWKS_URL: optionalString.check(z.refine((v) => v === undefined || URL.canParse(v), 'must be a URL')),
   /** the claim that makes a caller admin: a string equal to AUTH_ADMIN_VALUE or an array containing it */
-  AUTH_ADMIN_CLAIM: z.string().min(1).default('role'),
-  AUTH_ADMIN_VALUE: z.string().min(1).default('admin'),
+  AUTH_ADMIN_CLAIM: z._default(z.string().check(z.minLength(1)), 'role'),
+  AUTH_ADMIN_VALUE: z._default(z.string().check(z.minLength(1)), 'admin'),
   WEBHOOK_SECRET: optionalString,
   /** credentials for DATABASE_URL's user (RDS Proxy in AWS); the URL then carries no password */
   DATABASE_SECRET: credentialsJson,
@@ -82,16 +91,16 @@ const schema = z.object({
   WEBHOOK_FAILED_PER_MIN: intFrom(60),
   /** unverified webhook requests kept as a sample for the operator (the newest, per stack) */
   WEBHOOK_UNVERIFIED_SAMPLE_MAX: intFrom(100),
-  CORS_ORIGINS: z.string().default('*'),
+  CORS_ORIGINS: z._default(z.string(), '*'),
   OUTBOX_GRACE_S: intFrom(30),
   /**
    * A final order's entry in Redis's `released` hash is pruned this long after its release was
    * applied. At least 900 s (a Lambda's longest run), so no release attempt is still on its way.
    */
-  RELEASED_PRUNE_AFTER_S: z.coerce.number().int().min(900).default(3600),
+  RELEASED_PRUNE_AFTER_S: z._default(z.coerce.number().check(z.int(), z.minimum(900)), 3600),
   /** a rebuild after a data loss waits this long after closing the product (createOrder's timeout + margin) */
   REBUILD_FENCE_S: intFrom(10),
-  LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO'),
+  LOG_LEVEL: z._default(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']), 'INFO'),
 });
 
 export type Config = z.infer<typeof schema>;

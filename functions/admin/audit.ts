@@ -1,9 +1,9 @@
 // GET /api/admin/products/{id}/audit: the stock invariant for one product, in units.
 import { inventory, orders } from '../../lib/container';
+import { productIdParam } from '../../lib/http/params';
 import { Problem } from '../../lib/http/problems';
 import { json, route } from '../../lib/http/route';
 import * as routes from '../../lib/http/routes/admin';
-import { productIdParam } from '../../lib/http/schemas';
 import { auditProduct } from '../../lib/sale/audit';
 
 export const handler = route(routes.adminAudit, async ({ event }) => {

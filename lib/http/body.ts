@@ -1,17 +1,19 @@
 // JSON body parsing and zod validation: every failure is a 400 naming the offending field.
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { ZodType } from 'zod';
+import { safeParse } from 'zod/mini';
+import type { $ZodType } from 'zod/v4/core';
+import '../zod-locale';
 import { Problem } from './problems';
 import { rawBody } from './raw-body';
 
 /** Bodies on this API are a few fields; anything larger is refused before parsing. */
 export const BODY_BYTES_MAX = 4096;
 
-export function parseJsonBody<B>(event: APIGatewayProxyEventV2, schema: ZodType<B>): B {
+export function parseJsonBody<B>(event: APIGatewayProxyEventV2, schema: $ZodType<B>): B {
   return parseJsonText(rawBody(event), schema);
 }
 
-export function parseJsonText<B>(text: string, schema: ZodType<B>, bytes_max = BODY_BYTES_MAX): B {
+export function parseJsonText<B>(text: string, schema: $ZodType<B>, bytes_max = BODY_BYTES_MAX): B {
   if (Buffer.byteLength(text, 'utf8') > bytes_max) {
     throw invalid(`body too large: at most ${bytes_max} bytes`, [{ field: '(body)', message: 'too large' }]);
   }
@@ -22,7 +24,7 @@ export function parseJsonText<B>(text: string, schema: ZodType<B>, bytes_max = B
   } catch {
     throw invalid('malformed JSON body', [{ field: '(body)', message: 'malformed JSON' }]);
   }
-  const parsed = schema.safeParse(data);
+  const parsed = safeParse(schema, data);
   if (parsed.success) return parsed.data;
   const errors = parsed.error.issues.map((i) => ({
     field: fieldName(i.path, (i as { keys?: string[] }).keys),
@@ -32,8 +34,8 @@ export function parseJsonText<B>(text: string, schema: ZodType<B>, bytes_max = B
 }
 
 /** Query strings are validated like bodies: a 400 naming the parameter. */
-export function parseQuery<Q>(event: APIGatewayProxyEventV2, schema: ZodType<Q>): Q {
-  const parsed = schema.safeParse(event.queryStringParameters ?? {});
+export function parseQuery<Q>(event: APIGatewayProxyEventV2, schema: $ZodType<Q>): Q {
+  const parsed = safeParse(schema, event.queryStringParameters ?? {});
   if (parsed.success) return parsed.data;
   const errors = parsed.error.issues.map((i) => ({
     field: fieldName(i.path, (i as { keys?: string[] }).keys).replace('(body)', '(query)'),

@@ -2,7 +2,8 @@
 // (routes/: the same objects the handlers take their auth, body and query schemas from), the
 // response views (view-schemas.ts) and the error catalogue (problems.ts). tests/unit/routes.test.ts
 // checks the declarations against serverless.yml; tests/e2e/openapi.test.ts checks the document.
-import { type ZodType, z } from 'zod';
+import { z } from 'zod';
+import type { $ZodType as ZodType } from 'zod/v4/core';
 import { CATALOGUE, PROBLEM_BASE, type ProblemCode } from './problems';
 import { type Header, RETRY_AFTER, type RouteDeclaration } from './routes/declare';
 import { ROUTE_LIST } from './routes/index';

@@ -2,16 +2,8 @@
 import { z } from 'zod';
 import { PRICE_CENTS_MAX } from '../sale/types';
 
-const positiveInt = z.number().int().min(1);
-
-export const CreateOrderBody = z.strictObject({
-  product_id: positiveInt.max(0xffff_ffff),
-  qty: positiveInt.max(1_000_000),
-});
-export type CreateOrderBody = z.infer<typeof CreateOrderBody>;
-
-/** 1–255 printable ASCII characters (API.md). */
-export const IdempotencyKey = z.string().regex(/^[\x20-\x7e]{1,255}$/, '1-255 printable ASCII characters');
+// POST /api/orders' schemas are zod/mini, in a module of their own (createOrder's bundle).
+export { CreateOrderBody, IdempotencyKey } from './order-schemas';
 
 // Years 1970-9999: PostgreSQL stores a year 0 or BC date that postgres.js then reads back as an
 // Invalid Date, after which every update of the product failed (found by Schemathesis).
@@ -65,12 +57,7 @@ export const StatsQuery = z.strictObject({
 });
 export type StatsQuery = z.infer<typeof StatsQuery>;
 
-/** Path ids: a positive integer product id; anything else is answered 404 by the handler. */
-export function productIdParam(raw: string | undefined): number | null {
-  if (!raw || !/^[1-9]\d{0,9}$/.test(raw)) return null;
-  const id = Number(raw);
-  return id <= 0xffff_ffff ? id : null;
-}
+export { productIdParam } from './params';
 
 export const UpdateProductBody = z
   .strictObject({

@@ -32,10 +32,25 @@ export function sqsClient(): SQSClient {
       httpAgent: new Agent({ keepAlive: true, maxSockets: 64 }),
       httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 64 }),
       connectionTimeout: 1000,
+      // A send that has no answer after 2 s fails (the order stays in the outbox, re-sent later).
+      // Without `throwOnRequestTimeout` this SDK only logs a warning. Not `socketTimeout`: an idle
+      // timer on the socket is re-armed on every read and write, measured ~25 % more CPU per send.
       requestTimeout: 2000,
+      throwOnRequestTimeout: true,
     },
   });
+  withoutBookkeeping(client);
   return client;
+}
+
+/**
+ * Per send, the SDK rebuilds a user-agent header (AWS's SDK usage statistics) and runs a logger
+ * middleware whose logger is a no-op: neither is the product's work, and together they are ~10 %
+ * of a send's CPU here (README, "Cheaper orders"). Retries, signing, endpoint and serde stay.
+ */
+function withoutBookkeeping(c: SQSClient): void {
+  c.middlewareStack.remove('getUserAgentMiddleware');
+  c.middlewareStack.remove('loggerMiddleware');
 }
 
 export function sqsOrderQueue(

@@ -4,7 +4,8 @@
 // the OpenAPI document is built from it (lib/http/openapi.ts), and tests/unit/routes.test.ts checks
 // it against serverless.yml. No I/O here or in the declaration modules: the `openapi` function's
 // bundle imports them without any client.
-import { type ZodType, z } from 'zod';
+import { z } from 'zod';
+import type { $ZodType as ZodType } from 'zod/v4/core';
 import type { ProblemCode } from '../problems';
 
 export type Auth = 'public' | 'buyer' | 'admin';

@@ -1,0 +1,47 @@
+// Shared by the profiling scripts: the running stack (load/profile/stack.ts), events, a product.
+import { readFileSync } from 'node:fs';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { httpEvent, lambdaContext } from '../../infra/local/lambda-event';
+
+export interface StackFile {
+  env: Record<string, string>;
+  sendOnlyQueueUrl: string;
+  tokens: string[];
+  admin: string;
+}
+
+export function readStack(path = process.env['PROFILE_STACK'] ?? '/tmp/i14-cold-stack.json'): StackFile {
+  const s = JSON.parse(readFileSync(path, 'utf8')) as StackFile;
+  for (const [k, v] of Object.entries(s.env)) process.env[k] = v;
+  return s;
+}
+
+export function orderEvent(token: string, product_id: number, qty = 1): APIGatewayProxyEventV2 {
+  return httpEvent('POST', '/api/orders', {
+    headers: { authorization: `Bearer ${token}` },
+    body: { product_id, qty },
+  });
+}
+
+/** A product on sale with stock for any run, created through the admin handler (source, in-process). */
+export async function newProduct(s: StackFile): Promise<number> {
+  const { handler } = await import('../../functions/admin/createProduct');
+  const r = await handler(
+    httpEvent('POST', '/api/admin/products', {
+      headers: { authorization: `Bearer ${s.admin}` },
+      body: {
+        sku: `prof-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`,
+        name: 'profile',
+        price_cents: 100,
+        currency: 'EUR',
+        stock_total: 100_000_000,
+        max_per_order: 10,
+      },
+    }),
+    lambdaContext('createProduct'),
+  );
+  if (r.statusCode !== 201) throw new Error(`product: ${r.statusCode} ${r.body}`);
+  return (JSON.parse(r.body!) as { id: number }).id;
+}
+
+export { lambdaContext };
