@@ -1,6 +1,6 @@
 // POST /api/orders: reserve units in one atomic inventory call, queue the order, answer 202.
 
-import { CreateOrderBody, IdempotencyKey } from '../lib/http/order-schemas';
+import { IdempotencyKey } from '../lib/http/order-schemas';
 import { reservationOutcome, reservationOutcomeOfProblem, reserveResult } from '../lib/http/outcomes';
 import { Problem } from '../lib/http/problems';
 import { route } from '../lib/http/route';
