@@ -4,7 +4,7 @@ import { IdempotencyKey } from '../lib/http/order-schemas';
 import { reservationOutcome, reservationOutcomeOfProblem, reserveResult } from '../lib/http/outcomes';
 import { Problem } from '../lib/http/problems';
 import { route } from '../lib/http/route';
-import * as routes from '../lib/http/routes/buyer';
+import * as routes from '../lib/http/routes/create-order';
 import { domainLog } from '../lib/platform/logger';
 import { countReservation } from '../lib/platform/metrics';
 import { inventory, orderQueue } from '../lib/request-path';

@@ -7,7 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Cluster, Redis } from 'ioredis';
-import { z } from 'zod';
+// zod/mini: the same core, and the request path's bundles carry no classic zod (README, "Cold starts")
+import * as z from 'zod/mini';
 
 type Arg = string | number;
 
@@ -20,12 +21,12 @@ export interface ScriptSpec<K extends string, A extends string, R> {
   /** the name of a variadic tail (ARGV[n+1..]), when the script takes one */
   rest?: string;
   /** the reply's shape: every reply is parsed, so an unknown code fails loudly here */
-  reply: z.ZodType<R>;
+  reply: z.ZodMiniType<R>;
 }
 
 const script = <const K extends string, const A extends string, R>(s: ScriptSpec<K, A, R>) => s;
 
-const int = z.number().int();
+const int = z.number().check(z.int());
 const ORDER_ARGS = ['order_id', 'qty', 'customer_id'] as const;
 
 export const SCRIPTS = {

@@ -2,23 +2,27 @@
 // This schema is its one definition: the type is inferred from it, the queue consumer parses every
 // message with it (functions/persistOrders.ts) and the row mapping takes its type (lib/orders).
 // No I/O here: the domain and every adapter may import it.
-import { z } from 'zod';
+// zod/mini: the same zod core, and the request path's bundles (createOrder imports this through the
+// inventory adapter) carry no classic zod (README, "Cold starts").
+import * as z from 'zod/mini';
+
+const int = (min?: number) => z.number().check(z.int(), ...(min === undefined ? [] : [z.minimum(min)]));
 
 export const AcceptedOrderSchema = z.strictObject({
   order_id: z.uuid(),
-  product_id: z.number().int().min(1),
-  customer_id: z.string().min(1).max(128),
-  qty: z.number().int().min(1),
-  unit_price_cents: z.number().int().min(0),
-  currency: z.string().length(3),
-  created_ms: z.number().int(),
-  expires_ms: z.number().int(),
+  product_id: int(1),
+  customer_id: z.string().check(z.minLength(1), z.maxLength(128)),
+  qty: int(1),
+  unit_price_cents: int(0),
+  currency: z.string().check(z.length(3)),
+  created_ms: int(),
+  expires_ms: int(),
   /** the Idempotency-Key it was created under, if any (lets a rebuild restore replays) */
-  idempotency_key: z.string().min(1).max(255).optional(),
+  idempotency_key: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
   /** the product's Redis generation (0, or the rebuild that wrote it) and this reservation's
    * sequence number in it: persisted, they reveal a rollback (lib/sale/rebuild.ts, closeIfBehind) */
-  generation: z.number().int().min(0).optional(),
-  seq: z.number().int().min(1).optional(),
+  generation: z.optional(int(0)),
+  seq: z.optional(int(1)),
 });
 
 /** An order as the inventory accepted it: what travels on the queue and is written to PostgreSQL. */

@@ -48,7 +48,7 @@ function validAgainst(pointer: string, data: unknown): { ok: boolean; errors: st
 const component = (name: string) => `/components/schemas/${name}`;
 
 /** The published schema accepts `body`, and so does the (closed) view schema: no undocumented field. */
-function expectView(name: string, view: z.ZodType, body: unknown) {
+function expectView(name: string, view: z.core.$ZodType, body: unknown) {
   const published = validAgainst(component(name), body);
   expect(published.ok, `${name}: ${published.errors}`).toBe(true);
   const closed = ajv.compile(z.toJSONSchema(view, { io: 'output' }));
