@@ -1,20 +1,36 @@
-// The Redis implementation of the domain's Inventory port. Script outcomes become typed values here
-// and nowhere else.
+// The Redis implementation of the domain's Inventory port. Script outcomes become typed values in
+// this adapter and nowhere else: here (reserve, settle, catalog), outbox-reads.ts (audit, stats) and
+// rebuild-ops.ts (the rebuild's side); records.ts says how the records look.
 
 import type { AcceptedOrder } from '../sale/accepted-order';
 import type { InventoryReserveResult } from '../sale/outcomes';
-import type { Inventory, ProductSnapshot, ReserveRequest } from '../sale/ports';
+import type { Inventory } from '../sale/ports';
 import type { Product } from '../sale/types';
 import { globalKeys, productKeys } from './keys';
 import { outboxReads, parsePending } from './outbox-reads';
+import { rebuildOps } from './rebuild-ops';
+import {
+  CLOCK_SKEW_MAX_S,
+  fingerprint,
+  flatPairs,
+  IDEMPOTENCY_TTL_S,
+  INDEX_SENTINEL,
+  ORDER_RECORD_TTL_S,
+  orderArgs,
+  productFields,
+  productSettings,
+  releaseKeys,
+  snapshotFromHash,
+} from './records';
 import type { ScriptClient, ScriptReply } from './scripts';
 
-/** Idempotency keys are kept at least this long (API.md: 24 hours). */
-export const IDEMPOTENCY_TTL_S = 24 * 3600;
-/** Order records outlive their idempotency keys so a replay can always return the original view. */
-export const ORDER_RECORD_TTL_S = IDEMPOTENCY_TTL_S + 3600;
-/** Slack for the caller's clock against Redis's (reserve.lua compares the two). */
-export const CLOCK_SKEW_MAX_S = 5;
+export {
+  CLOCK_SKEW_MAX_S,
+  IDEMPOTENCY_TTL_S,
+  ORDER_RECORD_TTL_S,
+  productFields,
+  productSettings,
+} from './records';
 
 export interface ResendBound {
   /** reserve.lua refuses a command sent longer ago than this */
@@ -196,11 +212,6 @@ export function redisInventory(
 
     updateProduct: writeSettings,
 
-    async incompleteProducts(ids) {
-      const marks = await Promise.all(ids.map((id) => redis.hget(keysOf(id).sale, 'complete')));
-      return ids.filter((_, i) => marks[i] !== '1');
-    },
-
     async repair(products) {
       // The index lives outside every product's slot (one script cannot touch both in a cluster),
       // so it is derived data: rewritten from PostgreSQL's list each run. The sentinel makes "the
@@ -217,95 +228,7 @@ export function redisInventory(
       await Promise.all(behind.map(writeSettings));
     },
 
-    async beginRebuild(product, token, lock_ttl_ms) {
-      const k = keysOf(product.id);
-      if ((await redis.set(k.rebuildLock, token, 'PX', lock_ttl_ms, 'NX')) !== 'OK') return null;
-      // Closed before anything else: without the marker every reserve answers "rebuilding" and
-      // every release and retake writes nothing, until rebuild.lua writes the whole state.
-      // closed_ms survives an interrupted rebuild: the time fence counts from the first close.
-      const replies = await redis
-        .multi()
-        .hdel(k.sale, 'complete')
-        .hset(k.sale, 'available', 0, ...productFields(product))
-        .hsetnx(k.sale, 'closed_ms', Date.now())
-        // The outbox may still hold orders (a rollback closed the product): its counter stays theirs.
-        .hsetnx(k.sale, 'in_flight', 0)
-        .hget(k.sale, 'closed_ms')
-        .exec();
-      const closed = replies?.[4]?.[1];
-      if (typeof closed !== 'string') throw new Error(`closing product ${product.id} failed`);
-      return { closed_ms: Number(closed) };
-    },
-
-    async closeIfBehind(e) {
-      const r = await redis.lua.closeIfBehind({
-        keys: { sale: keysOf(e.product_id).sale },
-        args: { generation: e.generation, max_seq: e.max_seq, duplicated: e.duplicated ? '1' : '0' },
-      });
-      return r === 'closed';
-    },
-
-    async abandonRebuild(product_id, token) {
-      await redis.lua.unlockRebuild({
-        keys: { rebuild_lock: keysOf(product_id).rebuildLock },
-        args: { token },
-      });
-    },
-
-    async reconcile(t, generation) {
-      const k = keysOf(t.product_id);
-      const reply = await redis.lua.reconcile({
-        keys: { sale: k.sale, customers: k.customers, reconciled: k.reconciled },
-        args: { ...orderArgs(t), generation },
-      });
-      return reply[0] === 'taken' || reply[0] === 'already'
-        ? { kind: reply[0], available: reply[1] }
-        : { kind: reply[0] };
-    },
-
-    async finishRebuild(product_id, token, state) {
-      const k = keysOf(product_id);
-      // Replays first, while the product is still closed: a retry after the wipe finds its order.
-      const now_ms = Date.now();
-      await Promise.all(
-        state.replays.map((o) => {
-          const ttl_s = Math.max(1, IDEMPOTENCY_TTL_S - Math.floor((now_ms - o.created_ms) / 1000));
-          const key = k.idempotency(o.customer_id, o.idempotency_key!);
-          return redis
-            .multi()
-            .set(k.order(o.order_id), JSON.stringify(o), 'EX', ttl_s + 3600)
-            .set(key, `${fingerprint({ ...o, idempotency_key: null })} ${k.order(o.order_id)}`, 'EX', ttl_s)
-            .exec();
-        }),
-      );
-      // Also while closed (adjust-stock.lua writes nothing then): the snapshot decided these
-      // adjustments, so a PATCH's late apply of one of them must find it decided.
-      const fates = state.adjustments.flatMap((a) => [String(a.id), a.outcome]);
-      const write = redis.multi().del(k.adjusted);
-      await (fates.length ? write.hset(k.adjusted, ...fates) : write).exec();
-      const pairs = [...state.customers.entries()].flat();
-      const reply = await redis.lua.rebuild({
-        keys: {
-          sale: k.sale,
-          customers: k.customers,
-          released: k.released,
-          outbox: k.outbox,
-          rebuild_lock: k.rebuildLock,
-          reconciled: k.reconciled,
-        },
-        args: {
-          token,
-          available: state.available,
-          generation: state.rebuild_id,
-          stock_total: state.stock_total,
-          customer_count: state.customers.size,
-        },
-        rest: [...pairs, ...state.released_order_ids],
-      });
-      if (reply[0] !== 'ok') return { status: reply[0] };
-      await redis.sadd(globalKeys(prefix).products, String(product_id));
-      return { status: reply[0], reopened_ms: reply[1] };
-    },
+    ...rebuildOps(redis, prefix),
 
     async ack(orders, sequenced) {
       return Promise.all(
@@ -326,11 +249,6 @@ export function redisInventory(
       );
     },
   };
-}
-
-/** Two requests under one Idempotency-Key are "the same" when product and qty match. */
-function fingerprint(req: ReserveRequest): string {
-  return `${req.product_id}:${req.qty}`;
 }
 
 function parseReserveReply(reply: ScriptReply<'reserve'>): InventoryReserveResult {
@@ -356,67 +274,4 @@ function parseReserveReply(reply: ScriptReply<'reserve'>): InventoryReserveResul
     case 'insufficient_stock':
       return { kind: reply[0], available: reply[1] };
   }
-}
-
-/** The keys release.lua and retake.lua share. */
-const releaseKeys = (k: ReturnType<typeof productKeys>) => ({
-  sale: k.sale,
-  customers: k.customers,
-  released: k.released,
-});
-
-/** The order arguments release, retake and reconcile share. */
-const orderArgs = (t: { order_id: string; qty: number; customer_id: string }) => ({
-  order_id: t.order_id,
-  qty: t.qty,
-  customer_id: t.customer_id,
-});
-
-const msOrNone = (d: Date | null) => (d === null ? -1 : d.getTime());
-const dateOrNull = (ms: string | undefined) =>
-  ms === undefined || Number(ms) < 0 ? null : new Date(Number(ms));
-
-/** Product id 0 is never a product (ids start at 1): the index's "written by a run" sentinel. */
-const INDEX_SENTINEL = 0;
-
-/** The sale hash's settings, by name (never a positional list: a name or SKU may equal a field name). */
-export function productSettings(p: Product): Record<string, string | number> {
-  return {
-    id: p.id,
-    sku: p.sku,
-    name: p.name,
-    price_cents: p.price_cents,
-    currency: p.currency,
-    stock_total: p.stock_total,
-    max_per_order: p.max_per_order,
-    per_customer_limit: p.per_customer_limit ?? -1,
-    ttl_s: p.reservation_ttl_s,
-    starts_ms: msOrNone(p.sale_starts_at),
-    ends_ms: msOrNone(p.sale_ends_at),
-    paused: p.paused ? 1 : 0,
-    settings_version: p.settings_version ?? 0,
-  };
-}
-
-const flatPairs = (fields: Record<string, string | number>) => Object.entries(fields).flat();
-
-export const productFields = (p: Product) => flatPairs(productSettings(p));
-
-function snapshotFromHash(h: Record<string, string>): ProductSnapshot {
-  const limit = Number(h['per_customer_limit']);
-  const product: Product = {
-    id: Number(h['id']),
-    sku: h['sku'] ?? '',
-    name: h['name'] ?? '',
-    price_cents: Number(h['price_cents']),
-    currency: h['currency'] ?? '',
-    stock_total: Number(h['stock_total']),
-    max_per_order: Number(h['max_per_order']),
-    per_customer_limit: limit < 0 ? null : limit,
-    reservation_ttl_s: Number(h['ttl_s']),
-    sale_starts_at: dateOrNull(h['starts_ms']),
-    sale_ends_at: dateOrNull(h['ends_ms']),
-    paused: h['paused'] === '1',
-  };
-  return { product, available: Number(h['available']), in_flight: Number(h['in_flight'] ?? 0) };
 }

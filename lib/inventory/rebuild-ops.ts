@@ -1,0 +1,109 @@
+// The inventory's side of a rebuild after a data loss (lib/sale/rebuild.ts drives it): close a
+// product, give up, reconcile a straggler, and write the whole state back in one script.
+import type { Inventory, RebuildingInventory } from '../sale/ports';
+import { globalKeys, productKeys } from './keys';
+import { fingerprint, IDEMPOTENCY_TTL_S, orderArgs, productFields } from './records';
+import type { ScriptClient } from './scripts';
+
+export function rebuildOps(
+  redis: ScriptClient,
+  prefix: string,
+): RebuildingInventory & Pick<Inventory, 'reconcile'> {
+  const keysOf = (product_id: number) => productKeys(prefix, product_id);
+  return {
+    async incompleteProducts(ids) {
+      const marks = await Promise.all(ids.map((id) => redis.hget(keysOf(id).sale, 'complete')));
+      return ids.filter((_, i) => marks[i] !== '1');
+    },
+
+    async beginRebuild(product, token, lock_ttl_ms) {
+      const k = keysOf(product.id);
+      if ((await redis.set(k.rebuildLock, token, 'PX', lock_ttl_ms, 'NX')) !== 'OK') return null;
+      // Closed before anything else: without the marker every reserve answers "rebuilding" and
+      // every release and retake writes nothing, until rebuild.lua writes the whole state.
+      // closed_ms survives an interrupted rebuild: the time fence counts from the first close.
+      const replies = await redis
+        .multi()
+        .hdel(k.sale, 'complete')
+        .hset(k.sale, 'available', 0, ...productFields(product))
+        .hsetnx(k.sale, 'closed_ms', Date.now())
+        // The outbox may still hold orders (a rollback closed the product): its counter stays theirs.
+        .hsetnx(k.sale, 'in_flight', 0)
+        .hget(k.sale, 'closed_ms')
+        .exec();
+      const closed = replies?.[4]?.[1];
+      if (typeof closed !== 'string') throw new Error(`closing product ${product.id} failed`);
+      return { closed_ms: Number(closed) };
+    },
+
+    async closeIfBehind(e) {
+      const r = await redis.lua.closeIfBehind({
+        keys: { sale: keysOf(e.product_id).sale },
+        args: { generation: e.generation, max_seq: e.max_seq, duplicated: e.duplicated ? '1' : '0' },
+      });
+      return r === 'closed';
+    },
+
+    async abandonRebuild(product_id, token) {
+      await redis.lua.unlockRebuild({
+        keys: { rebuild_lock: keysOf(product_id).rebuildLock },
+        args: { token },
+      });
+    },
+
+    async reconcile(t, generation) {
+      const k = keysOf(t.product_id);
+      const reply = await redis.lua.reconcile({
+        keys: { sale: k.sale, customers: k.customers, reconciled: k.reconciled },
+        args: { ...orderArgs(t), generation },
+      });
+      return reply[0] === 'taken' || reply[0] === 'already'
+        ? { kind: reply[0], available: reply[1] }
+        : { kind: reply[0] };
+    },
+
+    async finishRebuild(product_id, token, state) {
+      const k = keysOf(product_id);
+      // Replays first, while the product is still closed: a retry after the wipe finds its order.
+      const now_ms = Date.now();
+      await Promise.all(
+        state.replays.map((o) => {
+          const ttl_s = Math.max(1, IDEMPOTENCY_TTL_S - Math.floor((now_ms - o.created_ms) / 1000));
+          const key = k.idempotency(o.customer_id, o.idempotency_key!);
+          return redis
+            .multi()
+            .set(k.order(o.order_id), JSON.stringify(o), 'EX', ttl_s + 3600)
+            .set(key, `${fingerprint({ ...o, idempotency_key: null })} ${k.order(o.order_id)}`, 'EX', ttl_s)
+            .exec();
+        }),
+      );
+      // Also while closed (adjust-stock.lua writes nothing then): the snapshot decided these
+      // adjustments, so a PATCH's late apply of one of them must find it decided.
+      const fates = state.adjustments.flatMap((a) => [String(a.id), a.outcome]);
+      const write = redis.multi().del(k.adjusted);
+      await (fates.length ? write.hset(k.adjusted, ...fates) : write).exec();
+      const pairs = [...state.customers.entries()].flat();
+      const reply = await redis.lua.rebuild({
+        keys: {
+          sale: k.sale,
+          customers: k.customers,
+          released: k.released,
+          outbox: k.outbox,
+          rebuild_lock: k.rebuildLock,
+          reconciled: k.reconciled,
+        },
+        args: {
+          token,
+          available: state.available,
+          generation: state.rebuild_id,
+          stock_total: state.stock_total,
+          customer_count: state.customers.size,
+        },
+        rest: [...pairs, ...state.released_order_ids],
+      });
+      if (reply[0] !== 'ok') return { status: reply[0] };
+      await redis.sadd(globalKeys(prefix).products, String(product_id));
+      return { status: reply[0], reopened_ms: reply[1] };
+    },
+  };
+}
