@@ -8,7 +8,10 @@ import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { SCENARIOS } from '../../load/artillery';
 import { costPerMillionOrders, PRICES } from '../../load/bench/cost';
+import type { ScenarioResult } from '../../load/bench/http';
 import { checkRowLock, checkWrite } from '../../load/bench/invariants';
+import { targets } from '../../load/bench/output';
+import { childCpuMs } from '../../load/bench/wrk';
 
 const dir = join(__dirname, '../../load/scenarios');
 const processor = createRequire(import.meta.url)(join(dir, 'processor.cjs'));
@@ -100,6 +103,13 @@ describe('bench invariant checks', () => {
       checkRowLock({ accepted_orders: 10, qty: 1, stock_before: 100, stock_after: 89, rows: 10 }).ok,
     ).toBe(false);
   });
+
+  it('row-lock baseline: an unanswered request may have committed, but its row is there', () => {
+    const base = { accepted_orders: 10, unknown_orders: 2, qty: 1, stock_before: 100 };
+    expect(checkRowLock({ ...base, stock_after: 89, rows: 11 }).ok).toBe(true);
+    expect(checkRowLock({ ...base, stock_after: 87, rows: 13 }).ok).toBe(false);
+    expect(checkRowLock({ ...base, stock_after: 89, rows: 10 }).ok).toBe(false);
+  });
 });
 
 describe('cost per million orders', () => {
@@ -121,5 +131,43 @@ describe('cost per million orders', () => {
     expect(c.request_path_usd_per_million).toBeCloseTo(expected, 2);
     expect(c.total_usd_per_million).toBeGreaterThan(c.request_path_usd_per_million);
     expect(c.fixed_monthly.every((f) => f.usd_per_month > 0)).toBe(true);
+  });
+});
+
+describe('bench targets and generators', () => {
+  const row = (name: string, generator: string, rps: number) =>
+    ({ name, params: { generator }, result: { rps } }) as unknown as ScenarioResult;
+
+  it('judges an HTTP target on the less flattering of the two generators', () => {
+    const t = targets(
+      {
+        http: [
+          row('floor (trivial fn)', 'autocannon', 1000),
+          row('reserve', 'autocannon', 600),
+          row('floor (trivial fn)', 'wrk', 2000),
+          row('reserve', 'wrk', 800),
+        ],
+      },
+      null,
+    );
+    const floor = t.find((x) => x.target === 'reserve over HTTP vs floor')!;
+    expect(floor.measured).toMatch(/^40% /); // wrk's 800/2000, not autocannon's 60 %
+    expect(floor.met).toBe(false);
+  });
+
+  it('a target whose scenario did not run is not measured, and not met', () => {
+    const t = targets({}, null);
+    expect(t.length).toBeGreaterThan(5);
+    for (const x of t) {
+      expect(x.measured).toMatch(/not measured/);
+      expect(x.met).toBe(false);
+    }
+  });
+
+  it("reads wrk's CPU from its shell's /proc stat line (cutime + cstime, in ticks)", () => {
+    // pid (comm) state ppid ... utime(14) stime(15) cutime(16) cstime(17): 123 + 7 ticks of 10 ms
+    const stat = '4242 (sh) S 1 4242 4242 0 -1 4194304 100 200 0 0 1 0 123 7 20 0 1 0 100 1000 100';
+    expect(childCpuMs(`noise\n${stat}\n`)).toBe(1300);
+    expect(() => childCpuMs('wrk: command not found')).toThrow();
   });
 });
