@@ -104,11 +104,12 @@ async function runAll(ctx: BenchContext, selected: typeof SCENARIOS): Promise<vo
   const results: Results = {};
   // A scenario that fails stops the bench: no report is written from figures not measured.
   for (const s of selected) await s.run(ctx, results);
-  const { text, ok } = writeReports({
+  const { text, ok, files } = writeReports({
     dir: join(ROOT, 'load/reports'),
     results,
     machine: ctx.machine,
     scenarios: selected.map((s) => s.name),
+    partial: selected.length < SCENARIOS.length,
     header: {
       duration_s: (Date.now() - t_start) / 1000,
       machine: { ...ctx.machine, loadavg_1m_at_end: Math.round(loadavg()[0]! * 100) / 100 },
@@ -124,7 +125,7 @@ async function runAll(ctx: BenchContext, selected: typeof SCENARIOS): Promise<vo
     },
   });
   process.stdout.write(text);
-  say('reports: load/reports/latest.json, latest.svg, latest.md (and bench-<time>.json)');
+  say(`reports in load/reports: ${files}`);
   if (!ok) {
     say('AN INVARIANT CHECK FAILED: see the table above and the JSON report');
     process.exitCode = 1;

@@ -5,5 +5,6 @@ import { coldStart } from './cold-start';
 import { drain } from './drain';
 import { handler } from './handler';
 import { http } from './http';
+import { sdk } from './sdk';
 
-export const SCENARIOS: Scenario[] = [http, ab, handler, drain, coldStart];
+export const SCENARIOS: Scenario[] = [http, ab, handler, sdk, drain, coldStart];
