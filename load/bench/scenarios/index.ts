@@ -5,6 +5,7 @@ import { coldStart } from './cold-start';
 import { drain } from './drain';
 import { handler } from './handler';
 import { http } from './http';
+import { redis } from './redis';
 import { sdk } from './sdk';
 
-export const SCENARIOS: Scenario[] = [http, ab, handler, sdk, drain, coldStart];
+export const SCENARIOS: Scenario[] = [http, ab, handler, sdk, drain, redis, coldStart];
