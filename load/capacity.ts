@@ -60,7 +60,12 @@ export interface Capacity {
     create_order_cpu_ms: number;
     persist_ms_per_order: number;
   };
-  rows: { demand: number; needs: Record<string, string>; breaks_first: string }[];
+  rows: {
+    demand: number;
+    needs: Record<string, string>;
+    breaks_first: string;
+    one_product_breaks_first: string;
+  }[];
   split_product_above_per_s: number;
 }
 
@@ -95,7 +100,13 @@ export function capacity(r: Results): Capacity {
       ['Lambda account concurrency', (QUOTAS.lambda_concurrency.value * 1000) / AWS_DURATION_MS_ASSUMED],
       ['one Redis shard (many products)', measured.redis_many_products_per_s],
     ];
-    const first = limits.filter(([, cap]) => cap < rps).sort((a, b) => a[1] - b[1])[0];
+    const firstOf = (l: [string, number][]) =>
+      l.filter(([, cap]) => cap < rps).sort((a, b) => a[1] - b[1])[0];
+    const first = firstOf(limits);
+    const firstOne = firstOf([
+      ...limits,
+      ['one Redis shard (one product)', measured.redis_one_product_per_s],
+    ]);
     return {
       demand: rps,
       needs: {
@@ -108,6 +119,7 @@ export function capacity(r: Results): Capacity {
         'Lambda ms/s': `createOrder ${fmt(rps * AWS_DURATION_MS_ASSUMED)} (assumed ${AWS_DURATION_MS_ASSUMED} ms), persistOrders ${fmt(rps * measured.persist_ms_per_order)}`,
       },
       breaks_first: first ? `${first[0]} (${fmt(first[1])}/s)` : 'nothing at default quotas',
+      one_product_breaks_first: firstOne ? `${firstOne[0]} (${fmt(firstOne[1])}/s)` : 'nothing',
     };
   });
   return { measured, rows, split_product_above_per_s: measured.redis_one_product_per_s };
@@ -185,13 +197,21 @@ ${parts.join('\n')}
 
 export function capacityMarkdown(c: Capacity): string {
   const m = c.measured;
-  const head = ['demand (orders/s)', ...Object.keys(c.rows[0]!.needs), 'breaks first at default quotas'];
+  const head = [
+    'demand (orders/s)',
+    ...Object.keys(c.rows[0]!.needs),
+    'breaks first at default quotas (many products)',
+    'breaks first if it is all one product',
+  ];
   return [
     `Measured (noisy, shared two-core machine): one Redis running reserve.lua (AOF always) spends CPU for ${fmt(m.redis_one_product_per_s)} calls/s of one core for one product, ${fmt(m.redis_many_products_per_s)}/s across many (the bench's own clients reached ${fmt(m.redis_one_product_calls_per_s)} calls/s: they, not Redis, were the limit; fsync waits are not CPU, so the real ceiling is at most this); one PostgreSQL batch writer ${fmt(m.pg_writer_per_s)} orders/s (${m.persist_ms_per_order.toFixed(3)} ms of persistOrders per order); createOrder ${m.create_order_ms_local.toFixed(2)} ms per invocation locally at 1 in flight (${m.create_order_cpu_ms.toFixed(2)} ms CPU). Assumed in AWS: ${AWS_DURATION_MS_ASSUMED} ms per createOrder (network hops to Redis and SQS; not measured here).`,
     '',
     `| ${head.join(' | ')} |`,
     `|${head.map(() => '---').join('|')}|`,
-    ...c.rows.map((r) => `| ${fmt(r.demand)} | ${Object.values(r.needs).join(' | ')} | ${r.breaks_first} |`),
+    ...c.rows.map(
+      (r) =>
+        `| ${fmt(r.demand)} | ${Object.values(r.needs).join(' | ')} | ${r.breaks_first} | ${r.one_product_breaks_first} |`,
+    ),
     '',
     `One product's stock must be split across shards (sub-buckets of its units on different hash slots) when its own demand passes what one shard runs for one product: ${fmt(c.split_product_above_per_s)} orders/s here.`,
     '',

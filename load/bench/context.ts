@@ -187,7 +187,7 @@ async function startBenchOffline(
       if (proc.child.exitCode !== null) throw new Error('bench offline exited; see its log');
       return (await fetch(`http://127.0.0.1:${port}/bench/floor`, { method: 'POST', body: '{}' })).ok;
     },
-    120_000,
+    300_000, // it bundles its functions first; on a loaded machine that has taken over two minutes
   );
   say(
     `  bench fns    http://127.0.0.1:${port} (floor, send-only, row-lock; load/bench/serverless.bench.yml)`,

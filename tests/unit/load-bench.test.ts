@@ -11,7 +11,9 @@ import { costPerMillionOrders, PRICES } from '../../load/bench/cost';
 import type { ScenarioResult } from '../../load/bench/http';
 import { checkRowLock, checkWrite } from '../../load/bench/invariants';
 import { targets } from '../../load/bench/output';
+import type { Results } from '../../load/bench/scenario';
 import { childCpuMs } from '../../load/bench/wrk';
+import { capacity } from '../../load/capacity';
 
 const dir = join(__dirname, '../../load/scenarios');
 const processor = createRequire(import.meta.url)(join(dir, 'processor.cjs'));
@@ -169,5 +171,58 @@ describe('bench targets and generators', () => {
     const stat = '4242 (sh) S 1 4242 4242 0 -1 4194304 100 200 0 0 1 0 123 7 20 0 1 0 100 1000 100';
     expect(childCpuMs(`noise\n${stat}\n`)).toBe(1300);
     expect(() => childCpuMs('wrk: command not found')).toThrow();
+  });
+});
+
+describe('capacity model', () => {
+  const results = {
+    redis: {
+      runs: [
+        {
+          case: 'one',
+          products: 1,
+          clients: 50,
+          calls: 1,
+          seconds: 1,
+          per_s: 2000,
+          redis_cpu_ms_per_call: 0.2,
+          appendfsync: 'always',
+        },
+        {
+          case: 'many',
+          products: 100,
+          clients: 50,
+          calls: 1,
+          seconds: 1,
+          per_s: 2000,
+          redis_cpu_ms_per_call: 0.05,
+          appendfsync: 'always',
+        },
+      ],
+    },
+    handler: {
+      runs: [
+        { handler: 'createOrder', in_flight: 1, duration_ms: { mean: 1.5 }, cpu_ms_per_invocation: 0.8 },
+      ],
+    },
+    drain: { persist: { records_per_invocation: 100, invoke_ms_mean: 20 } },
+  } as unknown as Results;
+
+  it('derives each ceiling from the measured figures and finds what breaks first', () => {
+    const c = capacity(results);
+    expect(c.measured.redis_one_product_per_s).toBeCloseTo(5000); // one core / 0.2 ms
+    expect(c.measured.redis_many_products_per_s).toBeCloseTo(20_000);
+    expect(c.measured.pg_writer_per_s).toBeCloseTo(5000); // 100 orders per 20 ms
+    expect(c.split_product_above_per_s).toBeCloseTo(5000);
+    const [r10k, r100k, r1m] = c.rows;
+    expect(r10k!.breaks_first).toBe('nothing at default quotas'); // 10,000 is within the 10,000 rps quota
+    expect(r10k!.one_product_breaks_first).toMatch(/^one Redis shard \(one product\)/);
+    expect(r100k!.breaks_first).toMatch(/^API Gateway/);
+    expect(r100k!.needs['Redis shards']).toMatch(/^5 primaries/);
+    expect(r1m!.needs['createOrder concurrency']).toMatch(/^10,000 \(above/);
+  });
+
+  it('refuses a report without the scenarios it needs', () => {
+    expect(() => capacity({ handler: results.handler, drain: results.drain })).toThrow(/--only redis/);
   });
 });
