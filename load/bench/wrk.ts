@@ -47,7 +47,9 @@ export async function runWrk(s: WrkSpec): Promise<WrkResult> {
   const line = r.stdout.split('\n').find((l) => l.startsWith('WRK_JSON '));
   // Never a figure that was not measured: a wrk that failed or printed no result stops the bench.
   if (r.status !== 0 || !line)
-    throw new Error(`wrk exited ${r.status}: ${r.stderr.trim() || r.stdout.trim()}`);
+    throw new Error(
+      `wrk ${wrkArgs.slice(0, 6).join(' ')} exited ${r.status}: ${r.stdout.trim()}\n${r.stderr.trim()}`,
+    );
   const j = JSON.parse(line.slice('WRK_JSON '.length)) as WrkJson;
   const errs = j.errors.connect + j.errors.read + j.errors.write;
   if (errs > 0) throw new Error(`wrk: ${errs} socket errors (${JSON.stringify(j.errors)}): ${r.stdout}`);

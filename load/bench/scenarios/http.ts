@@ -57,7 +57,9 @@ export const http: Scenario = {
       // A fixed number of requests per autocannon round (every one answered and counted, which the
       // invariant checks rely on); wrk runs for the time that takes.
       const requests = Math.max(P.connections * 10, Math.round((w.rps * P.measure_s) / P.rounds));
-      amounts.set(sc.name, { requests, duration_s: requests / w.rps, tokens_file: ctx.tokens_file });
+      // A warm-up too slow to rate (a cold bundle on a loaded machine) gives wrk the round's share.
+      const duration_s = w.rps > 0 ? requests / w.rps : P.measure_s / P.rounds;
+      amounts.set(sc.name, { requests, duration_s, tokens_file: ctx.tokens_file });
     }
     const acc = new Map(planned.map((x) => [x, newHttpAcc()]));
     for (let r = 0; r < P.rounds; r++)
