@@ -100,10 +100,15 @@ export function capacity(r: Results): Capacity {
       ['Lambda account concurrency', (QUOTAS.lambda_concurrency.value * 1000) / AWS_DURATION_MS_ASSUMED],
       ['one Redis shard (many products)', measured.redis_many_products_per_s],
     ];
-    const firstOf = (l: [string, number][]) =>
-      l.filter(([, cap]) => cap < rps).sort((a, b) => a[1] - b[1])[0];
-    const first = firstOf(limits);
-    const firstOne = firstOf([
+    // every limit below the demand, lowest first: the first breaks first, the next once it is raised
+    const inOrder = (l: [string, number][]) =>
+      l
+        .filter(([, cap]) => cap < rps)
+        .sort((a, b) => a[1] - b[1])
+        .map(([name, cap]) => `${name} (${fmt(cap)}/s)`)
+        .join(', then ');
+    const first = inOrder(limits);
+    const firstOne = inOrder([
       ...limits,
       ['one Redis shard (one product)', measured.redis_one_product_per_s],
     ]);
@@ -113,13 +118,13 @@ export function capacity(r: Results): Capacity {
         'API Gateway':
           rps <= QUOTAS.api_gateway_rps.value ? 'default quota' : `quota raised to ${fmt(rps)} rps`,
         'createOrder concurrency': `${fmt(concurrency)} (${rps > (QUOTAS.lambda_concurrency.value * 1000) / AWS_DURATION_MS_ASSUMED ? 'above' : 'within'} the 1,000 default); ${ramp_s.toFixed(0)} s to scale from cold, so provisioned (npm run cli -- prewarm)`,
-        'Redis shards': `${fmt(shards)} primaries${shards * 2 > QUOTAS.memorydb_nodes_per_cluster.value ? ' (with a replica each: above the 90-node default quota)' : ''}`,
+        'Redis shards': `${fmt(shards)} ${shards === 1 ? 'primary' : 'primaries'}${shards * 2 > QUOTAS.memorydb_nodes_per_cluster.value ? ' (with a replica each: above the 90-node default quota)' : ''}`,
         'SQS requests/s': `${fmt(rps * PER_ORDER.sqs_requests)} (no quota on standard queues)`,
         'PostgreSQL rows/s': `${fmt(rps * PER_ORDER.pg_rows)}; one writer here ${fmt(measured.pg_writer_per_s)} orders/s, so ${fmt(Math.ceil(rps / measured.pg_writer_per_s))} writers, or let the queue hold the burst`,
         'Lambda ms/s': `createOrder ${fmt(rps * AWS_DURATION_MS_ASSUMED)} (assumed ${AWS_DURATION_MS_ASSUMED} ms), persistOrders ${fmt(rps * measured.persist_ms_per_order)}`,
       },
-      breaks_first: first ? `${first[0]} (${fmt(first[1])}/s)` : 'nothing at default quotas',
-      one_product_breaks_first: firstOne ? `${firstOne[0]} (${fmt(firstOne[1])}/s)` : 'nothing',
+      breaks_first: first || 'nothing at default quotas',
+      one_product_breaks_first: firstOne || 'nothing',
     };
   });
   return { measured, rows, split_product_above_per_s: measured.redis_one_product_per_s };

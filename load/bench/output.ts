@@ -25,7 +25,12 @@ const http = (r: Results, name: string, g: string) =>
   r.http?.find((s) => s.name === name && s.params['generator'] === g);
 
 /** The ratio a/b for each generator, and the lower of them (the less flattering figure). */
-function worstRatio(r: Results, a: string, b: string): { worst: number; by: string } | null {
+function worstRatio(
+  r: Results,
+  a: string,
+  b: string,
+  show: (v: number) => string,
+): { worst: number; by: string } | null {
   const ratios = ['autocannon', 'wrk'].flatMap((g) => {
     const x = http(r, a, g);
     const y = http(r, b, g);
@@ -33,7 +38,7 @@ function worstRatio(r: Results, a: string, b: string): { worst: number; by: stri
   });
   if (ratios.length === 0) return null;
   const w = ratios.reduce((m, x) => (x.v < m.v ? x : m));
-  return { worst: w.v, by: ratios.map((x) => `${x.g} ${pct(x.v)}`).join(', ') };
+  return { worst: w.v, by: ratios.map((x) => `${x.g} ${show(x.v)}`).join(', ') };
 }
 
 export function httpRows(r: Results): HttpRow[] {
@@ -102,7 +107,7 @@ export function targets(r: Results, c: CostReport | null): TargetRow[] {
     min: number,
     show: (v: number) => string = pct,
   ) => {
-    const w = worstRatio(r, a, b);
+    const w = worstRatio(r, a, b, show);
     t(target, goal, w?.worst, show, (v) => v >= min, w?.by);
   };
   ratio('reserve', 'floor (trivial fn)', 'reserve over HTTP vs floor', '>= 50%', 0.5);
