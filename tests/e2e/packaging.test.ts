@@ -103,7 +103,7 @@ describe.skipIf(clusterRun)('sls package', { timeout: 300_000 }, () => {
         expect(b.sources.length, `${b.zip} has a source map listing its modules`).toBeGreaterThan(0);
         // The signer lives in infra/local/sandbox/sign.ts: nothing from there is in any bundle.
         expect(
-          b.sources.filter((s) => /infra\/|bin\/|tests\/|web\/|load\//.test(s)),
+          b.sources.filter((s) => /infra\/|bin\/|tests\/|web\/|(^|\/)load\/bench\//.test(s)),
           b.zip,
         ).toEqual([]);
         for (const needle of LOCAL_ONLY_CODE)
