@@ -158,7 +158,7 @@ program
 
 program
   .command('bench')
-  .description('the benchmark (same as npm run bench): every scenario in one run, one table, JSON + SVG')
+  .description('the benchmark (same as npm run bench; --only NAME,NAME, --quick, --list): tables, JSON + SVG')
   .allowUnknownOption()
   .action(async (_o: unknown, cmd: Command) => {
     const { spawnSync } = await import('node:child_process');

@@ -3,6 +3,10 @@
 // (ReportBatchItemFailures). Failed records stay invisible until the visibility timeout, come back
 // with a higher receive count, and the queue's redrive policy moves them to the DLQ after
 // maxReceiveCount. `maximumConcurrency` pollers run side by side.
+// Like Lambda's pollers, each one polls ahead: it gathers its next batch (several receives in
+// parallel once messages flow) while its previous batch is still being persisted, so the queue is
+// read while PostgreSQL writes. At most one batch per poller waits gathered, a few hundred ms at
+// most, far inside the visibility timeout; at most `maximumConcurrency` invocations run at once.
 import {
   DeleteMessageBatchCommand,
   type Message,
@@ -35,6 +39,8 @@ export interface Trigger {
 }
 
 const RECEIVE_MAX = 10; // SQS returns at most 10 messages per ReceiveMessage
+/** receives in flight at once per poller while a batch fills (Lambda starts with five pollers) */
+const RECEIVE_PARALLEL = 5;
 
 export function startSqsTrigger(opts: TriggerOpts): Trigger {
   const stats: TriggerStats = { invocations: 0, records: 0, failed_records: 0, invoke_errors: 0 };
@@ -59,39 +65,54 @@ async function pollLoop(
   log: NonNullable<TriggerOpts['log']>,
 ): Promise<void> {
   let failing = false; // log the first failure and the recovery, not every retry
+  let persisting: Promise<void> | null = null; // the previous batch, still being invoked
   while (!signal.aborted) {
     try {
       const batch = await gatherBatch(opts, signal);
       if (failing) log('sqs trigger: polling again');
       failing = false;
       if (batch.length === 0) continue;
-      await invokeAndSettle(opts, batch, stats, log);
+      if (persisting) await persisting;
+      persisting = invokeAndSettle(opts, batch, stats, log).catch((err) => {
+        // the deletes failed: the messages come back after the visibility timeout
+        log('sqs trigger: settling a batch failed', { error: String(err), records: batch.length });
+      });
     } catch (err) {
-      if (signal.aborted) return;
+      if (signal.aborted) break;
       if (!failing) log('sqs trigger: poll failed, retrying every 500 ms', { error: String(err) });
       failing = true;
       await sleep(500, signal);
     }
   }
+  await persisting;
 }
 
-/** Receive until the batch is full or the batching window closes (the first message opens it). */
+/**
+ * Receive until the batch is full or the batching window closes (the first message opens it). An
+ * empty queue gets one long poll; once messages flow, up to RECEIVE_PARALLEL receives at a time.
+ */
 async function gatherBatch(opts: TriggerOpts, signal: AbortSignal): Promise<Message[]> {
   const batch: Message[] = [];
   let window_ends_ms = Number.POSITIVE_INFINITY;
   while (batch.length < opts.batch_size && Date.now() < window_ends_ms && !signal.aborted) {
     const wait_s = batch.length === 0 ? 1 : Math.max(0, Math.ceil((window_ends_ms - Date.now()) / 1000));
-    const r = await opts.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: opts.queueUrl,
-        MaxNumberOfMessages: Math.min(RECEIVE_MAX, opts.batch_size - batch.length),
-        WaitTimeSeconds: Math.min(wait_s, 1),
-        MessageSystemAttributeNames: ['All'],
-        MessageAttributeNames: ['All'],
-      }),
-      { abortSignal: signal },
+    const wanted = opts.batch_size - batch.length;
+    const receives = batch.length === 0 ? 1 : Math.min(RECEIVE_PARALLEL, Math.ceil(wanted / RECEIVE_MAX));
+    const replies = await Promise.all(
+      Array.from({ length: receives }, (_, i) =>
+        opts.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: opts.queueUrl,
+            MaxNumberOfMessages: Math.min(RECEIVE_MAX, wanted - i * RECEIVE_MAX),
+            WaitTimeSeconds: Math.min(wait_s, 1),
+            MessageSystemAttributeNames: ['All'],
+            MessageAttributeNames: ['All'],
+          }),
+          { abortSignal: signal },
+        ),
+      ),
     );
-    const got = r.Messages ?? [];
+    const got = replies.flatMap((r) => r.Messages ?? []);
     if (got.length === 0 && batch.length === 0) return batch;
     if (batch.length === 0 && got.length > 0)
       window_ends_ms = Date.now() + opts.maximum_batching_window_s * 1000;

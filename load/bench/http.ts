@@ -3,12 +3,13 @@
 // HDR histogram of every response time) and summarised once all rounds are done.
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as hdr from 'hdr-histogram-js';
 import { cpuBetween, sampleCpu } from './cpu';
 import type { LoadResult, LoadSpec } from './http-load';
 import type { InvariantReport } from './invariants';
+import { runWrk } from './wrk';
 
 const ROOT = join(import.meta.dirname, '../..');
 const TSX = join(ROOT, 'node_modules/tsx/dist/cli.mjs');
@@ -20,6 +21,17 @@ export interface HttpParams {
   rounds: number;
 }
 
+export type Generator = 'autocannon' | 'wrk';
+
+/** Processes that serve a request (as opposed to the load generator and the harness). */
+const SERVER_GROUPS = [
+  'serverless-offline (product)',
+  'serverless-offline (bench fns)',
+  'fauxqs',
+  'redis',
+  'postgres',
+];
+
 export interface ScenarioResult {
   name: string;
   params: Record<string, unknown>;
@@ -27,6 +39,13 @@ export interface ScenarioResult {
   loadavg_1m_before: number;
   loadavg_1m_per_round?: number[];
   cpu_ms_per_request: Record<string, number>;
+  /**
+   * CPU over the measured time as a share of the whole machine (all cores): the load generator
+   * against the processes that serve the requests. A generator with a large share flattens ratios.
+   */
+  cpu_share: { load_generator: number; server: number; cores: number };
+  /** wrk only: requests written whose answer wrk did not wait for when its time was up */
+  unanswered: number;
   invariant?: InvariantReport;
 }
 
@@ -38,6 +57,7 @@ const HIST: hdr.BuildRequest = {
 
 export interface HttpScenario {
   name: string;
+  generator: Generator;
   url: string;
   req: Req;
   warm?: Req;
@@ -53,6 +73,7 @@ interface HttpAcc {
   timeouts: number;
   cpu_ms: Record<string, number>;
   loadavg: number[];
+  unanswered: number;
 }
 
 export const newHttpAcc = (): HttpAcc => ({
@@ -64,19 +85,37 @@ export const newHttpAcc = (): HttpAcc => ({
   timeouts: 0,
   cpu_ms: {},
   loadavg: [],
+  unanswered: 0,
 });
 
+/**
+ * One measured run added to the accumulator: autocannon sends a fixed `amount` of requests, wrk
+ * runs for the time autocannon's warm-up rate says that amount takes (`duration_s`).
+ */
 export async function measureInto(
   a: HttpAcc,
   sc: HttpScenario,
-  amount: number,
+  amount: { requests: number; duration_s: number; tokens_file: string },
   cpuGroups: Record<string, number[] | string>,
   p: HttpParams,
 ): Promise<void> {
   a.loadavg.push(round2(loadavg()[0]!));
   const cpu0 = sampleCpu(cpuGroups);
   const harness0 = process.cpuUsage();
-  const r = await load({ url: sc.url, requests: sc.req, amount }, p);
+  const r =
+    sc.generator === 'wrk'
+      ? await runWrk({
+          url: sc.url,
+          connections: p.connections,
+          threads: 2,
+          duration_s: amount.duration_s,
+          method: sc.req.method,
+          path: sc.req.path,
+          ...(sc.req.body ? { body: sc.req.body } : {}),
+          ...(sc.req.tokens?.length ? { tokens_file: amount.tokens_file } : {}),
+        })
+      : await load({ url: sc.url, requests: sc.req, amount: amount.requests }, p);
+  if ('sent' in r) a.unanswered += (r.sent as number) - r.requests;
   const cpu1 = sampleCpu(cpuGroups);
   const harness = process.cpuUsage(harness0);
   a.hist.add(hdr.decodeFromCompressedBase64(r.hist));
@@ -110,7 +149,7 @@ export function latencyMs(h: hdr.Histogram, decimals: number) {
 export function summarize(
   sc: HttpScenario,
   a: HttpAcc,
-  amount_per_round: number,
+  amount_per_round: number | string,
   p: HttpParams,
 ): ScenarioResult {
   const result: LoadResult = {
@@ -129,9 +168,12 @@ export function summarize(
   // What the machine spent beyond the processes of this bench: anything else running on it.
   const ours = Object.entries(a.cpu_ms).reduce((n, [k, v]) => (k === 'machine' ? n : n + v), 0);
   cpu['other_processes'] = round3(Math.max(0, (a.cpu_ms['machine'] ?? 0) - ours) / Math.max(1, a.requests));
+  const capacity_ms = a.duration_s * 1000 * cpus().length;
+  const server_ms = SERVER_GROUPS.reduce((n, k) => n + (a.cpu_ms[k] ?? 0), 0);
   return {
     name: sc.name,
     params: {
+      generator: sc.generator,
       method: sc.req.method,
       path: sc.req.path,
       body: sc.req.body,
@@ -146,6 +188,12 @@ export function summarize(
     loadavg_1m_before: a.loadavg[0] ?? 0,
     loadavg_1m_per_round: a.loadavg,
     cpu_ms_per_request: cpu,
+    cpu_share: {
+      load_generator: round3((a.cpu_ms['load_generator'] ?? 0) / capacity_ms),
+      server: round3(server_ms / capacity_ms),
+      cores: cpus().length,
+    },
+    unanswered: a.unanswered,
   };
 }
 

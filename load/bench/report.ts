@@ -10,6 +10,8 @@ export interface HttpRow {
   invariant: string;
   /** CPU ms per request, by process */
   cpu: Record<string, number>;
+  /** share of the machine's cores over the run: the load generator, the serving processes */
+  cpu_share: { load_generator: number; server: number };
 }
 
 export interface HandlerRow {
@@ -63,6 +65,8 @@ const HTTP_HEAD = [
   'max',
   'status codes',
   'vs floor',
+  'gen CPU',
+  'server CPU',
   'invariant',
 ];
 const httpCells = (r: HttpRow) => [
@@ -75,6 +79,8 @@ const httpCells = (r: HttpRow) => [
   f1(r.latency_ms.max),
   codes(r.status),
   pct(r.vs_floor),
+  pct(r.cpu_share.load_generator),
+  pct(r.cpu_share.server),
   r.invariant,
 ];
 const HANDLER_HEAD = [
@@ -119,27 +125,36 @@ const cpuCells = (r: HttpRow) => [r.scenario, ...CPU_COLUMNS.map(([k]) => f2(r.c
 const TARGET_HEAD = ['target', 'goal', 'measured', 'met'];
 const targetCells = (t: TargetRow) => [t.target, t.goal, t.measured, t.met ? 'yes' : 'NO'];
 
-export function textTables(http: HttpRow[], handler: HandlerRow[], targets: TargetRow[]): string {
-  return [
-    table(HTTP_HEAD, http.map(httpCells)),
-    table(CPU_HEAD, http.map(cpuCells)),
-    table(HANDLER_HEAD, handler.map(handlerCells)),
-    table(TARGET_HEAD, targets.map(targetCells)),
-  ].join('\n\n');
+/** A table of any other section (SDK isolation, Redis ceiling): a head and its rows of cells. */
+export interface ExtraTable {
+  head: string[];
+  rows: string[][];
 }
 
-export function markdownTables(http: HttpRow[], handler: HandlerRow[], targets: TargetRow[]): string {
-  return [
-    markdown(HTTP_HEAD, http.map(httpCells)),
-    markdown(CPU_HEAD, http.map(cpuCells)),
-    markdown(HANDLER_HEAD, handler.map(handlerCells)),
-    markdown(TARGET_HEAD, targets.map(targetCells)),
-  ].join('\n\n');
+export interface Tables {
+  http: HttpRow[];
+  handler: HandlerRow[];
+  targets: TargetRow[];
+  extra: ExtraTable[];
 }
+
+function tables(t: Tables, fmt: (head: string[], rows: string[][]) => string): string {
+  const parts = [
+    t.http.length ? fmt(HTTP_HEAD, t.http.map(httpCells)) : '',
+    t.http.length ? fmt(CPU_HEAD, t.http.map(cpuCells)) : '',
+    t.handler.length ? fmt(HANDLER_HEAD, t.handler.map(handlerCells)) : '',
+    ...t.extra.map((e) => fmt(e.head, e.rows)),
+    fmt(TARGET_HEAD, t.targets.map(targetCells)),
+  ];
+  return parts.filter(Boolean).join('\n\n');
+}
+
+export const textTables = (t: Tables) => tables(t, table);
+export const markdownTables = (t: Tables) => tables(t, markdown);
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-interface Bar {
+export interface Bar {
   label: string;
   value: number;
   note: string;
@@ -212,12 +227,19 @@ function cpuPanel(http: HttpRow[], y0: number, width: number): [string, number] 
   return [parts.join('\n'), y0 + 46 + http.length * (barH + gap) + 16];
 }
 
+export interface ExtraPanel {
+  title: string;
+  unit: string;
+  bars: Bar[];
+}
+
 export function svgChart(opts: {
   title: string;
   subtitle: string;
   http: HttpRow[];
   handler: HandlerRow[];
-  drain: { persist_per_s: number; raw_per_s: number };
+  drain?: { persist_per_s: number; raw_per_s: number };
+  extra: ExtraPanel[];
 }): string {
   const width = 980;
   let y = 56;
@@ -232,46 +254,37 @@ export function svgChart(opts: {
         ? '#d9822b'
         : '#2b6cb0',
   }));
-  let p: string;
-  [p, y] = barPanel(
-    'HTTP over serverless-offline (requests/s, 100 connections)',
-    'req/s',
-    httpBars,
-    y,
-    width,
-  );
-  panels.push(p);
+  const add = (title: string, unit: string, bars: Bar[]) => {
+    if (bars.length === 0) return;
+    const [p, next] = barPanel(title, unit, bars, y, width);
+    panels.push(p);
+    y = next;
+  };
+  add('HTTP over serverless-offline (requests/s, 100 connections)', 'req/s', httpBars);
   const hBars = opts.handler.map((r) => ({
     label: `${r.handler} @${r.in_flight}`,
     value: r.per_s,
     note: `p99 ${f2(r.latency_ms.p99)} ms${r.vs_send_only === null ? '' : `, ${pct(r.vs_send_only)} of send-only`}`,
     color: r.handler === 'sendOnly' ? '#9aa5b1' : '#2f855a',
   }));
-  [p, y] = barPanel('Handler level, in-process (invocations/s)', 'inv/s', hBars, y, width);
-  panels.push(p);
-  [p, y] = barPanel(
-    'Drain: orders written to PostgreSQL per second',
-    '/s',
-    [
-      {
-        label: 'fauxqs receive+delete',
-        value: opts.drain.raw_per_s,
-        note: '(emulator alone)',
-        color: '#9aa5b1',
-      },
+  add('Handler level, in-process (invocations/s)', 'inv/s', hBars);
+  const d = opts.drain;
+  if (d)
+    add('Drain: orders written to PostgreSQL per second', '/s', [
+      { label: 'fauxqs receive+delete', value: d.raw_per_s, note: '(emulator alone)', color: '#9aa5b1' },
       {
         label: 'persistOrders via trigger',
-        value: opts.drain.persist_per_s,
-        note: pct(opts.drain.persist_per_s / Math.max(1, opts.drain.raw_per_s)),
+        value: d.persist_per_s,
+        note: pct(d.persist_per_s / Math.max(1, d.raw_per_s)),
         color: '#6b46c1',
       },
-    ],
-    y,
-    width,
-  );
-  panels.push(p);
-  [p, y] = cpuPanel(opts.http, y, width);
-  panels.push(p);
+    ]);
+  for (const e of opts.extra) add(e.title, e.unit, e.bars);
+  if (opts.http.length) {
+    const [p, next] = cpuPanel(opts.http, y, width);
+    panels.push(p);
+    y = next;
+  }
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}" font-family="sans-serif">
 <style>.t{font-size:14px;font-weight:bold}.l{font-size:12px}.v{font-size:11px;fill:#333}.h{font-size:16px;font-weight:bold}.s{font-size:11px;fill:#555}</style>
 <rect width="100%" height="100%" fill="#fff"/>

@@ -86,6 +86,10 @@ describe.skipIf(clusterRun)('sls package', { timeout: 300_000 }, () => {
           p,
         ).toEqual([]);
       expect(template).not.toMatch(/sandbox|provider|storefront/i);
+      // The bench's functions (load/bench/serverless.bench.yml: floor, sendOnly, rowLock) are served
+      // by the bench's own serverless-offline only: no route, no function, no module of theirs here.
+      expect(routes.filter((r) => r.startsWith('/bench'))).toEqual([]);
+      expect(template).not.toMatch(/SendOnly|RowLock|bench-send-only/);
       const all = bundles(dir);
       expect(all.map((b) => b.zip)).toContain('paymentWebhook.zip');
       // The webhook function verifies (the standardwebhooks library is bundled) and signs nothing.
@@ -99,7 +103,7 @@ describe.skipIf(clusterRun)('sls package', { timeout: 300_000 }, () => {
         expect(b.sources.length, `${b.zip} has a source map listing its modules`).toBeGreaterThan(0);
         // The signer lives in infra/local/sandbox/sign.ts: nothing from there is in any bundle.
         expect(
-          b.sources.filter((s) => /infra\/|bin\/|tests\/|web\//.test(s)),
+          b.sources.filter((s) => /infra\/|bin\/|tests\/|web\/|(^|\/)load\/bench\//.test(s)),
           b.zip,
         ).toEqual([]);
         for (const needle of LOCAL_ONLY_CODE)

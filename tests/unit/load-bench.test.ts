@@ -8,7 +8,12 @@ import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { SCENARIOS } from '../../load/artillery';
 import { costPerMillionOrders, PRICES } from '../../load/bench/cost';
+import type { ScenarioResult } from '../../load/bench/http';
 import { checkRowLock, checkWrite } from '../../load/bench/invariants';
+import { targets } from '../../load/bench/output';
+import type { Results } from '../../load/bench/scenario';
+import { childCpuMs } from '../../load/bench/wrk';
+import { capacity } from '../../load/capacity';
 
 const dir = join(__dirname, '../../load/scenarios');
 const processor = createRequire(import.meta.url)(join(dir, 'processor.cjs'));
@@ -100,6 +105,13 @@ describe('bench invariant checks', () => {
       checkRowLock({ accepted_orders: 10, qty: 1, stock_before: 100, stock_after: 89, rows: 10 }).ok,
     ).toBe(false);
   });
+
+  it('row-lock baseline: an unanswered request may have committed, but its row is there', () => {
+    const base = { accepted_orders: 10, unknown_orders: 2, qty: 1, stock_before: 100 };
+    expect(checkRowLock({ ...base, stock_after: 89, rows: 11 }).ok).toBe(true);
+    expect(checkRowLock({ ...base, stock_after: 87, rows: 13 }).ok).toBe(false);
+    expect(checkRowLock({ ...base, stock_after: 89, rows: 10 }).ok).toBe(false);
+  });
 });
 
 describe('cost per million orders', () => {
@@ -121,5 +133,96 @@ describe('cost per million orders', () => {
     expect(c.request_path_usd_per_million).toBeCloseTo(expected, 2);
     expect(c.total_usd_per_million).toBeGreaterThan(c.request_path_usd_per_million);
     expect(c.fixed_monthly.every((f) => f.usd_per_month > 0)).toBe(true);
+  });
+});
+
+describe('bench targets and generators', () => {
+  const row = (name: string, generator: string, rps: number) =>
+    ({ name, params: { generator }, result: { rps } }) as unknown as ScenarioResult;
+
+  it('judges an HTTP target on the less flattering of the two generators', () => {
+    const t = targets(
+      {
+        http: [
+          row('floor (trivial fn)', 'autocannon', 1000),
+          row('reserve', 'autocannon', 600),
+          row('floor (trivial fn)', 'wrk', 2000),
+          row('reserve', 'wrk', 800),
+        ],
+      },
+      null,
+    );
+    const floor = t.find((x) => x.target === 'reserve over HTTP vs floor')!;
+    expect(floor.measured).toMatch(/^40% /); // wrk's 800/2000, not autocannon's 60 %
+    expect(floor.met).toBe(false);
+  });
+
+  it('a target whose scenario did not run is not measured, and not met', () => {
+    const t = targets({}, null);
+    expect(t.length).toBeGreaterThan(5);
+    for (const x of t) {
+      expect(x.measured).toMatch(/not measured/);
+      expect(x.met).toBe(false);
+    }
+  });
+
+  it("reads wrk's CPU from its shell's /proc stat line (cutime + cstime, in ticks)", () => {
+    // pid (comm) state ppid ... utime(14) stime(15) cutime(16) cstime(17): 123 + 7 ticks of 10 ms
+    const stat = '4242 (sh) S 1 4242 4242 0 -1 4194304 100 200 0 0 1 0 123 7 20 0 1 0 100 1000 100';
+    expect(childCpuMs(`noise\n${stat}\n`)).toBe(1300);
+    expect(() => childCpuMs('wrk: command not found')).toThrow();
+  });
+});
+
+describe('capacity model', () => {
+  const results = {
+    redis: {
+      runs: [
+        {
+          case: 'one',
+          products: 1,
+          clients: 50,
+          calls: 1,
+          seconds: 1,
+          per_s: 2000,
+          redis_cpu_ms_per_call: 0.2,
+          appendfsync: 'always',
+        },
+        {
+          case: 'many',
+          products: 100,
+          clients: 50,
+          calls: 1,
+          seconds: 1,
+          per_s: 2000,
+          redis_cpu_ms_per_call: 0.05,
+          appendfsync: 'always',
+        },
+      ],
+    },
+    handler: {
+      runs: [
+        { handler: 'createOrder', in_flight: 1, duration_ms: { mean: 1.5 }, cpu_ms_per_invocation: 0.8 },
+      ],
+    },
+    drain: { persist: { records_per_invocation: 100, invoke_ms_mean: 20 } },
+  } as unknown as Results;
+
+  it('derives each ceiling from the measured figures and finds what breaks first', () => {
+    const c = capacity(results);
+    expect(c.measured.redis_one_product_per_s).toBeCloseTo(5000); // one core / 0.2 ms
+    expect(c.measured.redis_many_products_per_s).toBeCloseTo(20_000);
+    expect(c.measured.pg_writer_per_s).toBeCloseTo(5000); // 100 orders per 20 ms
+    expect(c.split_product_above_per_s).toBeCloseTo(5000);
+    const [r10k, r100k, r1m] = c.rows;
+    expect(r10k!.breaks_first).toBe('nothing at default quotas'); // 10,000 is within the 10,000 rps quota
+    expect(r10k!.one_product_breaks_first).toMatch(/^one Redis shard \(one product\)/);
+    expect(r100k!.breaks_first).toMatch(/^API Gateway/);
+    expect(r100k!.needs['Redis shards']).toMatch(/^5 primaries/);
+    expect(r1m!.needs['createOrder concurrency']).toMatch(/^10,000 \(above/);
+  });
+
+  it('refuses a report without the scenarios it needs', () => {
+    expect(() => capacity({ handler: results.handler, drain: results.drain })).toThrow(/--only redis/);
   });
 });
