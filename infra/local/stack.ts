@@ -336,6 +336,7 @@ async function startOffline(stack: Stack, opts: StackOpts, say: (m: string) => v
   });
   stack.lambdaPort = lambdaPort;
   const offline = stack.offline;
+  reportCrash(offline, join(stack.logDir, `offline-${opts.port}.log`), say);
   await waitFor(
     'serverless offline',
     async () => {
@@ -426,4 +427,16 @@ async function stopAll(stack: Stack): Promise<void> {
   await stack.postgres?.proc.stop('SIGINT'); // fast shutdown: clean, no recovery on next start
   await stack.redis?.proc.stop('SIGTERM');
   for (const p of stack.redisCluster?.procs ?? []) await p.stop('SIGTERM');
+}
+
+/**
+ * A process that exits by itself (not killed by a signal: a stop or a fault's kill -9) has crashed:
+ * say so with the end of its log, which is otherwise removed with the data folder.
+ */
+function reportCrash(proc: Proc, logFile: string, say: (m: string) => void): void {
+  void proc.exited.then((code) => {
+    if (proc.child.signalCode !== null || code === 0) return;
+    const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').slice(-30).join('\n') : '';
+    say(`${proc.name} exited by itself (code ${code}); the end of its log:\n${tail}`);
+  });
 }
