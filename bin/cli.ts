@@ -307,7 +307,7 @@ async function simulateDeps(apiBase: string) {
     releaseRun: () =>
       runRelease(
         { ...container.settleDeps(), rebuild: container.rebuildDeps() },
-        { ...RELEASE_RUN_DEFAULTS, outbox_grace_ms: 5000, reapply_after_s: 2 },
+        { ...RELEASE_RUN_DEFAULTS, outbox_grace_ms: 5000, reapply_after_s: 2, adjust_after_s: 2 },
       ),
     statusUnits: (id: number) => statusFigures(sql, id),
     persistedIds: (id: number) => persistedIds(sql, id),

@@ -27,6 +27,8 @@ export interface ReleaseRunOpts {
   outbox_grace_ms: number;
   /** a release marker younger than this probably belongs to a live request finishing now */
   reapply_after_s: number;
+  /** a pending stock adjustment younger than this probably belongs to a PATCH finishing now */
+  adjust_after_s: number;
   orphan_after_h: number;
   /**
    * A final order's `released` entry is pruned this long after its release was applied in Redis.
@@ -40,6 +42,7 @@ export const RELEASE_RUN_DEFAULTS: ReleaseRunOpts = {
   batch_max: 2000,
   outbox_grace_ms: 30_000,
   reapply_after_s: 10,
+  adjust_after_s: 10,
   orphan_after_h: 24,
   prune_after_s: 3600,
 };
@@ -77,7 +80,7 @@ export async function runRelease(deps: ReleaseRunDeps, opts: ReleaseRunOpts): Pr
   );
   const leftovers = await deps.ledger.unappliedReleases(opts.reapply_after_s, opts.batch_max);
   await releaseNow(deps, leftovers);
-  const adjustments_settled = await finishPendingAdjustments(deps, opts.reapply_after_s, opts.batch_max);
+  const adjustments_settled = await finishPendingAdjustments(deps, opts.adjust_after_s, opts.batch_max);
   const pruned = await pruneReleased(deps, product_ids, opts);
   const orphaned = await deps.settlement.orphanStalePayments(opts.orphan_after_h);
   return {

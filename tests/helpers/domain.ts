@@ -28,6 +28,9 @@ export async function releaseRun(opts: Partial<ReleaseRunOpts> = {}) {
     ...RELEASE_RUN_DEFAULTS,
     outbox_grace_ms: 0,
     reapply_after_s: 0,
+    // Another file's run must not settle a test's deliberately pending stock adjustment before the
+    // test looks at it (tests/integration/stock-adjust.test.ts settles its own with 0).
+    adjust_after_s: 60,
     ...opts,
   });
 }
