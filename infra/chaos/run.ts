@@ -6,7 +6,9 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import postgres from 'postgres';
 import { resetConfig } from '../../lib/config';
 import { mintToken } from '../../lib/http/auth';
+import { PROBLEM_BASE } from '../../lib/http/problems';
 import { redrive } from '../../lib/queue/dlq';
+import { newOrderId } from '../../lib/sale/order-id';
 import {
   dropRedisConnections,
   killFunctions,
@@ -60,9 +62,15 @@ export const FAULTS: Record<string, Fault> = {
   none: { describe: 'no fault (baseline)', inject: noop, hold_ms: 0, recover: noop },
   'redis-kill': {
     describe: 'kill -9 Redis mid-load, restart it from its AOF',
-    inject: killRedis,
+    async inject(stack, ctx) {
+      await warmUp(stack, await redisProbes(ctx));
+      await killRedis(stack);
+    },
     hold_ms: 2000,
     recover: restartRedis,
+    async during(stack, ctx) {
+      return answersUnavailable(stack, await redisProbes(ctx));
+    },
   },
   'redis-wipe': {
     describe: 'Redis loses all its data mid-sale; the release run rebuilds from PostgreSQL',
@@ -153,14 +161,18 @@ export const FAULTS: Record<string, Fault> = {
   },
   'postgres-down': {
     describe: 'PostgreSQL stopped for 5 s: persist batches fail and return; the backlog drains after',
-    inject: stopPostgres,
+    async inject(stack) {
+      await warmUp(stack, await postgresProbes());
+      await stopPostgres(stack);
+    },
     hold_ms: 5000,
     recover: restartPostgres,
     async during(stack) {
       const r = await fetch(`${stack.baseUrl}/readyz`).catch(() => null);
       if (!r) return 'readyz did not answer';
       const body = (await r.json()) as { down?: string[] };
-      return r.status === 503 && body.down?.includes('postgres') ? null : `readyz said ${r.status}`;
+      if (r.status !== 503 || !body.down?.includes('postgres')) return `readyz said ${r.status}`;
+      return answersUnavailable(stack, await postgresProbes());
     },
   },
   'functions-kill': {
@@ -506,6 +518,69 @@ async function dlqCopyOfAnOrder(stack: Stack, ctx: FaultContext): Promise<void> 
   await localSqsClient(stack.queue!.endpoint).send(
     new SendMessageCommand({ QueueUrl: stack.env['ORDERS_DLQ_URL']!, MessageBody: JSON.stringify(message) }),
   );
+}
+
+interface Probe {
+  method?: 'GET' | 'POST';
+  path: string;
+  token?: string;
+}
+
+const ask = (stack: Stack, { method = 'GET', path, token }: Probe) =>
+  fetch(`${stack.baseUrl}${path}`, {
+    method,
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+    signal: AbortSignal.timeout(20_000),
+  }).catch((err: Error) => err);
+
+/** Each probed function loaded before the fault: `during` then times its answer, not its cold start. */
+async function warmUp(stack: Stack, probes: Probe[]): Promise<void> {
+  await Promise.all(probes.map((p) => ask(stack, p).then((r) => (r instanceof Error ? null : r.text()))));
+}
+
+/** Routes beside the reserve that need Redis: a product, and a cancel of an order not persisted. */
+async function redisProbes(ctx: FaultContext): Promise<Probe[]> {
+  const buyer = await mintToken({ customer_id: `probe-${randomUUID()}` });
+  return [
+    { path: `/api/products/${ctx.product_id}` },
+    // an id PostgreSQL does not hold: only Redis knows whether it waits in the outbox
+    { method: 'POST', path: `/api/orders/${newOrderId(ctx.product_id)}/cancel`, token: buyer },
+  ];
+}
+
+/** Routes that need PostgreSQL: a buyer's order list, the operator's stats. */
+async function postgresProbes(): Promise<Probe[]> {
+  return [
+    { path: '/api/orders', token: await mintToken({ customer_id: `probe-${randomUUID()}` }) },
+    { path: '/api/admin/stats', token: await mintToken({ customer_id: 'chaos-admin', admin: true }) },
+  ];
+}
+
+/**
+ * Routes beside the reserve the load drives, asked while a backing service is down: each must answer
+ * 503 with `Retry-After: 1` and the problem+json `unavailable` (API.md), never a 500.
+ */
+async function answersUnavailable(stack: Stack, probes: Probe[]): Promise<string | null> {
+  const wrong = await Promise.all(
+    probes.map(async (p) => {
+      const what = `${p.method ?? 'GET'} ${p.path}`;
+      const r = await ask(stack, p);
+      if (r instanceof Error) return `${what}: ${r.message}`;
+      const type = r.headers.get('content-type') ?? '';
+      const body = (await r.json().catch(() => null)) as { type?: string } | null;
+      const retryAfter = r.headers.get('retry-after');
+      const ok =
+        r.status === 503 &&
+        retryAfter === '1' &&
+        type.startsWith('application/problem+json') &&
+        body?.type === `${PROBLEM_BASE}unavailable`;
+      return ok
+        ? null
+        : `${what} answered ${r.status} (Retry-After ${retryAfter}, ${type}): ${JSON.stringify(body)}`;
+    }),
+  );
+  const problems = wrong.filter((w) => w !== null);
+  return problems.length ? problems.join('; ') : null;
 }
 
 async function buyOnce(stack: Stack, product_id: number): Promise<number> {
