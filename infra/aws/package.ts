@@ -1,6 +1,7 @@
 // Packages stages offline (`sls package`, no AWS call, nothing from the caller's environment) and
-// runs cfn-lint on the generated templates. Used by the template tests (tests/template) and by
-// `npm run deploy` before anything ships.
+// runs cfn-lint on the generated templates. Used by the template tests (tests/template), by
+// `npm run deploy` before anything ships, and (packageTo) by every other offline packaging: the
+// sandbox-free packaging test and LocalStack's template.
 //   npx tsx infra/aws/package.ts [STAGE…]   packages (default: every checked stage) and lints
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -13,34 +14,62 @@ export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const CHECKED_STAGES = ['dev', 'prod', 'shared'] as const;
 const SLS = join(ROOT, 'node_modules/osls/bin/serverless.js');
 
+const TEMPLATE_FILE = 'cloudformation-template-update-stack.json';
+
 export const packageDir = (stage: string) => join(ROOT, '.package', stage);
-export const templatePath = (stage: string) =>
-  join(packageDir(stage), 'cloudformation-template-update-stack.json');
+export const templatePath = (stage: string) => join(packageDir(stage), TEMPLATE_FILE);
 
 /**
- * `sls package` with a scrubbed environment: no AWS credentials, no local-stack variables, so a
- * value that would silently come from the packaging machine (or an AWS lookup) cannot.
+ * The environment of an offline osls run: no AWS credentials, no local-stack variables, so a value
+ * that would silently come from the packaging machine (or an AWS lookup) cannot (DESIGN.md, "In AWS").
  */
-export function packageStage(stage: string, extraArgs: string[] = []): string {
-  const env: NodeJS.ProcessEnv = {
+export function offlineSlsEnv(): NodeJS.ProcessEnv {
+  return {
     PATH: process.env['PATH'],
     HOME: process.env['HOME'],
     SLS_TELEMETRY_DISABLED: '1',
     SLS_NOTIFICATIONS_MODE: 'off',
-    SLS_ESBUILD_WORK_FOLDER: `.esbuild-package-${stage}`,
-    // Any AWS call during packaging fails fast instead of finding credentials somewhere.
+    // Any AWS call fails fast instead of finding credentials somewhere.
     AWS_EC2_METADATA_DISABLED: 'true',
     AWS_CONFIG_FILE: '/dev/null',
     AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
   };
-  const r = spawnSync(
-    process.execPath,
-    [SLS, 'package', '--stage', stage, '--package', packageDir(stage), ...extraArgs],
-    { cwd: ROOT, env, encoding: 'utf8', timeout: 300_000 },
-  );
+}
+
+/** osls in the project with offlineSlsEnv() (plus `env`): its stdout; a failure throws with its output. */
+export function slsOffline(args: string[], env: NodeJS.ProcessEnv = {}): string {
+  const r = spawnSync(process.execPath, [SLS, ...args], {
+    cwd: ROOT,
+    env: { ...offlineSlsEnv(), ...env },
+    encoding: 'utf8',
+    timeout: 300_000,
+    maxBuffer: 64 << 20,
+  });
   if (r.status !== 0)
-    throw new Error(`sls package --stage ${stage} failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
-  return templatePath(stage);
+    throw new Error(`sls ${args.slice(0, 3).join(' ')} failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+/**
+ * `sls package --stage STAGE` offline into `out`; the template's path. serverless-esbuild deletes its
+ * work folder once it has packaged, so each packaging builds in one of its own (`work_folder`, read
+ * by serverless.yml from SLS_ESBUILD_WORK_FOLDER), never in the .esbuild/ a running
+ * serverless-offline serves nor in another packaging's.
+ */
+export function packageTo(
+  stage: string,
+  out: string,
+  opts: { work_folder: string; extraArgs?: string[] },
+): string {
+  slsOffline(['package', '--stage', stage, '--package', out, ...(opts.extraArgs ?? [])], {
+    SLS_ESBUILD_WORK_FOLDER: opts.work_folder,
+  });
+  return join(out, TEMPLATE_FILE);
+}
+
+/** A checked stage, packaged into .package/STAGE (what deploy ships and the template tests read). */
+export function packageStage(stage: string, extraArgs: string[] = []): string {
+  return packageTo(stage, packageDir(stage), { work_folder: `.esbuild-package-${stage}`, extraArgs });
 }
 
 /** Newest modification time among the inputs of a package (config, code, migrations). */

@@ -1,7 +1,6 @@
 // The real resources in LocalStack: the CloudFormation template `sls package` generates from
 // serverless.yml, cut down by one rule to what LocalStack runs without Docker or an account, and
 // deployed through LocalStack's CloudFormation. Not a second, hand-written template.
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -11,6 +10,7 @@ import {
   DescribeStackResourcesCommand,
   DescribeStacksCommand,
 } from '@aws-sdk/client-cloudformation';
+import { packageTo } from '../aws/package';
 import { GaveUp, waitFor } from './procs';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -135,24 +135,8 @@ export function packagedTemplate(say: (msg: string) => void = () => {}): CfnTemp
   mkdirSync(cacheDir, { recursive: true });
   const out = mkdtempSync(join(cacheDir, 'package-'));
   try {
-    const r = spawnSync(
-      process.execPath,
-      [join(ROOT, 'node_modules/osls/bin/serverless.js'), 'package', '--stage', STAGE, '--package', out],
-      // A clean environment: the template must not capture a caller's DATABASE_URL or secrets.
-      {
-        cwd: ROOT,
-        encoding: 'utf8',
-        env: {
-          PATH: process.env['PATH'],
-          HOME: process.env['HOME'],
-          SLS_TELEMETRY_DISABLED: '1',
-          SLS_ESBUILD_WORK_FOLDER: '.esbuild-package-localstack',
-        },
-      },
-    );
-    if (r.status !== 0)
-      throw new Error(`sls package failed (${r.status}): ${(r.stderr || r.stdout).slice(-2000)}`);
-    renameSync(join(out, 'cloudformation-template-update-stack.json'), cached);
+    // Offline, in a clean environment: the template must not capture a caller's DATABASE_URL or secrets.
+    renameSync(packageTo(STAGE, out, { work_folder: '.esbuild-package-localstack' }), cached);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

@@ -2,36 +2,12 @@
 // offline without any AWS credentials: each alarm's metric, dimensions, statistic, threshold and
 // action; the dashboard's widgets and the metrics they draw; the alarm topic's subscription from a
 // stage parameter and its output; and that every FlashSale metric they read is one the code emits.
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { load } from 'js-yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readTemplate } from '../../infra/aws/package';
+import { readTemplate, slsOffline } from '../../infra/aws/package';
 import { METRIC, METRICS_NAMESPACE, METRICS_SERVICE } from '../../lib/platform/metrics';
 
 type Json = any;
-const ROOT = join(import.meta.dirname, '..', '..');
-const SLS = join(ROOT, 'node_modules', '.bin', 'sls');
-
-/** No AWS credentials anywhere: packaging must not need them (DESIGN.md, "In AWS"). */
-function offlineEnv(): NodeJS.ProcessEnv {
-  return {
-    PATH: process.env['PATH'],
-    HOME: process.env['HOME'],
-    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
-    AWS_CONFIG_FILE: '/nonexistent',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    SLS_TELEMETRY_DISABLED: '1',
-  };
-}
-
-/** Resolves serverless.yml offline (`sls print` builds nothing, so it runs in the project itself). */
-function sls(args: string[]): string {
-  const r = spawnSync(SLS, args, { cwd: ROOT, env: offlineEnv(), encoding: 'utf8', timeout: 240_000 });
-  if (r.status !== 0)
-    throw new Error(`sls ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
 
 // The dev stage as the template project's global setup packaged it (infra/aws/package.ts, with no
 // AWS credentials in its environment either).
@@ -243,8 +219,9 @@ describe('dashboard', () => {
 });
 
 it('a stage parameter subscribes the alarm topic (resolved offline, no AWS call)', () => {
+  // `sls print` with no AWS credentials anywhere (infra/aws/package.ts): resolving must not need them.
   const printed = load(
-    sls([
+    slsOffline([
       'print',
       '--stage',
       'prod',
