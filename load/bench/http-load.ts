@@ -6,6 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import * as hdr from 'hdr-histogram-js';
+import { latencyMs } from './http';
 
 export interface LoadSpec {
   url: string;
@@ -83,7 +84,6 @@ async function main(): Promise<void> {
     });
   });
   const cpu = process.cpuUsage(cpu0);
-  const ms = (us: number) => Math.round(us / 10) / 100;
   const status: Record<string, number> = {};
   for (const [code, s] of Object.entries(r.statusCodeStats ?? {}))
     status[code] = (s as { count: number }).count;
@@ -92,14 +92,7 @@ async function main(): Promise<void> {
     requests: total,
     duration_s: (t_last - t0) / 1000,
     rps: total / ((t_last - t0) / 1000),
-    latency_ms: {
-      p50: ms(hist.getValueAtPercentile(50)),
-      p90: ms(hist.getValueAtPercentile(90)),
-      p99: ms(hist.getValueAtPercentile(99)),
-      p99_9: ms(hist.getValueAtPercentile(99.9)),
-      max: ms(hist.maxValue),
-      mean: ms(hist.mean),
-    },
+    latency_ms: latencyMs(hist, 2),
     status,
     errors: r.errors,
     timeouts: r.timeouts,

@@ -135,7 +135,8 @@ export async function measureInto(
 /** p50/p90/p99/p99.9/max/mean of an HDR histogram recorded in µs, in ms rounded to `decimals`. */
 export function latencyMs(h: hdr.Histogram, decimals: number) {
   const f = 10 ** decimals;
-  const ms = (us: number) => Math.round((us / 1000) * f) / f;
+  // (us * f) / 1000, one inexact step: us / 1000 * f has two (1005 µs came out 1.00 ms, not 1.01).
+  const ms = (us: number) => Math.round((us * f) / 1000) / f;
   return {
     p50: ms(h.getValueAtPercentile(50)),
     p90: ms(h.getValueAtPercentile(90)),

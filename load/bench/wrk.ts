@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import * as hdr from 'hdr-histogram-js';
 import { capture } from './ab';
+import { latencyMs } from './http';
 import type { LoadResult } from './http-load';
 
 const SCRIPT = join(import.meta.dirname, 'wrk-orders.lua');
@@ -59,21 +60,13 @@ export async function runWrk(s: WrkSpec): Promise<WrkResult> {
     numberOfSignificantValueDigits: 3,
   });
   for (const [us, n] of j.latency_us) hist.recordValueWithCount(Math.max(1, us), n);
-  const ms = (us: number) => Math.round(us / 10) / 100;
   const duration_s = j.duration_us / 1e6;
   return {
     requests: j.requests,
     sent: j.sent,
     duration_s,
     rps: j.requests / duration_s,
-    latency_ms: {
-      p50: ms(hist.getValueAtPercentile(50)),
-      p90: ms(hist.getValueAtPercentile(90)),
-      p99: ms(hist.getValueAtPercentile(99)),
-      p99_9: ms(hist.getValueAtPercentile(99.9)),
-      max: ms(hist.maxValue),
-      mean: ms(hist.mean),
-    },
+    latency_ms: latencyMs(hist, 2),
     status: j.status,
     errors: errs,
     timeouts: j.errors.timeout,
