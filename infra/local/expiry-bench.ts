@@ -8,16 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resetConfig } from '../../lib/config';
 import { inventory, products, settleDeps } from '../../lib/container';
-import { domainLog } from '../../lib/platform/logger';
 import { createProduct } from '../../lib/sale/catalog';
-import { persistAccepted } from '../../lib/sale/persist';
 import { RELEASE_RUN_DEFAULTS, runRelease } from '../../lib/sale/release-run';
-import { reserveOrder } from '../../lib/sale/reserve';
-import type { AcceptedOrder } from '../../lib/sale/types';
+import type { Order } from '../../lib/sale/types';
+import { persistOverdue, reserveUnsent } from './overdue-orders';
 import { freePort } from './procs';
 import { startStack } from './stack';
-
-const PERSIST_BATCH_MAX = 100;
 
 async function main() {
   const orders_n = Number(process.argv[2] ?? 2000);
@@ -77,29 +73,10 @@ async function makeProducts(n: number, orders_n: number): Promise<number[]> {
 
 /** Reserved in Redis, persisted already past their expiry (as if their TTL had run out). */
 async function makeOverdueOrders(product_ids: number[], n: number): Promise<void> {
-  const queue = { send: async () => {} };
-  const accepted: AcceptedOrder[] = [];
-  for (let i = 0; i < n; i++) {
-    const product_id = product_ids[i % product_ids.length]!;
-    const r = await reserveOrder(
-      { inventory: inventory(), queue, log: domainLog },
-      { customer_id: `exp-${i}`, product_id, qty: 1, idempotency_key: null },
-    );
-    if (r.kind !== 'reserved') throw new Error(`reserve failed: ${r.kind}`);
-    const o = r.order;
-    accepted.push({
-      order_id: o.order_id,
-      product_id: o.product_id,
-      customer_id: o.customer_id,
-      qty: o.qty,
-      unit_price_cents: o.unit_price_cents,
-      currency: o.currency,
-      created_ms: o.created_at.getTime(),
-      expires_ms: Date.now() - 1000,
-    });
-  }
-  for (let i = 0; i < accepted.length; i += PERSIST_BATCH_MAX)
-    await persistAccepted(settleDeps(), accepted.slice(i, i + PERSIST_BATCH_MAX));
+  const orders: Order[] = [];
+  for (let i = 0; i < n; i++)
+    orders.push(await reserveUnsent(`exp-${i}`, product_ids[i % product_ids.length]!, 1));
+  await persistOverdue(orders);
 }
 
 await main();

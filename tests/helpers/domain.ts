@@ -1,27 +1,9 @@
 // In-process access to the same Redis/PostgreSQL/queue the stack uses, for tests that must
 // control timing (reserve without sending, run the release work now).
-import { inventory, settleDeps } from '../../lib/container';
-import { domainLog } from '../../lib/platform/logger';
+import { settleDeps } from '../../lib/container';
 import { RELEASE_RUN_DEFAULTS, type ReleaseRunOpts, runRelease } from '../../lib/sale/release-run';
-import { reserveOrder } from '../../lib/sale/reserve';
 
-/** Reserve as createOrder does, but the SQS send "fails": the order stays only in the outbox. */
-export async function reserveUnsent(customer_id: string, product_id: number, qty: number) {
-  const outcome = await reserveOrder(
-    {
-      inventory: inventory(),
-      queue: {
-        send: async () => {
-          throw new Error('queue unreachable (test)');
-        },
-      },
-      log: domainLog,
-    },
-    { customer_id, product_id, qty, idempotency_key: null },
-  );
-  if (outcome.kind !== 'reserved') throw new Error(`reserve failed: ${outcome.kind}`);
-  return outcome.order;
-}
+export { reserveUnsent } from '../../infra/local/overdue-orders';
 
 export async function releaseRun(opts: Partial<ReleaseRunOpts> = {}) {
   return runRelease(settleDeps(), {

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
+import { acceptedOf, persistOverdue } from '../../infra/local/overdue-orders';
 import { settleDeps } from '../../lib/container';
 import { db } from '../../lib/orders/db';
 import { insertAccepted } from '../../lib/orders/orders';
@@ -37,21 +38,8 @@ const failure = (order: { order_id: string; amount_cents: number }): PaymentEven
 /** Reserved, persisted and already past its expiry time. */
 async function overdueOrder(product: any, customer = `c-${randomUUID()}`, qty = 1) {
   const order = await reserveUnsent(customer, product.id, qty);
-  await persistAccepted(settleDeps(), [{ ...accepted(order), expires_ms: Date.now() - 1000 }]);
+  await persistOverdue([order]);
   return order;
-}
-
-function accepted(o: any) {
-  return {
-    order_id: o.order_id,
-    product_id: o.product_id,
-    customer_id: o.customer_id,
-    qty: o.qty,
-    unit_price_cents: o.unit_price_cents,
-    currency: o.currency,
-    created_ms: o.created_at.getTime(),
-    expires_ms: o.expires_at.getTime(),
-  };
 }
 
 async function transitionsFromReserved(order_id: string): Promise<number> {
@@ -130,7 +118,7 @@ describe('races', () => {
     const webhook = handlePayment({ ...settleDeps(), settlement }, success(order));
     await webhookStarted;
     let persistDone = false;
-    const persist = persistAccepted(settleDeps(), [accepted(order)]).then((r) => {
+    const persist = persistAccepted(settleDeps(), [acceptedOf(order)]).then((r) => {
       persistDone = true;
       return r;
     });
@@ -155,7 +143,7 @@ describe('races', () => {
     const insertedP = new Promise<void>((r) => {
       inserted = r;
     });
-    const persist = insertAccepted(db(), [accepted(order)], {
+    const persist = insertAccepted(db(), [acceptedOf(order)], {
       beforeCommit: async () => {
         inserted();
         await gate;
