@@ -19,7 +19,7 @@ export const coldStart: Scenario = {
       ROOT,
       join(ROOT, '.esbuild', 'bench-cold-start'),
       ctx.stack.env,
-      orderEvent(ctx.tokens[1]!, probe.id),
+      (i) => orderEvent(ctx.tokens[1 + i]!, probe.id),
     );
     for (const b of cold.bundles)
       ctx.say(
