@@ -6,7 +6,8 @@
 // The SDK clients are imported only when a reference is read (README, "Cold starts"): Powertools'
 // own SecretsProvider and SSMProvider import theirs statically, and esbuild hoists an external
 // package's import to the top of the ESM bundle, so every function loaded both clients at init
-// (~40 ms measured) whether it had a reference or not, and SSM, which no stage of ours references.
+// whether it had a reference or not: SSM (which no stage of ours references) ~48 ms of CPU, Secrets
+// Manager ~10 ms more after the SQS client, measured on a loaded machine.
 
 import { BaseProvider } from '@aws-lambda-powertools/parameters/base';
 import type { GetSecretValueCommandOutput, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
