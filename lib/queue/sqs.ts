@@ -1,7 +1,5 @@
 // The orders queue on SQS (or an SQS-compatible endpoint locally). One client per container, with
 // keep-alive connections, so a send is one round trip on a warm socket.
-import { Agent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { config, required } from '../config';
 import type { OrderQueue } from '../sale/ports';
@@ -26,11 +24,12 @@ export function sqsClient(): SQSClient {
     // transit and persistOrders validates every message. Measured (load/README.md): ~0.05 ms less
     // CPU per SendMessage, about a tenth of what the send costs.
     md5: false,
-    // Options, not a handler instance: nothing of @smithy imported here, so the bundle can leave
-    // the whole SDK to the one the Lambda runtime ships (serverless.yml, custom.esbuild.exclude).
+    // Options, not a handler instance: nothing of @smithy imported here. Agent options, not Agents:
+    // an ES module importing `node:http` makes Node build its namespace, which loads undici (~25 ms
+    // of every cold start, README "Cold starts"); the SDK creates the keep-alive agents itself.
     requestHandler: {
-      httpAgent: new Agent({ keepAlive: true, maxSockets: 64 }),
-      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 64 }),
+      httpAgent: { keepAlive: true, maxSockets: 64 },
+      httpsAgent: { keepAlive: true, maxSockets: 64 },
       connectionTimeout: 1000,
       // A send that has no answer after 2 s fails (the order stays in the outbox, re-sent later).
       // Without `throwOnRequestTimeout` this SDK only logs a warning. Not `socketTimeout`: an idle

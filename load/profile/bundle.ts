@@ -48,6 +48,7 @@ export async function bundleFunctions(outdir: string, extra: string[] = []) {
     bundle: o['bundle'],
     minify: o['minify'],
     sourcemap: o['sourcemap'],
+    sourcesContent: o['sourcesContent'],
     format: o['format'],
     platform: o['platform'],
     target: o['target'],

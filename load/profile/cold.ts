@@ -1,13 +1,16 @@
-// Cold start of createOrder as Lambda pays it: a fresh Node process (NODE_OPTIONS as deployed)
+// Cold start of createOrder as Lambda pays it: a fresh Node process (NODE_OPTIONS, LOG_LEVEL as deployed)
 // imports the bundle (init), then invokes it once against the local stack (first invocation) and
 // once more (second). Median of RUNS fresh processes; every bundle's init too with --all.
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
+import { deployedRuntimeEnv } from '../bench/cold-start';
 import { bundleFunctions, bundlePaths, ROOT } from './bundle';
 import { newProduct, orderEvent, readStack } from './common';
 
 const RUNS = Number(process.env['RUNS'] ?? 7);
-const NODE_OPTIONS = process.env['PROBE_NODE_OPTIONS'] ?? '--enable-source-maps';
+// As an AWS stage sets them (infra/aws/environment.yml) unless overridden.
+const deployed = deployedRuntimeEnv(ROOT);
+const NODE_OPTIONS = process.env['PROBE_NODE_OPTIONS'] ?? deployed.NODE_OPTIONS;
 
 function probe(bundle: string, event: unknown | null): Promise<Record<string, number>> {
   const code = `
@@ -30,7 +33,7 @@ function probe(bundle: string, event: unknown | null): Promise<Record<string, nu
         ...process.env,
         NODE_OPTIONS,
         PROBE_EVENT: event ? JSON.stringify(event) : '',
-        LOG_LEVEL: 'WARN',
+        LOG_LEVEL: deployed.LOG_LEVEL,
         LAMBDA_TASK_ROOT: ROOT,
       },
       stdio: ['ignore', 'ignore', 'pipe'],
