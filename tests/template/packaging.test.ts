@@ -1,57 +1,16 @@
-// Pins down that no packaged stage carries the local sandbox: `sls package` (osls, offline, no AWS
-// credentials) for `dev` and `prod` yields no route, function or code of the storefront, the buyer
-// token endpoint, the test payment provider or webhook signing. Each package is built from a copy
-// of the project in a temp dir, so the running stack's .esbuild build is never touched.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// Pins down that no packaged stage carries the local sandbox: the `dev` and `prod` packages this
+// project's global setup made (`sls package`, osls, offline, no AWS credentials: infra/aws/package.ts,
+// what `npm run deploy` ships) hold no route, function or code of the storefront, the buyer token
+// endpoint, the test payment provider or webhook signing.
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../../infra/local/stack';
+import { describe, expect, it } from 'vitest';
+import { packageDir } from '../../infra/aws/package';
 
 const LOCAL_ONLY_PATHS = ['/shop', '/local/token', '/provider/payments', '/provider/stats'];
 /** strings only the sandbox code has: its routes, its token minting (jose's SignJWT), its pages */
 const LOCAL_ONLY_CODE = [...LOCAL_ONLY_PATHS, 'shop.html', 'shopper-', 'SignJWT', 'setIssuedAt'];
-const COPIED = [
-  'serverless.yml',
-  'package.json',
-  'tsconfig.json',
-  'functions',
-  'lib',
-  'lua',
-  'migrations',
-  'web',
-  'infra',
-];
-const work = mkdtempSync(join(tmpdir(), 'flash-sale-package-'));
-// Packaging does not depend on the Redis mode: once per `npm test`, not again for the cluster run.
-const clusterRun = !!process.env['REDIS_CLUSTER_NODES'];
-
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-function packageStage(stage: string): string {
-  const project = join(work, `project-${stage}`);
-  for (const entry of COPIED) cpSync(join(ROOT, entry), join(project, entry), { recursive: true });
-  symlinkSync(join(ROOT, 'node_modules'), join(project, 'node_modules'), 'dir');
-  const out = join(work, `package-${stage}`);
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env['PATH'],
-    HOME: work,
-    AWS_CONFIG_FILE: join(work, 'none'),
-    AWS_SHARED_CREDENTIALS_FILE: join(work, 'none'),
-    SLS_TELEMETRY_DISABLED: '1',
-    SLS_NOTIFICATIONS_MODE: 'off',
-  };
-  const sls = join(ROOT, 'node_modules/osls/bin/serverless.js');
-  const r = spawnSync(process.execPath, [sls, 'package', '--stage', stage, '--package', out], {
-    cwd: project,
-    env,
-    encoding: 'utf8',
-    timeout: 240_000,
-  });
-  if (r.status !== 0) throw new Error(`sls package --stage ${stage} failed:\n${r.stdout}\n${r.stderr}`);
-  return out;
-}
 
 function bundles(dir: string) {
   return readdirSync(dir)
@@ -71,11 +30,11 @@ function bundles(dir: string) {
     });
 }
 
-describe.skipIf(clusterRun)('sls package', { timeout: 300_000 }, () => {
+describe('sls package', () => {
   it.each(['dev', 'prod'])(
     '--stage %s: no sandbox route, function, code, token minting or webhook signer',
     (stage) => {
-      const dir = packageStage(stage);
+      const dir = packageDir(stage);
       const template = readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8');
       // as routes (a stage's CORS origin may well be https://shop.example.com)
       const routes = [...template.matchAll(/"RouteKey": "([^"]+)"/g)].map((m) => m[1]!.split(' ').at(-1)!);
