@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// Four projects, run one after the other by `npm test`:
+// Four projects, run by `npm test` (infra/local/run-tests.ts) in stages: unit, template, main, then
+// main again on a Redis Cluster beside faults (each on a stack of its own):
 //  - unit: pure logic (the domain on in-memory ports, parsers, plans, the load tooling's arithmetic):
 //    no service started, no stack environment, seconds; `npm run test:unit`;
 //  - main: one throwaway stack (Redis, PostgreSQL, fauxqs, serverless-offline, SQS trigger) for

@@ -2,6 +2,7 @@
 // release work ticking (as the schedule would, faster), then settle and check. Used by the fault
 // tests and by `npm run chaos`.
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import postgres from 'postgres';
 import { resetConfig } from '../../lib/config';
@@ -246,12 +247,14 @@ export async function runChaos(
   const ctxSql = postgres(stack.env['DATABASE_URL']!, { max: 2, onnotice: () => {} });
   const ctx: FaultContext = { product_id: product.id, sql: ctxSql, problems: [], last_run: null };
 
-  let stopBackground = false;
+  // The background loops stop as soon as the run has settled, not after their current pause.
+  const background = new AbortController();
+  const pause = (ms: number) => delay(ms, undefined, { signal: background.signal }).catch(() => {});
   const ticker = (async () => {
-    while (!stopBackground) {
+    while (!background.signal.aborted) {
       // dependencies may be down: the next tick retries
       ctx.last_run = await tick().catch((err: unknown) => String(err));
-      await sleep(1500);
+      await pause(1500);
     }
   })();
   let samples = 0;
@@ -259,7 +262,7 @@ export async function runChaos(
   let window_violations = 0;
   let injected = false;
   const sampler = (async () => {
-    while (!stopBackground) {
+    while (!background.signal.aborted) {
       const a = await audit().catch(() => null);
       if (a && a.drift !== undefined) {
         samples++;
@@ -268,7 +271,7 @@ export async function runChaos(
           else sampled_violations++;
         }
       }
-      await sleep(400);
+      await pause(400);
     }
   })();
 
@@ -305,7 +308,7 @@ export async function runChaos(
 
   const t_settle = Date.now();
   let last = await settle(tick, audit, opts.settle_timeout_ms);
-  stopBackground = true;
+  background.abort();
   await Promise.all([ticker, sampler]);
   last = (await audit()) ?? last;
   const settle_ms = Date.now() - t_settle;

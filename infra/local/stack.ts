@@ -2,7 +2,7 @@
 // migrations, the demo sale, serverless-offline (HTTP API + schedule) and the SQS trigger.
 // Used by `npm start` and by the test suite's global setup, so both exercise the same path.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
@@ -332,7 +332,15 @@ async function startOffline(stack: Stack, opts: StackOpts, say: (m: string) => v
   stack.offline = startProc(`offline-${opts.port}`, process.execPath, args, {
     logDir: stack.logDir,
     cwd: ROOT,
-    env: { ...offlineEnv(stack), SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
+    env: {
+      ...offlineEnv(stack),
+      SLS_TELEMETRY_DISABLED: '1',
+      SLS_NOTIFICATIONS_MODE: 'off',
+      // Bundles of this stack's own (serverless.yml's custom.esbuild.outputWorkFolder): stacks side
+      // by side (`npm test` runs the cluster suite beside the fault suite) and `sls invoke local`
+      // never rewrite a bundle another serverless-offline is loading.
+      SLS_ESBUILD_WORK_FOLDER: esbuildFolder(opts),
+    },
   });
   stack.lambdaPort = lambdaPort;
   const offline = stack.offline;
@@ -419,6 +427,9 @@ async function stopOffline(stack: Stack): Promise<void> {
   stack.offline = null;
 }
 
+/** Relative to the project (serverless-esbuild joins it to the service folder); under the ignored .esbuild/. */
+const esbuildFolder = (opts: StackOpts) => join('.esbuild', `offline-${opts.port}`);
+
 async function stopAll(stack: Stack): Promise<void> {
   await stack.sandbox?.stop('SIGTERM');
   stack.sandbox = null;
@@ -427,6 +438,7 @@ async function stopAll(stack: Stack): Promise<void> {
   await stack.postgres?.proc.stop('SIGINT'); // fast shutdown: clean, no recovery on next start
   await stack.redis?.proc.stop('SIGTERM');
   for (const p of stack.redisCluster?.procs ?? []) await p.stop('SIGTERM');
+  rmSync(join(ROOT, esbuildFolder(stack.opts)), { recursive: true, force: true });
 }
 
 /**

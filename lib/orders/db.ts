@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import postgres from 'postgres';
 import { config, required } from '../config';
 import { parseCredentials, secretValue } from '../platform/secrets';
+import type { ProductScope } from '../sale/ports';
 
 export type Sql = postgres.Sql;
 export type Tx = postgres.TransactionSql;
@@ -47,4 +48,9 @@ export async function closeDb(): Promise<void> {
   const s = sql;
   sql = undefined;
   if (s) await s.end({ timeout: 2 });
+}
+
+/** `AND <column> = ANY(scope)` for a release run over some products; nothing for every product. */
+export function scopeFilter(sql: Sql, column: string, scope: ProductScope) {
+  return scope === null ? sql`` : sql`AND ${sql(column)} = ANY(${scope as number[]}::bigint[])`;
 }

@@ -1,7 +1,7 @@
 // Products in PostgreSQL: the durable record of what is on sale (Redis holds the live copy).
 import type { ProductStore, StockAdjustment } from '../sale/ports';
 import type { Product } from '../sale/types';
-import type { Sql } from './db';
+import { type Sql, scopeFilter } from './db';
 import { type ProductRow, productFromRow } from './rows';
 
 export function pgProducts(sql: Sql): ProductStore & { list(): Promise<Product[]> } {
@@ -51,11 +51,12 @@ export function pgProducts(sql: Sql): ProductStore & { list(): Promise<Product[]
       });
     },
     settleAdjustment: (a, outcome) => settleAdjustment(sql, a, outcome),
-    async pendingAdjustments(older_than_s, limit) {
+    async pendingAdjustments(older_than_s, limit, scope = null) {
       const rows = await sql<{ id: string; product_id: string; delta: number }[]>`
         SELECT id, product_id, delta FROM stock_adjustments
         WHERE applied_at IS NULL AND refused_at IS NULL
           AND created_at < now() - make_interval(secs => ${older_than_s})
+          ${scopeFilter(sql, 'product_id', scope)}
         ORDER BY id LIMIT ${limit}`;
       return rows.map((r) => ({ id: Number(r.id), product_id: Number(r.product_id), delta: r.delta }));
     },

@@ -1,8 +1,8 @@
 // The release markers in PostgreSQL (stock_releases): which releases Redis has applied, which are
 // left to finish, which `released` entries may be pruned; and the stragglers a rebuild missed.
-import type { ReleaseLedger, ReleaseTicket, Straggler } from '../sale/ports';
+import type { ProductScope, ReleaseLedger, ReleaseTicket, Straggler } from '../sale/ports';
 import type { OrderStatus } from '../sale/types';
-import type { Sql } from './db';
+import { type Sql, scopeFilter } from './db';
 
 export async function markReleased(sql: Sql, order_ids: string[]): Promise<void> {
   if (order_ids.length === 0) return;
@@ -10,10 +10,16 @@ export async function markReleased(sql: Sql, order_ids: string[]): Promise<void>
     WHERE order_id = ANY(${order_ids}::uuid[]) AND released_at IS NULL`;
 }
 
-async function unappliedReleases(sql: Sql, older_than_s: number, limit: number): Promise<ReleaseTicket[]> {
+async function unappliedReleases(
+  sql: Sql,
+  older_than_s: number,
+  limit: number,
+  scope: ProductScope,
+): Promise<ReleaseTicket[]> {
   const rows = await sql<(ReleaseTicket & { product_id: string })[]>`
     SELECT order_id, product_id, customer_id, qty FROM stock_releases
     WHERE released_at IS NULL AND created_at < now() - make_interval(secs => ${older_than_s})
+      ${scopeFilter(sql, 'product_id', scope)}
     ORDER BY created_at LIMIT ${limit}`;
   return rows.map((r) => ({ ...r, product_id: Number(r.product_id) }));
 }
@@ -42,11 +48,16 @@ const STRAGGLER_WINDOW_H = 24;
  * clock, like reopened_at) and inserted by a transaction that rebuild's snapshot does not see.
  * Exact, with no reading of queue counters: visibility is PostgreSQL's own.
  */
-async function uncounted(sql: Sql, order_ids: string[] | null, limit: number): Promise<Straggler[]> {
+async function uncounted(
+  sql: Sql,
+  order_ids: string[] | null,
+  limit: number,
+  scope: ProductScope,
+): Promise<Straggler[]> {
   const rows = await sql<(Straggler & { product_id: string; rebuild_id: string })[]>`
     WITH live AS (
       SELECT DISTINCT ON (product_id) id, product_id, snapshot, counted_at, reopened_at
-      FROM inventory_rebuilds WHERE reopened_at IS NOT NULL
+      FROM inventory_rebuilds WHERE reopened_at IS NOT NULL ${scopeFilter(sql, 'product_id', scope)}
       ORDER BY product_id, id DESC)
     SELECT o.order_id, o.product_id, o.customer_id, o.qty, l.id AS rebuild_id
     FROM live l JOIN orders o ON o.product_id = l.product_id
@@ -61,14 +72,14 @@ async function uncounted(sql: Sql, order_ids: string[] | null, limit: number): P
 
 export function pgReleaseLedger(sql: Sql): ReleaseLedger {
   return {
-    unappliedReleases: (s, limit) => unappliedReleases(sql, s, limit),
+    unappliedReleases: (s, limit, scope = null) => unappliedReleases(sql, s, limit, scope),
     markReleased: (ids) => markReleased(sql, ids),
     prunableReleases: (products, statuses, s, limit) => prunableReleases(sql, products, statuses, s, limit),
     async markPruned(order_ids) {
       if (order_ids.length === 0) return;
       await sql`UPDATE stock_releases SET pruned_at = now() WHERE order_id = ANY(${order_ids}::uuid[])`;
     },
-    uncounted: (ids, limit) => uncounted(sql, ids, limit),
+    uncounted: (ids, limit, scope = null) => uncounted(sql, ids, limit, scope),
     async markReconciled(rebuild_id, order_id, outcome) {
       await sql`INSERT INTO rebuild_reconciled (rebuild_id, order_id, outcome)
         VALUES (${rebuild_id}, ${order_id}, ${outcome}) ON CONFLICT DO NOTHING`;

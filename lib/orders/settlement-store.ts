@@ -4,7 +4,7 @@
 import type { PaymentEvent } from '../sale/order-rules';
 import type { LockedOrder, ReleaseTicket, SettlementStore, Transitioned } from '../sale/ports';
 import type { OrderStatus } from '../sale/types';
-import type { Sql, Tx } from './db';
+import { type Sql, scopeFilter, type Tx } from './db';
 import { ORDER_COLUMNS, type OrderRow, orderFromRow } from './rows';
 
 /** Serialises everything that concerns one order id (webhook vs persist: the early-webhook race). */
@@ -133,10 +133,10 @@ export function pgSettlementStore(sql: Sql, hooks: SettlementHooks = {}): Settle
         WHERE status = 'pending' AND order_id = ANY(${order_ids}::uuid[]) ORDER BY received_at`;
       return rows.map((r) => ({ ...r, amount_cents: Number(r.amount_cents) }));
     },
-    async strandedPaymentOrders(limit) {
+    async strandedPaymentOrders(limit, scope = null) {
       const rows = await sql<{ order_id: string }[]>`
         SELECT DISTINCT e.order_id FROM payment_events e JOIN orders o USING (order_id)
-        WHERE e.status = 'pending' LIMIT ${limit}`;
+        WHERE e.status = 'pending' ${scopeFilter(sql, 'o.product_id', scope)} LIMIT ${limit}`;
       return rows.map((r) => r.order_id);
     },
     async orphanStalePayments(hours) {
@@ -148,9 +148,10 @@ export function pgSettlementStore(sql: Sql, hooks: SettlementHooks = {}): Settle
         RETURNING webhook_id`;
       return rows.length;
     },
-    async overdueReservations(limit) {
+    async overdueReservations(limit, scope = null) {
       const rows = await sql<{ order_id: string }[]>`
         SELECT order_id FROM orders WHERE status = 'reserved' AND expires_at < now()
+          ${scopeFilter(sql, 'product_id', scope)}
         ORDER BY expires_at LIMIT ${limit}`;
       return rows.map((r) => r.order_id);
     },

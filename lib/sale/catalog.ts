@@ -1,6 +1,6 @@
 // Creating products and reading the catalog. Reads come from the inventory (live `available`),
 // so browsing during a sale never reaches PostgreSQL.
-import type { CatalogInventory, ProductSnapshot, ProductStore, StockAdjustment } from './ports';
+import type { CatalogInventory, ProductScope, ProductSnapshot, ProductStore, StockAdjustment } from './ports';
 import type { Product } from './types';
 
 export interface CatalogDeps {
@@ -120,9 +120,10 @@ export async function finishPendingAdjustments(
   },
   older_than_s: number,
   limit: number,
+  scope: ProductScope = null,
 ): Promise<number> {
   let settled = 0;
-  for (const a of await deps.products.pendingAdjustments(older_than_s, limit)) {
+  for (const a of await deps.products.pendingAdjustments(older_than_s, limit, scope)) {
     const r = await deps.inventory.adjustStock(a.product_id, a);
     if (r.kind === 'missing') continue;
     await deps.products.settleAdjustment(a, r.kind);

@@ -2,7 +2,7 @@
 // `reserved` to `expired` with their release markers (an order paid or cancelled meanwhile is left
 // alone: the statement's condition has exactly one winner per order), then one inventory call per
 // product gives the units back.
-import type { BulkExpiry, SettlementQueries } from './ports';
+import type { BulkExpiry, ProductScope, SettlementQueries } from './ports';
 import { chunks, type ReleaseDeps, releaseNow } from './release-units';
 
 /** Orders expired per statement: bounds the rows one transaction locks. */
@@ -13,9 +13,13 @@ export interface ExpiryDeps extends ReleaseDeps {
 }
 
 /** Expires at most `limit` overdue reservations; returns how many this run expired. */
-export async function expireOverdue(deps: ExpiryDeps, limit: number): Promise<number> {
+export async function expireOverdue(
+  deps: ExpiryDeps,
+  limit: number,
+  scope: ProductScope = null,
+): Promise<number> {
   let expired = 0;
-  for (const batch of chunks(await deps.settlement.overdueReservations(limit), EXPIRY_BATCH_MAX)) {
+  for (const batch of chunks(await deps.settlement.overdueReservations(limit, scope), EXPIRY_BATCH_MAX)) {
     const released = await deps.settlement.expireReserved(
       batch,
       'system:release',

@@ -10,7 +10,15 @@
 //  - sets `available` to stock_total - reserved - paid as PostgreSQL proves it, never above.
 import { randomUUID } from 'node:crypto';
 import { transitionOrder } from './order-transition';
-import type { Logger, OrderLocks, QueueBacklog, RebuildingInventory, RebuildSource } from './ports';
+import type {
+  Logger,
+  OrderLocks,
+  ProductScope,
+  QueueBacklog,
+  RebuildingInventory,
+  RebuildSource,
+} from './ports';
+import { inScope } from './product-scope';
 import type { Product } from './types';
 
 export interface RebuildDeps {
@@ -54,9 +62,10 @@ export type RebuildOutcome = 'rebuilt' | 'busy' | 'fenced' | 'queue_not_drained'
 export async function rebuildMissing(
   deps: RebuildDeps,
   opts: RebuildOpts = deps.opts ?? REBUILD_DEFAULTS,
+  scope: ProductScope = null,
 ): Promise<{ product_id: number; outcome: RebuildOutcome }[]> {
-  await closeRolledBack(deps);
-  const products = await deps.source.products();
+  await closeRolledBack(deps, scope);
+  const products = inScope(await deps.source.products(), scope, (p) => p.id);
   const missing = new Set(await deps.inventory.incompleteProducts(products.map((p) => p.id)));
   const closed: { product: Product; token: string; closed_ms: number }[] = [];
   const results: { product_id: number; outcome: RebuildOutcome }[] = [];
@@ -106,8 +115,8 @@ async function waitForFence(closed_ms: number, opts: RebuildOpts): Promise<boole
 }
 
 /** A partial rollback, proven by PostgreSQL's sequences, closes the product for the rebuild. */
-async function closeRolledBack(deps: RebuildDeps): Promise<void> {
-  for (const e of await deps.source.rollbackEvidence()) {
+async function closeRolledBack(deps: RebuildDeps, scope: ProductScope): Promise<void> {
+  for (const e of inScope(await deps.source.rollbackEvidence(), scope, (e) => e.product_id)) {
     if (await deps.inventory.closeIfBehind(e)) {
       deps.log.error('Redis lost acknowledged writes (partial rollback): product closed for a rebuild', {
         ...e,

@@ -6,6 +6,7 @@ import { finishPendingAdjustments } from './catalog';
 import { expireOverdue } from './expire-orders';
 import { NEVER_RETAKEN } from './order-rules';
 import type { CatalogInventory, OrderQueue, ProductStore } from './ports';
+import { inScope } from './product-scope';
 import { type RebuildDeps, rebuildMissing } from './rebuild';
 import { reconcileStragglers } from './reconcile';
 import { releaseNow, type SettleDeps } from './release-units';
@@ -36,6 +37,12 @@ export interface ReleaseRunOpts {
    * was stamped has finished (and found the entry) before the entry goes: release stays exactly-once.
    */
   prune_after_s: number;
+  /**
+   * Only these products (the tests' runs: a test file's own products, so no run of another file
+   * settles what a test holds pending on purpose). Absent: every product, as production runs.
+   * Payment events matched by no order belong to no product and are orphaned either way.
+   */
+  product_ids?: readonly number[];
 }
 
 export const RELEASE_RUN_DEFAULTS: ReleaseRunOpts = {
@@ -66,21 +73,30 @@ export interface ReleaseRunReport {
 
 export async function runRelease(deps: ReleaseRunDeps, opts: ReleaseRunOpts): Promise<ReleaseRunReport> {
   const t0 = performance.now();
-  const rebuilt = deps.rebuild ? await rebuildMissing(deps.rebuild) : [];
+  const scope = opts.product_ids ?? null;
+  const rebuilt = deps.rebuild ? await rebuildMissing(deps.rebuild, undefined, scope) : [];
   // The backstop for stragglers persisted by a batch that died before reconciling them.
-  const reconciled = await reconcileStragglers(deps, await deps.ledger.uncounted(null, opts.batch_max));
-  const products = await deps.products.list();
+  const reconciled = await reconcileStragglers(
+    deps,
+    await deps.ledger.uncounted(null, opts.batch_max, scope),
+  );
+  const products = inScope(await deps.products.list(), scope, (p) => p.id);
   const product_ids = products.map((p) => p.id);
   await deps.inventory.repair(products);
-  const expired = await expireOverdue(deps, opts.batch_max);
+  const expired = await expireOverdue(deps, opts.batch_max, scope);
   const outbox = await resendOutbox(deps, product_ids, opts);
   const stranded = await applyPendingPayments(
     deps,
-    await deps.settlement.strandedPaymentOrders(opts.batch_max),
+    await deps.settlement.strandedPaymentOrders(opts.batch_max, scope),
   );
-  const leftovers = await deps.ledger.unappliedReleases(opts.reapply_after_s, opts.batch_max);
+  const leftovers = await deps.ledger.unappliedReleases(opts.reapply_after_s, opts.batch_max, scope);
   await releaseNow(deps, leftovers);
-  const adjustments_settled = await finishPendingAdjustments(deps, opts.adjust_after_s, opts.batch_max);
+  const adjustments_settled = await finishPendingAdjustments(
+    deps,
+    opts.adjust_after_s,
+    opts.batch_max,
+    scope,
+  );
   const pruned = await pruneReleased(deps, product_ids, opts);
   const orphaned = await deps.settlement.orphanStalePayments(opts.orphan_after_h);
   return {

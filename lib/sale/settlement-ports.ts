@@ -3,6 +3,7 @@
 // Implemented by lib/orders/settlement-store.ts and lib/orders/release-ledger.ts.
 import type { ReleaseTicket } from './inventory-ports';
 import type { PaymentEvent } from './order-rules';
+import type { ProductScope } from './store-ports';
 import type { Order, OrderStatus } from './types';
 
 /** A conditional transition that took place: the order after it and the status it left. */
@@ -65,11 +66,11 @@ export interface SettlementQueries {
   /** Pending events of these orders, oldest first. */
   pendingPayments(order_ids: string[]): Promise<PaymentEvent[]>;
   /** Orders with pending events whose order exists (stranded by a crash). */
-  strandedPaymentOrders(limit: number): Promise<string[]>;
+  strandedPaymentOrders(limit: number, scope?: ProductScope): Promise<string[]>;
   /** Pending events never matched by an order within `hours` become orphaned; returns how many. */
   orphanStalePayments(hours: number): Promise<number>;
   /** Reserved orders past their expiry, oldest first (overlapping runs may see the same ones). */
-  overdueReservations(limit: number): Promise<string[]>;
+  overdueReservations(limit: number, scope?: ProductScope): Promise<string[]>;
 }
 
 /** Expiry in bulk: one statement for a batch of orders. */
@@ -91,7 +92,7 @@ export interface Straggler extends ReleaseTicket {
 /** The release markers (stock_releases) and reconciliation records. */
 export interface ReleaseLedger {
   /** Releases committed in PostgreSQL but not stamped as applied in Redis, oldest first. */
-  unappliedReleases(older_than_s: number, limit: number): Promise<ReleaseTicket[]>;
+  unappliedReleases(older_than_s: number, limit: number, scope?: ProductScope): Promise<ReleaseTicket[]>;
   markReleased(order_ids: string[]): Promise<void>;
   /**
    * Orders of `product_ids` in one of `statuses` whose release was applied in Redis more than
@@ -108,6 +109,6 @@ export interface ReleaseLedger {
    * Stragglers: orders accepted before a loss that the product's live rebuild did not count, not
    * reconciled yet — among `order_ids`, or (null) among recent rebuilds' orders, at most `limit`.
    */
-  uncounted(order_ids: string[] | null, limit: number): Promise<Straggler[]>;
+  uncounted(order_ids: string[] | null, limit: number, scope?: ProductScope): Promise<Straggler[]>;
   markReconciled(rebuild_id: number, order_id: string, outcome: 'taken' | 'oversold'): Promise<void>;
 }

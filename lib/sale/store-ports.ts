@@ -9,6 +9,12 @@ import type {
 } from './inventory-ports';
 import type { AcceptedOrder, Order, OrderStatus, Product } from './types';
 
+/**
+ * The products a release run covers: a list of ids, or null for every product (production). A
+ * query given a scope returns only rows of those products.
+ */
+export type ProductScope = readonly number[] | null;
+
 export interface OrderQueue {
   send(order: AcceptedOrder): Promise<void>;
 }
@@ -80,7 +86,7 @@ export interface ProductStore {
     outcome: 'applied' | 'refused',
   ): Promise<'applied' | 'refused'>;
   /** Adjustments still pending after `older_than_s` (a PATCH that died between its writes). */
-  pendingAdjustments(older_than_s: number, limit: number): Promise<StockAdjustment[]>;
+  pendingAdjustments(older_than_s: number, limit: number, scope?: ProductScope): Promise<StockAdjustment[]>;
 }
 
 export interface Logger {

@@ -141,7 +141,7 @@ describe('payments', () => {
     expect(w.status).toBe(202);
     await sql`UPDATE payment_events SET received_at = now() - interval '25 hours'
       WHERE order_id = ${ghost} AND status = 'pending'`;
-    await releaseRun(); // (or another file's release run: the event's status is what counts)
+    await releaseRun(); // orphaning belongs to no product: every run does it, scoped or not
     const [e] = await sql`SELECT status FROM payment_events WHERE order_id = ${ghost}`;
     expect(e!['status']).toBe('orphaned');
   });
@@ -218,7 +218,7 @@ describe('expiry and late payment', () => {
     const product = await newProduct({ stock_total: 2 });
     const { order } = await reservedAndPersisted(product, 2);
     await reservationLapses(order.order_id);
-    await releaseRun(); // (another file's release run may expire it first: the status is what counts)
+    await releaseRun();
     expect(await persistedStatus(order.order_id)).toBe('expired');
     expect((await audit(product.id)).available).toBe(2);
     const late = await sendWebhook(order.order_id, { amount_cents: order.amount_cents });

@@ -44,7 +44,7 @@ it('sls invoke local -f createOrder with the sample event: 202, and the order is
   const product = await newProduct({ stock_total: 5 });
   const customer = `invoke-${randomUUID()}`;
   const token = await buyerToken(customer);
-  // the stack's own createOrder has loaded its bundle before invoke local rebuilds it in .esbuild/
+  // the stack's createOrder answers first (it serves bundles of its own, .esbuild/offline-PORT)
   expect((await reserve(await buyerToken(), product.id, 1)).status).toBe(202);
 
   const dir = mkdtempSync(join(tmpdir(), 'invoke-local-'));

@@ -4,6 +4,7 @@
 // two orders, nothing oversold at any sampled instant or at the end, and the audit at drift 0. A
 // rollback (lost acknowledged writes) can sell units twice until it is detected: there the sampled
 // oversell after the fault is reported apart, and the end state must show it surfaced.
+import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAULTS, runChaos } from '../../infra/chaos/run';
 import { freePort } from '../../infra/local/procs';
 import { type Stack, startStack } from '../../infra/local/stack';
+import { resetConfig } from '../../lib/config';
+import { mintToken } from '../../lib/http/auth';
 
 let stack: Stack;
 let dataDir: string;
@@ -33,7 +36,57 @@ beforeAll(async () => {
     // A short visibility timeout so failed batches come back within the test, not after 30 s.
     queueOverrides: { visibility_timeout_s: 5 },
   });
+  await warmUp(stack);
 });
+
+/**
+ * One order through the whole path before the first scenario, so that scenario's 9 s of load is not
+ * spent loading every function for the first time (serverless-offline loads a handler on its first
+ * call); slow on a busy machine, that once left the first scenario under its 50 accepted orders.
+ * A first call may run out of time while its function loads: each step is retried until it answers.
+ */
+async function warmUp(s: Stack): Promise<void> {
+  Object.assign(process.env, s.env);
+  resetConfig();
+  const admin = { authorization: `Bearer ${await mintToken({ customer_id: 'warm-up', admin: true })}` };
+  const buyer = { authorization: `Bearer ${await mintToken({ customer_id: 'warm-up-buyer' })}` };
+  const json = { 'content-type': 'application/json' };
+  const deadline = Date.now() + 120_000;
+  const until = async <T>(what: string, step: () => Promise<T | null>): Promise<T> => {
+    for (;;) {
+      const v = await step().catch(() => null);
+      if (v !== null) return v;
+      if (Date.now() > deadline) throw new Error(`warm-up: ${what} never succeeded`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  };
+  const id = await until('creating a product', async () => {
+    const r = await fetch(`${s.baseUrl}/api/admin/products`, {
+      method: 'POST',
+      headers: { ...admin, ...json },
+      body: JSON.stringify({
+        sku: `WARM-${randomUUID()}`,
+        name: 'warm-up',
+        price_cents: 100,
+        currency: 'EUR',
+        stock_total: 1,
+      }),
+    });
+    return r.status === 201 ? ((await r.json()) as { id: number }).id : null;
+  });
+  await until('an order', async () => {
+    const r = await fetch(`${s.baseUrl}/api/orders`, {
+      method: 'POST',
+      headers: { ...buyer, ...json, 'idempotency-key': 'warm-up' },
+      body: JSON.stringify({ product_id: id, qty: 1 }),
+    });
+    return r.status === 202 ? true : null;
+  });
+  await until('the order persisted', async () => {
+    const r = await fetch(`${s.baseUrl}/api/admin/products/${id}/audit`, { headers: admin });
+    return r.status === 200 && ((await r.json()) as { in_flight: number }).in_flight === 0 ? true : null;
+  });
+}
 
 afterAll(async () => {
   await stack?.stop();

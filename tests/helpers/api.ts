@@ -48,6 +48,13 @@ export interface ProductInput {
   paused?: boolean;
 }
 
+/**
+ * The products this test file created (vitest gives every file its own module registry, so each
+ * file sees only its own): the test release runs cover these and nothing else
+ * (tests/helpers/domain.ts), so no file's run touches what another file's tests hold on purpose.
+ */
+export const ownProducts = new Set<number>();
+
 /** A fresh product per test: tests never share stock. */
 export async function newProduct(input: ProductInput = {}): Promise<any> {
   // A 503 (Redis or PostgreSQL briefly out of reach on a loaded machine) is retried as a client
@@ -64,7 +71,10 @@ export async function newProduct(input: ProductInput = {}): Promise<any> {
         ...input,
       },
     });
-    if (r.status === 201) return r.body;
+    if (r.status === 201) {
+      ownProducts.add(r.body.id);
+      return r.body;
+    }
     // serverless-offline answers a function that ran out of time with its own LambdaTimeoutError body
     const outOfTime = r.body?.errorType === 'LambdaTimeoutError';
     if ((r.status !== 503 && !outOfTime) || attempt === 3) {

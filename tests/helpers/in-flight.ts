@@ -3,7 +3,6 @@
 import { randomUUID } from 'node:crypto';
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type postgres from 'postgres';
 import { handler as persistOrders } from '../../functions/persistOrders';
 import { lambdaContext } from '../../infra/local/lambda-event';
 import { startSqsTrigger } from '../../infra/local/sqs-trigger';
@@ -13,29 +12,6 @@ import { pgOrders } from '../../lib/orders/orders';
 import { newOrderId } from '../../lib/sale/order-id';
 import { persistAccepted } from '../../lib/sale/persist';
 import type { AcceptedOrder } from '../../lib/sale/types';
-
-/**
- * Holds PostgreSQL's per-order advisory lock, the one persistence takes before it commits an order
- * (lib/orders/orders.ts insertAccepted). Other test files run the release work, which re-sends
- * every outbox entry; with the lock held such a re-send cannot commit this order mid-test.
- */
-export async function whileUnpersisted<T>(
-  sql: postgres.Sql,
-  order_id: string,
-  fn: () => Promise<T>,
-): Promise<T> {
-  const conn = await sql.reserve();
-  try {
-    await conn`SELECT pg_advisory_lock(hashtextextended(${order_id}, 0))`;
-    try {
-      return await fn();
-    } finally {
-      await conn`SELECT pg_advisory_unlock(hashtextextended(${order_id}, 0))`;
-    }
-  } finally {
-    conn.release();
-  }
-}
 
 /** An SQS record as Lambda's event source mapping delivers it. */
 export function sqsRecord(body: string, receive_count = 1): SQSRecord {

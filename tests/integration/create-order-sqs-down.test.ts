@@ -13,7 +13,6 @@ import { closeRedis, redisClient } from '../../lib/inventory/client';
 import { productKeys } from '../../lib/inventory/keys';
 import { closeDb } from '../../lib/orders/db';
 import { audit, buyerToken, call, drained, newProduct } from '../helpers/api';
-import { whileUnpersisted } from '../helpers/in-flight';
 import { httpEvent, lambdaContext } from '../helpers/lambda-event';
 
 const live = { endpoint: process.env['SQS_ENDPOINT']!, queueUrl: process.env['ORDERS_QUEUE_URL']! };
@@ -60,29 +59,27 @@ it('dead SQS endpoint: 202, the order in the outbox and in flight; a replay rese
   expect(order).toMatchObject({ status: 'reserved', product_id: product.id, customer_id: customer, qty: 3 });
   expect(res.headers?.['Location']).toBe(`/api/orders/${order.order_id}`);
 
-  await whileUnpersisted(sql, order.order_id, async () => {
-    expect(await redisClient().zrange(keys.outbox, '0', '-1')).toEqual([order.order_id]);
-    expect(await audit(product.id)).toMatchObject({
-      available: 7,
-      reserved: 3,
-      in_flight: 3,
-      drift: 0,
-      ok: true,
-    });
-
-    // the buyer retries (say the 202 was lost on the wire): same order, no second reservation
-    const again = await createOrder(token, { product_id: product.id, qty: 3 }, key);
-    expect(again.statusCode).toBe(202);
-    expect(again.headers?.['Idempotent-Replayed']).toBe('true');
-    expect(JSON.parse(again.body!)).toEqual(order);
-    expect(await redisClient().zrange(keys.outbox, '0', '-1')).toEqual([order.order_id]);
-    expect(await audit(product.id)).toMatchObject({ available: 7, in_flight: 3, ok: true });
-
-    // readable over HTTP (the stack's own createOrder/getOrder containers) before persistence
-    const read = await call('GET', `/api/orders/${order.order_id}`, { token });
-    expect([read.status, read.body]).toEqual([200, order]);
-    expect(await sql`SELECT 1 FROM orders WHERE order_id = ${order.order_id}`).toHaveLength(0);
+  expect(await redisClient().zrange(keys.outbox, '0', '-1')).toEqual([order.order_id]);
+  expect(await audit(product.id)).toMatchObject({
+    available: 7,
+    reserved: 3,
+    in_flight: 3,
+    drift: 0,
+    ok: true,
   });
+
+  // the buyer retries (say the 202 was lost on the wire): same order, no second reservation
+  const again = await createOrder(token, { product_id: product.id, qty: 3 }, key);
+  expect(again.statusCode).toBe(202);
+  expect(again.headers?.['Idempotent-Replayed']).toBe('true');
+  expect(JSON.parse(again.body!)).toEqual(order);
+  expect(await redisClient().zrange(keys.outbox, '0', '-1')).toEqual([order.order_id]);
+  expect(await audit(product.id)).toMatchObject({ available: 7, in_flight: 3, ok: true });
+
+  // readable over HTTP (the stack's own createOrder/getOrder containers) before persistence
+  const read = await call('GET', `/api/orders/${order.order_id}`, { token });
+  expect([read.status, read.body]).toEqual([200, order]);
+  expect(await sql`SELECT 1 FROM orders WHERE order_id = ${order.order_id}`).toHaveLength(0);
 
   // the outbox entry, re-sent to the live queue, ends as exactly one row
   const pending = JSON.parse((await redisClient().get(keys.order(order.order_id)))!);

@@ -114,10 +114,11 @@ async function exec(w: World, c: Cmd): Promise<void> {
 }
 
 /**
- * The audit reads Redis then PostgreSQL, not one snapshot: while a release run of another test file
- * is between its commit and its Redis call for this product, the figures differ by that order's
- * units. So a drift must persist for 3 s to count; a real violation never heals by itself (and the
- * suite's teardown audits every product once more).
+ * The audit reads Redis then PostgreSQL, not one snapshot: while a release run is between its commit
+ * and its Redis call for this product, the figures differ by that order's units. Other files' runs
+ * never cover this file's products, but the stack's every-minute schedule runs over all of them and
+ * expires what the `expire` command made overdue. So a drift must persist for 3 s to count; a real
+ * violation never heals by itself (and the suite's teardown audits every product once more).
  */
 async function settledAudit(product_id: number): Promise<any> {
   const deadline = Date.now() + 3000;

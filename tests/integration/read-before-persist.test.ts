@@ -13,7 +13,6 @@ import { sqsOrderQueue } from '../../lib/queue/sqs';
 import { reserveOrder } from '../../lib/sale/reserve';
 import type { AcceptedOrder } from '../../lib/sale/types';
 import { adminToken, audit, buyerToken, call, drained, newProduct } from '../helpers/api';
-import { whileUnpersisted } from '../helpers/in-flight';
 
 const sql = postgres(process.env['DATABASE_URL']!, { max: 3 });
 afterAll(async () => {
@@ -42,44 +41,42 @@ it('SQS unreachable: still reserved, in the outbox, in flight, and readable by i
   expect(order).toMatchObject({ status: 'reserved', qty: 2, customer_id: customer, amount_cents: 2500 });
   expect(attempts.map((o) => o.order_id)).toEqual([order.order_id]); // the send was tried, once
 
-  await whileUnpersisted(sql, order.order_id, async () => {
-    const keys = productKeys(process.env['REDIS_KEY_PREFIX']!, product.id);
-    expect(await redisClient().zscore(keys.outbox, order.order_id)).not.toBeNull();
-    expect(await sql`SELECT 1 FROM orders WHERE order_id = ${order.order_id}`).toHaveLength(0);
-    expect(await audit(product.id)).toMatchObject({
-      available: 8,
-      reserved: 2,
-      in_flight: 2,
-      drift: 0,
-      ok: true,
-    });
-
-    const path = `/api/orders/${order.order_id}`;
-    const mine = await call('GET', path, { token: await buyerToken(customer) });
-    expect(mine.status).toBe(200);
-    expect(mine.body).toMatchObject({
-      order_id: order.order_id,
-      status: 'reserved',
-      product_id: product.id,
-      customer_id: customer,
-      qty: 2,
-      unit_price_cents: 1250,
-      amount_cents: 2500,
-      currency: 'EUR',
-      created_at: order.created_at.toISOString(),
-      expires_at: order.expires_at.toISOString(),
-      paid_at: null,
-      closed_at: null,
-    });
-    expect((await call('GET', path, { token: await adminToken() })).status).toBe(200);
-    const stranger = await call('GET', path, { token: await buyerToken() });
-    expect([stranger.status, stranger.body.type]).toEqual([
-      404,
-      'https://flash-sale.dev/problems/order-not-found',
-    ]);
-    // still not persisted: the reads above were served from the inventory's record
-    expect(await sql`SELECT 1 FROM orders WHERE order_id = ${order.order_id}`).toHaveLength(0);
+  const keys = productKeys(process.env['REDIS_KEY_PREFIX']!, product.id);
+  expect(await redisClient().zscore(keys.outbox, order.order_id)).not.toBeNull();
+  expect(await sql`SELECT 1 FROM orders WHERE order_id = ${order.order_id}`).toHaveLength(0);
+  expect(await audit(product.id)).toMatchObject({
+    available: 8,
+    reserved: 2,
+    in_flight: 2,
+    drift: 0,
+    ok: true,
   });
+
+  const path = `/api/orders/${order.order_id}`;
+  const mine = await call('GET', path, { token: await buyerToken(customer) });
+  expect(mine.status).toBe(200);
+  expect(mine.body).toMatchObject({
+    order_id: order.order_id,
+    status: 'reserved',
+    product_id: product.id,
+    customer_id: customer,
+    qty: 2,
+    unit_price_cents: 1250,
+    amount_cents: 2500,
+    currency: 'EUR',
+    created_at: order.created_at.toISOString(),
+    expires_at: order.expires_at.toISOString(),
+    paid_at: null,
+    closed_at: null,
+  });
+  expect((await call('GET', path, { token: await adminToken() })).status).toBe(200);
+  const stranger = await call('GET', path, { token: await buyerToken() });
+  expect([stranger.status, stranger.body.type]).toEqual([
+    404,
+    'https://flash-sale.dev/problems/order-not-found',
+  ]);
+  // still not persisted: the reads above were served from the inventory's record
+  expect(await sql`SELECT 1 FROM orders WHERE order_id = ${order.order_id}`).toHaveLength(0);
 
   // The outbox re-send (what the release run does) delivers it; it is persisted exactly once.
   const pending = await inventory().pendingOrder(order.order_id, product.id);

@@ -11,21 +11,17 @@ import { closeRedis, redisClient } from '../../lib/inventory/client';
 import { globalKeys, productKeys } from '../../lib/inventory/keys';
 import { closeDb, db } from '../../lib/orders/db';
 import { pgProducts } from '../../lib/orders/products';
-import { pgRebuildSource } from '../../lib/orders/rebuild-source';
-import { pgSettlementStore } from '../../lib/orders/settlement-store';
 import { domainLog } from '../../lib/platform/logger';
 import { sqsBacklog } from '../../lib/queue/dlq';
 import { cancelOrder } from '../../lib/sale/cancel-order';
 import { updateProduct } from '../../lib/sale/catalog';
 import type { PaymentEvent } from '../../lib/sale/order-rules';
 import type { QueueBacklog } from '../../lib/sale/ports';
-import { REBUILD_DEFAULTS, type RebuildOpts } from '../../lib/sale/rebuild';
-import { RELEASE_RUN_DEFAULTS, runRelease } from '../../lib/sale/release-run';
 import { reserveOrder } from '../../lib/sale/reserve';
 import { handlePayment } from '../../lib/sale/settle-payment';
 import type { Order } from '../../lib/sale/types';
 import { adminToken, audit, buyerToken, call, newProduct, reserve } from '../helpers/api';
-import { releaseRun, waitUntil } from '../helpers/domain';
+import { releaseRun, runWithRebuild, waitUntil } from '../helpers/domain';
 import { persistedOrder, reservedUnsent } from '../helpers/in-flight';
 import { sendWebhook } from '../helpers/webhook';
 
@@ -48,23 +44,6 @@ afterAll(async () => {
   await closeDb();
 });
 
-/** One release run as the schedule runs it: rebuild first, then the rest (no time fence unless asked). */
-const runWithRebuild = (rebuild: Partial<RebuildOpts> = {}) =>
-  runRelease(
-    {
-      ...settleDeps(),
-      rebuild: {
-        inventory: inventory(),
-        source: pgRebuildSource(db()),
-        settlement: pgSettlementStore(db()),
-        backlog,
-        log: domainLog,
-        opts: { ...REBUILD_DEFAULTS, fence_ms: 0, ...rebuild },
-      },
-    },
-    { ...RELEASE_RUN_DEFAULTS, reapply_after_s: 0 },
-  );
-
 /** Redis loses everything it held for this product (the keys FLUSHALL would take). */
 async function lose(product_id: number, order_ids: string[]) {
   const k = productKeys(prefix, product_id);
@@ -80,7 +59,7 @@ async function rebuilt(product_id: number) {
   await waitUntil(
     `product ${product_id} rebuilt`,
     async () => {
-      const outcome = outcomeOf(await runWithRebuild(), product_id);
+      const outcome = outcomeOf(await runWithRebuild(backlog), product_id);
       if (outcome === 'rebuilt') return true;
       const complete = await redisClient().hget(productKeys(prefix, product_id).sale, 'complete');
       return outcome === undefined && complete === '1';
@@ -276,7 +255,7 @@ describe('the rebuild counts an order whose send was in flight exactly once', ()
     const held = await heldCreateOrder(product.id);
     await lose(product.id, []);
 
-    const fenced = await runWithRebuild({ fence_ms: 60_000, drain_wait_ms: 200 });
+    const fenced = await runWithRebuild(backlog, { fence_ms: 60_000, drain_wait_ms: 200 });
     expect(['fenced', 'busy'], 'closed and waiting').toContain(outcomeOf(fenced, product.id));
     expect((await reserve(await buyerToken(), product.id, 1)).status, 'closed meanwhile').toBe(503);
 
@@ -383,7 +362,7 @@ describe('a partial rollback (Redis lost only its last writes)', () => {
     // The rolled-back Redis sells the two units again before anyone notices.
     const resold = [await persistedOrder(product.id, 1), await persistedOrder(product.id, 1)];
 
-    const fenced = await runWithRebuild({ fence_ms: 60_000, drain_wait_ms: 100 });
+    const fenced = await runWithRebuild(backlog, { fence_ms: 60_000, drain_wait_ms: 100 });
     expect(['fenced', 'busy'], 'detected and closed in this run').toContain(outcomeOf(fenced, product.id));
     expect((await reserve(await buyerToken(), product.id, 1)).status, 'closed until rebuilt').toBe(503);
 

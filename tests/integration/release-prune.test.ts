@@ -11,10 +11,10 @@ import { productKeys } from '../../lib/inventory/keys';
 import { closeDb } from '../../lib/orders/db';
 import { cancelOrder } from '../../lib/sale/cancel-order';
 import type { PaymentEvent } from '../../lib/sale/order-rules';
-import { RELEASE_RUN_DEFAULTS, type ReleaseRunOpts, runRelease } from '../../lib/sale/release-run';
 import { handlePayment } from '../../lib/sale/settle-payment';
 import type { Order, Product } from '../../lib/sale/types';
 import { audit, newProduct } from '../helpers/api';
+import { releaseRun } from '../helpers/domain';
 import { persistedOrder } from '../helpers/in-flight';
 
 const sql = postgres(process.env['DATABASE_URL']!, { max: 2 });
@@ -27,12 +27,8 @@ afterAll(async () => {
   await closeDb();
 });
 
-/** The release run over this product only: other files' entries are never touched. */
-const runFor = (product: Product, opts: Partial<ReleaseRunOpts> = {}) =>
-  runRelease(
-    { ...settleDeps(), products: { ...settleDeps().products, list: async () => [product] } },
-    { ...RELEASE_RUN_DEFAULTS, outbox_grace_ms: 0, reapply_after_s: 0, prune_after_s: GRACE_S, ...opts },
-  );
+/** The release run over this product only, pruning after GRACE_S. */
+const runFor = (product: Product) => releaseRun({ product_ids: [product.id], prune_after_s: GRACE_S });
 
 const event = (order: Order, type: PaymentEvent['type']): PaymentEvent => ({
   webhook_id: `msg_${randomUUID()}`,

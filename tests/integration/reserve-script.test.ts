@@ -2,7 +2,6 @@
 // command run twice, or many times at once (as ioredis resends an unanswered command), takes the
 // units once, records one outbox entry and answers every repeat as a replay of the original.
 import { randomUUID } from 'node:crypto';
-import postgres from 'postgres';
 import { afterAll, expect, it } from 'vitest';
 import { redisFromEnv } from '../../infra/local/stack';
 import { redisInventory } from '../../lib/inventory/inventory';
@@ -12,15 +11,12 @@ import { AcceptedOrderSchema } from '../../lib/sale/accepted-order';
 import { newOrderId } from '../../lib/sale/order-id';
 import type { ReserveRequest } from '../../lib/sale/ports';
 import { newProduct } from '../helpers/api';
-import { whileUnpersisted } from '../helpers/in-flight';
 
 const prefix = process.env['REDIS_KEY_PREFIX']!;
 const redis = registerScripts(redisFromEnv(process.env as Record<string, string>));
 const inv = redisInventory(redis, prefix);
-const sql = postgres(process.env['DATABASE_URL']!, { max: 2 });
 afterAll(async () => {
   redis.disconnect();
-  await sql.end();
 });
 
 async function counters(product_id: number, customer_id: string) {
@@ -44,22 +40,20 @@ it('the same order id twice: units taken once, the second call is a replay of th
     idempotency_key: null,
   };
 
-  await whileUnpersisted(sql, req.order_id, async () => {
-    const first = await inv.reserve(req);
-    const second = await inv.reserve(req);
+  const first = await inv.reserve(req);
+  const second = await inv.reserve(req);
 
-    if (first.kind !== 'reserved' || second.kind !== 'reserved')
-      throw new Error('expected two reserved results');
-    expect(first.replayed).toBe(false);
-    expect(second.replayed).toBe(true);
-    expect(second.accepted).toEqual(first.accepted);
-    expect(first.accepted).toMatchObject({ order_id: req.order_id, qty: 3, customer_id: req.customer_id });
-    expect(await counters(product.id, req.customer_id)).toEqual({
-      available: 7,
-      in_flight: 3,
-      held: 3,
-      outbox: [req.order_id],
-    });
+  if (first.kind !== 'reserved' || second.kind !== 'reserved')
+    throw new Error('expected two reserved results');
+  expect(first.replayed).toBe(false);
+  expect(second.replayed).toBe(true);
+  expect(second.accepted).toEqual(first.accepted);
+  expect(first.accepted).toMatchObject({ order_id: req.order_id, qty: 3, customer_id: req.customer_id });
+  expect(await counters(product.id, req.customer_id)).toEqual({
+    available: 7,
+    in_flight: 3,
+    held: 3,
+    outbox: [req.order_id],
   });
 });
 
@@ -73,19 +67,17 @@ it('20 concurrent runs of one reserve command (no Idempotency-Key): exactly one 
     idempotency_key: null,
   };
 
-  await whileUnpersisted(sql, req.order_id, async () => {
-    const results = await Promise.all(Array.from({ length: 20 }, () => inv.reserve(req)));
+  const results = await Promise.all(Array.from({ length: 20 }, () => inv.reserve(req)));
 
-    const reserved = results.flatMap((r) => (r.kind === 'reserved' ? [r] : []));
-    expect(reserved).toHaveLength(20); // a repeat is never mistaken for the customer limit or stock
-    expect(reserved.filter((r) => !r.replayed)).toHaveLength(1);
-    expect(new Set(reserved.map((r) => JSON.stringify(r.accepted))).size).toBe(1);
-    expect(await counters(product.id, req.customer_id)).toEqual({
-      available: 6,
-      in_flight: 4,
-      held: 4,
-      outbox: [req.order_id],
-    });
+  const reserved = results.flatMap((r) => (r.kind === 'reserved' ? [r] : []));
+  expect(reserved).toHaveLength(20); // a repeat is never mistaken for the customer limit or stock
+  expect(reserved.filter((r) => !r.replayed)).toHaveLength(1);
+  expect(new Set(reserved.map((r) => JSON.stringify(r.accepted))).size).toBe(1);
+  expect(await counters(product.id, req.customer_id)).toEqual({
+    available: 6,
+    in_flight: 4,
+    held: 4,
+    outbox: [req.order_id],
   });
 });
 
@@ -99,16 +91,14 @@ it('a client retry under the same Idempotency-Key (a fresh order id) replays the
     idempotency_key: `k-${randomUUID()}`,
   };
 
-  await whileUnpersisted(sql, req.order_id, async () => {
-    expect(await inv.reserve(req)).toMatchObject({ kind: 'reserved', replayed: false });
-    const retry = await inv.reserve({ ...req, order_id: newOrderId(product.id) });
-    expect(retry).toMatchObject({ kind: 'reserved', replayed: true, accepted: { order_id: req.order_id } });
-    expect(await counters(product.id, req.customer_id)).toEqual({
-      available: 8,
-      in_flight: 2,
-      held: 2,
-      outbox: [req.order_id],
-    });
+  expect(await inv.reserve(req)).toMatchObject({ kind: 'reserved', replayed: false });
+  const retry = await inv.reserve({ ...req, order_id: newOrderId(product.id) });
+  expect(retry).toMatchObject({ kind: 'reserved', replayed: true, accepted: { order_id: req.order_id } });
+  expect(await counters(product.id, req.customer_id)).toEqual({
+    available: 8,
+    in_flight: 2,
+    held: 2,
+    outbox: [req.order_id],
   });
 });
 
@@ -118,19 +108,15 @@ it('what reserve.lua records is an accepted order by the schema the queue consum
   const plain: ReserveRequest = { ...base, order_id: newOrderId(product.id), idempotency_key: null };
   const keyed: ReserveRequest = { ...base, order_id: newOrderId(product.id), idempotency_key: 'k-1' };
 
-  await whileUnpersisted(sql, plain.order_id, () =>
-    whileUnpersisted(sql, keyed.order_id, async () => {
-      for (const req of [plain, keyed]) {
-        const r = await inv.reserve(req);
-        if (r.kind !== 'reserved') throw new Error(`expected reserved, got ${r.kind}`);
-        // Exactly the schema's fields (strict): a field added in Lua only would fail every message.
-        expect(AcceptedOrderSchema.parse(JSON.parse(JSON.stringify(r.accepted)))).toEqual(r.accepted);
-        expect(r.accepted).toMatchObject({ unit_price_cents: 1999, generation: 0, seq: expect.any(Number) });
-      }
-      // cancel-pending.lua rewrites the record with its flag: the accepted order read back is unchanged.
-      const flagged = await inv.cancelPending(keyed.order_id, product.id, keyed.customer_id);
-      if (flagged.status !== 'flagged') throw new Error(`expected flagged, got ${flagged.status}`);
-      expect(AcceptedOrderSchema.parse(flagged.accepted)).toMatchObject({ idempotency_key: 'k-1' });
-    }),
-  );
+  for (const req of [plain, keyed]) {
+    const r = await inv.reserve(req);
+    if (r.kind !== 'reserved') throw new Error(`expected reserved, got ${r.kind}`);
+    // Exactly the schema's fields (strict): a field added in Lua only would fail every message.
+    expect(AcceptedOrderSchema.parse(JSON.parse(JSON.stringify(r.accepted)))).toEqual(r.accepted);
+    expect(r.accepted).toMatchObject({ unit_price_cents: 1999, generation: 0, seq: expect.any(Number) });
+  }
+  // cancel-pending.lua rewrites the record with its flag: the accepted order read back is unchanged.
+  const flagged = await inv.cancelPending(keyed.order_id, product.id, keyed.customer_id);
+  if (flagged.status !== 'flagged') throw new Error(`expected flagged, got ${flagged.status}`);
+  expect(AcceptedOrderSchema.parse(flagged.accepted)).toMatchObject({ idempotency_key: 'k-1' });
 });

@@ -1,6 +1,6 @@
 // Signs a payment webhook as the provider does (Standard Webhooks, the `standardwebhooks` library).
 // Local-only: the test payment provider, the CLI's `pay` and the tests sign; deployed functions only
-// verify (lib/http/webhook.ts), and tests/e2e/packaging.test.ts asserts no package carries this.
+// verify (lib/http/webhook.ts), and tests/template/packaging.test.ts asserts no package carries this.
 import { Webhook } from 'standardwebhooks';
 
 export function signWebhook(
