@@ -1,8 +1,9 @@
 // Pins down the postgres.js patch (patches/postgres+3.4.9.patch, upstream porsager/postgres#1208):
-// a query on a reserved connection whose backend died rejects with CONNECTION_CLOSED instead of
-// killing the process with an uncaught `TypeError: Cannot read properties of null (reading
-// 'write')`, in every build that runs here: ESM src (tsx), CommonJS (require) and an esbuild
-// bundle built like the Lambda bundles (serverless.yml's format, platform and mainFields).
+// a query on a reserved connection or in a transaction whose backend died rejects with
+// CONNECTION_CLOSED instead of killing the process with an uncaught `TypeError: Cannot read
+// properties of null (reading 'write')`, in every build that runs here: ESM src (tsx), CommonJS
+// (require) and an esbuild bundle built like the Lambda bundles (serverless.yml's format,
+// platform and mainFields).
 // The sequence runs in a child process so an unpatched crash is observed, not suffered.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -36,7 +37,7 @@ const runs = {
 };
 
 for (const [variant, args] of Object.entries(runs)) {
-  it(`${variant}: queries on a reserved connection whose backend was terminated reject, the process survives`, async () => {
+  it(`${variant}: queries on a reserved connection and in a transaction whose backend was terminated reject, the process survives`, async () => {
     const run = await promisify(execFile)(process.execPath, args(), {
       env: process.env,
       timeout: 30_000,
@@ -44,8 +45,11 @@ for (const [variant, args] of Object.entries(runs)) {
     expect(run.stderr ?? '').not.toMatch(/Cannot read properties of null/);
     const exitCode = 'code' in run ? run.code : 0; // execFile rejects with the exit code
     expect(exitCode).toBe(0);
-    const report = JSON.parse(run.stdout ?? '') as { reservedAfter: string[] };
-    // Both settle with the patch's error: neither succeeds on a dead backend nor hangs.
-    expect(report.reservedAfter).toEqual(['CONNECTION_CLOSED', 'CONNECTION_CLOSED']);
+    // Each settles with the patch's error: none succeeds on a dead backend, none hangs.
+    expect(JSON.parse(run.stdout ?? '')).toEqual({
+      variant: args()[1],
+      reservedAfter: ['CONNECTION_CLOSED', 'CONNECTION_CLOSED'],
+      transaction: 'CONNECTION_CLOSED',
+    });
   });
 }
