@@ -6,7 +6,7 @@ import { offlineInvoker } from '../../../infra/local/sqs-trigger';
 import queues from '../../../infra/queues.json' with { type: 'json' };
 import { redisInventory } from '../../../lib/inventory/inventory';
 import { registerScripts } from '../../../lib/inventory/scripts';
-import { cpuBetween, sampleCpu } from '../cpu';
+import { type CpuGroup, cpuBetween, sampleCpu } from '../cpu';
 import { drainThroughTrigger, rawReceiveDelete, reserveBacklog, sendAll } from '../drain';
 import type { Scenario } from '../scenario';
 
@@ -85,7 +85,7 @@ export const drain: Scenario = {
 };
 
 /** CPU of each process group from now on, per 1,000 orders; `harness+trigger` is this process. */
-function cpuMeter(groups: Record<string, number[] | string>) {
+function cpuMeter(groups: Record<string, CpuGroup>) {
   const a = sampleCpu(groups);
   const self0 = process.cpuUsage();
   return {
