@@ -1,7 +1,7 @@
 // Child processes of the local stack: started with their output in a log file, stopped on request,
 // and never left behind when the parent exits.
 import { type ChildProcess, type SpawnOptions, spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -23,10 +23,16 @@ export function startProc(
   opts: SpawnOptions & { logDir: string },
 ): Proc {
   mkdirSync(opts.logDir, { recursive: true });
-  const log = createWriteStream(join(opts.logDir, `${name}.log`), { flags: 'a' });
-  const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.pipe(log, { end: false });
-  child.stderr?.pipe(log, { end: false });
+  // The child writes its output straight to its log file: this process copies nothing, and a child
+  // whose writes are synchronous (Node's stdout) never waits for this one to drain a pipe (a busy
+  // or blocked parent used to freeze serverless-offline on a full pipe).
+  const log = openSync(join(opts.logDir, `${name}.log`), 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(cmd, args, { ...opts, stdio: ['ignore', log, log] });
+  } finally {
+    closeSync(log); // the child holds its own copy
+  }
   const exited = new Promise<number | null>((resolve) => {
     child.on('exit', (code) => resolve(code));
     child.on('error', () => resolve(-1));
@@ -42,11 +48,6 @@ export function startProc(
       const timer = setTimeout(() => child.kill('SIGKILL'), grace_ms);
       await exited;
       clearTimeout(timer);
-      // 'exit' can come before the last output has been read (a grandchild may still hold the pipe):
-      // stop copying (and drain to nowhere) first, or a late chunk is written after end() and the
-      // unhandled stream error kills this (parent) process.
-      for (const out of [child.stdout, child.stderr]) out?.unpipe(log).resume();
-      log.end();
     },
   };
   running.add(proc);

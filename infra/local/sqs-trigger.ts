@@ -7,6 +7,8 @@
 // parallel once messages flow) while its previous batch is still being persisted, so the queue is
 // read while PostgreSQL writes. At most one batch per poller waits gathered, a few hundred ms at
 // most, far inside the visibility timeout; at most `maximumConcurrency` invocations run at once.
+// What bounds concurrency is the invocation, as in AWS: once the function has returned, its batch's
+// deletes (one DeleteMessageBatch per 10, all at once) run while the poller invokes its next batch.
 import {
   DeleteMessageBatchCommand,
   type Message,
@@ -65,18 +67,25 @@ async function pollLoop(
   log: NonNullable<TriggerOpts['log']>,
 ): Promise<void> {
   let failing = false; // log the first failure and the recovery, not every retry
-  let persisting: Promise<void> | null = null; // the previous batch, still being invoked
+  let invoking: Promise<unknown> | null = null; // the previous batch's invocation
+  const deleting: Promise<void>[] = []; // the deletes of the batches before it, at most two
   while (!signal.aborted) {
     try {
       const batch = await gatherBatch(opts, signal);
       if (failing) log('sqs trigger: polling again');
       failing = false;
       if (batch.length === 0) continue;
-      if (persisting) await persisting;
-      persisting = invokeAndSettle(opts, batch, stats, log).catch((err) => {
-        // the deletes failed: the messages come back after the visibility timeout
-        log('sqs trigger: settling a batch failed', { error: String(err), records: batch.length });
-      });
+      await invoking; // one invocation per poller: maximumConcurrency in all
+      // The previous batch's deletes may still run beside this invocation; older ones may not.
+      if (deleting.length > 1) await deleting.shift();
+      const settled = invokeAndSettle(opts, batch, stats, log);
+      invoking = settled.invoked;
+      deleting.push(
+        settled.deleted.catch((err) => {
+          // the deletes failed: the messages come back after the visibility timeout
+          log('sqs trigger: settling a batch failed', { error: String(err), records: batch.length });
+        }),
+      );
     } catch (err) {
       if (signal.aborted) break;
       if (!failing) log('sqs trigger: poll failed, retrying every 500 ms', { error: String(err) });
@@ -84,7 +93,8 @@ async function pollLoop(
       await sleep(500, signal);
     }
   }
-  await persisting;
+  await invoking;
+  await Promise.all(deleting);
 }
 
 /**
@@ -122,40 +132,53 @@ async function gatherBatch(opts: TriggerOpts, signal: AbortSignal): Promise<Mess
   return batch;
 }
 
-async function invokeAndSettle(
+/**
+ * Invokes the function with the batch; `invoked` resolves when it has returned (its concurrency
+ * slot is free), `deleted` when what succeeded has been deleted from the queue.
+ */
+function invokeAndSettle(
   opts: TriggerOpts,
   batch: Message[],
   stats: TriggerStats,
   log: NonNullable<TriggerOpts['log']>,
-): Promise<void> {
+): { invoked: Promise<unknown>; deleted: Promise<void> } {
   const event: SQSEvent = { Records: batch.map((m) => toRecord(m, opts.queueArn)) };
   stats.invocations++;
   stats.records += batch.length;
-  let failedIds: Set<string>;
-  try {
-    const res = await opts.invoke(event);
-    failedIds = new Set((res?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
-  } catch (err) {
-    // A function error fails the whole batch: nothing is deleted, everything comes back.
-    stats.invoke_errors++;
-    stats.failed_records += batch.length;
-    log('sqs trigger: invocation failed; batch returns to the queue', {
-      error: String(err),
-      records: batch.length,
-    });
-    return;
-  }
-  stats.failed_records += failedIds.size;
-  const done = batch.filter((m) => !failedIds.has(m.MessageId!));
-  for (let i = 0; i < done.length; i += RECEIVE_MAX) {
-    const chunk = done.slice(i, i + RECEIVE_MAX);
-    await opts.sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: opts.queueUrl,
-        Entries: chunk.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle! })),
-      }),
+  const invoked = opts.invoke(event).then(
+    (res) => new Set((res?.batchItemFailures ?? []).map((f) => f.itemIdentifier)),
+    (err: unknown) => {
+      // A function error fails the whole batch: nothing is deleted, everything comes back.
+      stats.invoke_errors++;
+      log('sqs trigger: invocation failed; batch returns to the queue', {
+        error: String(err),
+        records: batch.length,
+      });
+      return null;
+    },
+  );
+  const deleted = invoked.then(async (failedIds) => {
+    if (failedIds === null) {
+      stats.failed_records += batch.length;
+      return;
+    }
+    stats.failed_records += failedIds.size;
+    const done = batch.filter((m) => !failedIds.has(m.MessageId!));
+    const chunks = Array.from({ length: Math.ceil(done.length / RECEIVE_MAX) }, (_, i) =>
+      done.slice(i * RECEIVE_MAX, (i + 1) * RECEIVE_MAX),
     );
-  }
+    await Promise.all(
+      chunks.map((chunk) =>
+        opts.sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: opts.queueUrl,
+            Entries: chunk.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle! })),
+          }),
+        ),
+      ),
+    );
+  });
+  return { invoked, deleted };
 }
 
 function toRecord(m: Message, queueArn: string): SQSRecord {

@@ -103,9 +103,12 @@ export interface Cursor {
 }
 
 /**
- * One multi-row INSERT … ON CONFLICT DO NOTHING for the whole batch plus one order_events row per
- * order actually inserted, in one transaction. A duplicate delivery inserts nothing and records
- * nothing, whichever batch or container it arrives in.
+ * One statement for the whole batch, in one transaction: the orders (INSERT … ON CONFLICT DO
+ * NOTHING), one order_events row per order actually inserted, and the advisory lock of each of
+ * those orders. A duplicate delivery inserts nothing and records nothing, whichever batch or
+ * container it arrives in. The batch travels as one array per column (13 parameters, whatever its
+ * size): PostgreSQL parses and plans a short statement instead of a VALUES list of 13 parameters
+ * per order, and the round trips are those of one statement instead of three.
  */
 export async function insertAccepted(
   sql: Sql,
@@ -114,30 +117,69 @@ export async function insertAccepted(
 ): Promise<string[]> {
   if (orders.length === 0) return [];
   // Sorted: concurrent batches sharing orders lock them in the same order and cannot deadlock.
-  const rows = dedupe(orders)
-    .sort((a, b) => (a.order_id < b.order_id ? -1 : 1))
-    .map(rowFromAccepted);
+  const c = columnsOf(
+    dedupe(orders)
+      .sort((a, b) => (a.order_id < b.order_id ? -1 : 1))
+      .map(rowFromAccepted),
+  );
   return sql.begin(async (tx) => {
+    // The early-webhook race: a webhook that looked for one of these orders before this commit
+    // holds its lock until it has stored its event as pending; the last step waits for it (locks
+    // taken in order_id order), and the pending events are applied right after this commit
+    // (lib/sale/early-events.ts settleAfterPersist).
     const inserted = await tx<{ order_id: string }[]>`
-      INSERT INTO orders ${tx(rows)} ON CONFLICT (order_id) DO NOTHING RETURNING order_id`;
-    if (inserted.length > 0) {
-      const events = inserted.map((r) => ({
-        order_id: r.order_id,
-        from_status: null,
-        to_status: 'reserved',
-        actor: 'system:persist',
-        reason: 'accepted by inventory',
-      }));
-      await tx`INSERT INTO order_events ${tx(events)}`;
-      // The early-webhook race: a webhook that looked for one of these orders before this commit
-      // holds its lock until it has stored its event as pending; we wait for it, and the pending
-      // events are applied right after this commit (lib/sale/early-events.ts settleAfterPersist).
-      const ids = inserted.map((r) => r.order_id).sort();
-      await tx`SELECT pg_advisory_xact_lock(hashtextextended(id::text, 0)) FROM unnest(${ids}::uuid[]) AS id`;
-    }
+      WITH given AS (
+        SELECT * FROM unnest(
+          ${c.order_id}::uuid[], ${c.product_id}::bigint[], ${c.customer_id}::text[], ${c.qty}::int[],
+          ${c.unit_price_cents}::bigint[], ${c.amount_cents}::bigint[], ${c.currency}::text[],
+          ${c.status}::text[], ${c.created_at}::bigint[], ${c.expires_at}::bigint[],
+          ${c.idempotency_key}::text[], ${c.inventory_generation}::bigint[], ${c.inventory_seq}::bigint[])
+          AS g(order_id, product_id, customer_id, qty, unit_price_cents, amount_cents, currency, status,
+            created_ms, expires_ms, idempotency_key, inventory_generation, inventory_seq)
+      ), new AS (
+        INSERT INTO orders (order_id, product_id, customer_id, qty, unit_price_cents, amount_cents,
+          currency, status, created_at, expires_at, idempotency_key, inventory_generation, inventory_seq)
+        SELECT order_id, product_id, customer_id, qty, unit_price_cents, amount_cents, currency, status,
+          timestamptz 'epoch' + created_ms * interval '1 millisecond',
+          timestamptz 'epoch' + expires_ms * interval '1 millisecond',
+          idempotency_key, inventory_generation, inventory_seq
+        FROM given
+        ON CONFLICT (order_id) DO NOTHING RETURNING order_id
+      ), recorded AS (
+        INSERT INTO order_events (order_id, from_status, to_status, actor, reason)
+        SELECT order_id, NULL, 'reserved', 'system:persist', 'accepted by inventory' FROM new
+      )
+      SELECT order_id, pg_advisory_xact_lock(hashtextextended(order_id::text, 0)) AS locked
+      FROM (SELECT order_id FROM new ORDER BY order_id) AS fresh`;
     await hooks.beforeCommit?.();
     return inserted.map((r) => r.order_id);
   });
+}
+
+type AcceptedRow = ReturnType<typeof rowFromAccepted>;
+
+/**
+ * The rows as one array per column, in the statement's column order; timestamps as epoch
+ * milliseconds (exact, and no date to format and parse again per value).
+ */
+function columnsOf(rows: AcceptedRow[]): {
+  [K in keyof AcceptedRow]: (AcceptedRow[K] extends Date ? number : AcceptedRow[K])[];
+} {
+  return {
+    order_id: rows.map((r) => r.order_id),
+    product_id: rows.map((r) => r.product_id),
+    customer_id: rows.map((r) => r.customer_id),
+    qty: rows.map((r) => r.qty),
+    unit_price_cents: rows.map((r) => r.unit_price_cents),
+    amount_cents: rows.map((r) => r.amount_cents),
+    currency: rows.map((r) => r.currency),
+    status: rows.map((r) => r.status),
+    created_at: rows.map((r) => r.created_at.getTime()),
+    expires_at: rows.map((r) => r.expires_at.getTime()),
+    idempotency_key: rows.map((r) => r.idempotency_key),
+    inventory_generation: rows.map((r) => r.inventory_generation),
+    inventory_seq: rows.map((r) => r.inventory_seq),
+  };
 }
 
 /** The orders row of an accepted order (a new reservation): one column per field of its schema. */

@@ -14,6 +14,7 @@ import { offlineInvoker, startSqsTrigger } from '../../infra/local/sqs-trigger';
 import { ROOT, type Stack } from '../../infra/local/stack';
 import queues from '../../infra/queues.json' with { type: 'json' };
 import { mintToken } from '../../lib/http/auth';
+import type { CpuGroup } from './cpu';
 import { type AuditFigures, checkWrite, describe, type InvariantReport } from './invariants';
 import type { MachineInfo } from './machine';
 import type { BenchParams } from './params';
@@ -41,7 +42,7 @@ export interface BenchContext {
   send_only_queue_url: string;
   say: Say;
   /** CPU groups sampled around every measured run (load/bench/cpu.ts) */
-  cpuGroups: Record<string, number[] | string>;
+  cpuGroups: Record<string, CpuGroup>;
   product(p: { stock_total: number; max_per_order?: number }): Promise<{ id: number }>;
   pauseConsumer(): Promise<void>;
   resumeConsumer(): Promise<void>;
@@ -106,7 +107,8 @@ export async function openContext(o: {
       'serverless-offline (bench fns)': [benchOffline.child.pid!],
       fauxqs: [stack.queue!.proc!.child.pid!],
       redis: [stack.redis!.proc.child.pid!],
-      postgres: 'postgres',
+      // this stack's PostgreSQL (postmaster and backends), not every postgres on the machine
+      postgres: stack.postgres ? { tree: stack.postgres.proc.child.pid! } : 'postgres',
     },
     product: api.product,
     // The consumer side (local SQS trigger -> persistOrders -> PostgreSQL) is paused while a

@@ -71,7 +71,11 @@ export interface DrainRun {
   records_per_invocation: number;
   /** persistOrders invoke round trip through serverless-offline, per batch */
   invoke_ms_mean: number;
+  /** invocations in flight on average over the drain (invoke time / wall time; at most maximumConcurrency) */
+  in_flight_mean: number;
   failed_records: number;
+  /** CPU ms per 1,000 orders of each process group over the drain (load/bench/cpu.ts) */
+  cpu_ms_per_1k?: Record<string, number>;
 }
 
 /**
@@ -115,6 +119,7 @@ export async function drainThroughTrigger(
     invocations: trigger.stats.invocations,
     records_per_invocation: trigger.stats.records / Math.max(1, trigger.stats.invocations),
     invoke_ms_mean: invoke_ms / Math.max(1, invokes),
+    in_flight_mean: invoke_ms / 1000 / seconds,
     failed_records: trigger.stats.failed_records,
   };
 }

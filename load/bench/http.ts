@@ -6,7 +6,7 @@ import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } fro
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as hdr from 'hdr-histogram-js';
-import { cpuBetween, sampleCpu } from './cpu';
+import { type CpuGroup, cpuBetween, sampleCpu } from './cpu';
 import type { LoadResult, LoadSpec } from './http-load';
 import type { InvariantReport } from './invariants';
 import { runWrk } from './wrk';
@@ -96,7 +96,7 @@ export async function measureInto(
   a: HttpAcc,
   sc: HttpScenario,
   amount: { requests: number; duration_s: number; tokens_file: string },
-  cpuGroups: Record<string, number[] | string>,
+  cpuGroups: Record<string, CpuGroup>,
   p: HttpParams,
 ): Promise<void> {
   a.loadavg.push(round2(loadavg()[0]!));

@@ -252,12 +252,21 @@ function extraPanels(r: Results): ExtraPanel[] {
   return out;
 }
 
+const cpuText = (c: Record<string, number> | undefined) =>
+  c
+    ? Object.entries(c)
+        .filter(([, v]) => v > 0)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')
+    : 'not sampled';
+
 function lines(r: Results, c: CostReport | null): string[] {
   const out: string[] = [];
   const d = r.drain;
   if (d)
     out.push(
-      `drain: ${d.orders} orders, persistOrders ${Math.round(d.persist.per_s)}/s (${d.persist.seconds.toFixed(1)} s, ${d.persist.invocations} batches of ~${Math.round(d.persist.records_per_invocation)}, ${d.persist.invoke_ms_mean.toFixed(0)} ms per batch) vs fauxqs receive+delete ${Math.round(d.raw.per_s)}/s = ${pct(d.persist.per_s / d.raw.per_s)}; invariant ${describe(d.invariant)}`,
+      `drain: ${d.orders} orders, persistOrders ${Math.round(d.persist.per_s)}/s (${d.persist.seconds.toFixed(1)} s, ${d.persist.invocations} batches of ~${Math.round(d.persist.records_per_invocation)}, ${d.persist.invoke_ms_mean.toFixed(0)} ms per batch, ${d.persist.in_flight_mean.toFixed(2)} in flight on average) vs fauxqs receive+delete ${Math.round(d.raw.per_s)}/s = ${pct(d.persist.per_s / d.raw.per_s)}; invariant ${describe(d.invariant)}`,
+      `drain CPU ms per 1,000 orders: persist ${cpuText(d.persist.cpu_ms_per_1k)}; emulator alone ${cpuText(d.raw.cpu_ms_per_1k)}`,
     );
   const cold = r.cold;
   if (cold)

@@ -46,7 +46,7 @@ export interface Results {
     backlog_reserve_s: number;
     backlog_send_s: number;
     persist: DrainRun;
-    raw: { messages: number; seconds: number; per_s: number };
+    raw: { messages: number; seconds: number; per_s: number; cpu_ms_per_1k?: Record<string, number> };
     invariant: InvariantReport;
   };
   redis?: { runs: RedisCeilingRun[] };

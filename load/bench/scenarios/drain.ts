@@ -6,6 +6,7 @@ import { offlineInvoker } from '../../../infra/local/sqs-trigger';
 import queues from '../../../infra/queues.json' with { type: 'json' };
 import { redisInventory } from '../../../lib/inventory/inventory';
 import { registerScripts } from '../../../lib/inventory/scripts';
+import { type CpuGroup, cpuBetween, sampleCpu } from '../cpu';
 import { drainThroughTrigger, rawReceiveDelete, reserveBacklog, sendAll } from '../drain';
 import type { Scenario } from '../scenario';
 
@@ -41,6 +42,7 @@ export const drain: Scenario = {
       new GetQueueAttributesCommand({ QueueUrl: drainQ.queueUrl, AttributeNames: ['QueueArn'] }),
     );
     await ctx.pauseConsumer(); // only this trigger persists while the drain is timed
+    const cpu = cpuMeter(ctx.cpuGroups);
     const persist = await drainThroughTrigger({
       sqs,
       queueUrl: drainQ.queueUrl,
@@ -58,19 +60,47 @@ export const drain: Scenario = {
         return r!.n >= n;
       },
     });
+    persist.cpu_ms_per_1k = cpu.per1k(n);
     say(
-      `  persistOrders: ${n} orders in ${persist.seconds.toFixed(1)} s = ${Math.round(persist.per_s)}/s (${persist.invocations} batches, ${persist.invoke_ms_mean.toFixed(0)} ms each)`,
+      `  persistOrders: ${n} orders in ${persist.seconds.toFixed(1)} s = ${Math.round(persist.per_s)}/s (${persist.invocations} batches, ${persist.invoke_ms_mean.toFixed(0)} ms each, ${persist.in_flight_mean.toFixed(2)} in flight on average)`,
     );
+    say(`  CPU ms per 1,000 orders: ${cpuLine(persist.cpu_ms_per_1k)}`);
     const invariant = await ctx.checkWrite('drain', product.id, { accepted_orders: orders.length, qty: 1 });
     // The emulator alone, same backlog size, same number of consumers.
     await ctx.pauseConsumer();
     const rawQ = await createOrderQueues(sqs, { queue: `bench-raw-${stamp}`, dlq: `bench-raw-dlq-${stamp}` });
     await sendAll(sqs, rawQ.queueUrl, bodies);
-    const raw = await rawReceiveDelete(sqs, rawQ.queueUrl, n, queues.maximum_concurrency);
+    const rawCpu = cpuMeter(ctx.cpuGroups);
+    const raw = {
+      ...(await rawReceiveDelete(sqs, rawQ.queueUrl, n, queues.maximum_concurrency)),
+      cpu_ms_per_1k: rawCpu.per1k(n),
+    };
     say(
       `  fauxqs receive+delete alone: ${raw.messages} in ${raw.seconds.toFixed(1)} s = ${Math.round(raw.per_s)}/s`,
     );
+    say(`  CPU ms per 1,000 messages: ${cpuLine(raw.cpu_ms_per_1k)}`);
     say(`  persist / raw = ${Math.round((persist.per_s / raw.per_s) * 100)}% (target >= 50%)`);
     out.drain = { orders: n, backlog_reserve_s: reserve_s, backlog_send_s: send_s, persist, raw, invariant };
   },
 };
+
+/** CPU of each process group from now on, per 1,000 orders; `harness+trigger` is this process. */
+function cpuMeter(groups: Record<string, CpuGroup>) {
+  const a = sampleCpu(groups);
+  const self0 = process.cpuUsage();
+  return {
+    per1k(orders: number): Record<string, number> {
+      const self = process.cpuUsage(self0);
+      const ms = { ...cpuBetween(a, sampleCpu(groups)), 'harness+trigger': (self.user + self.system) / 1000 };
+      return Object.fromEntries(
+        Object.entries(ms).map(([k, v]) => [k, Math.round((v / orders) * 1000 * 10) / 10]),
+      );
+    },
+  };
+}
+
+const cpuLine = (c: Record<string, number>) =>
+  Object.entries(c)
+    .filter(([, v]) => v > 0)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');

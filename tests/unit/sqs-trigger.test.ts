@@ -1,0 +1,114 @@
+// Pins down the local stand-in for Lambda's SQS event source mapping (infra/local/sqs-trigger.ts) on
+// an in-memory queue: it polls ahead but never runs more invocations than maximumConcurrency, it
+// deletes exactly what succeeded (ReportBatchItemFailures), and a failed invocation deletes nothing.
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { startSqsTrigger, type TriggerOpts } from '../../infra/local/sqs-trigger';
+
+/** A queue that hands out its messages once each (no visibility timeout) and records the deletes. */
+function fakeQueue(count: number) {
+  const waiting: Message[] = Array.from({ length: count }, (_, i) => ({
+    MessageId: `m${i}`,
+    ReceiptHandle: `r${i}`,
+    Body: JSON.stringify({ i }),
+  }));
+  const deleted: string[] = [];
+  const sqs = {
+    async send(cmd: unknown) {
+      await new Promise((r) => setTimeout(r, 1));
+      if (cmd instanceof ReceiveMessageCommand) {
+        return { Messages: waiting.splice(0, cmd.input.MaxNumberOfMessages ?? 1) };
+      }
+      if (cmd instanceof DeleteMessageBatchCommand) {
+        for (const e of cmd.input.Entries ?? []) deleted.push(e.ReceiptHandle!);
+        return { Successful: cmd.input.Entries, Failed: [] };
+      }
+      throw new Error(`unexpected command ${String(cmd)}`);
+    },
+  } as unknown as SQSClient;
+  return { sqs, deleted, left: () => waiting.length };
+}
+
+async function drain(
+  count: number,
+  invoke: TriggerOpts['invoke'],
+  maximum_concurrency = 2,
+  until: (deleted: string[]) => boolean = (d) => d.length === count,
+) {
+  const q = fakeQueue(count);
+  const trigger = startSqsTrigger({
+    sqs: q.sqs,
+    queueUrl: 'http://queue',
+    queueArn: 'arn:aws:sqs:us-east-1:000000000000:orders',
+    invoke,
+    batch_size: 100,
+    maximum_batching_window_s: 1,
+    maximum_concurrency,
+  });
+  const deadline = Date.now() + 10_000;
+  while (!until(q.deleted) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  await trigger.stop();
+  return { ...q, stats: trigger.stats };
+}
+
+describe('local SQS trigger', () => {
+  it('runs at most maximumConcurrency invocations at once, and reaches it while polling ahead', async () => {
+    let running = 0;
+    let most = 0;
+    const seen: string[] = [];
+    const r = await drain(2000, async (e: SQSEvent) => {
+      running++;
+      most = Math.max(most, running);
+      seen.push(...e.Records.map((x) => x.messageId));
+      await new Promise((res) => setTimeout(res, 20));
+      running--;
+      return { batchItemFailures: [] };
+    });
+    expect(most).toBe(2);
+    expect(r.stats.records).toBe(2000);
+    expect(new Set(seen).size).toBe(2000);
+    expect(r.deleted.length).toBe(2000);
+    expect(new Set(r.deleted).size).toBe(2000);
+    expect(r.stats.invocations).toBeLessThanOrEqual(2000 / 10); // batches, not single messages
+  });
+
+  it('deletes what succeeded and keeps the records a batch reports as failed', async () => {
+    const failed = new Set<string>();
+    const r = await drain(
+      300,
+      async (e: SQSEvent): Promise<SQSBatchResponse> => {
+        const bad = e.Records.filter((x) => Number(x.messageId.slice(1)) % 7 === 0);
+        for (const b of bad) failed.add(b.messageId);
+        return { batchItemFailures: bad.map((b) => ({ itemIdentifier: b.messageId })) };
+      },
+      2,
+      (d) => d.length + failed.size === 300,
+    );
+    expect(failed.size).toBe(43);
+    expect(r.deleted.length).toBe(300 - 43);
+    for (const id of failed) expect(r.deleted).not.toContain(`r${id.slice(1)}`);
+    expect(r.stats.failed_records).toBe(43);
+  });
+
+  it('a failed invocation deletes nothing of its batch', async () => {
+    let calls = 0;
+    const r = await drain(
+      200,
+      async () => {
+        calls++;
+        throw new Error('function error');
+      },
+      1,
+      () => calls >= 2,
+    );
+    expect(r.deleted).toEqual([]);
+    expect(r.stats.invoke_errors).toBe(calls);
+    expect(r.stats.failed_records).toBe(r.stats.records);
+  });
+});
