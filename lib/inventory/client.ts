@@ -8,6 +8,17 @@ import { registerScripts, type ScriptClient } from './scripts';
 
 let client: ScriptClient | undefined;
 
+/**
+ * Written at once instead of through an auto-pipeline: the request path's calls (reserve.lua, and
+ * rate-limiter-flexible's `rlflxIncr` script). A Lambda container runs one invocation at a time, so
+ * they never share a pipeline with anything, and an auto-pipeline costs a Pipeline object per call
+ * (every registered script copied onto it) and a deferred write (setImmediate). Measured at 1 in
+ * flight (load/README.md, "Cheaper orders"): 0.19 ms less CPU per createOrder; no loss at 10 and
+ * 100 in flight in one process. Everything else (persistOrders' acks, the release run's batches)
+ * is still auto-pipelined: those calls are issued together and do share a write.
+ */
+export const NOT_AUTO_PIPELINED = ['reserve', 'rlflxIncr'];
+
 export function redisClient(): ScriptClient {
   if (client) return client;
   const c = config();
@@ -20,6 +31,7 @@ export function redisClient(): ScriptClient {
     commandTimeout: c.REDIS_COMMAND_TIMEOUT_MS,
     maxRetriesPerRequest: 1,
     enableAutoPipelining: true,
+    autoPipeliningIgnoredCommands: NOT_AUTO_PIPELINED,
     ...(user ? { username: user.username, password: user.password } : {}),
   };
   const tls = c.TLS_CA_PATH ? { ca: readFileSync(c.TLS_CA_PATH, 'utf8') } : {};
@@ -32,6 +44,7 @@ export function redisClient(): ScriptClient {
     raw = new Cluster(nodes, {
       redisOptions: { ...common, ...(c.REDIS_TLS ? { tls } : {}) },
       enableAutoPipelining: true,
+      autoPipeliningIgnoredCommands: NOT_AUTO_PIPELINED,
       // AWS cluster endpoints: keep the hostnames (TLS certificates name them), do not re-resolve.
       ...(c.REDIS_TLS
         ? { dnsLookup: (address: string, cb: (e: null, a: string) => void) => cb(null, address) }

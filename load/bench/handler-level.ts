@@ -32,9 +32,9 @@ export interface HandlerLevelResult {
 
 const ROUNDS = 4;
 
-type Handler = (e: APIGatewayProxyEventV2, c: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+export type Handler = (e: APIGatewayProxyEventV2, c: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
-interface Acc {
+export interface Acc {
   name: HandlerRun['handler'];
   in_flight: number;
   hist: hdr.Histogram;
@@ -44,7 +44,7 @@ interface Acc {
   cpu_us: number;
 }
 
-function acc(name: HandlerRun['handler'], in_flight: number): Acc {
+export function acc(name: HandlerRun['handler'], in_flight: number): Acc {
   return {
     name,
     in_flight,
@@ -65,7 +65,7 @@ function acc(name: HandlerRun['handler'], in_flight: number): Acc {
 }
 
 /** `in_flight` concurrent invocation loops for `duration_s`, added to the accumulator. */
-async function drive(a: Acc, fn: Handler, spec: HandlerSpec, duration_s: number): Promise<void> {
+export async function drive(a: Acc, fn: Handler, spec: HandlerSpec, duration_s: number): Promise<void> {
   const ctx = lambdaContext(a.name);
   const deadline = performance.now() + duration_s * 1000;
   let n = 0;
@@ -90,7 +90,7 @@ async function drive(a: Acc, fn: Handler, spec: HandlerSpec, duration_s: number)
   a.cpu_us += cpu.user + cpu.system;
 }
 
-function summary(a: Acc): HandlerRun {
+export function summary(a: Acc): HandlerRun {
   const invocations = a.hist.totalCount;
   const _ms = (us: number) => Math.round(us) / 1000;
   return {
@@ -143,7 +143,10 @@ async function main(): Promise<void> {
   process.exit(0); // the warm clients would keep the process alive
 }
 
-main().catch((err) => {
-  process.stderr.write(`handler-level failed: ${(err as Error).stack}\n`);
-  process.exit(1);
-});
+// Also imported for its loop by load/profile/cpu.ts (the same invocations under a profiler).
+if (import.meta.main) {
+  main().catch((err) => {
+    process.stderr.write(`handler-level failed: ${(err as Error).stack}\n`);
+    process.exit(1);
+  });
+}

@@ -1,83 +1,67 @@
-// CPU per invocation, in-process, of the bundled createOrder against the bundled send-only handler
-// (load/profile/send-only.ts), N in flight, alternating rounds so a busy machine falls on both alike.
-//   npx tsx load/profile/cpu.ts [outdir] [--in-flight 1] [--rounds 4] [--n 2000] [--only createOrder]
-// With --profile FILE --only createOrder it is the profile harness (flame graph: load/profile/flame.ts).
+// A CPU profile of createOrder as shipped (the bundle serverless.yml's esbuild options build) against
+// the bench's send-only handler (load/bench/send-only.ts, bundled the same way), driven by the
+// bench's own handler-level loop (load/bench/handler-level.ts): the same events, the same CPU figure.
+// The profiler records the measured rounds only (node:inspector, 100 µs sampling), not the warm-up;
+// load/profile/flame.ts turns the .cpuprofile into a flame graph.
+//   npx tsx load/profile/cpu.ts [--in-flight 1] [--seconds 8] [--profile FILE] [--only createOrder]
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { acc, drive, type Handler, type HandlerSpec, summary } from '../bench/handler-level';
 import { bundleFunctions, ROOT } from './bundle';
-import { lambdaContext, newProduct, orderEvent, readStack } from './common';
+import { newProduct, readStack } from './common';
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
+const { values } = parseArgs({
   options: {
     'in-flight': { type: 'string', default: '1' },
-    rounds: { type: 'string', default: '4' },
-    n: { type: 'string', default: '2000' },
+    /** measured seconds per handler, in 4 alternating rounds */
+    seconds: { type: 'string', default: '8' },
     only: { type: 'string' },
+    out: { type: 'string', default: join(ROOT, '.esbuild-profile') },
     'no-build': { type: 'boolean', default: false },
-    /** write a .cpuprofile of the measured rounds only (node:inspector, 100 µs sampling) */
+    /** write a .cpuprofile of the measured rounds */
     profile: { type: 'string' },
   },
 });
-const outdir = resolve(positionals[0] ?? join(ROOT, '.esbuild-profile'));
-const in_flight = Number(values['in-flight']);
+const ROUNDS = 4;
+const outdir = resolve(values.out);
 const stack = readStack();
-process.env['PROFILE_SEND_ONLY_QUEUE_URL'] = stack.sendOnlyQueueUrl;
+process.env['BENCH_SEND_ONLY_QUEUE_URL'] = stack.sendOnlyQueueUrl;
 process.env['LOG_LEVEL'] = process.env['PROFILE_LOG_LEVEL'] ?? 'INFO'; // deployed: one access line
-const product_id = await newProduct(stack);
-if (!values['no-build']) await bundleFunctions(outdir, ['load/profile/send-only.ts']);
-
-type H = (e: unknown, c: unknown) => Promise<{ statusCode: number; body?: string }>;
-const handlers: Record<string, H> = {
-  createOrder: (await import(join(outdir, 'functions/createOrder.mjs'))).handler,
-  sendOnly: (await import(join(outdir, 'load/profile/send-only.mjs'))).handler,
+const spec: HandlerSpec = {
+  product_id: await newProduct(stack),
+  tokens: stack.tokens,
+  warmup_s: 2,
+  duration_s: Number(values.seconds),
+  in_flight: [Number(values['in-flight'])],
 };
-const names = values.only ? [values.only] : Object.keys(handlers);
+if (!values['no-build']) await bundleFunctions(outdir, ['load/bench/send-only.ts']);
+const handlers: Record<'createOrder' | 'sendOnly', Handler> = {
+  createOrder: (await import(join(outdir, 'functions/createOrder.mjs'))).handler,
+  sendOnly: (await import(join(outdir, 'load/bench/send-only.mjs'))).handler,
+};
+const names = values.only ? [values.only as keyof typeof handlers] : (['createOrder', 'sendOnly'] as const);
 
-// Stdout carries the access lines (as Lambda's would): sent to /dev/null by the caller, still written.
-async function round(name: string, n: number): Promise<{ cpu_ms: number; wall_ms: number }> {
-  const fn = handlers[name]!;
-  const ctx = lambdaContext(name);
-  let i = 0;
-  const c0 = process.cpuUsage();
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: in_flight }, async () => {
-      while (i < n) {
-        const k = i++;
-        const r = await fn(orderEvent(stack.tokens[k % stack.tokens.length]!, product_id), ctx);
-        if (r.statusCode !== 202) throw new Error(`${name}: ${r.statusCode} ${r.body}`);
-      }
-    }),
-  );
-  const d = process.cpuUsage(c0);
-  return { cpu_ms: (d.user + d.system) / 1000, wall_ms: performance.now() - t0 };
-}
-
-const n = Number(values.n);
-for (const name of names) await round(name, 300); // warm: JIT, sockets, token cache
+// Stdout carries the access and metrics lines (as Lambda's would): redirect it, it is still written.
+for (const name of names) await drive(acc(name, 10), handlers[name], spec, spec.warmup_s);
 const session = values.profile ? await startProfile() : null;
-const total: Record<string, { cpu_ms: number; wall_ms: number; n: number }> = {};
-for (let r = 0; r < Number(values.rounds); r++) {
-  for (const name of names) {
-    const x = await round(name, n);
-    total[name] ??= { cpu_ms: 0, wall_ms: 0, n: 0 };
-    const t = total[name];
-    t.cpu_ms += x.cpu_ms;
-    t.wall_ms += x.wall_ms;
-    t.n += n;
-  }
+const c = spec.in_flight[0]!;
+const runs = names.map((name) => acc(name, c));
+for (let r = 0; r < ROUNDS; r++) {
+  for (const [i, name] of names.entries())
+    await drive(runs[i]!, handlers[name], spec, spec.duration_s / ROUNDS);
 }
 if (session) await stopProfile(session, values.profile!);
-const per = (name: string) => total[name]!.cpu_ms / total[name]!.n;
-for (const name of names)
+const cpu = Object.fromEntries(runs.map((a) => [a.name, summary(a)]));
+for (const s of Object.values(cpu))
   console.error(
-    `${name.padEnd(12)} ${in_flight} in flight: ${per(name).toFixed(3)} ms CPU/inv, ${(total[name]!.wall_ms / total[name]!.n).toFixed(3)} ms wall/inv (${total[name]!.n} inv)`,
+    `${s.handler.padEnd(12)} ${c} in flight: ${s.cpu_ms_per_invocation.toFixed(3)} ms CPU/inv, p50 ${s.duration_ms.p50} ms (${s.invocations} inv, ${JSON.stringify(s.status)})`,
   );
-if (names.length === 2)
-  console.error(`createOrder / sendOnly CPU: ${(per('createOrder') / per('sendOnly')).toFixed(2)}x`);
+if (cpu['createOrder'] && cpu['sendOnly'])
+  console.error(
+    `createOrder / sendOnly CPU: ${(cpu['createOrder'].cpu_ms_per_invocation / cpu['sendOnly'].cpu_ms_per_invocation).toFixed(2)}x${values.profile ? ' (profiler attached: ratios only)' : ''}`,
+  );
 
 async function startProfile(): Promise<Session> {
   const s = new Session();

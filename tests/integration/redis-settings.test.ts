@@ -1,5 +1,6 @@
 // Pins down that Redis runs as a data store, not a cache (DESIGN.md): AOF on with fsync on every
-// write, and `noeviction`, so stock, outbox and orders are never dropped to make room.
+// write, and `noeviction`, so stock, outbox and orders are never dropped to make room; and that the
+// request path's scripts skip ioredis' auto-pipelining (lib/inventory/client.ts says why).
 import { expect, it } from 'vitest';
 import { redisClient } from '../../lib/inventory/client';
 
@@ -9,4 +10,38 @@ it('the stack runs Redis with appendonly yes, appendfsync always and maxmemory-p
   expect(await get('appendonly')).toBe('yes');
   expect(await get('appendfsync')).toBe('always');
   expect(await get('maxmemory-policy')).toBe('noeviction');
+});
+
+it('the request path is written at once, not queued for an auto-pipeline; other commands still are', async () => {
+  const redis = redisClient();
+  await redis.ping(); // connected: a command issued now is written or queued, not held offline
+  // One hash tag: the script's keys share a slot on a cluster too.
+  const key = `{${process.env['REDIS_KEY_PREFIX']}:settings-test:${Date.now()}}`;
+  // reserve.lua on a product that does not exist: the call is what matters, not its outcome.
+  const reserve = redis.lua.reserve({
+    keys: {
+      sale: `${key}:sale`,
+      customers: `${key}:c`,
+      order: `${key}:o`,
+      outbox: `${key}:x`,
+      idempotency: `${key}:i`,
+    },
+    args: {
+      order_id: 'o',
+      customer_id: 'c',
+      qty: 1,
+      fingerprint: '1:1',
+      idempotency_ttl_s: 60,
+      has_idempotency_key: '0',
+      product_id: 1,
+      idempotency_key: '',
+      sent_ms: Date.now(),
+      resend_window_ms: 1000,
+    },
+  });
+  expect(redis.autoPipelineQueueSize).toBe(0);
+  const get = redis.get(key);
+  expect(redis.autoPipelineQueueSize).toBe(1);
+  expect(await reserve).toEqual(['product_not_found']);
+  expect(await get).toBeNull();
 });
