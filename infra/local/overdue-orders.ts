@@ -5,7 +5,7 @@ import { inventory, settleDeps } from '../../lib/container';
 import { domainLog } from '../../lib/platform/logger';
 import { persistAccepted } from '../../lib/sale/persist';
 import { reserveOrder } from '../../lib/sale/reserve';
-import type { AcceptedOrder, Order } from '../../lib/sale/types';
+import { acceptedFromOrder, type Order } from '../../lib/sale/types';
 
 /** Orders persisted in one call, as many as a queue batch of the consumer holds. */
 const PERSIST_BATCH_MAX = 100;
@@ -23,24 +23,10 @@ export async function reserveUnsent(customer_id: string, product_id: number, qty
   return outcome.order;
 }
 
-/** A reserved order as the queue carries it (without the generation and sequence reserve.lua adds). */
-export function acceptedOf(o: Order): AcceptedOrder {
-  return {
-    order_id: o.order_id,
-    product_id: o.product_id,
-    customer_id: o.customer_id,
-    qty: o.qty,
-    unit_price_cents: o.unit_price_cents,
-    currency: o.currency,
-    created_ms: o.created_at.getTime(),
-    expires_ms: o.expires_at.getTime(),
-  };
-}
-
 /** Persists reserved orders (still in their outbox) as already past their expiry: their TTL ran out. */
 export async function persistOverdue(orders: Order[]): Promise<void> {
   const expires_ms = Date.now() - 1000;
-  const accepted = orders.map((o) => ({ ...acceptedOf(o), expires_ms }));
+  const accepted = orders.map((o) => ({ ...acceptedFromOrder(o), expires_ms }));
   for (let i = 0; i < accepted.length; i += PERSIST_BATCH_MAX)
     await persistAccepted(settleDeps(), accepted.slice(i, i + PERSIST_BATCH_MAX));
 }

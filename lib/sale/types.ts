@@ -73,6 +73,23 @@ export function orderFromAccepted(a: AcceptedOrder): Order {
   };
 }
 
+/**
+ * The accepted order (the queue's message) behind a reserved order, the inverse of
+ * `orderFromAccepted`: without the generation and sequence only reserve.lua knows.
+ */
+export function acceptedFromOrder(o: Order): AcceptedOrder {
+  return {
+    order_id: o.order_id,
+    product_id: o.product_id,
+    customer_id: o.customer_id,
+    qty: o.qty,
+    unit_price_cents: o.unit_price_cents,
+    currency: o.currency,
+    created_ms: o.created_at.getTime(),
+    expires_ms: o.expires_at.getTime(),
+  };
+}
+
 export function saleState(
   p: Pick<Product, 'paused' | 'sale_starts_at' | 'sale_ends_at'>,
   now_ms: number,

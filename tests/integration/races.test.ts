@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
-import { acceptedOf, persistOverdue } from '../../infra/local/overdue-orders';
+import { persistOverdue } from '../../infra/local/overdue-orders';
 import { settleDeps } from '../../lib/container';
 import { db } from '../../lib/orders/db';
 import { insertAccepted } from '../../lib/orders/orders';
@@ -16,6 +16,7 @@ import { transitionOrder } from '../../lib/sale/order-transition';
 import { persistAccepted } from '../../lib/sale/persist';
 import { releaseNow } from '../../lib/sale/release-units';
 import { handlePayment } from '../../lib/sale/settle-payment';
+import { acceptedFromOrder } from '../../lib/sale/types';
 import { audit, drained, newProduct } from '../helpers/api';
 import { releaseRun, reserveUnsent } from '../helpers/domain';
 
@@ -118,7 +119,7 @@ describe('races', () => {
     const webhook = handlePayment({ ...settleDeps(), settlement }, success(order));
     await webhookStarted;
     let persistDone = false;
-    const persist = persistAccepted(settleDeps(), [acceptedOf(order)]).then((r) => {
+    const persist = persistAccepted(settleDeps(), [acceptedFromOrder(order)]).then((r) => {
       persistDone = true;
       return r;
     });
@@ -143,7 +144,7 @@ describe('races', () => {
     const insertedP = new Promise<void>((r) => {
       inserted = r;
     });
-    const persist = insertAccepted(db(), [acceptedOf(order)], {
+    const persist = insertAccepted(db(), [acceptedFromOrder(order)], {
       beforeCommit: async () => {
         inserted();
         await gate;
