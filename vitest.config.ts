@@ -4,12 +4,19 @@ import { defineConfig } from 'vitest/config';
 // main again on a Redis Cluster beside faults (each on a stack of its own):
 //  - unit: pure logic (the domain on in-memory ports, parsers, plans, the load tooling's arithmetic):
 //    no service started, no stack environment, seconds; `npm run test:unit`;
-//  - main: one throwaway stack (Redis, PostgreSQL, fauxqs, serverless-offline, SQS trigger) for
+//  - main (+ main-serial, its load-style files one at a time afterwards): one throwaway stack (Redis, PostgreSQL, fauxqs, serverless-offline, SQS trigger) for
 //    the whole run, started by tests/global-setup.ts on free ports under a temp DATA_DIR; tests
 //    isolate themselves by creating their own products, customers and queues;
 //  - template: the AWS templates, packaged offline and checked (no services needed);
 //  - faults: tests that kill and restart real processes get a stack of their own, one file at a
 //    time, so they never break another test's stack.
+/** Tests that put a burst on the stack: `main-serial` runs them alone (vitest run --project 'main*'). */
+const LOAD_TESTS = [
+  'tests/e2e/storm.test.ts',
+  'tests/e2e/webhook-flood.test.ts',
+  'tests/e2e/concurrent-orders.test.ts',
+];
+
 export default defineConfig({
   test: {
     testTimeout: 60_000,
@@ -35,9 +42,26 @@ export default defineConfig({
             'tests/{integration,e2e}/**/*.test.ts',
             ...(process.env['LOCAL_SQS'] === 'localstack' ? ['tests/localstack/**/*.test.ts'] : []),
           ],
+          exclude: LOAD_TESTS,
           globalSetup: ['tests/global-setup.ts'],
           setupFiles: ['tests/setup-env.ts'],
           maxWorkers: 2,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // The load-style tests, on the same stack (tests/global-setup.ts shares it), one file at a
+          // time after every `main` file: each fills both cores for seconds, and beside other files it
+          // starved them (a createOrder out of its 6 s answered 503 to an unrelated lifecycle test)
+          // and was starved itself (the storm past 60 s on LocalStack).
+          name: 'main-serial',
+          include: LOAD_TESTS,
+          globalSetup: ['tests/global-setup.ts'],
+          setupFiles: ['tests/setup-env.ts'],
+          maxWorkers: 1,
+          sequence: { groupOrder: 1 },
         },
       },
       {

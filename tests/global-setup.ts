@@ -7,8 +7,12 @@ import type { TestProject } from 'vitest/node';
 import { freePort, portFree } from '../infra/local/procs';
 import { type Stack, startStack } from '../infra/local/stack';
 
+// `main` and `main-serial` (vitest.config.ts) share one stack: vitest calls this setup once per
+// project, in one process, so the first call starts it and the last teardown stops it.
 let stack: Stack | undefined;
+let starting: Promise<Stack> | undefined;
 let dataDir: string | undefined;
+let users = 0;
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -20,6 +24,15 @@ declare module 'vitest' {
 }
 
 export async function setup(project: TestProject): Promise<void> {
+  users++;
+  starting ??= start();
+  const s = await starting;
+  project.provide('stackEnv', { ...s.env, STACK_LOG_DIR: s.logDir, LOG_LEVEL: 'ERROR' });
+  project.provide('baseUrl', s.baseUrl);
+  project.provide('sandboxUrl', s.sandboxUrl);
+}
+
+async function start(): Promise<Stack> {
   dataDir = mkdtempSync(join(tmpdir(), 'flash-sale-test-'));
   chmodSync(dataDir, 0o755); // PostgreSQL runs as the postgres user and must reach its folder
   const port = await basePort();
@@ -45,16 +58,15 @@ export async function setup(project: TestProject): Promise<void> {
     say: (m) => process.stderr.write(`[test-stack] ${m}\n`),
   });
   process.stderr.write(`[test-stack] up in ${Date.now() - t0} ms\n`);
-  project.provide('stackEnv', { ...stack.env, STACK_LOG_DIR: stack.logDir, LOG_LEVEL: 'ERROR' });
-  project.provide('baseUrl', stack.baseUrl);
-  project.provide('sandboxUrl', stack.sandboxUrl);
+  return stack;
 }
 
 export async function teardown(): Promise<void> {
+  if (--users > 0) return; // another project still runs on the stack
   // After everything the suite did (storms, payments, races, cancels, expiry), every product must
   // still satisfy stock_total = available + reserved + paid: the audit command says so or fails.
   const audit = stack ? await auditAll(stack) : null;
-  if (stack) printUnhandled(stack.logDir);
+  if (stack) printServerErrors(stack.logDir);
   await stack?.stop();
   if (dataDir && !process.env['KEEP_TEST_DATA']) rmSync(dataDir, { recursive: true, force: true });
   if (audit && !audit.ok) throw new Error(`final audit found drift: ${audit.summary}`);
@@ -80,17 +92,23 @@ async function auditAll(s: Stack): Promise<{ ok: boolean; summary: string }> {
 }
 
 /**
- * The server's 500s, from its own log: a CI run that fails on one shows why (the data folder with
- * the whole log is removed unless KEEP_TEST_DATA is set).
+ * The server's 500s and 503s, from its own log: a CI run that fails on one shows why (the data folder
+ * with the whole log is removed unless KEEP_TEST_DATA is set). Some tests cause 503s on purpose
+ * (a dependency taken away); an unexpected one shows up here with its cause and path.
  */
-function printUnhandled(logDir: string): void {
+function printServerErrors(logDir: string): void {
   const lines = readdirSync(logDir)
     .filter((f) => f.startsWith('offline-'))
-    .flatMap((f) => readFileSync(join(logDir, f), 'utf8').split('\n'))
-    .filter((l) => l.includes('"message":"unhandled error"'));
-  if (lines.length === 0) return;
-  process.stderr.write(`[test-stack] ${lines.length} unhandled server error(s); the last ones:\n`);
-  for (const l of lines.slice(-10)) process.stderr.write(`[test-stack]   ${l.slice(0, 1500)}\n`);
+    .flatMap((f) => readFileSync(join(logDir, f), 'utf8').split('\n'));
+  for (const [message, what] of [
+    ['unhandled error', 'unhandled server error(s) (500)'],
+    ['dependency unavailable', 'dependency error(s) answered 503'],
+  ] as const) {
+    const found = lines.filter((l) => l.includes(`"message":"${message}"`));
+    if (found.length === 0) continue;
+    process.stderr.write(`[test-stack] ${found.length} ${what}; the last ones:\n`);
+    for (const l of found.slice(-5)) process.stderr.write(`[test-stack]   ${l.slice(0, 1000)}\n`);
+  }
 }
 
 /** A port whose neighbours (+1..+12, used by the stack) are free too. */
