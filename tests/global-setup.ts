@@ -8,11 +8,16 @@ import { freePort, portFree } from '../infra/local/procs';
 import { type Stack, startStack } from '../infra/local/stack';
 
 // `main` and `main-serial` (vitest.config.ts) share one stack: vitest calls this setup once per
-// project, in one process, so the first call starts it and the last teardown stops it.
-let stack: Stack | undefined;
-let starting: Promise<Stack> | undefined;
-let dataDir: string | undefined;
-let users = 0;
+// project, in one process but each with a module instance of its own, so the state lives on
+// globalThis: the first call starts the stack and the last teardown stops it.
+interface Shared {
+  starting?: Promise<Stack>;
+  stack?: Stack;
+  dataDir?: string;
+  users: number;
+}
+const KEY = Symbol.for('flash-sale.test-stack');
+const shared: Shared = ((globalThis as Record<symbol, Shared>)[KEY] ??= { users: 0 });
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -24,20 +29,21 @@ declare module 'vitest' {
 }
 
 export async function setup(project: TestProject): Promise<void> {
-  users++;
-  starting ??= start();
-  const s = await starting;
+  shared.users++;
+  shared.starting ??= start();
+  const s = await shared.starting;
   project.provide('stackEnv', { ...s.env, STACK_LOG_DIR: s.logDir, LOG_LEVEL: 'ERROR' });
   project.provide('baseUrl', s.baseUrl);
   project.provide('sandboxUrl', s.sandboxUrl);
 }
 
 async function start(): Promise<Stack> {
-  dataDir = mkdtempSync(join(tmpdir(), 'flash-sale-test-'));
+  const dataDir = mkdtempSync(join(tmpdir(), 'flash-sale-test-'));
+  shared.dataDir = dataDir;
   chmodSync(dataDir, 0o755); // PostgreSQL runs as the postgres user and must reach its folder
   const port = await basePort();
   const t0 = Date.now();
-  stack = await startStack({
+  const stack = await startStack({
     port,
     dataDir,
     serve: true,
@@ -58,11 +64,13 @@ async function start(): Promise<Stack> {
     say: (m) => process.stderr.write(`[test-stack] ${m}\n`),
   });
   process.stderr.write(`[test-stack] up in ${Date.now() - t0} ms\n`);
+  shared.stack = stack;
   return stack;
 }
 
 export async function teardown(): Promise<void> {
-  if (--users > 0) return; // another project still runs on the stack
+  if (--shared.users > 0) return; // another project still runs on the stack
+  const { stack, dataDir } = shared;
   // After everything the suite did (storms, payments, races, cancels, expiry), every product must
   // still satisfy stock_total = available + reserved + paid: the audit command says so or fails.
   const audit = stack ? await auditAll(stack) : null;
