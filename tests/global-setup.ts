@@ -4,7 +4,7 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { freePort, portFree } from '../infra/local/procs';
+import { basePort } from '../infra/local/procs';
 import { type Stack, startStack } from '../infra/local/stack';
 
 // `main` and `main-serial` (vitest.config.ts) share one stack: vitest calls this setup once per
@@ -117,14 +117,4 @@ function printServerErrors(logDir: string): void {
     process.stderr.write(`[test-stack] ${found.length} ${what}; the last ones:\n`);
     for (const l of found.slice(-5)) process.stderr.write(`[test-stack]   ${l.slice(0, 1000)}\n`);
   }
-}
-
-/** A port whose neighbours (+1..+12, used by the stack) are free too. */
-async function basePort(): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const p = 20_000 + Math.floor(Math.random() * 30_000);
-    const all = await Promise.all([0, 1, 2, 3, 10, 11, 12].map((d) => portFree(p + d)));
-    if (all.every(Boolean)) return p;
-  }
-  return freePort();
 }

@@ -194,6 +194,30 @@ export const FAULTS: Record<string, Fault> = {
   },
 };
 
+/**
+ * The fault suite's groups (tests/faults, one file and one stack per group, side by side): every
+ * fault but the baseline in exactly one (tests/unit/fault-groups.test.ts), about the same time each.
+ */
+export const FAULT_GROUPS = {
+  'redis-loss': [
+    'redis-wipe',
+    'redis-wipe-cancels',
+    'redis-wipe-payments',
+    'redis-wipe-dlq',
+    'redis-wipe-in-flight-send',
+    'redis-rollback',
+  ],
+  processes: [
+    'redis-kill',
+    'redis-drop-connections',
+    'queue-down',
+    'postgres-down',
+    'functions-kill',
+    'duplicate-delivery',
+  ],
+} as const satisfies Record<string, readonly string[]>;
+export type FaultGroup = keyof typeof FAULT_GROUPS;
+
 export interface ChaosOpts {
   duration_ms: number;
   concurrency: number;

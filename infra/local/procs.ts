@@ -106,6 +106,19 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * A random base port whose neighbours (+1..+3, +10..+12, used by a stack) are free too, so stacks
+ * started side by side (test runs, fault groups, bench) rarely meet; `portNear` covers the rest.
+ */
+export async function basePort(preferred?: number): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const p = i === 0 && preferred ? preferred : 20_000 + Math.floor(Math.random() * 30_000);
+    const all = await Promise.all([0, 1, 2, 3, 10, 11, 12].map((d) => portFree(p + d)));
+    if (all.every(Boolean)) return p;
+  }
+  return freePort();
+}
+
 /** The derived port when it is free, else any free one (two stacks must run side by side). */
 export async function portNear(preferred: number): Promise<number> {
   return (await portFree(preferred)) ? preferred : freePort();

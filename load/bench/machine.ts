@@ -3,7 +3,6 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { freePort, portFree } from '../../infra/local/procs';
 
 export interface MachineInfo {
   cpu_model: string;
@@ -54,14 +53,4 @@ export function machineInfo(root: string): MachineInfo {
       ].map((p) => [p, version(p)]),
     ),
   };
-}
-
-/** A base port whose neighbours (+1..+3, +10..+12, used by the stack) are free too. */
-export async function basePort(preferred?: number): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const p = i === 0 && preferred ? preferred : 20_000 + Math.floor(Math.random() * 30_000);
-    const all = await Promise.all([0, 1, 2, 3, 10, 11, 12].map((d) => portFree(p + d)));
-    if (all.every(Boolean)) return p;
-  }
-  return freePort();
 }

@@ -1,3 +1,5 @@
+// The fault suite's body, run by one file per group of faults (infra/chaos/run.ts FAULT_GROUPS), each
+// group on a stack of its own, so the groups run side by side (their time is mostly fixed waits).
 // Pins down the guarantees when things break: under concurrent load, each fault (Redis killed or
 // wiped, its connections dropped, the queue or PostgreSQL down, every function killed mid-request
 // and mid-batch, duplicate delivery) ends with every 202 exactly once in PostgreSQL, no key with
@@ -9,35 +11,68 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAULTS, runChaos } from '../../infra/chaos/run';
-import { freePort } from '../../infra/local/procs';
+import { FAULT_GROUPS, FAULTS, type FaultGroup, runChaos } from '../../infra/chaos/run';
+import { basePort } from '../../infra/local/procs';
 import { type Stack, startStack } from '../../infra/local/stack';
 import { resetConfig } from '../../lib/config';
 import { mintToken } from '../../lib/http/auth';
 
-let stack: Stack;
-let dataDir: string;
+/** The scenarios of one group, on a stack started for them. */
+export function faultSuite(group: FaultGroup): void {
+  let stack: Stack;
+  let dataDir: string;
 
-beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'flash-sale-faults-'));
-  chmodSync(dataDir, 0o755);
-  stack = await startStack({
-    port: await freePort(),
-    dataDir,
-    serve: true,
-    seed: false,
-    say: (m) => process.stderr.write(`[fault-stack] ${m}\n`),
-    env: {
-      LOG_LEVEL: 'ERROR',
-      RATE_LIMIT_CUSTOMER_RPS: '0',
-      RATE_LIMIT_IP_RPS: '0',
-      REDIS_KEY_PREFIX: 'flt',
-    },
-    // A short visibility timeout so failed batches come back within the test, not after 30 s.
-    queueOverrides: { visibility_timeout_s: 5 },
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), `flash-sale-faults-${group}-`));
+    chmodSync(dataDir, 0o755);
+    stack = await startStack({
+      port: await basePort(),
+      dataDir,
+      serve: true,
+      seed: false,
+      say: (m) => process.stderr.write(`[fault-stack] ${m}\n`),
+      env: {
+        LOG_LEVEL: 'ERROR',
+        RATE_LIMIT_CUSTOMER_RPS: '0',
+        RATE_LIMIT_IP_RPS: '0',
+        REDIS_KEY_PREFIX: 'flt',
+      },
+      // A short visibility timeout so failed batches come back within the test, not after 30 s.
+      queueOverrides: { visibility_timeout_s: 5 },
+    });
+    await warmUp(stack);
   });
-  await warmUp(stack);
-});
+
+  afterAll(async () => {
+    await stack?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  describe(`fault injection under load: ${group}`, () => {
+    for (const name of FAULT_GROUPS[group]) {
+      it(`${name}: ${FAULTS[name]!.describe}`, { timeout: 180_000 }, async () => {
+        const report = await runChaos(stack, name, {
+          duration_ms: 9000,
+          concurrency: 16,
+          stock_total: 2500,
+          settle_timeout_ms: 90_000,
+        });
+        const v = report.verdict;
+        expect(v.accepted, 'the load must have been accepted at all').toBeGreaterThan(50);
+        expect(v.lost, 'every 202 is in PostgreSQL').toEqual([]);
+        expect(v.duplicated_keys, 'no key produced two orders').toEqual([]);
+        expect(v.keys_with_two_order_ids).toEqual([]);
+        expect(v.unexpected_rows, 'a definite rejection has no order behind it').toEqual([]);
+        expect(v.wrong_answers, JSON.stringify(v.status_counts)).toBe(0);
+        expect(v.oversold_units).toBe(0);
+        expect(report.sampled_violations, 'never oversold at a sampled instant').toBe(0);
+        expect(report.during_problem).toBeNull();
+        expect(report.audit).toMatchObject({ drift: 0, ok: true, in_flight: 0 });
+        expect(report.ok).toBe(true);
+      });
+    }
+  });
+}
 
 /**
  * One order through the whole path before the first scenario, so that scenario's 9 s of load is not
@@ -87,33 +122,3 @@ async function warmUp(s: Stack): Promise<void> {
     return r.status === 200 && ((await r.json()) as { in_flight: number }).in_flight === 0 ? true : null;
   });
 }
-
-afterAll(async () => {
-  await stack?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
-});
-
-describe('fault injection under load', () => {
-  for (const name of Object.keys(FAULTS).filter((f) => f !== 'none')) {
-    it(`${name}: ${FAULTS[name]!.describe}`, { timeout: 180_000 }, async () => {
-      const report = await runChaos(stack, name, {
-        duration_ms: 9000,
-        concurrency: 16,
-        stock_total: 2500,
-        settle_timeout_ms: 90_000,
-      });
-      const v = report.verdict;
-      expect(v.accepted, 'the load must have been accepted at all').toBeGreaterThan(50);
-      expect(v.lost, 'every 202 is in PostgreSQL').toEqual([]);
-      expect(v.duplicated_keys, 'no key produced two orders').toEqual([]);
-      expect(v.keys_with_two_order_ids).toEqual([]);
-      expect(v.unexpected_rows, 'a definite rejection has no order behind it').toEqual([]);
-      expect(v.wrong_answers, JSON.stringify(v.status_counts)).toBe(0);
-      expect(v.oversold_units).toBe(0);
-      expect(report.sampled_violations, 'never oversold at a sampled instant').toBe(0);
-      expect(report.during_problem).toBeNull();
-      expect(report.audit).toMatchObject({ drift: 0, ok: true, in_flight: 0 });
-      expect(report.ok).toBe(true);
-    });
-  }
-});
