@@ -17,7 +17,9 @@ interface Shared {
   users: number;
 }
 const KEY = Symbol.for('flash-sale.test-stack');
-const shared: Shared = ((globalThis as Record<symbol, Shared>)[KEY] ??= { users: 0 });
+const registry = globalThis as Record<symbol, Shared>;
+registry[KEY] ??= { users: 0 };
+const shared = registry[KEY];
 
 declare module 'vitest' {
   export interface ProvidedContext {
