@@ -1,8 +1,10 @@
 // Pins down that Redis runs as a data store, not a cache (DESIGN.md): AOF on with fsync on every
 // write, and `noeviction`, so stock, outbox and orders are never dropped to make room; and that the
 // request path's scripts skip ioredis' auto-pipelining (lib/inventory/client.ts says why).
+
+import RateLimiterRedis from 'rate-limiter-flexible/lib/RateLimiterRedis.js';
 import { expect, it } from 'vitest';
-import { redisClient } from '../../lib/inventory/client';
+import { NOT_AUTO_PIPELINED, redisClient } from '../../lib/inventory/client';
 
 it('the stack runs Redis with appendonly yes, appendfsync always and maxmemory-policy noeviction', async () => {
   const redis = redisClient();
@@ -44,4 +46,24 @@ it('the request path is written at once, not queued for an auto-pipeline; other 
   expect(redis.autoPipelineQueueSize).toBe(1);
   expect(await reserve).toEqual(['product_not_found']);
   expect(await get).toBeNull();
+});
+
+it("rate-limiter-flexible's script is the one NOT_AUTO_PIPELINED names, and it too is written at once", async () => {
+  // NOT_AUTO_PIPELINED names the library's internal script (`rlflxIncr`): if an upgrade renamed it,
+  // the setting would silently stop applying; this fails instead.
+  const redis = redisClient();
+  await redis.ping();
+  const limiter = new RateLimiterRedis({
+    storeClient: redis,
+    points: 1000,
+    duration: 1,
+    keyPrefix: `${process.env['REDIS_KEY_PREFIX']}:rl:settings-test`,
+  });
+  // the library defined a command by each name the setting gives (besides our own reserve)
+  for (const name of NOT_AUTO_PIPELINED.filter((n) => n !== 'reserve')) {
+    expect(typeof (redis as unknown as Record<string, unknown>)[name], name).toBe('function');
+  }
+  const consumed = limiter.consume(`c-${Date.now()}`);
+  expect(redis.autoPipelineQueueSize).toBe(0);
+  expect((await consumed).consumedPoints).toBe(1);
 });
