@@ -8,6 +8,7 @@ import postgres from 'postgres';
 import { resetConfig } from '../../lib/config';
 import { mintToken } from '../../lib/http/auth';
 import { PROBLEM_BASE } from '../../lib/http/problems';
+import { acceptedFromRow, ORDER_COLUMNS, type OrderRow } from '../../lib/orders/rows';
 import { redrive } from '../../lib/queue/dlq';
 import { newOrderId } from '../../lib/sale/order-id';
 import {
@@ -518,30 +519,10 @@ async function paySome(
 
 /** A persisted order's message parked in the DLQ (as a poison-listed duplicate would be). */
 async function dlqCopyOfAnOrder(stack: Stack, ctx: FaultContext): Promise<void> {
-  const [o] = await ctx.sql<
-    {
-      order_id: string;
-      customer_id: string;
-      qty: number;
-      unit_price_cents: string;
-      currency: string;
-      created_at: Date;
-      expires_at: Date;
-    }[]
-  >`
-    SELECT order_id, customer_id, qty, unit_price_cents, currency, created_at, expires_at FROM orders
-    WHERE product_id = ${ctx.product_id} LIMIT 1`;
+  const [o] = await ctx.sql<OrderRow[]>`
+    SELECT ${ctx.sql(ORDER_COLUMNS)} FROM orders WHERE product_id = ${ctx.product_id} LIMIT 1`;
   if (!o) throw new Error('no persisted order to park in the DLQ yet');
-  const message = {
-    order_id: o.order_id,
-    product_id: ctx.product_id,
-    customer_id: o.customer_id,
-    qty: o.qty,
-    unit_price_cents: Number(o.unit_price_cents),
-    currency: o.currency,
-    created_ms: o.created_at.getTime(),
-    expires_ms: o.expires_at.getTime(),
-  };
+  const message = acceptedFromRow(o);
   await localSqsClient(stack.queue!.endpoint).send(
     new SendMessageCommand({ QueueUrl: stack.env['ORDERS_DLQ_URL']!, MessageBody: JSON.stringify(message) }),
   );

@@ -2,24 +2,9 @@
 
 import { IDEMPOTENCY_TTL_S } from '../inventory/inventory';
 import type { RebuildSource } from '../sale/ports';
-import type { AcceptedOrder } from '../sale/types';
 import type { Sql, Tx } from './db';
 import { markReleased } from './release-ledger';
-import { ORDER_COLUMNS, type OrderRow, type ProductRow, productFromRow } from './rows';
-
-function acceptedFromRow(r: OrderRow & { idempotency_key?: string | null }): AcceptedOrder {
-  return {
-    order_id: r.order_id,
-    product_id: Number(r.product_id),
-    customer_id: r.customer_id,
-    qty: r.qty,
-    unit_price_cents: Number(r.unit_price_cents),
-    currency: r.currency,
-    created_ms: r.created_at.getTime(),
-    expires_ms: r.expires_at.getTime(),
-    ...(r.idempotency_key ? { idempotency_key: r.idempotency_key } : {}),
-  };
-}
+import { acceptedFromRow, ORDER_COLUMNS, type OrderRow, type ProductRow, productFromRow } from './rows';
 
 /**
  * The snapshot's stock_total already holds every pending adjustment (written in the same
