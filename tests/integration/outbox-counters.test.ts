@@ -6,15 +6,13 @@
 // 500 orders in the outbox as with 5.
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createOrderQueues, localSqsClient } from '../../infra/local/services';
 import { inventory, orders, settleDeps, statsDeps } from '../../lib/container';
-import { closeRedis, redisClient } from '../../lib/inventory/client';
+import { redisClient } from '../../lib/inventory/client';
 import { redisInventory } from '../../lib/inventory/inventory';
 import { productKeys } from '../../lib/inventory/keys';
 import { registerScripts } from '../../lib/inventory/scripts';
-import { closeDb } from '../../lib/orders/db';
 import { sqsBacklog } from '../../lib/queue/dlq';
 import { auditProduct } from '../../lib/sale/audit';
 import { cancelOrder } from '../../lib/sale/cancel-order';
@@ -22,17 +20,11 @@ import { newOrderId } from '../../lib/sale/order-id';
 import { persistAccepted } from '../../lib/sale/persist';
 import { saleStats } from '../../lib/sale/stats';
 import { newProduct } from '../helpers/api';
+import { fileBackends } from '../helpers/backends';
 import { releaseRun, runWithRebuild, waitUntil } from '../helpers/domain';
 import { persistedOrder, reservedUnsent } from '../helpers/in-flight';
 
-const sql = postgres(process.env['DATABASE_URL']!, { max: 2 });
-const prefix = process.env['REDIS_KEY_PREFIX']!;
-
-afterAll(async () => {
-  await sql.end();
-  await closeRedis();
-  await closeDb();
-});
+const { sql, prefix } = fileBackends();
 
 /** The outbox as its records say, and the counters, read directly (not through the code under test). */
 async function outboxTruth(product_id: number) {

@@ -3,22 +3,15 @@
 // refuses to store fails alone — quarantined for the operator, its units back on sale, its
 // batch-mates persisted, and no failure reported, so it never sits in the DLQ.
 import { randomUUID } from 'node:crypto';
-import postgres from 'postgres';
-import { afterAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { inventory } from '../../lib/container';
-import { closeRedis } from '../../lib/inventory/client';
-import { closeDb } from '../../lib/orders/db';
 import { newOrderId } from '../../lib/sale/order-id';
 import { PRICE_CENTS_MAX } from '../../lib/sale/types';
 import { adminToken, audit, call, newProduct } from '../helpers/api';
+import { fileBackends } from '../helpers/backends';
 import { persistInProcess, reservedUnsent, sqsEvent, sqsRecord } from '../helpers/in-flight';
 
-const sql = postgres(process.env['DATABASE_URL']!, { max: 2 });
-afterAll(async () => {
-  await sql.end();
-  await closeRedis();
-  await closeDb();
-});
+const { sql } = fileBackends();
 
 const createWithPrice = async (price_cents: number) =>
   call('POST', '/api/admin/products', {

@@ -3,13 +3,12 @@
 // included) is rebuilt by the next run, a late payment is judged by PostgreSQL's release record, the
 // product index is repaired, and a product named like a sale-hash field keeps its settings.
 import { randomUUID } from 'node:crypto';
-import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createOrderQueues, localSqsClient } from '../../infra/local/services';
 import { inventory, orderQueue, settleDeps } from '../../lib/container';
-import { closeRedis, redisClient } from '../../lib/inventory/client';
+import { redisClient } from '../../lib/inventory/client';
 import { globalKeys, productKeys } from '../../lib/inventory/keys';
-import { closeDb, db } from '../../lib/orders/db';
+import { db } from '../../lib/orders/db';
 import { pgProducts } from '../../lib/orders/products';
 import { domainLog } from '../../lib/platform/logger';
 import { sqsBacklog } from '../../lib/queue/dlq';
@@ -21,12 +20,12 @@ import { reserveOrder } from '../../lib/sale/reserve';
 import { handlePayment } from '../../lib/sale/settle-payment';
 import type { Order } from '../../lib/sale/types';
 import { adminToken, audit, buyerToken, call, newProduct, reserve } from '../helpers/api';
+import { fileBackends } from '../helpers/backends';
 import { releaseRun, runWithRebuild, waitUntil } from '../helpers/domain';
 import { persistedOrder, reservedUnsent } from '../helpers/in-flight';
 import { sendWebhook } from '../helpers/webhook';
 
-const sql = postgres(process.env['DATABASE_URL']!, { max: 2 });
-const prefix = process.env['REDIS_KEY_PREFIX']!;
+const { sql, prefix } = fileBackends();
 // The rebuild waits for "its" queue and DLQ to be empty: a pair of its own, so another test's
 // poison message in the shared DLQ cannot hold this file's rebuilds back.
 let backlog: QueueBacklog;
@@ -36,12 +35,6 @@ beforeAll(async () => {
   const tag = randomUUID().slice(0, 8);
   const pair = await createOrderQueues(sqs, { queue: `recovery-${tag}`, dlq: `recovery-${tag}-dlq` });
   backlog = sqsBacklog(sqs, pair.queueUrl, pair.dlqUrl);
-});
-
-afterAll(async () => {
-  await sql.end();
-  await closeRedis();
-  await closeDb();
 });
 
 /** Redis loses everything it held for this product (the keys FLUSHALL would take). */

@@ -3,29 +3,21 @@
 // `expired` order's (a late success may still retake it) nor a fresh one. A late success after the
 // prune is judged by PostgreSQL's release record, and no release is applied twice.
 import { randomUUID } from 'node:crypto';
-import postgres from 'postgres';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { settleDeps } from '../../lib/container';
-import { closeRedis, redisClient } from '../../lib/inventory/client';
+import { redisClient } from '../../lib/inventory/client';
 import { productKeys } from '../../lib/inventory/keys';
-import { closeDb } from '../../lib/orders/db';
 import { cancelOrder } from '../../lib/sale/cancel-order';
 import type { PaymentEvent } from '../../lib/sale/order-rules';
 import { handlePayment } from '../../lib/sale/settle-payment';
 import type { Order, Product } from '../../lib/sale/types';
 import { audit, newProduct } from '../helpers/api';
+import { fileBackends } from '../helpers/backends';
 import { releaseRun } from '../helpers/domain';
 import { persistedOrder } from '../helpers/in-flight';
 
-const sql = postgres(process.env['DATABASE_URL']!, { max: 2 });
-const prefix = process.env['REDIS_KEY_PREFIX']!;
+const { sql, prefix } = fileBackends();
 const GRACE_S = 3600;
-
-afterAll(async () => {
-  await sql.end();
-  await closeRedis();
-  await closeDb();
-});
 
 /** The release run over this product only, pruning after GRACE_S. */
 const runFor = (product: Product) => releaseRun({ product_ids: [product.id], prune_after_s: GRACE_S });

@@ -1,24 +1,16 @@
 // Pins down the release run's product scope (ReleaseRunOpts.product_ids), which the test helper
 // gives every run (a test file's own products): a scoped run leaves every other product's overdue
 // reservation, unsent order and pending stock adjustment alone; a run over that product takes them.
-import postgres from 'postgres';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { products } from '../../lib/container';
-import { closeRedis, redisClient } from '../../lib/inventory/client';
+import { redisClient } from '../../lib/inventory/client';
 import { productKeys } from '../../lib/inventory/keys';
-import { closeDb } from '../../lib/orders/db';
 import { newProduct, ownProducts } from '../helpers/api';
+import { fileBackends } from '../helpers/backends';
 import { releaseRun } from '../helpers/domain';
 import { persistedOrder, reservedUnsent } from '../helpers/in-flight';
 
-const sql = postgres(process.env['DATABASE_URL']!, { max: 2 });
-const prefix = process.env['REDIS_KEY_PREFIX']!;
-
-afterAll(async () => {
-  await sql.end();
-  await closeRedis();
-  await closeDb();
-});
+const { sql, prefix } = fileBackends();
 
 const status = async (order_id: string) =>
   (await sql<{ status: string }[]>`SELECT status FROM orders WHERE order_id = ${order_id}`)[0]?.status;

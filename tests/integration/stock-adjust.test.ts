@@ -2,23 +2,15 @@
 // pending adjustment, Redis applies it at most once by id, and the release run finishes or takes
 // back what a crash left pending. Real Redis and PostgreSQL; the "crash" is the adapter called
 // step-wise (the PostgreSQL write without the Redis call that follows it).
-import postgres from 'postgres';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { inventory, products } from '../../lib/container';
-import { closeRedis } from '../../lib/inventory/client';
-import { closeDb } from '../../lib/orders/db';
 import { updateProduct } from '../../lib/sale/catalog';
 import { adminToken, audit, call, newProduct } from '../helpers/api';
+import { fileBackends } from '../helpers/backends';
 import { releaseRun } from '../helpers/domain';
 import { reservedUnsent } from '../helpers/in-flight';
 
-const sql = postgres(process.env['DATABASE_URL']!, { max: 2 });
-
-afterAll(async () => {
-  await sql.end();
-  await closeRedis();
-  await closeDb();
-});
+const { sql } = fileBackends();
 
 const redisState = async (id: number) => {
   const [s] = await inventory().snapshots([id]);
