@@ -1,0 +1,75 @@
+// Pins down the local SQS trigger (infra/local/sqs-trigger.ts) against the stack's real queue
+// emulator, not only the in-memory queue of tests/unit/sqs-trigger.test.ts: it polls ahead so two
+// invocations do run side by side, never more than maximumConcurrency, and every message is handed
+// to the function exactly once and deleted after it succeeded.
+import { randomUUID } from 'node:crypto';
+import { GetQueueAttributesCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import type { SQSEvent } from 'aws-lambda';
+import { expect, it } from 'vitest';
+import { createOrderQueues, localSqsClient } from '../../infra/local/services';
+import { startSqsTrigger } from '../../infra/local/sqs-trigger';
+import { waitUntil } from '../helpers/domain';
+
+const MESSAGES = 400;
+const MAXIMUM_CONCURRENCY = 2;
+
+it('on the real emulator: at most maximumConcurrency invocations at once, two reached, every message once', async () => {
+  const sqs = localSqsClient(process.env['SQS_ENDPOINT']!);
+  const tag = randomUUID().slice(0, 8);
+  const pair = await createOrderQueues(sqs, { queue: `trigger-${tag}`, dlq: `trigger-${tag}-dlq` });
+  for (let i = 0; i < MESSAGES; i += 10) {
+    await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: pair.queueUrl,
+        Entries: Array.from({ length: 10 }, (_, j) => ({ Id: `m${j}`, MessageBody: String(i + j) })),
+      }),
+    );
+  }
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: pair.queueUrl, AttributeNames: ['QueueArn'] }),
+  );
+
+  let in_flight = 0;
+  let in_flight_max = 0;
+  const seen = new Map<string, number>();
+  const trigger = startSqsTrigger({
+    sqs,
+    queueUrl: pair.queueUrl,
+    queueArn: Attributes!['QueueArn']!,
+    batch_size: 25,
+    maximum_batching_window_s: 0.2,
+    maximum_concurrency: MAXIMUM_CONCURRENCY,
+    async invoke(event: SQSEvent) {
+      in_flight++;
+      in_flight_max = Math.max(in_flight_max, in_flight);
+      for (const r of event.Records) seen.set(r.body, (seen.get(r.body) ?? 0) + 1);
+      await new Promise((r) => setTimeout(r, 30)); // a persist batch's write
+      in_flight--;
+      return { batchItemFailures: [] };
+    },
+  });
+  try {
+    await waitUntil('every message handed over', async () => seen.size === MESSAGES, 60_000);
+    await waitUntil(
+      'every message deleted',
+      async () => {
+        const a = await sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: pair.queueUrl,
+            AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+          }),
+        );
+        return (
+          a.Attributes!['ApproximateNumberOfMessages'] === '0' &&
+          a.Attributes!['ApproximateNumberOfMessagesNotVisible'] === '0'
+        );
+      },
+      30_000,
+    );
+  } finally {
+    await trigger.stop();
+  }
+  expect(in_flight_max).toBe(MAXIMUM_CONCURRENCY);
+  expect([...seen.values()].every((n) => n === 1)).toBe(true);
+  expect(trigger.stats).toMatchObject({ records: MESSAGES, failed_records: 0, invoke_errors: 0 });
+});
