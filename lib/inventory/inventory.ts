@@ -215,11 +215,15 @@ export function redisInventory(
     async repair(products) {
       // The index lives outside every product's slot (one script cannot touch both in a cluster),
       // so it is derived data: rewritten from PostgreSQL's list each run. The sentinel makes "the
-      // index exists" mean "a run has written it", even for an empty catalog.
+      // index exists" mean "a run has written it", even for an empty catalog. Every product
+      // PostgreSQL lists is a member, whether or not Redis holds its state right now: membership
+      // is what tells a reserve on a missing hash "lost, being rebuilt" (503) from "no such
+      // product" (404). Leaving out the incomplete ones turned a wipe into 404s whenever a run
+      // reached this step after the wipe but before a rebuild had closed the product.
       const held = await Promise.all(
         products.map((p) => redis.hmget(keysOf(p.id).sale, 'complete', 'settings_version')),
       );
-      const members = products.filter((_, i) => held[i]![0] === '1').map((p) => String(p.id));
+      const members = products.map((p) => String(p.id));
       await redis.sadd(globalKeys(prefix).products, String(INDEX_SENTINEL), ...members);
       // Only where PostgreSQL holds newer settings (the script checks the version again, atomically).
       const behind = products.filter(

@@ -267,6 +267,20 @@ describe('the rebuild counts an order whose send was in flight exactly once', ()
 });
 
 describe('nothing depends on one unrepaired key', () => {
+  it('a product lost from Redis stays 503, never 404, when a release run writes the index before the rebuild closes it', async () => {
+    // CI, redis-wipe-cancels: a run whose rebuild step had already looked (nothing missing yet) reached
+    // its index repair just after the wipe; the index then existed without the product, so until the
+    // next run closed it every reserve was a definite 404 "no such product" instead of a 503.
+    const product = await newProduct({ stock_total: 5 });
+    await lose(product.id, []);
+    await redisClient().srem(globalKeys(prefix).products, String(product.id));
+    const [row] = (await pgProducts(db()).list()).filter((p) => p.id === product.id);
+    await inventory().repair([row!]);
+    const r = await reserve(await buyerToken(), product.id, 1);
+    expect(r.status).toBe(503);
+    expect(r.headers.get('retry-after')).toBe('1');
+  });
+
   it('a product missing from the index still has its outbox re-sent, and the index is repaired', async () => {
     const product = await newProduct({ stock_total: 5 });
     const products = globalKeys(prefix).products;
