@@ -27,7 +27,7 @@ const MAIN = ['main', 'main-serial'];
 // The cluster run (the main suite again, on a three-master Redis Cluster) goes beside the fault
 // suite: most of the fault suite's time is fixed waits (each scenario's 9 s of load, the fault held,
 // the rebuild's 10 s fence), measured at 94 s of CPU in 308 s of wall time on one stack, where the
-// main suite took 185 s of CPU; its two groups run on two stacks of their own (vitest.config.ts).
+// main suite took 185 s of CPU; its two groups run one after the other, each on a stack of its own.
 // Everything else is one after the other: on two cores, the main suite beside the template checks
 // took 217 s where the two took 145 + 46 s apart (README, "Tests").
 const STAGES: Run[][] = [
