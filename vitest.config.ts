@@ -82,9 +82,9 @@ export default defineConfig({
       {
         extends: true,
         test: {
-          // one file per group of faults (infra/chaos/run.ts FAULT_GROUPS), each on a stack of its
-          // own, one after the other: two fault stacks side by side beside the cluster run starved
-          // the loads (one run of five: 48 accepted where more than 50 are required)
+          // one file, every group of faults (infra/chaos/run.ts FAULT_GROUPS) on one stack, one
+          // after the other: two fault stacks side by side beside the cluster run starved the loads
+          // (one run of five: 48 accepted where more than 50 are required)
           name: 'faults',
           include: ['tests/faults/**/*.test.ts'],
           fileParallelism: false,

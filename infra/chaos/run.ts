@@ -196,8 +196,8 @@ export const FAULTS: Record<string, Fault> = {
 };
 
 /**
- * The fault suite's groups (tests/faults, one file and one stack per group, side by side): every
- * fault but the baseline in exactly one (tests/unit/fault-groups.test.ts), about the same time each.
+ * The fault suite's groups (tests/faults/faults.test.ts runs them in this order on one stack): every
+ * fault but the baseline in exactly one (tests/unit/fault-groups.test.ts).
  */
 export const FAULT_GROUPS = {
   'redis-loss': [

@@ -1,5 +1,6 @@
-// The fault suite's body, run by one file per group of faults (infra/chaos/run.ts FAULT_GROUPS), each
-// group on a stack of its own, so the groups run side by side (their time is mostly fixed waits).
+// The fault suite's body: every group of faults (infra/chaos/run.ts FAULT_GROUPS) one after the
+// other on one stack started for them (a stack start costs a minute or more on a busy machine;
+// groups on stacks of their own side by side starved each other's load).
 // Pins down the guarantees when things break: under concurrent load, each fault (Redis killed or
 // wiped, its connections dropped, the queue or PostgreSQL down, every function killed mid-request
 // and mid-batch, duplicate delivery) ends with every 202 exactly once in PostgreSQL, no key with
@@ -17,13 +18,13 @@ import { type Stack, startStack } from '../../infra/local/stack';
 import { resetConfig } from '../../lib/config';
 import { mintToken } from '../../lib/http/auth';
 
-/** The scenarios of one group, on a stack started for them. */
-export function faultSuite(group: FaultGroup): void {
+/** The scenarios of these groups, in order, on one stack started for them. */
+export function faultSuite(groups: readonly FaultGroup[]): void {
   let stack: Stack;
   let dataDir: string;
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), `flash-sale-faults-${group}-`));
+    dataDir = mkdtempSync(join(tmpdir(), 'flash-sale-faults-'));
     chmodSync(dataDir, 0o755);
     stack = await startStack({
       port: await basePort(),
@@ -48,10 +49,14 @@ export function faultSuite(group: FaultGroup): void {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
+  for (const group of groups) describeGroup(group, () => stack);
+}
+
+function describeGroup(group: FaultGroup, stackOf: () => Stack): void {
   describe(`fault injection under load: ${group}`, () => {
     for (const name of FAULT_GROUPS[group]) {
       it(`${name}: ${FAULTS[name]!.describe}`, { timeout: 180_000 }, async () => {
-        const report = await runChaos(stack, name, {
+        const report = await runChaos(stackOf(), name, {
           duration_ms: 9000,
           concurrency: 16,
           stock_total: 2500,

@@ -1,4 +1,0 @@
-// Redis losing data (wiped, rolled back) under load: rebuilt and reconciled from PostgreSQL.
-import { faultSuite } from './fault-suite';
-
-faultSuite('redis-loss');
