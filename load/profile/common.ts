@@ -1,5 +1,6 @@
 // Shared by the profiling scripts: the running stack (load/profile/stack.ts), events, a product.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { httpEvent, lambdaContext } from '../../infra/local/lambda-event';
 
@@ -45,3 +46,19 @@ export async function newProduct(s: StackFile): Promise<number> {
 }
 
 export { lambdaContext };
+
+/** A CPU profile of what runs until stopProfile (node:inspector, 100 µs sampling). */
+export async function startProfile(): Promise<Session> {
+  const s = new Session();
+  s.connect();
+  await s.post('Profiler.enable');
+  await s.post('Profiler.setSamplingInterval', { interval: 100 });
+  await s.post('Profiler.start');
+  return s;
+}
+
+export async function stopProfile(s: Session, file: string): Promise<void> {
+  const { profile } = await s.post('Profiler.stop');
+  writeFileSync(file, JSON.stringify(profile));
+  s.disconnect();
+}

@@ -4,13 +4,11 @@
 // The profiler records the measured rounds only (node:inspector, 100 µs sampling), not the warm-up;
 // load/profile/flame.ts turns the .cpuprofile into a flame graph.
 //   npx tsx load/profile/cpu.ts [--in-flight 1] [--seconds 8] [--profile FILE] [--only createOrder]
-import { writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { acc, drive, type Handler, type HandlerSpec, summary } from '../bench/handler-level';
 import { bundleFunctions, ROOT } from './bundle';
-import { newProduct, readStack } from './common';
+import { newProduct, readStack, startProfile, stopProfile } from './common';
 
 const { values } = parseArgs({
   options: {
@@ -62,20 +60,3 @@ if (cpu['createOrder'] && cpu['sendOnly'])
   console.error(
     `createOrder / sendOnly CPU: ${(cpu['createOrder'].cpu_ms_per_invocation / cpu['sendOnly'].cpu_ms_per_invocation).toFixed(2)}x${values.profile ? ' (profiler attached: ratios only)' : ''}`,
   );
-
-async function startProfile(): Promise<Session> {
-  const s = new Session();
-  s.connect();
-  await s.post('Profiler.enable');
-  await s.post('Profiler.setSamplingInterval', { interval: 100 });
-  await s.post('Profiler.start');
-  return s;
-}
-
-async function stopProfile(s: Session, file: string): Promise<void> {
-  const { profile } = await s.post('Profiler.stop');
-  writeFileSync(file, JSON.stringify(profile));
-  s.disconnect();
-}
-
-process.exit(0);
