@@ -82,7 +82,7 @@ export default defineConfig({
       {
         extends: true,
         test: {
-          // one file, every group of faults (infra/chaos/run.ts FAULT_GROUPS) on one stack, one
+          // one file, every group of faults (infra/chaos/faults.ts FAULT_GROUPS) on one stack, one
           // after the other: two fault stacks side by side beside the cluster run starved the loads
           // (one run of five: 48 accepted where more than 50 are required)
           name: 'faults',

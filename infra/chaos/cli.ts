@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { freePort } from '../local/procs';
 import { startStack } from '../local/stack';
-import { type ChaosReport, FAULTS, printReports, runChaos } from './run';
+import { FAULTS } from './faults';
+import { type ChaosReport, printReports, runChaos } from './run';
 
 const program = new Command('chaos')
   .argument('[faults...]', `faults to inject: ${Object.keys(FAULTS).join(', ')}, or all`, ['all'])

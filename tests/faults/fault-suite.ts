@@ -1,4 +1,4 @@
-// The fault suite's body: every group of faults (infra/chaos/run.ts FAULT_GROUPS) one after the
+// The fault suite's body: every group of faults (infra/chaos/faults.ts FAULT_GROUPS) one after the
 // other on one stack started for them (a stack start costs a minute or more on a busy machine;
 // groups on stacks of their own side by side starved each other's load).
 // Pins down the guarantees when things break: under concurrent load, each fault (Redis killed or
@@ -12,7 +12,8 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAULT_GROUPS, FAULTS, type FaultGroup, runChaos } from '../../infra/chaos/run';
+import { FAULT_GROUPS, FAULTS, type FaultGroup } from '../../infra/chaos/faults';
+import { runChaos } from '../../infra/chaos/run';
 import { basePort } from '../../infra/local/procs';
 import { type Stack, startStack } from '../../infra/local/stack';
 import { resetConfig } from '../../lib/config';
