@@ -3,7 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { mintToken } from '../../lib/http/auth';
-import { acceptedFromRow, ORDER_COLUMNS, type OrderRow } from '../../lib/orders/rows';
+import { ORDER_COLUMNS, type OrderRow, orderFromRow } from '../../lib/orders/rows';
+import { acceptedFromOrder } from '../../lib/sale/types';
 import { signWebhook } from '../local/sandbox/sign';
 import { localSqsClient } from '../local/services/queue';
 import type { Stack } from '../local/stack';
@@ -101,7 +102,7 @@ export async function dlqCopyOfAnOrder(stack: Stack, ctx: FaultContext): Promise
   const [o] = await ctx.sql<OrderRow[]>`
     SELECT ${ctx.sql(ORDER_COLUMNS)} FROM orders WHERE product_id = ${ctx.product_id} LIMIT 1`;
   if (!o) throw new Error('no persisted order to park in the DLQ yet');
-  const message = acceptedFromRow(o);
+  const message = acceptedFromOrder(orderFromRow(o));
   await localSqsClient(stack.queue!.endpoint).send(
     new SendMessageCommand({ QueueUrl: stack.env['ORDERS_DLQ_URL']!, MessageBody: JSON.stringify(message) }),
   );

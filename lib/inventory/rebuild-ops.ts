@@ -1,6 +1,7 @@
 // The inventory's side of a rebuild after a data loss (lib/sale/rebuild.ts drives it): close a
 // product, give up, reconcile a straggler, and write the whole state back in one script.
 import type { Inventory, RebuildingInventory } from '../sale/ports';
+import { acceptedFromOrder } from '../sale/types';
 import { globalKeys, productKeys } from './keys';
 import { fingerprint, IDEMPOTENCY_TTL_S, orderArgs, productFields } from './records';
 import type { ScriptClient } from './scripts';
@@ -67,9 +68,10 @@ export function rebuildOps(
       // Replays first, while the product is still closed: a retry after the wipe finds its order.
       const now_ms = Date.now();
       await Promise.all(
-        state.replays.map((o) => {
+        state.replays.map(({ order, idempotency_key }) => {
+          const o = acceptedFromOrder(order, idempotency_key);
           const ttl_s = Math.max(1, IDEMPOTENCY_TTL_S - Math.floor((now_ms - o.created_ms) / 1000));
-          const key = k.idempotency(o.customer_id, o.idempotency_key!);
+          const key = k.idempotency(o.customer_id, idempotency_key);
           return redis
             .multi()
             .set(k.order(o.order_id), JSON.stringify(o), 'EX', ttl_s + 3600)

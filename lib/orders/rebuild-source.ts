@@ -4,7 +4,7 @@ import { IDEMPOTENCY_TTL_S } from '../inventory/inventory';
 import type { RebuildSource } from '../sale/ports';
 import type { Sql, Tx } from './db';
 import { markReleased } from './release-ledger';
-import { acceptedFromRow, ORDER_COLUMNS, type OrderRow, type ProductRow, productFromRow } from './rows';
+import { ORDER_COLUMNS, type OrderRow, orderFromRow, type ProductRow, productFromRow } from './rows';
 
 /**
  * The snapshot's stock_total already holds every pending adjustment (written in the same
@@ -85,7 +85,7 @@ export function pgRebuildSource(sql: Sql): RebuildSource {
           SELECT order_id FROM orders WHERE product_id = ${product.id} AND status = 'expired'
           UNION
           SELECT order_id FROM stock_releases WHERE product_id = ${product.id} AND released_at IS NULL`;
-        const replays = await tx<OrderRow[]>`
+        const replays = await tx<(OrderRow & { idempotency_key: string })[]>`
           SELECT ${tx(ORDER_COLUMNS)}, idempotency_key FROM orders
           WHERE product_id = ${product.id} AND idempotency_key IS NOT NULL
             AND created_at > now() - make_interval(secs => ${IDEMPOTENCY_TTL_S})`;
@@ -105,7 +105,7 @@ export function pgRebuildSource(sql: Sql): RebuildSource {
           })),
           customers: new Map(held.map((h) => [h.customer_id, h.units])),
           released_order_ids: free.map((f) => f.order_id),
-          replays: replays.map(acceptedFromRow),
+          replays: replays.map((r) => ({ order: orderFromRow(r), idempotency_key: r.idempotency_key })),
         };
       });
     },

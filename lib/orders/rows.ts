@@ -1,5 +1,5 @@
 // Row <-> domain mapping, shared by the PostgreSQL modules.
-import type { AcceptedOrder, Order, OrderStatus, Product } from '../sale/types';
+import type { Order, OrderStatus, Product } from '../sale/types';
 
 export interface ProductRow {
   id: string;
@@ -56,21 +56,6 @@ export function orderFromRow(r: OrderRow): Order {
     product_id: Number(r.product_id),
     unit_price_cents: Number(r.unit_price_cents),
     amount_cents: Number(r.amount_cents),
-  };
-}
-
-/** The order message an accepted order's row stands for (a replay, a DLQ copy). */
-export function acceptedFromRow(r: OrderRow & { idempotency_key?: string | null }): AcceptedOrder {
-  return {
-    order_id: r.order_id,
-    product_id: Number(r.product_id),
-    customer_id: r.customer_id,
-    qty: r.qty,
-    unit_price_cents: Number(r.unit_price_cents),
-    currency: r.currency,
-    created_ms: r.created_at.getTime(),
-    expires_ms: r.expires_at.getTime(),
-    ...(r.idempotency_key ? { idempotency_key: r.idempotency_key } : {}),
   };
 }
 

@@ -1,7 +1,7 @@
 // What the domain needs from the inventory authority while a sale runs (Redis), split by use: each
 // use case depends on the methods it calls; the one adapter (lib/inventory) implements them all.
 import type { InventoryReserveResult } from './outcomes';
-import type { AcceptedOrder, Product } from './types';
+import type { AcceptedOrder, Order, Product } from './types';
 
 export interface ReserveRequest {
   order_id: string;
@@ -188,7 +188,7 @@ export interface RebuiltState {
   /** orders whose units are free already: any later release or retake must know */
   released_order_ids: string[];
   /** recent orders created under an Idempotency-Key: their replays are restored */
-  replays: AcceptedOrder[];
+  replays: { order: Order; idempotency_key: string }[];
   /** recent stock adjustments' fate (pending ones this snapshot decided included): a late apply is a no-op */
   adjustments: { id: number; outcome: 'applied' | 'refused' }[];
 }

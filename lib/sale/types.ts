@@ -75,9 +75,10 @@ export function orderFromAccepted(a: AcceptedOrder): Order {
 
 /**
  * The accepted order (the queue's message) behind a reserved order, the inverse of
- * `orderFromAccepted`: without the generation and sequence only reserve.lua knows.
+ * `orderFromAccepted`: without the generation and sequence only reserve.lua knows, with the
+ * Idempotency-Key it was placed under when there was one (a rebuild restores its replay).
  */
-export function acceptedFromOrder(o: Order): AcceptedOrder {
+export function acceptedFromOrder(o: Order, idempotency_key: string | null = null): AcceptedOrder {
   return {
     order_id: o.order_id,
     product_id: o.product_id,
@@ -87,6 +88,7 @@ export function acceptedFromOrder(o: Order): AcceptedOrder {
     currency: o.currency,
     created_ms: o.created_at.getTime(),
     expires_ms: o.expires_at.getTime(),
+    ...(idempotency_key ? { idempotency_key } : {}),
   };
 }
 
