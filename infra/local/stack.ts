@@ -48,6 +48,11 @@ export interface StackOpts {
   redisCluster?: boolean;
   /** queue settings other than serverless.yml's (fault tests shorten the visibility timeout) */
   queueOverrides?: { visibility_timeout_s?: number; max_receive_count?: number };
+  /**
+   * the local trigger's batching window instead of serverless.yml's (the test stack: 0, so a test
+   * waiting for its order in PostgreSQL does not wait out a window its one order never fills)
+   */
+  maximum_batching_window_s?: number;
   /** the local trigger delivers every batch twice, concurrently (SQS's at-least-once, forced) */
   duplicateDelivery?: boolean;
   /** who plays SQS when SQS_ENDPOINT is not given; default: LOCAL_SQS, else fauxqs */
@@ -366,12 +371,12 @@ async function startOffline(stack: Stack, opts: StackOpts, say: (m: string) => v
     queueArn: arn.Attributes?.['QueueArn'] ?? 'arn:aws:sqs:us-east-1:000000000000:orders',
     invoke: deliverer(opts, offlineInvoker(lambdaPort, `${SERVICE}-${STAGE}-persistOrders`)),
     batch_size: queues.batch_size,
-    maximum_batching_window_s: queues.maximum_batching_window_s,
+    maximum_batching_window_s: opts.maximum_batching_window_s ?? queues.maximum_batching_window_s,
     maximum_concurrency: queues.maximum_concurrency,
     log: (msg, extra) => say(`${msg} ${extra ? JSON.stringify(extra) : ''}`),
   });
   say(
-    `sqs trigger  ${stack.env['ORDERS_QUEUE_URL']} -> persistOrders (batch ${queues.batch_size}, concurrency ${queues.maximum_concurrency})`,
+    `sqs trigger  ${stack.env['ORDERS_QUEUE_URL']} -> persistOrders (batch ${queues.batch_size}, window ${opts.maximum_batching_window_s ?? queues.maximum_batching_window_s} s, concurrency ${queues.maximum_concurrency})`,
   );
 }
 
