@@ -1,6 +1,7 @@
 // Pins down the local stand-in for Lambda's SQS event source mapping (infra/local/sqs-trigger.ts) on
-// an in-memory queue: it polls ahead but never runs more invocations than maximumConcurrency, it
-// deletes exactly what succeeded (ReportBatchItemFailures), and a failed invocation deletes nothing.
+// an in-memory queue: it polls ahead but never runs more invocations than maximumConcurrency, a
+// batching window gathers a batch across receives, it deletes exactly what succeeded
+// (ReportBatchItemFailures), and a failed invocation deletes nothing.
 import {
   DeleteMessageBatchCommand,
   type Message,
@@ -40,6 +41,7 @@ async function drain(
   invoke: TriggerOpts['invoke'],
   maximum_concurrency = 2,
   until: (deleted: string[]) => boolean = (d) => d.length === count,
+  maximum_batching_window_s = 1,
 ) {
   const q = fakeQueue(count);
   const trigger = startSqsTrigger({
@@ -48,7 +50,7 @@ async function drain(
     queueArn: 'arn:aws:sqs:us-east-1:000000000000:orders',
     invoke,
     batch_size: 100,
-    maximum_batching_window_s: 1,
+    maximum_batching_window_s,
     maximum_concurrency,
   });
   const deadline = Date.now() + 10_000;
@@ -76,6 +78,25 @@ describe('local SQS trigger', () => {
     expect(r.deleted.length).toBe(2000);
     expect(new Set(r.deleted).size).toBe(2000);
     expect(r.stats.invocations).toBeLessThanOrEqual(2000 / 10); // batches, not single messages
+  });
+
+  it('a batching window fills a batch across receives; window 0 hands over each receive as it comes', async () => {
+    const sizes = (window_s: number) => {
+      const seen: number[] = [];
+      return drain(
+        35,
+        async (e: SQSEvent) => {
+          seen.push(e.Records.length);
+          return { batchItemFailures: [] };
+        },
+        1,
+        (d) => d.length === 35,
+        window_s,
+      ).then(() => seen);
+    };
+    // 35 waiting, 10 per receive: one batch of all 35 within the window, or a batch per receive.
+    expect(await sizes(1)).toEqual([35]);
+    expect(await sizes(0)).toEqual([10, 10, 10, 5]);
   });
 
   it('deletes what succeeded and keeps the records a batch reports as failed', async () => {
