@@ -23,9 +23,10 @@ function lockedOrder(tx: Tx, order_id: string): LockedOrder {
     async recordPayment(e: PaymentEvent) {
       if (e.order_id !== order_id) throw new Error(`event for ${e.order_id} under the lock of ${order_id}`);
       const inserted = await tx`
-        INSERT INTO payment_events (webhook_id, type, order_id, amount_cents, currency, payment_id, status)
+        INSERT INTO payment_events (webhook_id, type, order_id, amount_cents, currency, payment_id, status,
+                                    received_at)
         VALUES (${e.webhook_id}, ${e.type}, ${e.order_id}, ${e.amount_cents}, ${e.currency}, ${e.payment_id},
-                'pending')
+                'pending', clock_timestamp())
         ON CONFLICT (webhook_id) DO NOTHING RETURNING webhook_id`;
       return inserted.length > 0;
     },
@@ -33,6 +34,12 @@ function lockedOrder(tx: Tx, order_id: string): LockedOrder {
       const [still] = await tx`SELECT 1 FROM payment_events WHERE webhook_id = ${webhook_id}
         AND status = 'pending' FOR UPDATE`;
       return still !== undefined;
+    },
+    async pendingPayments() {
+      const rows = await tx<PaymentEventRow[]>`
+        SELECT webhook_id, type, order_id, amount_cents, currency, payment_id FROM payment_events
+        WHERE order_id = ${order_id} AND status = 'pending' ORDER BY received_at, webhook_id FOR UPDATE`;
+      return rows.map(eventFromRow);
     },
     async settlePayment(webhook_id, status, reason, order_status) {
       await tx`UPDATE payment_events SET status = ${status}, reason = ${reason}, order_status = ${order_status},
@@ -111,6 +118,8 @@ interface PaymentEventRow {
   payment_id: string;
 }
 
+const eventFromRow = (r: PaymentEventRow): PaymentEvent => ({ ...r, amount_cents: Number(r.amount_cents) });
+
 export interface SettlementHooks {
   /** tests hold a unit of work open here to force interleavings */
   beforeCommit?: () => Promise<void>;
@@ -130,8 +139,8 @@ export function pgSettlementStore(sql: Sql, hooks: SettlementHooks = {}): Settle
       if (order_ids.length === 0) return [];
       const rows = await sql<PaymentEventRow[]>`
         SELECT webhook_id, type, order_id, amount_cents, currency, payment_id FROM payment_events
-        WHERE status = 'pending' AND order_id = ANY(${order_ids}::uuid[]) ORDER BY received_at`;
-      return rows.map((r) => ({ ...r, amount_cents: Number(r.amount_cents) }));
+        WHERE status = 'pending' AND order_id = ANY(${order_ids}::uuid[]) ORDER BY received_at, webhook_id`;
+      return rows.map(eventFromRow);
     },
     async strandedPaymentOrders(limit, scope = null) {
       const rows = await sql<{ order_id: string }[]>`

@@ -30,21 +30,40 @@ export async function handlePayment(
   event: PaymentEvent,
 ): Promise<PaymentResult | { result: 'unavailable'; product_id: number }> {
   try {
-    const outcome = await deps.settlement.withOrderLocked(
-      event.order_id,
-      async (order): Promise<PaymentOutcome> => {
-        if (!(await order.recordPayment(event))) return { result: { result: 'duplicate' }, release: null };
-        return applyPayment(deps, order, event);
-      },
-    );
-    if (outcome.release) await releaseNow(deps, [outcome.release]);
-    return outcome.result;
+    const { result, releases } = await deps.settlement.withOrderLocked(event.order_id, async (order) => {
+      if (!(await order.recordPayment(event)))
+        return { result: { result: 'duplicate' } as PaymentResult, releases: [] };
+      return applyInOrder(deps, order, event);
+    });
+    await releaseNow(deps, releases);
+    return result;
   } catch (err) {
     // A late success whose product is being rebuilt: nothing stored, the provider retries.
     if (err instanceof InventoryUnavailableError)
       return { result: 'unavailable', product_id: err.product_id };
     throw err;
   }
+}
+
+/**
+ * The order's pending events in the order they came, this one last: events stored while the order
+ * was not yet in PostgreSQL wait for persistOrders to apply them, and one arriving once the row is
+ * there must not overtake them (a stale decline delivered after a success would otherwise be applied
+ * first and the success ignored). Returns this event's result and every release the applied free.
+ */
+async function applyInOrder(
+  deps: PaymentDeps,
+  order: LockedOrder,
+  event: PaymentEvent,
+): Promise<{ result: PaymentResult; releases: ReleaseTicket[] }> {
+  const releases: ReleaseTicket[] = [];
+  let result: PaymentResult = { result: 'pending' };
+  for (const pending of await order.pendingPayments()) {
+    const outcome = await applyPayment(deps, order, pending);
+    if (outcome.release) releases.push(outcome.release);
+    if (pending.webhook_id === event.webhook_id) result = outcome.result;
+  }
+  return { result, releases };
 }
 
 /** Applies the stored pending events of these orders, oldest first, and gives back what they free. */

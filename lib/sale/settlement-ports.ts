@@ -30,6 +30,8 @@ export interface LockedOrder {
   recordPayment(event: PaymentEvent): Promise<boolean>;
   /** Is this stored event still pending? (Locks it: a concurrent applier waits, then sees it handled.) */
   paymentPending(webhook_id: string): Promise<boolean>;
+  /** This order's stored events still pending, in the order they were received (locks them). */
+  pendingPayments(): Promise<PaymentEvent[]>;
   /** Records how a stored event was handled, with the order's status after it. */
   settlePayment(
     webhook_id: string,

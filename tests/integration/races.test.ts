@@ -1,6 +1,7 @@
 // Pins down exactly-once settlement under real concurrency: racing webhooks, cancels, expiry and
-// release runs each end in one final state with units released at most once, and the early-webhook
-// interleaving (webhook between persist's insert and commit) cannot strand a payment.
+// release runs each end in one final state with units released at most once, the early-webhook
+// interleaving (webhook between persist's insert and commit) cannot strand a payment, and an event
+// arriving once the row exists is applied after the ones stored pending before it, never before.
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -161,6 +162,28 @@ describe('races', () => {
     openGate();
     await persist;
     expect(await webhook).toMatchObject({ result: 'applied', status: 'paid' });
+  });
+
+  it('a decline arriving after the row is written never overtakes the success that came before it', async () => {
+    const product = await newProduct({ stock_total: 2 });
+    const order = await reserveUnsent(`early3-${randomUUID()}`, product.id, 2);
+    // The success came first, before the order was in PostgreSQL: stored pending.
+    expect((await handlePayment(settleDeps(), success(order))).result).toBe('pending');
+    // The row is written; persistOrders has not applied the waiting success yet when the provider's
+    // stale decline comes in (the sandbox's reordered delivery; seen in CI as payment_failed).
+    await insertAccepted(db(), [acceptedFromOrder(order)]);
+    expect(await handlePayment(settleDeps(), failure(order))).toMatchObject({
+      result: 'ignored',
+      status: 'paid',
+    });
+    const events = await sql`SELECT type, status FROM payment_events WHERE order_id = ${order.order_id}
+      ORDER BY received_at`;
+    expect(events.map((e) => `${e['type']}:${e['status']}`)).toEqual([
+      'payment.succeeded:applied',
+      'payment.failed:ignored',
+    ]);
+    const [row] = await sql`SELECT status FROM orders WHERE order_id = ${order.order_id}`;
+    expect(row!['status']).toBe('paid');
   });
 
   it('a release committed in PostgreSQL but not applied in Redis is finished by the release run', async () => {

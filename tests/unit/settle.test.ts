@@ -70,6 +70,20 @@ describe('payments', () => {
     expect(await applyPendingPayments(w.deps(), [o.order_id])).toEqual([]);
   });
 
+  it('an event arriving once the row exists never overtakes one stored pending before it', async () => {
+    const w = new SettleWorld(5);
+    const o = order(uuid(), 2);
+    // The success came before the order was in PostgreSQL; the provider's stale decline comes after
+    // the row was written, before persistOrders applied the waiting success.
+    expect(await handlePayment(w.deps(), pay(o))).toEqual({ result: 'pending' });
+    w.addReserved(o);
+    expect(await handlePayment(w.deps(), fail(o))).toMatchObject({ result: 'ignored', status: 'paid' });
+    expect(w.state.orders.get(o.order_id)?.status).toBe('paid');
+    expect(await applyPendingPayments(w.deps(), [o.order_id])).toEqual([]);
+    expect(w.give_backs.size).toBe(0);
+    expect(unitsAccounted(w)).toBe(true);
+  });
+
   it('a late success after expiry re-takes free units (paid) or, if they are gone, ends refund_required', async () => {
     const w = new SettleWorld(1);
     const a = order(uuid());

@@ -147,6 +147,11 @@ export class SettleWorld {
         return true;
       },
       paymentPending: async (webhook_id) => s().events.get(webhook_id)?.status === 'pending',
+      // a Map keeps insertion order: the order the events were received in
+      pendingPayments: async () =>
+        [...s().events.values()]
+          .filter((e) => e.status === 'pending' && e.event.order_id === order_id)
+          .map((e) => e.event),
       settlePayment: async (webhook_id, status) => {
         s().events.get(webhook_id)!.status = status;
       },
