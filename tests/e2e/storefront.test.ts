@@ -79,12 +79,13 @@ describe('sandbox over HTTP', () => {
     expect(results).toHaveLength(3);
     expect(results.filter((x: string) => /succeeded:(applied|pending)$/.test(x))).toHaveLength(1);
     expect(results).toContain('payment.succeeded:duplicate');
-    // The declined first attempt arrives after the success: recorded, ignored, or still pending.
-    expect(results.filter((x: string) => x.startsWith('payment.failed:'))).toHaveLength(1);
-    // persistOrders applies a pending event right after it writes the row (tested on its own in
-    // races.test.ts). Under load its batch can fail and come back only after the queue's visibility
-    // timeout; the every-minute release run is the product's net for that (it re-sends the order and
-    // applies stranded events), so the wait runs it instead of waiting for the schedule.
+    // The declined first attempt arrives after the success: ignored, or still pending (then applied
+    // after the success). Never applied before it (README, "Early webhook overtaken").
+    expect(results.filter((x: string) => /^payment\.failed:(ignored|pending)$/.test(x))).toHaveLength(1);
+    // persistOrders applies the pending events right after it writes the row (races.test.ts tests
+    // that alone). On a loaded machine the order can take long to get there; the every-minute release
+    // run is the product's net for a late or failed persist (it re-sends the order and applies
+    // stranded events), so the wait runs it rather than waiting for the schedule.
     let seen: unknown;
     await waitUntil('order paid', async () => {
       seen = await apiOrder(r.body.order_id);
