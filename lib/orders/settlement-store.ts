@@ -30,11 +30,6 @@ function lockedOrder(tx: Tx, order_id: string): LockedOrder {
         ON CONFLICT (webhook_id) DO NOTHING RETURNING webhook_id`;
       return inserted.length > 0;
     },
-    async paymentPending(webhook_id) {
-      const [still] = await tx`SELECT 1 FROM payment_events WHERE webhook_id = ${webhook_id}
-        AND status = 'pending' FOR UPDATE`;
-      return still !== undefined;
-    },
     async pendingPayments() {
       const rows = await tx<PaymentEventRow[]>`
         SELECT webhook_id, type, order_id, amount_cents, currency, payment_id FROM payment_events

@@ -1,7 +1,8 @@
 // Settling payments: a webhook's event, and events that arrived before their order was persisted
 // (applied right after persistence, or by the release run). The event is stored once and applied
-// in the same unit of work, with the order's row locked: the decision (lib/sale/order-rules.ts) is
-// made here, on the order as the lock shows it, and only the winner gives units back after commit.
+// in the same unit of work, with the order's row locked and after the order's events stored before
+// it (applyStored, the one place pending events are applied): the decision (lib/sale/order-rules.ts)
+// is made here, on the order as the lock shows it, and only the winner gives units back after commit.
 import { decideAfterRetake, decidePayment, type PaymentEvent, type PaymentResult } from './order-rules';
 import { ticketOf, transitionLocked } from './order-transition';
 import {
@@ -30,11 +31,18 @@ export async function handlePayment(
   event: PaymentEvent,
 ): Promise<PaymentResult | { result: 'unavailable'; product_id: number }> {
   try {
-    const { result, releases } = await deps.settlement.withOrderLocked(event.order_id, async (order) => {
-      if (!(await order.recordPayment(event)))
-        return { result: { result: 'duplicate' } as PaymentResult, releases: [] };
-      return applyInOrder(deps, order, event);
-    });
+    const { result, releases } = await deps.settlement.withOrderLocked(
+      event.order_id,
+      async (order): Promise<{ result: PaymentResult; releases: ReleaseTicket[] }> => {
+        if (!(await order.recordPayment(event))) return { result: { result: 'duplicate' }, releases: [] };
+        const applied = await applyStored(deps, order);
+        return {
+          // this event is among them: it was stored pending just now
+          result: applied.find((a) => a.webhook_id === event.webhook_id)?.result ?? { result: 'pending' },
+          releases: releasesOf(applied),
+        };
+      },
+    );
     await releaseNow(deps, releases);
     return result;
   } catch (err) {
@@ -46,51 +54,48 @@ export async function handlePayment(
 }
 
 /**
- * The order's pending events in the order they came, this one last: events stored while the order
- * was not yet in PostgreSQL wait for persistOrders to apply them, and one arriving once the row is
- * there must not overtake them (a stale decline delivered after a success would otherwise be applied
- * first and the success ignored). Returns this event's result and every release the applied free.
+ * Applies the stored pending events of these orders (persistOrders after a batch, the release run for
+ * stranded ones), one unit of work per order, and gives back what they free.
  */
-async function applyInOrder(
-  deps: PaymentDeps,
-  order: LockedOrder,
-  event: PaymentEvent,
-): Promise<{ result: PaymentResult; releases: ReleaseTicket[] }> {
-  const releases: ReleaseTicket[] = [];
-  let result: PaymentResult = { result: 'pending' };
-  for (const pending of await order.pendingPayments()) {
-    const outcome = await applyPayment(deps, order, pending);
-    if (outcome.release) releases.push(outcome.release);
-    if (pending.webhook_id === event.webhook_id) result = outcome.result;
-  }
-  return { result, releases };
-}
-
-/** Applies the stored pending events of these orders, oldest first, and gives back what they free. */
 export async function applyPendingPayments(
   deps: PaymentDeps,
   order_ids: string[],
 ): Promise<PaymentOutcome[]> {
   if (order_ids.length === 0) return [];
+  const waiting = new Set((await deps.settlement.pendingPayments(order_ids)).map((e) => e.order_id));
   const outcomes: PaymentOutcome[] = [];
-  for (const event of await deps.settlement.pendingPayments(order_ids)) {
-    const outcome = await deps.settlement
-      .withOrderLocked(event.order_id, async (order) =>
-        (await order.paymentPending(event.webhook_id)) ? applyPayment(deps, order, event) : null,
-      )
+  for (const order_id of waiting) {
+    const applied = await deps.settlement
+      .withOrderLocked(order_id, (order) => applyStored(deps, order))
       .catch((err: unknown) => {
-        // Product being rebuilt: the event stays pending; the release run applies it afterwards.
-        if (err instanceof InventoryUnavailableError) return null;
+        // Product being rebuilt: its events stay pending; the release run applies them afterwards.
+        if (err instanceof InventoryUnavailableError) return [];
         throw err;
       });
-    if (outcome) outcomes.push(outcome);
+    outcomes.push(...applied);
   }
-  await releaseNow(
-    deps,
-    outcomes.flatMap((o) => (o.release ? [o.release] : [])),
-  );
+  await releaseNow(deps, releasesOf(outcomes));
   return outcomes;
 }
+
+/**
+ * Under the order's lock, every event of it still pending, in the order they were stored, each
+ * decided on the order as the one before left it: whoever applies them (the webhook that finds the
+ * row, persistOrders, the release run), an event never overtakes one stored before it (a stale
+ * decline delivered after an early success is then ignored, not applied first).
+ */
+async function applyStored(
+  deps: PaymentDeps,
+  order: LockedOrder,
+): Promise<(PaymentOutcome & { webhook_id: string })[]> {
+  const applied: (PaymentOutcome & { webhook_id: string })[] = [];
+  for (const event of await order.pendingPayments()) {
+    applied.push({ webhook_id: event.webhook_id, ...(await applyPayment(deps, order, event)) });
+  }
+  return applied;
+}
+
+const releasesOf = (outcomes: PaymentOutcome[]) => outcomes.flatMap((o) => (o.release ? [o.release] : []));
 
 async function applyPayment(
   deps: PaymentDeps,

@@ -28,9 +28,10 @@ export interface LockedOrder {
   load(): Promise<Order | null>;
   /** Stores a payment event as pending, once per webhook id; false when it was stored before. */
   recordPayment(event: PaymentEvent): Promise<boolean>;
-  /** Is this stored event still pending? (Locks it: a concurrent applier waits, then sees it handled.) */
-  paymentPending(webhook_id: string): Promise<boolean>;
-  /** This order's stored events still pending, in the order they were received (locks them). */
+  /**
+   * This order's stored events still pending, in the order they were stored (locks them: a concurrent
+   * applier waits, then finds them handled).
+   */
   pendingPayments(): Promise<PaymentEvent[]>;
   /** Records how a stored event was handled, with the order's status after it. */
   settlePayment(

@@ -82,19 +82,7 @@ describe('sandbox over HTTP', () => {
     // The declined first attempt arrives after the success: ignored, or still pending (then applied
     // after the success). Never applied before it (README, "Early webhook overtaken").
     expect(results.filter((x: string) => /^payment\.failed:(ignored|pending)$/.test(x))).toHaveLength(1);
-    // persistOrders applies the pending events right after it writes the row (races.test.ts tests
-    // that alone). On a loaded machine the order can take long to get there; the every-minute release
-    // run is the product's net for a late or failed persist (it re-sends the order and applies
-    // stranded events), so the wait runs it rather than waiting for the schedule.
-    let seen: unknown;
-    await waitUntil('order paid', async () => {
-      seen = await apiOrder(r.body.order_id);
-      if ((seen as { status?: unknown }).status === 'paid') return true;
-      await releaseRun();
-      return false;
-    }).catch((err: Error) => {
-      throw new Error(`${err.message}; last read ${JSON.stringify(seen)}`);
-    });
+    await waitUntil('order paid', async () => (await apiOrder(r.body.order_id)).status === 'paid');
     expect(
       (await call('GET', `/api/admin/products/${product.id}/audit`, { token: await adminToken() })).body,
     ).toMatchObject({ paid: 2, available: 3, drift: 0, ok: true });

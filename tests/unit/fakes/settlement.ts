@@ -146,7 +146,6 @@ export class SettleWorld {
         s().events.set(event.webhook_id, { event, status: 'pending' });
         return true;
       },
-      paymentPending: async (webhook_id) => s().events.get(webhook_id)?.status === 'pending',
       // a Map keeps insertion order: the order the events were received in
       pendingPayments: async () =>
         [...s().events.values()]
