@@ -7,7 +7,7 @@ import { Command } from 'commander';
 
 loadLocalStackEnv();
 const { config, required } = await import('../lib/config');
-const { signWebhook } = await import('../infra/local/sandbox/sign');
+const { webhookHeaders } = await import('../infra/local/sandbox/sign');
 const { mintToken } = await import('../lib/http/auth');
 const container = await import('../lib/container');
 const { auditProduct } = await import('../lib/sale/audit');
@@ -141,15 +141,9 @@ program
         },
       });
       const id = `msg_cli_${Date.now()}`;
-      const now = new Date();
       const res = await fetch(`${o.url}/api/payments/webhook`, {
         method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'webhook-id': id,
-          'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
-          'webhook-signature': signWebhook(required('WEBHOOK_SECRET'), id, body, now),
-        },
+        headers: webhookHeaders(required('WEBHOOK_SECRET'), id, body),
         body,
       });
       console.log(res.status, await res.text());

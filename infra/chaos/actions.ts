@@ -5,7 +5,7 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { mintToken } from '../../lib/http/auth';
 import { ORDER_COLUMNS, type OrderRow, orderFromRow } from '../../lib/orders/rows';
 import { acceptedFromOrder } from '../../lib/sale/types';
-import { signWebhook } from '../local/sandbox/sign';
+import { webhookHeaders } from '../local/sandbox/sign';
 import { localSqsClient } from '../local/services/queue';
 import type { Stack } from '../local/stack';
 import type { FaultContext } from './faults';
@@ -68,12 +68,7 @@ export async function paySome(
       for (let attempt = 0; attempt < 120; attempt++) {
         const r = await fetch(`${stack.baseUrl}/api/payments/webhook`, {
           method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'webhook-id': webhook_id,
-            'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
-            'webhook-signature': signWebhook(stack.env['WEBHOOK_SECRET']!, webhook_id, body),
-          },
+          headers: webhookHeaders(stack.env['WEBHOOK_SECRET']!, webhook_id, body),
           body,
         }).catch(() => null);
         if (r?.status === 503 && r.headers.get('retry-after') === null) {

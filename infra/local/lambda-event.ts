@@ -1,7 +1,7 @@
-// API Gateway HTTP API (payload 2.0) events and a Lambda context, for invoking handlers in-process
-// (tests and the handler-level benchmark).
+// API Gateway HTTP API (payload 2.0) and SQS events and a Lambda context, for invoking handlers
+// in-process (tests, the handler-level benchmark, the persistOrders profile).
 import { randomUUID } from 'node:crypto';
-import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, Context, SQSEvent, SQSRecord } from 'aws-lambda';
 
 export function httpEvent(
   method: string,
@@ -53,3 +53,26 @@ export function lambdaContext(name = 'test'): Context {
     succeed: () => {},
   };
 }
+
+/** An SQS record as Lambda's event source mapping delivers it. */
+export function sqsRecord(body: string, receive_count = 1): SQSRecord {
+  const now = String(Date.now());
+  return {
+    messageId: randomUUID(),
+    receiptHandle: randomUUID(),
+    body,
+    attributes: {
+      ApproximateReceiveCount: String(receive_count),
+      SentTimestamp: now,
+      SenderId: 'local',
+      ApproximateFirstReceiveTimestamp: now,
+    },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:local-orders',
+    awsRegion: 'us-east-1',
+  };
+}
+
+export const sqsEvent = (records: SQSRecord[]): SQSEvent => ({ Records: records });

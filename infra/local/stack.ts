@@ -365,18 +365,19 @@ async function startOffline(stack: Stack, opts: StackOpts, say: (m: string) => v
   const arn = await sqs.send(
     new GetQueueAttributesCommand({ QueueUrl: stack.env['ORDERS_QUEUE_URL'], AttributeNames: ['QueueArn'] }),
   );
+  const window_s = opts.maximum_batching_window_s ?? queues.maximum_batching_window_s;
   stack.trigger = startSqsTrigger({
     sqs,
     queueUrl: stack.env['ORDERS_QUEUE_URL']!,
     queueArn: arn.Attributes?.['QueueArn'] ?? 'arn:aws:sqs:us-east-1:000000000000:orders',
     invoke: deliverer(opts, offlineInvoker(lambdaPort, `${SERVICE}-${STAGE}-persistOrders`)),
     batch_size: queues.batch_size,
-    maximum_batching_window_s: opts.maximum_batching_window_s ?? queues.maximum_batching_window_s,
+    maximum_batching_window_s: window_s,
     maximum_concurrency: queues.maximum_concurrency,
     log: (msg, extra) => say(`${msg} ${extra ? JSON.stringify(extra) : ''}`),
   });
   say(
-    `sqs trigger  ${stack.env['ORDERS_QUEUE_URL']} -> persistOrders (batch ${queues.batch_size}, window ${opts.maximum_batching_window_s ?? queues.maximum_batching_window_s} s, concurrency ${queues.maximum_concurrency})`,
+    `sqs trigger  ${stack.env['ORDERS_QUEUE_URL']} -> persistOrders (batch ${queues.batch_size}, window ${window_s} s, concurrency ${queues.maximum_concurrency})`,
   );
 }
 

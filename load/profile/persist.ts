@@ -4,10 +4,10 @@
 // serverless-offline around it. With `--profile FILE` a .cpuprofile of the measured batches
 // (load/profile/flame.ts draws it). Against the services of load/profile/stack.ts.
 //   npx tsx load/profile/persist.ts [--batches 60] [--batch 100] [--profile FILE]
-import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSEvent } from 'aws-lambda';
+import { sqsEvent, sqsRecord } from '../../infra/local/lambda-event';
 import { reserveBacklog } from '../bench/drain';
 import { bundleFunctions, ROOT } from './bundle';
 import { lambdaContext, newProduct, readStack, startProfile, stopProfile } from './common';
@@ -37,7 +37,7 @@ const product_id = await newProduct(stack);
 const orders = await reserveBacklog(inventory(), product_id, (batches + WARMUP_BATCHES) * batch_size);
 const events: SQSEvent[] = [];
 for (let i = 0; i < orders.length; i += batch_size)
-  events.push({ Records: orders.slice(i, i + batch_size).map((o) => record(JSON.stringify(o))) });
+  events.push(sqsEvent(orders.slice(i, i + batch_size).map((o) => sqsRecord(JSON.stringify(o)))));
 
 const ctx = lambdaContext('persistOrders');
 for (const e of events.slice(0, WARMUP_BATCHES)) await invoke(e);
@@ -59,24 +59,4 @@ process.exit(0);
 async function invoke(e: SQSEvent): Promise<void> {
   const r = await handler(e, ctx);
   if (r.batchItemFailures.length) throw new Error(`${r.batchItemFailures.length} records failed`);
-}
-
-function record(body: string): SQSRecord {
-  const now = String(Date.now());
-  return {
-    messageId: randomUUID(),
-    receiptHandle: randomUUID(),
-    body,
-    attributes: {
-      ApproximateReceiveCount: '1',
-      SentTimestamp: now,
-      SenderId: 'profile',
-      ApproximateFirstReceiveTimestamp: now,
-    },
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:profile',
-    awsRegion: 'us-east-1',
-  };
 }

@@ -1,5 +1,6 @@
 // Pins down the operator's tools and the schedule: the CLI audit reports ok and exits non-zero on a
-// deliberately corrupted Redis counter; the CLI release run works; the EventBridge schedule (run by
+// deliberately corrupted Redis counter; the CLI release run works; its `pay` signs a webhook the API
+// applies; the EventBridge schedule (run by
 // serverless-offline) expires an overdue order on its own.
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -11,7 +12,7 @@ import { createOrderQueues, localSqsClient } from '../../infra/local/services';
 import { redisClient } from '../../lib/inventory/client';
 import { productKeys } from '../../lib/inventory/keys';
 import { queueDepth } from '../../lib/queue/dlq';
-import { buyerToken, call, drained, newProduct, reserve } from '../helpers/api';
+import { adminToken, baseUrl, buyerToken, call, drained, newProduct, reserve } from '../helpers/api';
 import { waitUntil } from '../helpers/domain';
 
 const run = promisify(execFile);
@@ -82,6 +83,17 @@ it('token command mints a token the API accepts', async () => {
   expect(denied.status).toBe(403);
   const allowed = await call('GET', '/api/products', { token: admin.stdout.trim() });
   expect(allowed.status).toBe(200);
+});
+
+it('pay command sends a signed webhook the API applies', async () => {
+  const product = await newProduct({ stock_total: 3 });
+  const order = await reserve(await buyerToken(), product.id, 1);
+  await drained(product.id);
+  const r = await cli('pay', order.body.order_id, '--url', baseUrl());
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/^200 .*"applied"/);
+  const read = await call('GET', `/api/orders/${order.body.order_id}`, { token: await adminToken() });
+  expect(read.body.status).toBe('paid');
 });
 
 it('the every-minute schedule expires an overdue order without anyone asking', {

@@ -1,8 +1,9 @@
 // Keeping an accepted order "in flight" (in the Redis outbox, not yet in PostgreSQL) while a test
-// looks at it, and building the SQS events that carry orders to persistOrders.
+// looks at it, and invoking persistOrders with the SQS events that carry orders (built by
+// infra/local/lambda-event.ts, re-exported here).
 import { randomUUID } from 'node:crypto';
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { handler as persistOrders } from '../../functions/persistOrders';
 import { lambdaContext } from '../../infra/local/lambda-event';
 import { startSqsTrigger } from '../../infra/local/sqs-trigger';
@@ -13,28 +14,7 @@ import { newOrderId } from '../../lib/sale/order-id';
 import { persistAccepted } from '../../lib/sale/persist';
 import type { AcceptedOrder } from '../../lib/sale/types';
 
-/** An SQS record as Lambda's event source mapping delivers it. */
-export function sqsRecord(body: string, receive_count = 1): SQSRecord {
-  const now = String(Date.now());
-  return {
-    messageId: randomUUID(),
-    receiptHandle: randomUUID(),
-    body,
-    attributes: {
-      ApproximateReceiveCount: String(receive_count),
-      SentTimestamp: now,
-      SenderId: 'test',
-      ApproximateFirstReceiveTimestamp: now,
-    },
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:test-orders',
-    awsRegion: 'us-east-1',
-  };
-}
-
-export const sqsEvent = (records: SQSRecord[]): SQSEvent => ({ Records: records });
+export { sqsEvent, sqsRecord } from '../../infra/local/lambda-event';
 
 /** A realistic accepted order: reserved in the real inventory, never sent to the queue. */
 export async function reservedUnsent(product_id: number, qty = 1): Promise<AcceptedOrder> {
