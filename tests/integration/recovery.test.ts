@@ -1,7 +1,8 @@
 // Pins down recovery after Redis loses a product's data mid-lifecycle (issue 11): releases in the
 // loss window never create partial state, every incomplete product (a rebuild that stopped part-way
 // included) is rebuilt by the next run, a late payment is judged by PostgreSQL's release record, the
-// product index is repaired, and a product named like a sale-hash field keeps its settings.
+// product index is repaired, a retry under an Idempotency-Key after the rebuild is a replay, and a
+// product named like a sale-hash field keeps its settings.
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createOrderQueues, localSqsClient } from '../../infra/local/services';
@@ -19,7 +20,7 @@ import type { QueueBacklog } from '../../lib/sale/ports';
 import { reserveOrder } from '../../lib/sale/reserve';
 import { handlePayment } from '../../lib/sale/settle-payment';
 import type { Order } from '../../lib/sale/types';
-import { adminToken, audit, buyerToken, call, newProduct, reserve } from '../helpers/api';
+import { adminToken, audit, buyerToken, call, drained, newProduct, reserve } from '../helpers/api';
 import { fileBackends } from '../helpers/backends';
 import { releaseRun, runWithRebuild, waitUntil } from '../helpers/domain';
 import { persistedOrder, reservedUnsent } from '../helpers/in-flight';
@@ -139,6 +140,25 @@ describe('lifecycle events inside the loss window', () => {
     await rebuilt(product.id);
     expect(await audit(product.id)).toMatchObject({ available: 3, reserved: 2, ok: true });
     expect((await reserve(await buyerToken(), product.id, 1)).status).toBe(202);
+  });
+});
+
+describe('an Idempotency-Key across a loss', () => {
+  it('a retry after the rebuild is a replay of the same order, its units taken once', async () => {
+    const product = await newProduct({ stock_total: 5 });
+    const token = await buyerToken();
+    const key = `k-${randomUUID()}`;
+    const first = await reserve(token, product.id, 2, key);
+    expect(first.status).toBe(202);
+    await drained(product.id);
+    await lose(product.id, [first.body.order_id]);
+    // the key's record goes with everything else (a wipe takes it too)
+    await redisClient().del(productKeys(prefix, product.id).idempotency(first.body.customer_id, key));
+    await rebuilt(product.id);
+    const again = await reserve(token, product.id, 2, key);
+    expect(again.status).toBe(202);
+    expect(again.body.order_id, 'restored from PostgreSQL by the rebuild').toBe(first.body.order_id);
+    expect(await audit(product.id)).toMatchObject({ available: 3, reserved: 2, drift: 0, ok: true });
   });
 });
 
