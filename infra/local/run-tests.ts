@@ -1,7 +1,8 @@
-// `npm test`: the vitest runs in stages, one stage after the other; the runs of one stage run side
-// by side, each on a stack of its own (free ports, its own temp folder and esbuild work folder).
-// A stage starts only when the one before passed, as with `&&`; the summary closes a passing run
-// (package.json). Output of side-by-side runs is prefixed with the run's name.
+// `npm test`: the vitest runs in stages, one stage after the other. A stage is lanes side by side;
+// a lane is runs one after the other, each run on a stack of its own (free ports, its own temp
+// folder and esbuild work folder). A stage starts only when the one before passed, as with `&&`; a
+// lane stops at its first failed run; the summary closes a passing run (package.json). Output of
+// side-by-side runs is prefixed with the run's name.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -24,17 +25,21 @@ const vitest = (name: string, projects: string[], env: Record<string, string> = 
 // `main-serial` is the main suite's load-style files, on main's stack, after its other files.
 const MAIN = ['main', 'main-serial'];
 
-// The cluster run (the main suite again, on a three-master Redis Cluster) goes beside the fault
-// suite: most of the fault suite's time is fixed waits (each scenario's 9 s of load, the fault held,
-// the rebuild's 10 s fence), measured at 94 s of CPU in 308 s of wall time on one stack, where the
-// main suite took 185 s of CPU; its two groups run one after the other, each on a stack of its own.
-// Everything else is one after the other: on two cores, the main suite beside the template checks
-// took 217 s where the two took 145 + 46 s apart (README, "Tests").
-const STAGES: Run[][] = [
-  [vitest('unit', ['unit'])],
-  [vitest('template', ['template'])],
-  [vitest('main', MAIN)],
-  [vitest('cluster', MAIN, { LOCAL_REDIS_CLUSTER: '1' }), vitest('faults', ['faults'])],
+// A stage is lanes side by side; a lane is runs one after the other, each on a stack of its own.
+// The last stage: the fault suite in one lane, main then the cluster run (the main suite again, on a
+// three-master Redis Cluster) in the other. Most of the fault suite's time is fixed waits (each
+// scenario's 9 s of load, the fault held, the rebuild's 10 s fence), measured at 94 s of CPU in 308 s
+// of wall time, where the main suite took 185 s of CPU: main and cluster fill those waits. Never more
+// than two stacks at once: three starved the loads (README, "Tests"). The template checks stay
+// alone: beside the main suite the two took 217 s where they took 145 + 46 s apart.
+type Stage = Run[][];
+const STAGES: Stage[] = [
+  [[vitest('unit', ['unit'])]],
+  [[vitest('template', ['template'])]],
+  [
+    [vitest('main', MAIN), vitest('cluster', MAIN, { LOCAL_REDIS_CLUSTER: '1' })],
+    [vitest('faults', ['faults'])],
+  ],
 ];
 
 const running = new Set<ChildProcess>();
@@ -66,25 +71,43 @@ function start(run: Run, prefixed: boolean): Promise<number> {
   return new Promise((done) => child.on('close', (code, signal) => done(code ?? (signal ? 1 : 0))));
 }
 
-// `tsx infra/local/run-tests.ts cluster faults`: only the runs named (their stages kept).
+// `tsx infra/local/run-tests.ts cluster faults`: only the runs named (their stages and lanes kept).
 // TEST_SERIAL=1: every run after the other, none side by side (a machine too busy for two stacks).
 const only = process.argv.slice(2);
 const serial = process.env['TEST_SERIAL'] === '1';
-const stages = (serial ? STAGES.flat().map((r) => [r]) : STAGES)
-  .map((stage) => stage.filter((r) => only.length === 0 || only.includes(r.name)))
+const stages: Stage[] = (serial ? STAGES.flat(2).map((r) => [[r]]) : STAGES)
+  .map((stage) =>
+    stage
+      .map((lane) => lane.filter((r) => only.length === 0 || only.includes(r.name)))
+      .filter((lane) => lane.length),
+  )
   .filter((stage) => stage.length);
+
+/** A lane's runs one after the other; stops at the first that fails. Returns the failed run's name. */
+async function runLane(lane: Run[], prefixed: boolean): Promise<string | null> {
+  for (const run of lane) {
+    const tr = Date.now();
+    const code = await start(run, prefixed);
+    if (prefixed) console.log(`[npm test] ${run.name}: ${seconds(tr)} s wall`);
+    if (code !== 0 || stopped) return run.name;
+  }
+  return null;
+}
+
+const seconds = (since_ms: number) => ((Date.now() - since_ms) / 1000).toFixed(1);
 
 const t0 = Date.now();
 for (const stage of stages) {
   const ts = Date.now();
-  const codes = await Promise.all(stage.map((r) => start(r, stage.length > 1)));
-  const names = stage.map((r) => r.name).join(' + ');
-  console.log(`[npm test] ${names}: ${((Date.now() - ts) / 1000).toFixed(1)} s wall`);
-  const failed = stage.filter((_, i) => codes[i] !== 0).map((r) => r.name);
+  const failed = (await Promise.all(stage.map((lane) => runLane(lane, stage.length > 1)))).filter(
+    (name) => name !== null,
+  );
+  const names = stage.map((lane) => lane.map((r) => r.name).join(' → ')).join(' ∥ ');
+  console.log(`[npm test] ${names}: ${seconds(ts)} s wall`);
   if (stopped) process.exit(1);
   if (failed.length) {
-    console.error(`[npm test] failed: ${failed.join(', ')}; later stages not run`);
+    console.error(`[npm test] failed: ${failed.join(', ')}; later runs not started`);
     process.exit(1);
   }
 }
-console.log(`[npm test] all stages: ${((Date.now() - t0) / 1000).toFixed(1)} s wall`);
+console.log(`[npm test] all stages: ${seconds(t0)} s wall`);
