@@ -28,7 +28,10 @@ export function outboxReads(redis: ScriptClient, keysOf: (product_id: number) =>
           .zrange(k.outbox, '0', '-1'),
       )) as [(string | null)[], string[]];
       if (counters[0] === null) return null;
-      const records = ids.length ? await redis.mget(...ids.map((id) => k.order(id))) : [];
+      const records = await recordsOf(
+        redis,
+        ids.map((id) => k.order(id)),
+      );
       const outbox = records.flatMap((r) => (r === null ? [] : [parsePending(r).accepted]));
       return { ...countersOf(counters), outbox };
     },
@@ -59,6 +62,23 @@ function countersOf(h: (string | null)[]) {
     cut: { generation: Number(generation ?? 0), seq: Number(seq ?? 0) },
   };
   return { stock_total: Number(stock_total), available: Number(available), counters };
+}
+
+/**
+ * An MGET's keys per command. The outbox of a sale whose consumer is behind holds 100,000 entries
+ * and more, exactly when an operator audits it: one MGET of them all overflowed the call stack
+ * (ioredis spreads a command's arguments; the bench's Redis scenario crashed serverless-offline at
+ * 100,000), and would hold the shard's one thread for the whole reply while reserves wait.
+ */
+export const MGET_KEYS_MAX = 1000;
+
+/** The values of these keys, read MGET_KEYS_MAX at a time, one command after the other. */
+async function recordsOf(redis: ScriptClient, keys: string[]): Promise<(string | null)[]> {
+  const values: (string | null)[] = [];
+  for (let i = 0; i < keys.length; i += MGET_KEYS_MAX) {
+    values.push(...(await redis.mget(keys.slice(i, i + MGET_KEYS_MAX))));
+  }
+  return values;
 }
 
 /** Runs a MULTI: its replies in order, or the first command error thrown. */
