@@ -11,7 +11,8 @@ import { getProduct } from '../lib/sale/catalog';
 export const handler = route(routes.getProduct, async ({ event }) => {
   const id = productIdParam(event.pathParameters?.['id']);
   const snapshot = id === null ? null : await getProduct({ inventory: inventory() }, id);
-  if (snapshot === 'unavailable') return unavailable('the product is being rebuilt after a data loss');
+  if (snapshot === 'unavailable')
+    return unavailable('the product is being rebuilt after a data loss; retry shortly', event.rawPath);
   if (!snapshot) throw new Problem('product-not-found', 'no product with this id');
   return json(200, productView(snapshot));
 });

@@ -2,9 +2,9 @@
 // verified event, apply it once.
 import { receipts, settleDeps } from '../lib/container';
 import { parseJsonText } from '../lib/http/body';
-import { RETRY_AFTER_S } from '../lib/http/outcomes';
+import { unavailable } from '../lib/http/outcomes';
 import { Problem } from '../lib/http/problems';
-import { json, problemResult, route } from '../lib/http/route';
+import { json, route } from '../lib/http/route';
 import * as routes from '../lib/http/routes/payment';
 import { PaymentWebhookBody, paymentEventOf, WEBHOOK_BODY_BYTES_MAX } from '../lib/http/webhook';
 import { admitWebhook } from '../lib/http/webhook-door';
@@ -24,7 +24,7 @@ export const handler = route(
       const result = await handlePayment(settleDeps(), payment);
       await receipt(result.result);
       countWebhook(result.result);
-      if (result.result === 'unavailable') return rebuilding(result.product_id);
+      if (result.result === 'unavailable') return rebuilding(result.product_id, event.rawPath);
       return json(result.result === 'pending' ? 202 : 200, result);
     } catch (err) {
       if (err instanceof Problem) await receipt(err.code).catch(() => {});
@@ -34,14 +34,5 @@ export const handler = route(
 );
 
 /** API.md: the order's product is being rebuilt after a data loss; the provider's retry decides. */
-const rebuilding = (product_id: number) =>
-  problemResult(
-    new Problem(
-      'unavailable',
-      `product ${product_id} is being rebuilt; retry later`,
-      {},
-      {
-        'Retry-After': String(RETRY_AFTER_S),
-      },
-    ),
-  );
+const rebuilding = (product_id: number, instance: string) =>
+  unavailable(`product ${product_id} is being rebuilt; retry later`, instance);

@@ -9,7 +9,8 @@ import { orderView } from './views';
 
 export const RETRY_AFTER_S = 1;
 
-export function reserveResult(o: ReserveOutcome): Result {
+/** `instance`: the request's path, as route() sets it on the problems it answers itself. */
+export function reserveResult(o: ReserveOutcome, instance: string): Result {
   switch (o.kind) {
     case 'reserved':
       return json(202, orderView(o.order), {
@@ -17,54 +18,54 @@ export function reserveResult(o: ReserveOutcome): Result {
         ...(o.replayed ? { 'Idempotent-Replayed': 'true' } : {}),
       });
     case 'product_not_found':
-      return problemResult(new Problem('product-not-found', 'no product with this id'));
+      return problemResult(new Problem('product-not-found', 'no product with this id'), instance);
     case 'idempotency_key_reused':
       return problemResult(
         new Problem('idempotency-key-reused', 'this Idempotency-Key was used with another body'),
+        instance,
       );
     case 'qty_above_limit':
       return problemResult(
         new Problem('qty-above-limit', `qty is above max_per_order (${o.max_per_order})`, {
           max_per_order: o.max_per_order,
         }),
+        instance,
       );
     case 'sale_paused':
-      return problemResult(new Problem('sale-paused', 'the sale is paused'));
+      return problemResult(new Problem('sale-paused', 'the sale is paused'), instance);
     case 'sale_not_started':
       return problemResult(
         new Problem('sale-not-started', `the sale starts at ${o.starts_at.toISOString()}`, {
           starts_at: o.starts_at.toISOString(),
         }),
+        instance,
       );
     case 'sale_ended':
-      return problemResult(new Problem('sale-ended', 'the sale has ended'));
+      return problemResult(new Problem('sale-ended', 'the sale has ended'), instance);
     case 'customer_limit_reached':
       return problemResult(
         new Problem('customer-limit-reached', `you can buy ${o.remaining} more unit(s)`, {
           remaining: o.remaining,
         }),
+        instance,
       );
     case 'insufficient_stock':
       return problemResult(
         new Problem('insufficient-stock', `only ${o.available} unit(s) available`, {
           available: o.available,
         }),
+        instance,
       );
     case 'unavailable':
-      return unavailable(o.reason);
+      return unavailable(`${o.reason}; retry with the same Idempotency-Key`, instance);
   }
 }
 
-export function unavailable(reason: string): Result {
+/** 503 + Retry-After: the caller may retry the same request shortly. */
+export function unavailable(detail: string, instance: string): Result {
   return problemResult(
-    new Problem(
-      'unavailable',
-      `${reason}; retry with the same Idempotency-Key`,
-      {},
-      {
-        'Retry-After': String(RETRY_AFTER_S),
-      },
-    ),
+    new Problem('unavailable', detail, {}, { 'Retry-After': String(RETRY_AFTER_S) }),
+    instance,
   );
 }
 

@@ -10,13 +10,17 @@ import { audit, buyerToken, call, newProduct, type Reply, reserve } from '../hel
 const HOUR_MS = 3600_000;
 const iso = (ms_from_now: number) => new Date(Date.now() + ms_from_now).toISOString();
 
-/** A problem+json reply whose `type` ends in `code`, with the RFC 9457 members API.md requires. */
+/**
+ * A problem+json reply whose `type` ends in `code`, with the RFC 9457 members API.md requires, and
+ * `instance` the request's path whichever layer refused it (route, validation or the reservation).
+ */
 function expectProblem(r: Reply, status: number, code: string) {
   expect({ status: r.status, body: r.body }).toMatchObject({ status, body: { status } });
   expect(r.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   expect(r.body.type).toMatch(new RegExp(`^https?://.+/${code}$`));
   expect(r.body.title).toEqual(expect.any(String));
   expect(r.body.detail).toEqual(expect.any(String));
+  expect(r.body.instance).toBe('/api/orders');
 }
 
 /** The 400's `errors` list names this field, and the detail mentions it ("(body)": the whole body). */
