@@ -43,9 +43,15 @@ export const CreateProductBody = z
   });
 export type CreateProductBody = z.infer<typeof CreateProductBody>;
 
+/** A `?limit=` page size: one message for every way it can be wrong (not a number, 0, 1.5, too big). */
+function pageSize(max: number, default_size: number) {
+  const error = `an integer from 1 to ${max}`;
+  return z.coerce.number({ error }).int({ error }).min(1, { error }).max(max, { error }).default(default_size);
+}
+
 /** GET /api/orders query: page size and the cursor a previous page returned. */
 export const ListOrdersQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
+  limit: pageSize(100, 20),
   cursor: z.string().max(200).optional(),
 });
 export type ListOrdersQuery = z.infer<typeof ListOrdersQuery>;
@@ -53,7 +59,7 @@ export type ListOrdersQuery = z.infer<typeof ListOrdersQuery>;
 /** GET /api/admin/stats query: one product, or the `limit` most recently created ones. */
 export const StatsQuery = z.strictObject({
   product_id: z.coerce.number().int().min(1).max(0xffff_ffff).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  limit: pageSize(200, 50),
 });
 export type StatsQuery = z.infer<typeof StatsQuery>;
 

@@ -360,7 +360,14 @@ describe('my orders', () => {
     const p2 = await call('GET', `/api/orders?limit=2&cursor=${p1.body.next_cursor}`, { token });
     expect(p2.body.items.map((o: any) => o.order_id)).toEqual([ids[0]]);
     expect(p2.body.next_cursor).toBeNull();
-    expect((await call('GET', '/api/orders?limit=0', { token })).status).toBe(400);
+    for (const bad of ['0', '101', '1.5', 'abc', '']) {
+      const r = await call('GET', `/api/orders?limit=${bad}`, { token });
+      expect({ limit: bad, status: r.status, errors: r.body.errors }).toEqual({
+        limit: bad,
+        status: 400,
+        errors: [{ field: 'limit', message: 'an integer from 1 to 100' }],
+      });
+    }
     expect((await call('GET', '/api/orders?cursor=zzz', { token })).status).toBe(400);
     // A tampered cursor (valid base64url, wrong content) is 400 naming the cursor, never a 500.
     const [at, id] = JSON.parse(Buffer.from(p1.body.next_cursor, 'base64url').toString('utf8'));
