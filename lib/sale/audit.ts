@@ -5,6 +5,10 @@
 // PostgreSQL (exact, O(outbox)), and also checks the outbox counters against those records. The
 // dashboard reads the counters only (O(1) per product) and trusts them; the audit is what says
 // whether it may.
+// Both read Redis, then PostgreSQL: two reads, not one snapshot. A transition that frees units
+// commits in PostgreSQL first and gives them back in Redis a moment later (release-units.ts); a
+// late payment re-takes units in Redis just before its commit. A read that falls between the two
+// halves sees drift that is not there, so drift is only reported once reading again still finds it.
 import type {
   AuditingInventory,
   CutFigures,
@@ -37,12 +41,43 @@ export interface CounterDrift {
 
 export type ProductAudit = AuditReport & { counter_drift: CounterDrift };
 
+/** Reads again after seeing drift, at most this many times, this far apart. */
+export const DRIFT_REREADS_MAX = 4;
+export const DRIFT_REREAD_DELAY_MS = 50;
+
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * `read` again while it finds drift (`clean` false), up to DRIFT_REREADS_MAX times: drift caught
+ * between the two halves of a transition is gone at the next read, real drift is not. Returns
+ * the first clean read, or the last one.
+ */
+export async function confirmedRead<T>(
+  read: () => Promise<T>,
+  clean: (figures: T) => boolean,
+  delay_ms = DRIFT_REREAD_DELAY_MS,
+): Promise<T> {
+  let figures = await read();
+  for (let reread = 0; reread < DRIFT_REREADS_MAX && !clean(figures); reread++) {
+    await pause(delay_ms);
+    figures = await read();
+  }
+  return figures;
+}
+
 export interface AuditDeps {
   inventory: AuditingInventory;
   orders: Pick<OrderStore, 'auditFigures'>;
 }
 
-export async function auditProduct(deps: AuditDeps, product_id: number): Promise<ProductAudit | null> {
+export function auditProduct(deps: AuditDeps, product_id: number): Promise<ProductAudit | null> {
+  return confirmedRead(
+    () => auditOnce(deps, product_id),
+    (audit) => audit === null || audit.ok,
+  );
+}
+
+async function auditOnce(deps: AuditDeps, product_id: number): Promise<ProductAudit | null> {
   const audited = await auditWithOutbox(deps, product_id);
   if (!audited) return null;
   const { report, counter_drift } = audited;

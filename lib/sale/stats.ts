@@ -3,7 +3,7 @@
 // outbox, see audit.ts), how fast orders arrive, and the backlog between the inventory and
 // PostgreSQL (Redis outboxes, the orders queue, its DLQ). A poll costs a bounded number of Redis
 // commands per product, however many orders wait in its outbox.
-import { type AuditReport, auditFromCounters, auditWithOutbox } from './audit';
+import { type AuditReport, auditFromCounters, auditWithOutbox, confirmedRead } from './audit';
 import { orderIdFloor } from './order-id';
 import type {
   AuditingInventory,
@@ -78,7 +78,12 @@ export async function saleStats(deps: StatsDeps, opts: StatsOpts): Promise<SaleS
   // A dashboard must keep drawing while the queue endpoint is down: its depth is then unknown.
   const backlog = deps.backlog.depth().catch(() => null);
 
-  const audited = await mapLimit(chosen, AUDITS_CONCURRENT_MAX, (s) => productFigures(deps, s, since_ms));
+  const audited = await mapLimit(chosen, AUDITS_CONCURRENT_MAX, (s) =>
+    confirmedRead(
+      () => productFigures(deps, s, since_ms),
+      (figures) => figures === null || figures.report.ok,
+    ),
+  );
   const rows = audited.filter((r) => r !== null);
   // Only products read the old way (no acked counters) pass outbox ids; counted ones pass none.
   const activity = await deps.activity.createdSince(
