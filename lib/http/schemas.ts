@@ -46,7 +46,12 @@ export type CreateProductBody = z.infer<typeof CreateProductBody>;
 /** A `?limit=` page size: one message for every way it can be wrong (not a number, 0, 1.5, too big). */
 function pageSize(max: number, default_size: number) {
   const error = `an integer from 1 to ${max}`;
-  return z.coerce.number({ error }).int({ error }).min(1, { error }).max(max, { error }).default(default_size);
+  return z.coerce
+    .number({ error })
+    .int({ error })
+    .min(1, { error })
+    .max(max, { error })
+    .default(default_size);
 }
 
 /** GET /api/orders query: page size and the cursor a previous page returned. */
