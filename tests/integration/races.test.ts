@@ -260,7 +260,7 @@ describe('races', () => {
   it('an audit that reads between an expiry commit and its release in Redis reports no drift', async () => {
     // The release run commits `expired` in PostgreSQL, then gives the units back in Redis. Hold it
     // between the two and audit: the first read meets the units still taken in Redis and no longer
-    // reserved in PostgreSQL (drift 2); the release is let go after that read.
+    // reserved in PostgreSQL (drift 2); the release is let go, and done, after that Redis read.
     const product = await newProduct({ stock_total: 3 });
     await overdueOrder(product, `between-${randomUUID()}`, 2);
     let atRelease!: () => void;
@@ -294,7 +294,11 @@ describe('races', () => {
           ...redis,
           auditState: async (id) => {
             const state = await redis.auditState(id);
-            if (++reads === 1) letGo();
+            if (++reads === 1) {
+              // Read with the units still taken; the release finishes before PostgreSQL is read.
+              letGo();
+              await expiry;
+            }
             return state;
           },
         },
