@@ -13,6 +13,8 @@ export interface BenchParams {
   handler_warmup_s: number;
   handler_duration_s: number;
   handler_in_flight: number[];
+  /** createOrder profiled at 1 in flight after the measured rounds, for the flame graph */
+  handler_profile_s: number;
   drain_orders: number;
   /** SDK isolation: sends per variant and in-flight level */
   sdk_sends: number;
@@ -39,6 +41,7 @@ export function benchParams(quick: boolean): BenchParams {
     handler_warmup_s: quick ? 1 : 2,
     handler_duration_s: quick ? 2 : 4,
     handler_in_flight: [1, 10, 100],
+    handler_profile_s: quick ? 2 : 4,
     drain_orders: env('BENCH_DRAIN_ORDERS') ?? (quick ? 20_000 : 100_000),
     sdk_sends: quick ? 1500 : 4000,
     redis_calls: quick ? 20_000 : 100_000,

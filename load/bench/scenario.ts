@@ -16,6 +16,16 @@ export interface Scenario {
   run(ctx: BenchContext, out: Results): Promise<void>;
 }
 
+/** createOrder's CPU profile at 1 in flight: the flame graph (written beside the report) and its top packages. */
+export interface FlameResult {
+  seconds: number;
+  invocations: number;
+  sampled_ms: number;
+  /** self time by package, largest first, as a share of the sampled time */
+  by_package: { name: string; share: number }[];
+  svg: string;
+}
+
 export interface SdkRun {
   variant: 'sdk' | 'hand-signed';
   in_flight: number;
@@ -39,7 +49,7 @@ export interface RedisCeilingRun {
 export interface Results {
   http?: ScenarioResult[];
   ab?: AbResult & { invariant: InvariantReport };
-  handler?: HandlerLevelResult & { invariant: InvariantReport };
+  handler?: HandlerLevelResult & { invariant: InvariantReport; flame?: FlameResult };
   sdk?: { runs: SdkRun[]; body_bytes: number; client: string };
   drain?: {
     orders: number;

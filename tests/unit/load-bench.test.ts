@@ -1,8 +1,9 @@
 // Pins down the load-test tooling's own logic (no timing here): the Artillery scenarios parse and
 // carry their ensure thresholds and no-oversell after-check, the order-body hook sends numbers, the
 // bench's invariant checks catch an oversell or a lost order, and the cost arithmetic adds up.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
@@ -10,7 +11,8 @@ import { SCENARIOS } from '../../load/artillery';
 import { costPerMillionOrders, PRICES } from '../../load/bench/cost';
 import type { ScenarioResult } from '../../load/bench/http';
 import { checkRowLock, checkWrite } from '../../load/bench/invariants';
-import { targets } from '../../load/bench/output';
+import type { MachineInfo } from '../../load/bench/machine';
+import { targets, writeReports } from '../../load/bench/output';
 import type { Results } from '../../load/bench/scenario';
 import { childCpuMs } from '../../load/bench/wrk';
 import { capacity } from '../../load/capacity';
@@ -224,5 +226,49 @@ describe('capacity model', () => {
 
   it('refuses a report without the scenarios it needs', () => {
     expect(() => capacity({ handler: results.handler, drain: results.drain })).toThrow(/--only redis/);
+  });
+});
+
+describe('bench report files', () => {
+  it('writes the flame graph beside the report, names its top packages, and keeps the SVG out of the JSON', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-report-'));
+    const svg = '<svg xmlns="http://www.w3.org/2000/svg"><text>createOrder</text></svg>';
+    const results = {
+      handler: {
+        runs: [],
+        create_order_accepted: 10,
+        invariant: { ok: true, problems: [] },
+        flame: {
+          seconds: 2,
+          invocations: 10,
+          sampled_ms: 5,
+          by_package: [{ name: 'ioredis', share: 0.5 }],
+          svg,
+        },
+      },
+    } as unknown as Results;
+    const machine = { cpu_model: 'test', cpus: 2, node: 'v24', loadavg_1m_at_start: 0 } as MachineInfo;
+    const { files } = writeReports({
+      dir,
+      results,
+      header: {},
+      machine,
+      scenarios: ['handler'],
+      partial: true,
+    });
+    const flameFile = readdirSync(dir).find((f) => f.endsWith('-handler-flame.svg'))!;
+    expect(files).toContain(flameFile);
+    expect(readFileSync(join(dir, flameFile), 'utf8')).toBe(svg);
+    const md = readFileSync(join(dir, flameFile.replace('-flame.svg', '.md')), 'utf8');
+    expect(md).toContain(`![createOrder flame graph](${flameFile})`);
+    expect(md).toContain('ioredis 50%');
+    const json = readdirSync(dir).find((f) => f.endsWith('.json'))!;
+    const report = JSON.parse(readFileSync(join(dir, json), 'utf8'));
+    expect(report.handler.flame).toMatchObject({
+      invocations: 10,
+      by_package: [{ name: 'ioredis', share: 0.5 }],
+    });
+    expect(report.handler.flame.svg).toBeUndefined();
+    rmSync(dir, { recursive: true });
   });
 });

@@ -3,9 +3,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../../../infra/local/stack';
+import { buildTree, type Profile, selfByPackage, svg } from '../../profile/flame';
 import type { HandlerLevelResult, HandlerSpec } from '../handler-level';
 import { child } from '../http';
-import type { Scenario } from '../scenario';
+import type { FlameResult, Scenario } from '../scenario';
 
 const TSX = join(ROOT, 'node_modules/tsx/dist/cli.mjs');
 
@@ -23,6 +24,7 @@ export const handler: Scenario = {
       warmup_s: P.handler_warmup_s,
       duration_s: P.handler_duration_s,
       in_flight: P.handler_in_flight,
+      profile: { file: join(ctx.dataDir, 'createOrder.cpuprofile'), seconds: P.handler_profile_s },
     };
     const specFile = join(ctx.dataDir, 'handler-spec.json');
     const outFile = join(ctx.dataDir, 'handler-out.json');
@@ -48,6 +50,22 @@ export const handler: Scenario = {
       accepted_orders: r.create_order_accepted,
       qty: P.qty,
     });
-    out.handler = { ...r, invariant };
+    out.handler = {
+      ...r,
+      invariant,
+      ...(r.profiled ? { flame: flameOf(spec.profile!.file, r.profiled) } : {}),
+    };
   },
 };
+
+const FLAME_PACKAGES_MAX = 10;
+
+function flameOf(file: string, profiled: NonNullable<HandlerLevelResult['profiled']>): FlameResult {
+  const root = buildTree(JSON.parse(readFileSync(file, 'utf8')) as Profile);
+  const by_package = [...selfByPackage(root)]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, FLAME_PACKAGES_MAX)
+    .map(([name, us]) => ({ name, share: us / root.total_us }));
+  const title = `createOrder at 1 in flight, ${profiled.invocations} invocations in ${profiled.seconds.toFixed(1)} s sampled every 100 µs (npm run bench, handler scenario)`;
+  return { ...profiled, sampled_ms: root.total_us / 1000, by_package, svg: svg(root, title) };
+}
