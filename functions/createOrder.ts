@@ -23,7 +23,7 @@ export const handler = route(
     );
     countReservation(reservationOutcome(outcome.kind));
     if (outcome.kind === 'reserved') correlate(outcome.order.order_id);
-    return reserveResult(outcome, event.rawPath);
+    return reserveResult(outcome);
   },
 );
 

@@ -12,7 +12,7 @@ export const handler = route(routes.getProduct, async ({ event }) => {
   const id = productIdParam(event.pathParameters?.['id']);
   const snapshot = id === null ? null : await getProduct({ inventory: inventory() }, id);
   if (snapshot === 'unavailable')
-    return unavailable('the product is being rebuilt after a data loss; retry shortly', event.rawPath);
+    return unavailable('the product is being rebuilt after a data loss; retry shortly');
   if (!snapshot) throw new Problem('product-not-found', 'no product with this id');
   return json(200, productView(snapshot));
 });

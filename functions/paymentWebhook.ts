@@ -24,7 +24,7 @@ export const handler = route(
       const result = await handlePayment(settleDeps(), payment);
       await receipt(result.result);
       countWebhook(result.result);
-      if (result.result === 'unavailable') return rebuilding(result.product_id, event.rawPath);
+      if (result.result === 'unavailable') return rebuilding(result.product_id);
       return json(result.result === 'pending' ? 202 : 200, result);
     } catch (err) {
       if (err instanceof Problem) await receipt(err.code).catch(() => {});
@@ -34,5 +34,4 @@ export const handler = route(
 );
 
 /** API.md: the order's product is being rebuilt after a data loss; the provider's retry decides. */
-const rebuilding = (product_id: number, instance: string) =>
-  unavailable(`product ${product_id} is being rebuilt; retry later`, instance);
+const rebuilding = (product_id: number) => unavailable(`product ${product_id} is being rebuilt; retry later`);

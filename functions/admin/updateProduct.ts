@@ -24,7 +24,6 @@ export const handler = route(routes.adminUpdateProduct, async ({ event, body }) 
     case 'unavailable':
       return unavailable(
         'the product is being rebuilt after a data loss; the stock change was not made, retry shortly',
-        event.rawPath,
       );
     case 'invalid':
       throw new Problem('invalid-request', r.detail, { errors: [{ field: r.field, message: r.detail }] });

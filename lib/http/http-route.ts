@@ -43,7 +43,7 @@ export interface RouteOptions<B, Q = undefined>
   body?: ZodType<B>;
   /** the query string, validated like the body (400 naming the parameter) */
   query?: ZodType<Q>;
-  /** told of every problem answered (thrown ones included): the handler's outcome metrics */
+  /** told of every thrown problem route() answers: the handler's outcome metrics (it counts those it returns) */
   onProblem?: (code: ProblemCode) => void;
 }
 
@@ -55,7 +55,10 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
   };
 }
 
-export function problemResult(p: Problem, instance?: string): Result {
+/** What a handler answers: a response, or a Problem that route() answers as it answers a thrown one. */
+export type Answer = Result | Problem;
+
+function problemResult(p: Problem, instance?: string): Result {
   return {
     statusCode: p.status,
     headers: { 'content-type': 'application/problem+json', ...p.headers },
@@ -154,7 +157,7 @@ export type Identify = (event: Event, auth: Auth) => Promise<Identity>;
 export function httpRoute<B = undefined, Q = undefined>(
   opts: RouteOptions<B, Q>,
   identify: Identify,
-  fn: (req: RouteRequest<B, Q>) => Promise<Result>,
+  fn: (req: RouteRequest<B, Q>) => Promise<Answer>,
 ) {
   const log = accessLog();
   return middy<Event, Result>()
@@ -170,14 +173,17 @@ export function httpRoute<B = undefined, Q = undefined>(
       // A signed body (the webhook) is parsed by its handler once the signature is verified.
       const body =
         opts.body && !opts.body_parsed_by_handler ? parseJsonBody(event, opts.body) : (undefined as B);
-      return fn({ event, identity, body, query, correlate: (id) => log.correlate(event, id) });
+      const answer = await fn({ event, identity, body, query, correlate: (id) => log.correlate(event, id) });
+      // Returned rather than thrown where a refusal is an expected outcome (sold out, rebuilding):
+      // the same body, `instance` included, without unwinding through the middlewares.
+      return answer instanceof Problem ? problemResult(answer, event.rawPath) : answer;
     });
 }
 
 /** A route anyone may call: no token read, no rate limit. */
 export function publicRoute<B = undefined, Q = undefined>(
   opts: RouteOptions<B, Q> & { auth: 'public' },
-  fn: (req: RouteRequest<B, Q>) => Promise<Result>,
+  fn: (req: RouteRequest<B, Q>) => Promise<Answer>,
 ) {
   return httpRoute(opts, async () => ANONYMOUS, fn);
 }

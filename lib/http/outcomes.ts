@@ -1,72 +1,57 @@
 // A reservation's outcome -> HTTP (createOrder), and the `Reservations` metric's outcome dimension.
 // The other handlers map their own, smaller outcomes in place (cancelOrder, updateProduct,
-// paymentWebhook), and route() answers a thrown Problem, an unavailable dependency and a bug.
+// paymentWebhook); route() turns a returned or thrown Problem into problem+json, and answers an
+// unavailable dependency and a bug.
 import type { ReservationOutcome } from '../platform/metrics';
 import type { ReserveOutcome } from '../sale/outcomes';
 import { Problem, type ProblemCode } from './problems';
-import { json, problemResult, type Result } from './route';
+import { type Answer, json } from './route';
 import { orderView } from './views';
 
 export const RETRY_AFTER_S = 1;
 
-/** `instance`: the request's path, as route() sets it on the problems it answers itself. */
-export function reserveResult(o: ReserveOutcome, instance: string): Result {
+export function reserveResult(o: ReserveOutcome): Answer {
+  if (o.kind !== 'reserved') return refusal(o);
+  return json(202, orderView(o.order), {
+    Location: `/api/orders/${o.order.order_id}`,
+    ...(o.replayed ? { 'Idempotent-Replayed': 'true' } : {}),
+  });
+}
+
+function refusal(o: Exclude<ReserveOutcome, { kind: 'reserved' }>): Problem {
   switch (o.kind) {
-    case 'reserved':
-      return json(202, orderView(o.order), {
-        Location: `/api/orders/${o.order.order_id}`,
-        ...(o.replayed ? { 'Idempotent-Replayed': 'true' } : {}),
-      });
     case 'product_not_found':
-      return problemResult(new Problem('product-not-found', 'no product with this id'), instance);
+      return new Problem('product-not-found', 'no product with this id');
     case 'idempotency_key_reused':
-      return problemResult(
-        new Problem('idempotency-key-reused', 'this Idempotency-Key was used with another body'),
-        instance,
-      );
+      return new Problem('idempotency-key-reused', 'this Idempotency-Key was used with another body');
     case 'qty_above_limit':
-      return problemResult(
-        new Problem('qty-above-limit', `qty is above max_per_order (${o.max_per_order})`, {
-          max_per_order: o.max_per_order,
-        }),
-        instance,
-      );
+      return new Problem('qty-above-limit', `qty is above max_per_order (${o.max_per_order})`, {
+        max_per_order: o.max_per_order,
+      });
     case 'sale_paused':
-      return problemResult(new Problem('sale-paused', 'the sale is paused'), instance);
+      return new Problem('sale-paused', 'the sale is paused');
     case 'sale_not_started':
-      return problemResult(
-        new Problem('sale-not-started', `the sale starts at ${o.starts_at.toISOString()}`, {
-          starts_at: o.starts_at.toISOString(),
-        }),
-        instance,
-      );
+      return new Problem('sale-not-started', `the sale starts at ${o.starts_at.toISOString()}`, {
+        starts_at: o.starts_at.toISOString(),
+      });
     case 'sale_ended':
-      return problemResult(new Problem('sale-ended', 'the sale has ended'), instance);
+      return new Problem('sale-ended', 'the sale has ended');
     case 'customer_limit_reached':
-      return problemResult(
-        new Problem('customer-limit-reached', `you can buy ${o.remaining} more unit(s)`, {
-          remaining: o.remaining,
-        }),
-        instance,
-      );
+      return new Problem('customer-limit-reached', `you can buy ${o.remaining} more unit(s)`, {
+        remaining: o.remaining,
+      });
     case 'insufficient_stock':
-      return problemResult(
-        new Problem('insufficient-stock', `only ${o.available} unit(s) available`, {
-          available: o.available,
-        }),
-        instance,
-      );
+      return new Problem('insufficient-stock', `only ${o.available} unit(s) available`, {
+        available: o.available,
+      });
     case 'unavailable':
-      return unavailable(`${o.reason}; retry with the same Idempotency-Key`, instance);
+      return unavailable(`${o.reason}; retry with the same Idempotency-Key`);
   }
 }
 
 /** 503 + Retry-After: the caller may retry the same request shortly. */
-export function unavailable(detail: string, instance: string): Result {
-  return problemResult(
-    new Problem('unavailable', detail, {}, { 'Retry-After': String(RETRY_AFTER_S) }),
-    instance,
-  );
+export function unavailable(detail: string): Problem {
+  return new Problem('unavailable', detail, {}, { 'Retry-After': String(RETRY_AFTER_S) });
 }
 
 /** The operator's view of a reservation (the `Reservations` metric's `outcome` dimension). */

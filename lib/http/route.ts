@@ -4,6 +4,7 @@
 import { authenticate, type Identity, requireAdmin } from './auth';
 import {
   ANONYMOUS,
+  type Answer,
   type Event,
   httpRoute,
   type Result,
@@ -14,9 +15,9 @@ import { enforceRateLimits } from './rate-limit';
 import type { Auth } from './routes/declare';
 
 export {
+  type Answer,
   type Event,
   json,
-  problemResult,
   type Result,
   type RouteOptions,
   type RouteRequest,
@@ -34,7 +35,7 @@ async function identify(event: Event, auth: Auth): Promise<Identity> {
 
 export function route<B = undefined, Q = undefined>(
   opts: RouteOptions<B, Q>,
-  fn: (req: RouteRequest<B, Q>) => Promise<Result>,
+  fn: (req: RouteRequest<B, Q>) => Promise<Answer>,
 ) {
   return httpRoute(opts, identify, fn);
 }
