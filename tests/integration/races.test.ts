@@ -103,14 +103,8 @@ describe('races', () => {
   it('early webhook vs persist: a webhook between the insert and its commit is applied, not stranded', async () => {
     const product = await newProduct({ stock_total: 2 });
     const order = await reserveUnsent(`early-${randomUUID()}`, product.id, 1);
-    let openGate!: () => void;
-    const gate = new Promise<void>((r) => {
-      openGate = r;
-    });
-    let webhookInTx!: () => void;
-    const webhookStarted = new Promise<void>((r) => {
-      webhookInTx = r;
-    });
+    const { promise: gate, resolve: openGate } = Promise.withResolvers<void>();
+    const { promise: webhookStarted, resolve: webhookInTx } = Promise.withResolvers<void>();
     // The webhook finds no order and holds its transaction open before committing "pending".
     const settlement = pgSettlementStore(db(), {
       beforeCommit: async () => {
@@ -138,14 +132,8 @@ describe('races', () => {
   it('early webhook vs persist, the other way round: a webhook during persist waits and applies', async () => {
     const product = await newProduct({ stock_total: 2 });
     const order = await reserveUnsent(`early2-${randomUUID()}`, product.id, 1);
-    let openGate!: () => void;
-    const gate = new Promise<void>((r) => {
-      openGate = r;
-    });
-    let inserted!: () => void;
-    const insertedP = new Promise<void>((r) => {
-      inserted = r;
-    });
+    const { promise: gate, resolve: openGate } = Promise.withResolvers<void>();
+    const { promise: insertedP, resolve: inserted } = Promise.withResolvers<void>();
     const persist = insertAccepted(db(), [acceptedFromOrder(order)], {
       beforeCommit: async () => {
         inserted();
@@ -263,14 +251,8 @@ describe('races', () => {
     // reserved in PostgreSQL (drift 2); the release is let go, and done, after that Redis read.
     const product = await newProduct({ stock_total: 3 });
     await overdueOrder(product, `between-${randomUUID()}`, 2);
-    let atRelease!: () => void;
-    const reachedRelease = new Promise<void>((r) => {
-      atRelease = r;
-    });
-    let letGo!: () => void;
-    const gate = new Promise<void>((r) => {
-      letGo = r;
-    });
+    const { promise: reachedRelease, resolve: atRelease } = Promise.withResolvers<void>();
+    const { promise: gate, resolve: letGo } = Promise.withResolvers<void>();
     const real = settleDeps();
     const held = {
       ...real,
