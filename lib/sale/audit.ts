@@ -9,6 +9,7 @@
 // commits in PostgreSQL first and gives them back in Redis a moment later (release-units.ts); a
 // late payment re-takes units in Redis just before its commit. A read that falls between the two
 // halves sees drift that is not there, so drift is only reported once reading again still finds it.
+import { setTimeout as pause } from 'node:timers/promises';
 import type {
   AuditingInventory,
   CutFigures,
@@ -44,8 +45,6 @@ export type ProductAudit = AuditReport & { counter_drift: CounterDrift };
 /** Reads again after seeing drift, at most this many times, this far apart. */
 export const DRIFT_REREADS_MAX = 4;
 export const DRIFT_REREAD_DELAY_MS = 50;
-
-const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * `read` again while it finds drift (`clean` false), up to DRIFT_REREADS_MAX times: drift caught
