@@ -222,6 +222,10 @@ describe('a stats poll costs the same whatever the outbox holds', () => {
       await waitUntil('MONITOR to show the end of the poll', async () => state === 'after');
       return seen;
     } finally {
+      // Other test files keep Redis busy: MONITOR lines still arriving once the connection has left
+      // monitoring mode make ioredis emit "Command queue state error", uncaught without a listener
+      // (seen once in a full run). They are not this poll's, so they are ignored.
+      monitor.on('error', () => {});
       monitor.disconnect();
       client.disconnect();
     }
