@@ -7,7 +7,6 @@ import {
   type Answer,
   type Event,
   httpRoute,
-  type Result,
   type RouteOptions,
   type RouteRequest,
 } from './http-route';

@@ -60,3 +60,4 @@ if (cpu['createOrder'] && cpu['sendOnly'])
   console.error(
     `createOrder / sendOnly CPU: ${(cpu['createOrder'].cpu_ms_per_invocation / cpu['sendOnly'].cpu_ms_per_invocation).toFixed(2)}x${values.profile ? ' (profiler attached: ratios only)' : ''}`,
   );
+process.exit(0); // the warm clients would keep the process alive

@@ -24,6 +24,7 @@ import { adminToken, audit, buyerToken, call, drained, newProduct, reserve } fro
 import { fileBackends } from '../helpers/backends';
 import { releaseRun, runWithRebuild, waitUntil } from '../helpers/domain';
 import { persistedOrder, reservedUnsent } from '../helpers/in-flight';
+import { clearOfScheduledRun } from '../helpers/schedule';
 import { sendWebhook } from '../helpers/webhook';
 
 const { sql, prefix } = fileBackends();
@@ -82,6 +83,7 @@ async function statusOf(order_id: string): Promise<string> {
 
 describe('lifecycle events inside the loss window', () => {
   it('a customer cancel creates no partial state; the next run rebuilds and reopens the product', async () => {
+    await clearOfScheduledRun(10); // the loss window must be this test's alone
     const product = await newProduct({ stock_total: 5 });
     const cancelled = await persistedOrder(product.id, 2);
     const kept = await persistedOrder(product.id, 1);
@@ -105,6 +107,7 @@ describe('lifecycle events inside the loss window', () => {
   });
 
   it('a failed payment and an expiry in the loss window: deferred, counted once by the rebuild', async () => {
+    await clearOfScheduledRun(10); // the loss window must be this test's alone
     const product = await newProduct({ stock_total: 5 });
     const failed = await persistedOrder(product.id, 2);
     const overdue = await persistedOrder(product.id, 1, { overdue: true });
@@ -288,6 +291,7 @@ describe('the rebuild counts an order whose send was in flight exactly once', ()
 
 describe('nothing depends on one unrepaired key', () => {
   it('a product lost from Redis stays 503, never 404, when a release run writes the index before the rebuild closes it', async () => {
+    await clearOfScheduledRun(10); // the loss window must be this test's alone
     // CI, redis-wipe-cancels: a run whose rebuild step had already looked (nothing missing yet) reached
     // its index repair just after the wipe; the index then existed without the product, so until the
     // next run closed it every reserve was a definite 404 "no such product" instead of a 503.
