@@ -10,6 +10,8 @@ export interface Proc {
   child: ChildProcess;
   /** Resolves when the process has exited. */
   exited: Promise<number | null>;
+  /** stop() was called: an exit after it was asked for (a stop, or a fault's deliberate kill). */
+  readonly stopRequested: boolean;
   stop(signal?: NodeJS.Signals, grace_ms?: number): Promise<void>;
 }
 
@@ -37,11 +39,16 @@ export function startProc(
     child.on('exit', (code) => resolve(code));
     child.on('error', () => resolve(-1));
   });
+  let stopRequested = false;
   const proc: Proc = {
     name,
     child,
     exited,
+    get stopRequested() {
+      return stopRequested;
+    },
     async stop(signal = 'SIGTERM', grace_ms = 10_000) {
+      stopRequested = true;
       running.delete(proc);
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill(signal);

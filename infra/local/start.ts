@@ -3,6 +3,7 @@
 import { resetConfig } from '../../lib/config';
 import { mintToken } from '../../lib/http/auth';
 import { queueKindFromEnv, startStack } from './stack';
+import { stackServices, supervise } from './supervise';
 
 const port = Number(process.env['PORT'] ?? 3000);
 const dataDir = process.env['DATA_DIR'] ?? '.data';
@@ -15,10 +16,13 @@ async function main(): Promise<void> {
   // serverless.yml's queues, DLQ, topic and alarms through its CloudFormation) instead of fauxqs.
   const queue = process.argv.includes('--localstack') ? 'localstack' : queueKindFromEnv();
   const stack = await startStack({ port, dataDir, serve: true, seed: true, say, redisCluster, queue });
+  // A service killed or crashed is started again, as AWS would replace it (infra/local/supervise.ts).
+  const supervisor = supervise(stackServices(stack), say);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    supervisor.close();
     say(`${signal}: stopping everything this stack started`);
     await stack.stop();
     say('stopped');
