@@ -1,7 +1,7 @@
 // Child processes of the local stack: started with their output in a log file, stopped on request,
 // and never left behind when the parent exits.
 import { type ChildProcess, type SpawnOptions, spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -74,6 +74,15 @@ function installExitHook(): void {
 
 /** Thrown by a waitFor probe that knows waiting longer cannot help (the process died). */
 export class GaveUp extends Error {}
+
+/** For a waitFor probe: a process that has exited will not come up; say why from its log. */
+export function assertRunning(proc: Proc, logDir: string, lines = 5): void {
+  const { exitCode, signalCode } = proc.child;
+  if (exitCode === null && signalCode === null) return;
+  const log = join(logDir, `${proc.name}.log`);
+  const tail = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').slice(-lines).join('\n') : '';
+  throw new GaveUp(`${proc.name} exited (${signalCode ?? `code ${exitCode}`}); the end of ${log}:\n${tail}`);
+}
 
 export async function waitFor(
   what: string,

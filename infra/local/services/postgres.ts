@@ -5,7 +5,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import postgres from 'postgres';
-import { type Proc, run, startProc, waitFor } from '../procs';
+import { assertRunning, type Proc, run, startProc, waitFor } from '../procs';
 import type { ServiceOpts } from './options';
 
 export interface PostgresService {
@@ -66,6 +66,7 @@ export async function startPostgres(
   const proc = startProc(`postgres-${opts.port}`, c, [...a], { logDir: opts.logDir, cwd: tmpdir() });
   const admin = `postgres://postgres@127.0.0.1:${opts.port}/postgres`;
   await waitFor('postgresql', async () => {
+    assertRunning(proc, opts.logDir); // e.g. another postmaster still holds this data folder
     const sql = postgres(admin, { max: 1, connect_timeout: 2, onnotice: () => {} });
     try {
       await sql`SELECT 1`;

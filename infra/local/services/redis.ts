@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
-import { GaveUp, type Proc, run, startProc, waitFor } from '../procs';
+import { assertRunning, GaveUp, type Proc, run, startProc, waitFor } from '../procs';
 import type { ServiceOpts } from './options';
 
 export interface RedisService {
@@ -34,6 +34,7 @@ export async function startRedis(
   const proc = startProc(`redis-${opts.port}`, redisServer, args, { logDir: opts.logDir });
   const url = `redis://127.0.0.1:${opts.port}`;
   await waitFor('redis', async () => {
+    assertRunning(proc, opts.logDir); // e.g. the port taken, or an AOF it cannot load
     const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     r.on('error', () => {}); // refused until the server listens: expected while waiting
     try {
