@@ -1,7 +1,7 @@
 // Child processes of the local stack: started with their output in a log file, stopped on request,
 // and never left behind when the parent exits.
 import { type ChildProcess, type SpawnOptions, spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -17,6 +17,63 @@ export interface Proc {
 
 const running = new Set<Proc>();
 let exitHookInstalled = false;
+/** npm start's record of its children (recordChildrenIn), or null: not recorded. */
+let registry: string | null = null;
+
+/** A process as the kernel knows it: a pid alone may be reused once the process is gone. */
+export interface ProcessId {
+  pid: number;
+  /** clock ticks after boot at which it started (/proc/PID/stat field 22); null off Linux */
+  started: number | null;
+}
+
+export function processId(pid: number): ProcessId | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) state ppid …": comm may hold spaces and parentheses, so count from the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { pid, started: Number(fields[19]) };
+  } catch {
+    if (existsSync('/proc/self/stat')) return null; // Linux, and no such process
+    try {
+      process.kill(pid, 0);
+      return { pid, started: null };
+    } catch {
+      return null;
+    }
+  }
+}
+
+/** The same process still runs (not merely a new one under its pid). */
+export function stillRunning(id: ProcessId): boolean {
+  const now = processId(id.pid);
+  return now !== null && (id.started === null || now.started === id.started);
+}
+
+export interface ChildRecord {
+  owner: ProcessId;
+  children: (ProcessId & { name: string })[];
+}
+
+/**
+ * From now on every child this process starts is listed in `file`, with this process as owner:
+ * when this process is killed (kill -9 leaves no time to stop them), the next start in the same
+ * data folder finds and stops what it left running (infra/local/leftovers.ts).
+ */
+export function recordChildrenIn(file: string): void {
+  registry = file;
+  writeRegistry();
+}
+
+function writeRegistry(): void {
+  if (!registry) return;
+  const children = [...running].flatMap((p) => {
+    const id = p.child.pid ? processId(p.child.pid) : null;
+    return id ? [{ ...id, name: p.name }] : [];
+  });
+  const record: ChildRecord = { owner: processId(process.pid)!, children };
+  writeFileSync(registry, JSON.stringify(record));
+}
 
 export function startProc(
   name: string,
@@ -58,7 +115,11 @@ export function startProc(
     },
   };
   running.add(proc);
-  exited.then(() => running.delete(proc));
+  writeRegistry();
+  exited.then(() => {
+    running.delete(proc);
+    writeRegistry();
+  });
   installExitHook();
   return proc;
 }

@@ -1,7 +1,11 @@
 // `npm start`: the local sale in the foreground. Ctrl-C (SIGINT) or SIGTERM stops everything it
 // started, in reverse order.
+
+import { mkdirSync } from 'node:fs';
 import { resetConfig } from '../../lib/config';
 import { mintToken } from '../../lib/http/auth';
+import { childrenFile, reclaimDataDir } from './leftovers';
+import { recordChildrenIn } from './procs';
 import { queueKindFromEnv, startStack } from './stack';
 import { stackServices, supervise } from './supervise';
 
@@ -15,6 +19,9 @@ async function main(): Promise<void> {
   // `npm start -- --localstack` or LOCAL_SQS=localstack: LocalStack plays SQS (and runs
   // serverless.yml's queues, DLQ, topic and alarms through its CloudFormation) instead of fauxqs.
   const queue = process.argv.includes('--localstack') ? 'localstack' : queueKindFromEnv();
+  mkdirSync(dataDir, { recursive: true });
+  await reclaimDataDir(dataDir, say);
+  recordChildrenIn(childrenFile(dataDir));
   const stack = await startStack({ port, dataDir, serve: true, seed: true, say, redisCluster, queue });
   // A service killed or crashed is started again, as AWS would replace it (infra/local/supervise.ts).
   const supervisor = supervise(stackServices(stack), say);
@@ -30,6 +37,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGHUP', () => void stop('SIGHUP')); // the terminal closed
 
   Object.assign(process.env, stack.env);
   resetConfig();
