@@ -56,6 +56,13 @@ describe('npm start keeps its services up', () => {
     }
   });
 
+  it('a second Redis on the same data folder is refused while the first runs', async () => {
+    const tools = findTools() as Tools;
+    await expect(startRedis(tools.redisServer, { dataDir, logDir, port: await freePort() })).rejects.toThrow(
+      /a Redis \(pid \d+\) already runs with the data in/,
+    );
+  });
+
   it('PostgreSQL killed with kill -9 is back on its port with every committed row', async () => {
     const before = stack.postgres!.proc;
     const url = stack.postgres!.url;

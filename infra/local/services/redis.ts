@@ -1,9 +1,9 @@
 // The local stand-in for ElastiCache/MemoryDB: Debian's redis-server under DATA_DIR, one node or a
 // three-master cluster.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
-import { assertRunning, GaveUp, type Proc, run, startProc, waitFor } from '../procs';
+import { assertRunning, GaveUp, type Proc, processId, run, startProc, waitFor } from '../procs';
 import type { ServiceOpts } from './options';
 
 export interface RedisService {
@@ -13,6 +13,29 @@ export interface RedisService {
   dir: string;
 }
 
+const PID_FILE = 'redis.pid';
+
+/**
+ * Two servers appending to one AOF folder corrupt it: a Redis still running there (a start whose
+ * owner was killed before it recorded its children, another tool's) is refused by its pid file.
+ */
+function refuseSecondServer(dir: string): void {
+  const file = join(dir, PID_FILE);
+  if (!existsSync(file)) return;
+  const pid = Number(readFileSync(file, 'utf8').trim());
+  const id = Number.isInteger(pid) && pid > 0 ? processId(pid) : null;
+  let cwd = '';
+  try {
+    cwd = id ? realpathSync(`/proc/${pid}/cwd`) : '';
+  } catch {
+    // not ours to read, or gone
+  }
+  if (id && cwd === realpathSync(dir))
+    throw new Error(
+      `a Redis (pid ${pid}) already runs with the data in ${dir}: stop it first (kill ${pid}), or use another DATA_DIR`,
+    );
+}
+
 /** AOF with fsync on every write and no eviction: stock, outbox and orders are data, not cache. */
 export async function startRedis(
   redisServer: string,
@@ -20,8 +43,10 @@ export async function startRedis(
 ): Promise<RedisService> {
   const dir = resolve(opts.dataDir, 'redis');
   mkdirSync(dir, { recursive: true });
+  refuseSecondServer(dir);
   const args = [
     '--port', String(opts.port),
+    '--pidfile', join(dir, PID_FILE),
     '--bind', '127.0.0.1',
     '--dir', dir,
     '--appendonly', 'yes',
