@@ -40,6 +40,7 @@ export async function probeEvents(
     () => ({ event: httpEvent('GET', path, opts), status });
   // Buyer tokens by use, so no per-customer limit answers instead: createOrder's probes take 1-3.
   const tokens = (from: number, n: number) => ctx.tokens.slice(from, from + n);
+  await ctx.resumeConsumer(); // an earlier scenario may have left it paused
   const [read] = await placeAll(ctx, product_id, tokens(10, 1));
   const cancels = await placeAll(ctx, product_id, tokens(20, 2 * PROBES));
   const paid = await placeAll(ctx, product_id, tokens(30, 2 * PROBES));
