@@ -298,10 +298,18 @@ async function simulateDeps(apiBase: string) {
     sandboxUrl: (JSON.parse(readFileSync(sandbox, 'utf8')) as { url: string }).url,
     adminToken: await mintToken({ customer_id: 'simulate', admin: true }),
     buyerToken: (customer_id: string) => mintToken({ customer_id, ttl_s: 3600 }),
-    releaseRun: () =>
+    // Its own product only: with these short delays over every product it re-sent other sales'
+    // outbox entries after 5 s (the suite's 200,000-entry audit test saw 595 of its copies persisted).
+    releaseRun: (product_id: number) =>
       runRelease(
         { ...container.settleDeps(), rebuild: container.rebuildDeps() },
-        { ...RELEASE_RUN_DEFAULTS, outbox_grace_ms: 5000, reapply_after_s: 2, adjust_after_s: 2 },
+        {
+          ...RELEASE_RUN_DEFAULTS,
+          outbox_grace_ms: 5000,
+          reapply_after_s: 2,
+          adjust_after_s: 2,
+          product_ids: [product_id],
+        },
       ),
     statusUnits: (id: number) => statusFigures(sql, id),
     persistedIds: (id: number) => persistedIds(sql, id),

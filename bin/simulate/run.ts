@@ -10,7 +10,8 @@ export interface SimDeps {
   sandboxUrl: string;
   adminToken: string;
   buyerToken(customer_id: string): Promise<string>;
-  releaseRun(): Promise<unknown>;
+  /** the release work now, over this product only (another sale on the stack keeps its own pace) */
+  releaseRun(product_id: number): Promise<unknown>;
   statusUnits(product_id: number): Promise<Record<string, { orders: number; units: number }>>;
   persistedIds(product_id: number): Promise<Set<string>>;
   paymentEvents(order_ids: string[]): Promise<Record<string, number>>;
@@ -65,7 +66,7 @@ export async function simulate(plan: Plan, deps: SimDeps): Promise<SimResult> {
   // a failed tick is retried at the next one, and counted in the summary's requests
   const failed = (what: string) => () => count(state.requests, `${what} failed`);
   const loops = [
-    every(RELEASE_EVERY_MS, () => deps.releaseRun(), failed('release run')),
+    every(RELEASE_EVERY_MS, () => deps.releaseRun(product_id), failed('release run')),
     every(
       SAMPLE_EVERY_MS,
       async () => state.samples.push(await sample(deps, product_id, state, t0)),
@@ -223,7 +224,7 @@ async function settle(deps: SimDeps, product_id: number, s: State) {
   const deadline = Date.now() + SETTLE_TIMEOUT_MS;
   for (;;) {
     const provider = (await (await fetch(`${deps.sandboxUrl}/provider/stats`)).json()) as { pending: number };
-    await deps.releaseRun();
+    await deps.releaseRun(product_id);
     const figures = await deps.statusUnits(product_id);
     const rows = Object.values(figures).reduce((n, f) => n + f.orders, 0);
     if (provider.pending === 0 && rows >= s.accepted.size && !figures['reserved']) return;

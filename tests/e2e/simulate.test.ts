@@ -6,7 +6,14 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { baseUrl } from '../helpers/api';
+import { redisClient } from '../../lib/inventory/client';
+import { productKeys } from '../../lib/inventory/keys';
+import { baseUrl, newProduct } from '../helpers/api';
+import { fileBackends } from '../helpers/backends';
+import { reservedUnsent } from '../helpers/in-flight';
+import { clearOfScheduledRun } from '../helpers/schedule';
+
+const { sql, prefix } = fileBackends();
 
 function cli(args: string[]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'bin/cli.ts', ...args], {
@@ -35,7 +42,16 @@ describe.skipIf(clusterRun)('cli simulate', () => {
     expect(a.out).toMatch(/2000 buyers/);
   });
 
-  it('rehearses a sale: every order final, nothing lost, drift 0, a picture', { timeout: 160_000 }, () => {
+  it('rehearses a sale: every order final, nothing lost, drift 0, a picture', {
+    timeout: 160_000,
+  }, async () => {
+    // Another sale on the stack, with an order whose message was lost 6 s ago: the simulation's own
+    // release runs (every second, 5 s grace) must leave it to that sale's schedule. The stack's
+    // schedule (30 s grace) must not reach it during the run either.
+    await clearOfScheduledRun(40);
+    const other = await newProduct({ stock_total: 5 });
+    const unsent = await reservedUnsent(other.id, 1);
+    await redisClient().zadd(productKeys(prefix, other.id).outbox, 'XX', Date.now() - 6000, unsent.order_id);
     const svg = join(process.env['DATA_DIR']!, `simulate-test-${process.pid}.svg`);
     const r = cli([
       'simulate',
@@ -64,5 +80,9 @@ describe.skipIf(clusterRun)('cli simulate', () => {
     expect(picture.match(/<polyline /g)).toHaveLength(4);
     expect(picture).not.toContain('NaN');
     expect(picture).toMatch(/<polyline points="[\d.]+,[\d.]+ [\d.]+,[\d.]+/);
+
+    const outbox = await redisClient().zrange(productKeys(prefix, other.id).outbox, '0', '-1');
+    expect(outbox, "the other sale's unsent order is still its own outbox's").toContain(unsent.order_id);
+    expect(await sql`SELECT 1 FROM orders WHERE order_id = ${unsent.order_id}`).toHaveLength(0);
   });
 });
