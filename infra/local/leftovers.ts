@@ -6,7 +6,8 @@
 // and the next one refuses to share the folder with a live owner and stops what a dead one left.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ChildRecord, stillRunning } from './procs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type ChildRecord, type ProcessId, stillRunning } from './procs';
 
 export const CHILDREN_FILE = 'children.json';
 /** How long the leftovers get to shut down cleanly (Redis fsyncs, PostgreSQL checkpoints). */
@@ -32,12 +33,15 @@ export async function reclaimDataDir(dataDir: string, say: (m: string) => void):
   // SIGINT: PostgreSQL's fast shutdown (SIGTERM would wait for its clients), a clean stop for Redis
   // and the Node processes alike.
   for (const c of left) process.kill(c.pid, 'SIGINT');
-  const deadline = Date.now() + LEFTOVER_GRACE_MS;
-  while (left.some(stillRunning) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  await untilGone(left, LEFTOVER_GRACE_MS);
   for (const c of left.filter(stillRunning)) {
     say(`${c.name} (pid ${c.pid}) did not stop within ${LEFTOVER_GRACE_MS / 1000} s: kill -9`);
     process.kill(c.pid, 'SIGKILL');
   }
-  while (left.some(stillRunning) && Date.now() < deadline + 2000)
-    await new Promise((r) => setTimeout(r, 100));
+  await untilGone(left, 2000);
+}
+
+async function untilGone(procs: ProcessId[], timeout_ms: number): Promise<void> {
+  const deadline = Date.now() + timeout_ms;
+  while (procs.some(stillRunning) && Date.now() < deadline) await sleep(100);
 }

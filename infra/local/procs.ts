@@ -23,10 +23,11 @@ let registry: string | null = null;
 /** A process as the kernel knows it: a pid alone may be reused once the process is gone. */
 export interface ProcessId {
   pid: number;
-  /** clock ticks after boot at which it started (/proc/PID/stat field 22); null off Linux */
-  started: number | null;
+  /** clock ticks after boot at which it started (/proc/PID/stat field 22; the stack runs on Linux) */
+  started: number;
 }
 
+/** The process under `pid` now, or null when there is none. */
 export function processId(pid: number): ProcessId | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -34,20 +35,13 @@ export function processId(pid: number): ProcessId | null {
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return { pid, started: Number(fields[19]) };
   } catch {
-    if (existsSync('/proc/self/stat')) return null; // Linux, and no such process
-    try {
-      process.kill(pid, 0);
-      return { pid, started: null };
-    } catch {
-      return null;
-    }
+    return null;
   }
 }
 
 /** The same process still runs (not merely a new one under its pid). */
 export function stillRunning(id: ProcessId): boolean {
-  const now = processId(id.pid);
-  return now !== null && (id.started === null || now.started === id.started);
+  return processId(id.pid)?.started === id.started;
 }
 
 export interface ChildRecord {

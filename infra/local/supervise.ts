@@ -5,6 +5,7 @@
 // recovery, the queue emulator empty (its messages lived in memory; the Redis outbox re-send
 // recovers them), serverless-offline with a new SQS trigger. The tests and `npm run chaos` inject
 // faults deliberately, with restarts of their own, and do not use this.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { restartFunctions, restartPostgres, restartQueue, restartRedis } from './faults';
 import type { Proc } from './procs';
 import type { Stack } from './stack';
@@ -94,7 +95,7 @@ async function restartWithRetries(
   say: (m: string) => void,
 ): Promise<boolean> {
   for (let attempt = 1; ; attempt++) {
-    await new Promise((r) => setTimeout(r, timing.delay_ms * attempt));
+    await sleep(timing.delay_ms * attempt);
     if (isClosed()) return false;
     try {
       await s.restart();

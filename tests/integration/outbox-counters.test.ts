@@ -281,9 +281,9 @@ describe('the audit reads an outbox of any size', () => {
     const k = productKeys(prefix, product.id);
     const record = (await redisClient().get(k.order(real.order_id)))!;
     const ids = Array.from({ length: copies }, () => newOrderId(product.id));
-    // Scored an hour ahead: no release run (the stack's schedule covers every product) may take the
-    // copies for unsent orders and re-send them while they exist. In one full `npm test` one did:
-    // 595 copies reached PostgreSQL and were acked, and in_flight ended at -595.
+    // Scored an hour ahead: no release run over every product (the stack's schedule, 30 s grace) may
+    // take the copies for unsent orders while they exist. One did before `simulate` was scoped to
+    // its own product (5 s grace): 595 copies reached PostgreSQL and in_flight ended at -595.
     const score_ms = Date.now() + 3_600_000;
     for (let i = 0; i < ids.length; i += 10_000) {
       const pipe = redisClient().pipeline();
