@@ -26,7 +26,7 @@ export function parseJsonText<B>(text: string, schema: $ZodType<B>, bytes_max = 
   }
   const parsed = safeParse(schema, data);
   if (parsed.success) return parsed.data;
-  const errors = parsed.error.issues.map((i) => ({
+  const errors = tightestBounds(parsed.error.issues).map((i) => ({
     field: fieldName(i.path, (i as { keys?: string[] }).keys),
     message: i.message,
   }));
@@ -37,11 +37,40 @@ export function parseJsonText<B>(text: string, schema: $ZodType<B>, bytes_max = 
 export function parseQuery<Q>(event: APIGatewayProxyEventV2, schema: $ZodType<Q>): Q {
   const parsed = safeParse(schema, event.queryStringParameters ?? {});
   if (parsed.success) return parsed.data;
-  const errors = parsed.error.issues.map((i) => ({
+  const errors = tightestBounds(parsed.error.issues).map((i) => ({
     field: fieldName(i.path, (i as { keys?: string[] }).keys).replace('(body)', '(query)'),
     message: i.message,
   }));
   throw invalid(errors.map((e) => `${e.field}: ${e.message}`).join('; '), errors);
+}
+
+type Issue = { code: string; path: PropertyKey[]; maximum?: unknown; minimum?: unknown };
+
+/**
+ * One bound per field and side: a number past both zod's safe-integer bound (`z.int()`) and the
+ * schema's own maximum would otherwise be named twice, the first time with 9007199254740991.
+ */
+export function tightestBounds<I extends Issue>(issues: readonly I[]): I[] {
+  const bound = (i: I) => Number(i.code === 'too_big' ? i.maximum : i.minimum);
+  const tighter = (a: I, b: I) => (a.code === 'too_big' ? bound(a) < bound(b) : bound(a) > bound(b));
+  const kept = new Map<string, I>();
+  const out: I[] = [];
+  for (const i of issues) {
+    if (i.code !== 'too_big' && i.code !== 'too_small') {
+      out.push(i);
+      continue;
+    }
+    const key = `${i.code} ${i.path.map(String).join('.')}`;
+    const seen = kept.get(key);
+    if (seen === undefined) {
+      kept.set(key, i);
+      out.push(i);
+    } else if (tighter(i, seen)) {
+      kept.set(key, i);
+      out[out.indexOf(seen)] = i;
+    }
+  }
+  return out;
 }
 
 function fieldName(path: PropertyKey[], keys?: string[]): string {

@@ -112,6 +112,17 @@ describe('parseJsonBody', () => {
     expect(parseJsonBody(event(b64, true), CreateOrderBody)).toEqual({ product_id: 3, qty: 1 });
   });
 
+  it('names a number past every bound once, with the bound of the schema', () => {
+    for (const product_id of ['9007199254740992', '1e300', '4294967296']) {
+      const r = refusal(`{"product_id":${product_id},"qty":1}`);
+      expect(r.fields).toEqual(['product_id']);
+      expect(r.detail).toBe('product_id: Too big: expected number to be <=4294967295');
+    }
+    const both = refusal('{"product_id":1e300,"qty":1e300}');
+    expect(both.fields).toEqual(['product_id', 'qty']);
+    expect(both.detail).not.toContain('9007199254740991');
+  });
+
   it('names missing, out-of-range, non-integer and mistyped fields', () => {
     expect(refusal('{"product_id":1}').fields).toEqual(['qty']);
     expect(refusal('{"qty":1}').fields).toEqual(['product_id']);
