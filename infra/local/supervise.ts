@@ -15,6 +15,16 @@ export const RESTARTS_MAX = 5;
 export const RESTART_WINDOW_MS = 60_000;
 /** Before a restart: a killed postmaster's backends need a moment to exit and free its memory. */
 export const RESTART_DELAY_MS = 1000;
+/** Tries of one restart (a dead process may still hold its port or files) before it is left down. */
+export const RESTART_ATTEMPTS_MAX = 5;
+
+export interface Timing {
+  delay_ms: number;
+  window_ms: number;
+  /** restarts within window_ms */
+  max: number;
+  attempts_max: number;
+}
 
 export interface Service {
   name: string;
@@ -53,7 +63,12 @@ export function stackServices(stack: Stack): Service[] {
 export function supervise(
   services: Service[],
   say: (m: string) => void,
-  timing = { delay_ms: RESTART_DELAY_MS, window_ms: RESTART_WINDOW_MS, max: RESTARTS_MAX },
+  timing: Timing = {
+    delay_ms: RESTART_DELAY_MS,
+    window_ms: RESTART_WINDOW_MS,
+    max: RESTARTS_MAX,
+    attempts_max: RESTART_ATTEMPTS_MAX,
+  },
 ): Supervisor {
   let closed = false;
   const watch = async (s: Service) => {
@@ -90,7 +105,7 @@ export function supervise(
 /** A restart can fail while the dead process still holds its port or files: try a few times. */
 async function restartWithRetries(
   s: Service,
-  timing: { delay_ms: number; max: number },
+  timing: Pick<Timing, 'delay_ms' | 'attempts_max'>,
   isClosed: () => boolean,
   say: (m: string) => void,
 ): Promise<boolean> {
@@ -101,7 +116,7 @@ async function restartWithRetries(
       await s.restart();
       return true;
     } catch (err) {
-      if (attempt >= timing.max) {
+      if (attempt >= timing.attempts_max) {
         say(`${s.name} could not be started again: ${(err as Error).message}; left down`);
         return false;
       }

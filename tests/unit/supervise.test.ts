@@ -5,7 +5,7 @@ import { type Proc, startProc } from '../../infra/local/procs';
 import { type Service, type Supervisor, supervise } from '../../infra/local/supervise';
 
 const logDir = '/tmp/flash-sale-supervise-test';
-const timing = { delay_ms: 10, window_ms: 60_000, max: 3 };
+const timing = { delay_ms: 10, window_ms: 60_000, max: 3, attempts_max: 2 };
 const said: string[] = [];
 let supervisor: Supervisor | undefined;
 const procs: Proc[] = [];
@@ -94,7 +94,7 @@ describe('supervise', () => {
     supervisor = supervise([broken], (m) => said.push(m), timing);
     s.current.child.kill('SIGKILL');
     await until('given up', () => said.some((m) => m.includes('could not be started again')));
-    expect(failures).toBe(timing.max);
+    expect(failures).toBe(timing.attempts_max);
     expect(said.at(-1)).toBe('sleeper could not be started again: port in use; left down');
   });
 });
