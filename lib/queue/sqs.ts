@@ -1,15 +1,21 @@
 // The orders queue on SQS (or an SQS-compatible endpoint locally). One client per container, with
 // keep-alive connections, so a send is one round trip on a warm socket.
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
 import { config, required } from '../config';
 import type { OrderQueue } from '../sale/ports';
+import { KeyedSha256 } from './sha256';
 
 let client: SQSClient | undefined;
 
 export function sqsClient(): SQSClient {
-  if (client) return client;
+  client ??= newSqsClient();
+  return client;
+}
+
+/** The product's client configuration; `overrides` only for measurements (load/profile/). */
+export function newSqsClient(overrides: SQSClientConfig = {}): SQSClient {
   const c = config();
-  client = new SQSClient({
+  const sqs = new SQSClient({
     region: c.AWS_REGION,
     ...(c.SQS_ENDPOINT
       ? {
@@ -24,6 +30,8 @@ export function sqsClient(): SQSClient {
     // transit and persistOrders validates every message. Measured (load/README.md): ~0.05 ms less
     // CPU per SendMessage, about a tenth of what the send costs.
     md5: false,
+    // SigV4's two HMACs per request over KeyObjects made once (lib/queue/sha256.ts).
+    sha256: KeyedSha256,
     // Options, not a handler instance: nothing of @smithy imported here. Agent options, not Agents:
     // an ES module importing `node:http` makes Node build its namespace, which loads undici (~25 ms
     // of every cold start, README "Cold starts"); the SDK creates the keep-alive agents itself.
@@ -37,9 +45,10 @@ export function sqsClient(): SQSClient {
       requestTimeout: 2000,
       throwOnRequestTimeout: true,
     },
+    ...overrides,
   });
-  withoutBookkeeping(client);
-  return client;
+  withoutBookkeeping(sqs);
+  return sqs;
 }
 
 /**

@@ -32,6 +32,10 @@ const bytes = (d: string | ArrayBuffer | ArrayBufferView) =>
       ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength)
       : new Uint8Array(d);
 
+export type HashClass = new (
+  secret?: string | ArrayBuffer | ArrayBufferView,
+) => { update(data: Uint8Array): void; digest(): Promise<Uint8Array>; reset(): void };
+
 /** The Checksum the signer needs, over node:crypto (what @smithy/hash-node does). */
 class Sha256 {
   private readonly h;
@@ -47,14 +51,17 @@ class Sha256 {
   reset(): void {}
 }
 
-/** A SendMessage as the JSON protocol has it, signed by the SDK's signer, on a keep-alive agent. */
-export function handSigned(spec: SdkSpec): Send {
+/**
+ * A SendMessage as the JSON protocol has it, signed by the SDK's signer, on a keep-alive agent. Its
+ * SHA-256 is node:crypto's used plainly (`sha256-ab.ts` also runs it with the product's KeyedSha256).
+ */
+export function handSigned(spec: SdkSpec, sha256: HashClass = Sha256): Send {
   const url = new URL(spec.endpoint);
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const signer = new SignatureV4({
     service: 'sqs',
     region: spec.region,
-    sha256: Sha256,
+    sha256,
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
   return async (order) => {
@@ -116,7 +123,7 @@ function order(i: number): AcceptedOrder {
   };
 }
 
-async function drive(
+export async function drive(
   send: Send,
   sends: number,
   in_flight: number,
