@@ -153,8 +153,8 @@ export async function isolate(spec: SdkSpec, client?: () => SQSClient): Promise<
   const per_round = Math.ceil(spec.sends / spec.rounds);
   const cpu_ms = new Map<SdkRun, number>();
   for (let r = 0; r < spec.rounds; r++)
-    // Each round starts one run later: a run's place in the round biases its figure (±35 µs per send
-    // measured with a fixed order, load/README.md "SigV4 keys as KeyObjects"); rotated, it evens out.
+    // Each round starts one run later, so no run is always first (whatever its place in the round
+    // does to its figure falls on every run alike over the rounds).
     for (let i = 0; i < runs.length; i++) {
       const run = runs[(r + i) % runs.length]!;
       const send = variants.find(([v]) => v === run.variant)![1];

@@ -37,8 +37,8 @@ for (const in_flight of spec.in_flight) {
   const cpu_ms = Object.fromEntries(Object.keys(variants).map((k) => [k, [] as number[]]));
   const order = Object.entries(variants);
   for (let r = 0; r < spec.rounds; r++) {
-    // Each round starts with the next variant: a variant's place in the round biases its figure
-    // (measured ±35 µs per send with a fixed order), and a rotation spreads that over all of them.
+    // Each round starts with the next variant, so no variant is always first (with a fixed order,
+    // the saving read from 5 runs ranged −21 to 90 µs: order or noise, load/README.md).
     for (let i = 0; i < order.length; i++) {
       const [name, send] = order[(r + i) % order.length]!;
       cpu_ms[name]!.push((await drive(send, per_round, in_flight)).cpu_ms / per_round);
