@@ -3,9 +3,9 @@
 // two HMACs per request (the signing-key cache's lookup over the secret key, then the signature with
 // the cached signing key), and Node 24's createHmac, given a string or a Buffer, asks whether it is
 // a KeyObject and then a CryptoKey by throwing and catching an exception each time
-// (internal/crypto/keys: isKeyObject, isCryptoKey). Given a KeyObject, it throws nothing: 26-29 µs
-// of CPU for the two HMACs become 7-11 back to back, 27-52 µs less per send at 1 in flight
-// (load/profile/sha256-ab.ts; load/README.md, "SigV4 keys as KeyObjects").
+// (internal/crypto/keys: isKeyObject, isCryptoKey). Given a KeyObject, it throws nothing: 25-29 µs
+// of CPU for the two HMACs become 7-12 back to back; per send at 1 in flight, a median of 51 µs
+// less over five runs (3-56; load/profile/sha256-ab.ts, load/README.md "SigV4 keys as KeyObjects").
 import { createHash, createHmac, createSecretKey, type Hash, type Hmac, type KeyObject } from 'node:crypto';
 
 type SourceData = string | ArrayBuffer | ArrayBufferView;
