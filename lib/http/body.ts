@@ -51,26 +51,16 @@ type Issue = { code: string; path: PropertyKey[]; maximum?: unknown; minimum?: u
  * schema's own maximum would otherwise be named twice, the first time with 9007199254740991.
  */
 export function tightestBounds<I extends Issue>(issues: readonly I[]): I[] {
-  const bound = (i: I) => Number(i.code === 'too_big' ? i.maximum : i.minimum);
-  const tighter = (a: I, b: I) => (a.code === 'too_big' ? bound(a) < bound(b) : bound(a) > bound(b));
+  const isBound = (i: I) => i.code === 'too_big' || i.code === 'too_small';
+  const key = (i: I) => `${i.code} ${i.path.map(String).join('.')}`;
+  const limit = (i: I) => Number(i.code === 'too_big' ? i.maximum : i.minimum);
+  const tighter = (a: I, b: I) => (a.code === 'too_big' ? limit(a) < limit(b) : limit(a) > limit(b));
   const kept = new Map<string, I>();
-  const out: I[] = [];
-  for (const i of issues) {
-    if (i.code !== 'too_big' && i.code !== 'too_small') {
-      out.push(i);
-      continue;
-    }
-    const key = `${i.code} ${i.path.map(String).join('.')}`;
-    const seen = kept.get(key);
-    if (seen === undefined) {
-      kept.set(key, i);
-      out.push(i);
-    } else if (tighter(i, seen)) {
-      kept.set(key, i);
-      out[out.indexOf(seen)] = i;
-    }
+  for (const i of issues.filter(isBound)) {
+    const seen = kept.get(key(i));
+    if (seen === undefined || tighter(i, seen)) kept.set(key(i), i);
   }
-  return out;
+  return issues.filter((i) => !isBound(i) || kept.get(key(i)) === i);
 }
 
 function fieldName(path: PropertyKey[], keys?: string[]): string {

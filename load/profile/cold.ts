@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { deployedRuntimeEnv } from '../bench/cold-start';
 import { bundleFunctions, bundlePaths, ROOT } from './bundle';
-import { newProduct, orderEvent, readStack } from './common';
+import { median, newProduct, orderEvent, readStack } from './common';
 
 const RUNS = Number(process.env['RUNS'] ?? 7);
 // As an AWS stage sets them (infra/aws/environment.yml) unless overridden.
@@ -49,8 +49,6 @@ function probe(bundle: string, event: unknown | null): Promise<Record<string, nu
     });
   });
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const stack = readStack();
 const outdir = resolve(process.argv[2] ?? join(ROOT, '.esbuild-profile'));

@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { acc, drive, type Handler, type HandlerSpec, summary } from '../bench/handler-level';
 import { bundleFunctions, ROOT } from './bundle';
-import { newProduct, readStack } from './common';
+import { median, newProduct, readStack } from './common';
 
 const { values } = parseArgs({
   options: {
@@ -59,16 +59,15 @@ const cpuPerInvocation_ms: Record<string, number[]> = Object.fromEntries(
 for (const fn of Object.values(handlers)) await drive(acc('sendOnly', 10), fn, spec, spec.warmup_s);
 for (let r = 0; r < rounds; r++) {
   for (const [name, fn] of Object.entries(handlers)) {
-    const a = acc('sendOnly', 1);
+    const a = acc('sendOnly', 1); // the accumulator's own label is not used here
     await drive(a, fn, spec, spec.duration_s);
-    cpuPerInvocation_ms[name]!.push(summary(a).cpu_ms_per_invocation);
-    if (summary(a).status['202'] !== a.hist.totalCount)
-      throw new Error(`${name}: ${JSON.stringify(a.status)}`);
+    const run = summary(a);
+    if (run.status['202'] !== run.invocations) throw new Error(`${name}: ${JSON.stringify(run.status)}`);
+    cpuPerInvocation_ms[name]!.push(run.cpu_ms_per_invocation);
   }
   process.stderr.write(`round ${r + 1}/${rounds}\n`);
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const perRound = (a: string, b: string) =>
   cpuPerInvocation_ms[a]!.map((x, i) => x / cpuPerInvocation_ms[b]![i]!);
 const fmt = (xs: number[]) =>

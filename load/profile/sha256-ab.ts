@@ -9,7 +9,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { KeyedSha256 } from '../../lib/queue/sha256';
 import { newSqsClient } from '../../lib/queue/sqs';
 import { drive, type HashClass, handSigned, type SdkSpec, sdkSend } from '../bench/sdk-isolation';
-import { readStack } from './common';
+import { median, readStack } from './common';
 
 const { values } = parseArgs({
   options: { sends: { type: 'string', default: '12000' }, rounds: { type: 'string', default: '24' } },
@@ -44,7 +44,6 @@ for (const in_flight of spec.in_flight) {
       cpu_ms[name]!.push((await drive(send, per_round, in_flight)).cpu_ms / per_round);
     }
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   console.log(`${in_flight} in flight, CPU ms per send (median of ${spec.rounds} rounds of ${per_round}):`);
   for (const [name, xs] of Object.entries(cpu_ms))
     console.log(`  ${name.padEnd(32)} ${median(xs).toFixed(3)}`);
