@@ -51,7 +51,10 @@ function probe(bundle: string, event: unknown | null): Promise<Record<string, nu
 }
 
 const stack = readStack();
-const outdir = resolve(process.argv[2] ?? join(ROOT, '.esbuild-profile'));
+// Usage: cold.ts [OUTDIR] [--no-build] [--all]
+const outdir = resolve(
+  process.argv.slice(2).find((a) => !a.startsWith('--')) ?? join(ROOT, '.esbuild-profile'),
+);
 const { sizes } = process.argv.includes('--no-build') ? bundlePaths(outdir) : await bundleFunctions(outdir);
 const product_id = await newProduct(stack);
 const create = sizes.find((s) => s.functions.includes('createOrder'))!;
