@@ -20,12 +20,16 @@ function encodeCursor(created_at: Date, order_id: string): string {
   return Buffer.from(JSON.stringify([created_at.toISOString(), order_id])).toString('base64url');
 }
 
+const ISSUED_AT = /^(19[7-9]\d|[2-9]\d{3})-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
 function decodeCursor(cursor: string) {
   try {
     const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
     const created_at = new Date(at);
-    if (Number.isNaN(created_at.getTime()) || typeof id !== 'string' || !z.uuid().safeParse(id).success)
-      throw 0;
+    // Exactly what encodeCursor writes: a 4-digit year (JavaScript's ±YYYYYY years, and years
+    // PostgreSQL has no timestamp for, reached the query as a 500).
+    if (typeof at !== 'string' || !ISSUED_AT.test(at) || created_at.toISOString() !== at) throw 0;
+    if (typeof id !== 'string' || !z.uuid().safeParse(id).success) throw 0;
     return { created_at, order_id: id };
   } catch {
     throw new Problem('invalid-request', 'cursor: not a cursor this API issued', {

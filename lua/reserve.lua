@@ -83,9 +83,10 @@ starts_ms, ends_ms = tonumber(starts_ms), tonumber(ends_ms)
 if qty > max_per_order then return {'qty_above_limit', max_per_order} end
 
 -- The sale window is judged by Redis's clock (now_ms, above) so every Lambda container agrees.
+-- Same precedence as the product view's `sale.state`: ended, then paused, then not started.
+if ends_ms >= 0 and now_ms >= ends_ms then return {'sale_ended'} end
 if paused == '1' then return {'sale_paused'} end
 if starts_ms >= 0 and now_ms < starts_ms then return {'sale_not_started', starts_ms} end
-if ends_ms >= 0 and now_ms >= ends_ms then return {'sale_ended'} end
 
 local held = tonumber(redis.call('HGET', customers_key, customer_id) or '0')
 if per_customer_limit >= 0 and held + qty > per_customer_limit then

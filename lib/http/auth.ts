@@ -52,8 +52,10 @@ export function tokenVerifier(s: AuthSettings): Authenticate {
     const { payload } = await (typeof key === 'function'
       ? jwtVerify(token, key, options)
       : jwtVerify(token, key, options));
-    const sub = payload.sub ?? '';
-    if (!SUBJECT.test(sub))
+    // jose checks that `sub` is present, not that it is a string (RFC 7519 4.1.2): a number or an
+    // object would otherwise pass the pattern as its String() ("[object Object]").
+    const sub = payload.sub;
+    if (typeof sub !== 'string' || !SUBJECT.test(sub))
       throw new errors.JWTClaimValidationFailed('sub must be 1-128 printable characters', payload, 'sub');
     return {
       identity: { customer_id: sub, admin: isAdmin(payload, s.AUTH_ADMIN_CLAIM, s.AUTH_ADMIN_VALUE) },

@@ -11,7 +11,13 @@ import { logger } from '../platform/logger';
 import { Problem } from './problems';
 import { rawBody } from './raw-body';
 import type { Event } from './route';
-import { refuseOversized, type UnverifiedReason, UnverifiedWebhook, verifyWebhook } from './webhook';
+import {
+  refuseOversized,
+  type UnverifiedReason,
+  UnverifiedWebhook,
+  verifyWebhook,
+  WEBHOOK_ID_CHARS_MAX,
+} from './webhook';
 
 /** Per-minute counters are kept a day: at most 1,440 small hashes. */
 const MINUTE_COUNTERS_TTL_S = 24 * 3600;
@@ -51,7 +57,7 @@ async function countUnverified(
     at: new Date().toISOString(),
     reason,
     source,
-    webhook_id: event.headers['webhook-id']?.slice(0, 255) ?? null,
+    webhook_id: event.headers['webhook-id']?.slice(0, WEBHOOK_ID_CHARS_MAX) ?? null,
     body_excerpt: raw.slice(0, SAMPLE_EXCERPT_CHARS_MAX),
   });
   const tx = redisClient().multi().hincrby(minute, reason, 1).expire(minute, MINUTE_COUNTERS_TTL_S);

@@ -13,6 +13,9 @@ import { PaymentWebhookBody } from './schemas';
 // the OpenAPI document import it); re-exported for the handler.
 export { PaymentWebhookBody };
 
+/** The event's identity is stored as it is (payment_events.webhook_id: 1–255 characters). */
+export const WEBHOOK_ID_CHARS_MAX = 255;
+
 /** Refused before verification: a provider's payment event is a few hundred bytes. */
 export const WEBHOOK_BODY_BYTES_MAX = 64 * 1024;
 
@@ -50,11 +53,19 @@ export function verifyWebhook(
   try {
     // Parsing is ours: a correctly signed body that is not JSON is the sender's 400, not a 401.
     verifier.verify(raw, h, { jsonParse: false });
-    return { webhook_id: h['webhook-id'] };
   } catch (err) {
     const why = err instanceof WebhookVerificationError ? err.message : 'unverifiable';
     throw new UnverifiedWebhook(reasonOf(why), why);
   }
+  // Signed, so the sender's mistake (a 400 it can see), not an attack to count; a longer id could
+  // not be stored with its outcome.
+  if (h['webhook-id'].length > WEBHOOK_ID_CHARS_MAX) {
+    const message = `at most ${WEBHOOK_ID_CHARS_MAX} characters`;
+    throw new Problem('invalid-request', `webhook-id: ${message}`, {
+      errors: [{ field: 'webhook-id', message }],
+    });
+  }
+  return { webhook_id: h['webhook-id'] };
 }
 
 function reasonOf(message: string): UnverifiedReason {

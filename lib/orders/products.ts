@@ -30,25 +30,14 @@ export function pgProducts(sql: Sql): ProductStore & { list(): Promise<Product[]
         ...Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined)),
         updated_at: new Date(),
       };
-      return sql.begin(async (tx) => {
-        // stock_total never below 0 (a CHECK): such a removal is refused before anything is written.
-        const [row] = await tx<ProductRow[]>`
-          UPDATE products SET ${tx(given)},
-            stock_total = stock_total + ${stock_delta}, settings_version = settings_version + 1
-          WHERE id = ${id} AND stock_total + ${stock_delta} >= 0 RETURNING *`;
-        if (!row) {
-          const [exists] = await tx`SELECT 1 FROM products WHERE id = ${id}`;
-          return exists ? 'stock_would_go_negative' : null;
-        }
-        if (stock_delta === 0) return { product: productFromRow(row), adjustment: null };
-        // The durable record of the delta comes first: Redis applies it by this id, at most once.
-        const [a] = await tx<{ id: string }[]>`
-          INSERT INTO stock_adjustments (product_id, delta) VALUES (${id}, ${stock_delta}) RETURNING id`;
-        return {
-          product: productFromRow(row),
-          adjustment: { id: Number(a!.id), product_id: id, delta: stock_delta },
-        };
-      });
+      try {
+        return await updateRow(sql, id, given, stock_delta);
+      } catch (err) {
+        // The window is judged again on the row as the UPDATE finds it: a concurrent PATCH of its
+        // other end may have moved it since the domain's check. The table's CHECK decides.
+        if (isCheckViolation(err, 'products_check')) return 'window_invalid';
+        throw err;
+      }
     },
     settleAdjustment: (a, outcome) => settleAdjustment(sql, a, outcome),
     async pendingAdjustments(older_than_s, limit, scope = null) {
@@ -92,4 +81,37 @@ export class SkuTakenError extends Error {
   constructor(readonly sku: string) {
     super(`sku already exists: ${sku}`);
   }
+}
+
+/** The UPDATE and, for a stock change, its pending adjustment, in one transaction. */
+function updateRow(
+  sql: Sql,
+  id: number,
+  given: Record<string, unknown>,
+  stock_delta: number,
+): Promise<{ product: Product; adjustment: StockAdjustment | null } | 'stock_would_go_negative' | null> {
+  return sql.begin(async (tx) => {
+    // stock_total never below 0 (a CHECK): such a removal is refused before anything is written.
+    const [row] = await tx<ProductRow[]>`
+        UPDATE products SET ${tx(given)},
+          stock_total = stock_total + ${stock_delta}, settings_version = settings_version + 1
+        WHERE id = ${id} AND stock_total + ${stock_delta} >= 0 RETURNING *`;
+    if (!row) {
+      const [exists] = await tx`SELECT 1 FROM products WHERE id = ${id}`;
+      return exists ? 'stock_would_go_negative' : null;
+    }
+    if (stock_delta === 0) return { product: productFromRow(row), adjustment: null };
+    // The durable record of the delta comes first: Redis applies it by this id, at most once.
+    const [a] = await tx<{ id: string }[]>`
+        INSERT INTO stock_adjustments (product_id, delta) VALUES (${id}, ${stock_delta}) RETURNING id`;
+    return {
+      product: productFromRow(row),
+      adjustment: { id: Number(a!.id), product_id: id, delta: stock_delta },
+    };
+  });
+}
+
+function isCheckViolation(err: unknown, constraint: string): boolean {
+  const e = err as { code?: string; constraint_name?: string };
+  return e.code === '23514' && e.constraint_name === constraint;
 }

@@ -58,6 +58,12 @@ export type UpdateOutcome =
  * decision (a refusal takes the delta back off). A crash in between leaves a pending adjustment the
  * release run finishes; a rebuild meanwhile decides it from its snapshot.
  */
+const WINDOW_INVALID = {
+  kind: 'invalid',
+  field: 'sale_ends_at',
+  detail: 'sale_ends_at must be after sale_starts_at',
+} as const;
+
 export async function updateProduct(
   deps: CatalogDeps,
   id: number,
@@ -68,10 +74,11 @@ export async function updateProduct(
   const { stock_delta = 0, ...settings } = patch;
   const merged: Product = { ...current, ...settings };
   if (merged.sale_starts_at && merged.sale_ends_at && merged.sale_ends_at <= merged.sale_starts_at) {
-    return { kind: 'invalid', field: 'sale_ends_at', detail: 'sale_ends_at must be after sale_starts_at' };
+    return WINDOW_INVALID;
   }
   const written = await deps.products.update(id, settings, stock_delta);
   if (!written) return { kind: 'not_found' };
+  if (written === 'window_invalid') return WINDOW_INVALID;
   if (written === 'stock_would_go_negative') {
     // available never exceeds stock_total, so Redis would refuse it too.
     const [snapshot] = await deps.inventory.snapshots([id]);

@@ -42,16 +42,18 @@ export type PaymentDecision =
 /** API.md's status table for a payment arriving now. */
 export function decidePayment(order: Order, event: PaymentEvent): PaymentDecision {
   if (FINAL.has(order.status)) return { kind: 'ignore', reason: `order is ${order.status} (final)` };
-  if (event.type === 'payment.failed') {
-    if (order.status === 'reserved')
-      return { kind: 'transition', to: 'payment_failed', reason: 'payment failed' };
-    return { kind: 'ignore', reason: `payment failure for a ${order.status} order` };
-  }
+  // Either type (API.md): an event for another amount is not about this order's payment, and a
+  // failure that is not this order's must not release its units.
   if (event.amount_cents !== order.amount_cents || event.currency.toUpperCase() !== order.currency) {
     return {
       kind: 'ignore',
       reason: `amount/currency mismatch: got ${event.amount_cents} ${event.currency}, order is ${order.amount_cents} ${order.currency}`,
     };
+  }
+  if (event.type === 'payment.failed') {
+    if (order.status === 'reserved')
+      return { kind: 'transition', to: 'payment_failed', reason: 'payment failed' };
+    return { kind: 'ignore', reason: `payment failure for a ${order.status} order` };
   }
   switch (order.status) {
     case 'reserved':

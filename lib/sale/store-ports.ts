@@ -69,13 +69,19 @@ export interface ProductStore {
   /**
    * Writes only the settings given, adds `stock_delta` to stock_total and bumps settings_version,
    * and records a non-zero delta as a pending adjustment, in one transaction; returns the whole
-   * product after it (null if there is none). Writes nothing when stock_total would go below 0.
+   * product after it (null if there is none). Writes nothing when stock_total would go below 0, or
+   * when the sale window as stored would end before it starts (a concurrent change of its other end).
    */
   update(
     id: number,
     settings: ProductSettingsPatch,
     stock_delta: number,
-  ): Promise<{ product: Product; adjustment: StockAdjustment | null } | 'stock_would_go_negative' | null>;
+  ): Promise<
+    | { product: Product; adjustment: StockAdjustment | null }
+    | 'stock_would_go_negative'
+    | 'window_invalid'
+    | null
+  >;
   /**
    * Records Redis's decision on a pending adjustment ("refused" takes its delta back off
    * stock_total). Only the first decision counts (a rebuild may have decided it meanwhile): returns

@@ -92,6 +92,7 @@ export function acceptedFromOrder(o: Order, idempotency_key: string | null = nul
   };
 }
 
+/** Ended wins over paused, paused over upcoming: reserve.lua refuses an order in the same order. */
 export function saleState(
   p: Pick<Product, 'paused' | 'sale_starts_at' | 'sale_ends_at'>,
   now_ms: number,

@@ -1,5 +1,6 @@
 // Pins down the order lifecycle over HTTP: payments, failures, expiry, late payment, cancels and
 // the audit trail, each ending with the stock invariant intact (audit ok).
+import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import { signWebhook } from '../../infra/local/sandbox/sign';
@@ -377,5 +378,22 @@ describe('my orders', () => {
       expect({ forged, status: r.status }).toEqual({ forged, status: 400 });
       expect(r.body.errors[0].field).toBe('cursor');
     }
+  });
+});
+
+describe('customer ids', () => {
+  it('a customer id past U+FFFF (emoji) is persisted like any other (the emulator refused its message)', async () => {
+    const product = await newProduct({ stock_total: 3 });
+    const customer = `buyer-😀-𠀋-é-${randomUUID()}`;
+    const token = await buyerToken(customer);
+    const r = await reserve(token, product.id, 1);
+    expect(r.status).toBe(202);
+    // Before: every send and re-send was refused (InvalidMessageContents); in_flight stayed 1.
+    expect(await drained(product.id, 15_000)).toMatchObject({ in_flight: 0, reserved: 1, ok: true });
+    const [row] = await sql<{ customer_id: string }[]>`
+      SELECT customer_id FROM orders WHERE order_id = ${r.body.order_id}`;
+    expect(row?.customer_id).toBe(customer);
+    const mine = await call('GET', '/api/orders', { token });
+    expect(mine.body.items.map((o: any) => o.order_id)).toEqual([r.body.order_id]);
   });
 });

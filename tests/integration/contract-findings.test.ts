@@ -1,9 +1,15 @@
 // Pins down what contract fuzzing (Schemathesis, `npm run test:contract`) found, one test per
 // finding, at the handler with the event serverless-offline actually produced.
+import { type JWTPayload, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
+import { products } from '../../lib/container';
 import { mintToken } from '../../lib/http/auth';
-import { adminToken, call, newProduct } from '../helpers/api';
+import { adminToken, audit, buyerToken, call, newProduct, reserve } from '../helpers/api';
+import { fileBackends } from '../helpers/backends';
 import { httpEvent, lambdaContext } from '../helpers/lambda-event';
+import { sendWebhook } from '../helpers/webhook';
+
+fileBackends(); // closes the app's clients the in-process calls open
 
 type Handler = (e: unknown, c: unknown) => Promise<{ statusCode: number; body: string }>;
 const load = async (name: string) => (await import(`../../functions/${name}`)).handler as Handler;
@@ -54,5 +60,98 @@ describe('admin product fields PostgreSQL cannot take back', () => {
     });
     expect(create.status).toBe(400);
     expect((await patch(product.id, { name: 'Émile’s drop 🎟' })).statusCode).toBe(200);
+  });
+});
+
+// What a black-box review (2026-12-03) found: each was a 500, a lost order, or an answer that
+// disagreed with API.md.
+describe('black-box review findings', () => {
+  it('a JWT whose sub is not a string is 401, not a customer named "[object Object]"', async () => {
+    const secret = new TextEncoder().encode(process.env['AUTH_JWT_SECRET']!);
+    const product = await newProduct({ stock_total: 5 });
+    for (const sub of [{ a: 1 }, true, ['x'], 123]) {
+      const token = await new SignJWT({ sub } as unknown as JWTPayload)
+        .setProtectedHeader({ alg: 'HS256' })
+        .setExpirationTime('1h')
+        .sign(secret);
+      const r = await call('POST', '/api/orders', { token, body: { product_id: product.id, qty: 1 } });
+      expect({ sub, status: r.status }).toEqual({ sub, status: 401 });
+    }
+    expect((await audit(product.id)).available).toBe(5);
+  });
+
+  it('a cursor naming a year PostgreSQL or encodeCursor never writes is 400, not 500', async () => {
+    const token = await buyerToken();
+    const uuid = '00000000-0000-4000-8000-000000000000';
+    for (const at of [
+      '+010000-01-01T00:00:00.000Z',
+      '-000001-01-01T00:00:00.000Z',
+      '0000-01-01T00:00:00.000Z',
+    ]) {
+      const cursor = Buffer.from(JSON.stringify([at, uuid])).toString('base64url');
+      const r = await call('GET', `/api/orders?cursor=${cursor}`, { token });
+      expect({ at, status: r.status, type: r.body.type }).toEqual({
+        at,
+        status: 400,
+        type: expect.stringMatching(/invalid-request$/),
+      });
+    }
+    const issued = Buffer.from(JSON.stringify(['2026-12-03T10:00:00.000Z', uuid])).toString('base64url');
+    expect((await call('GET', `/api/orders?cursor=${issued}`, { token })).status).toBe(200);
+  });
+
+  it('a signed webhook with a webhook-id above 255 characters is 400 naming it, and changes nothing', async () => {
+    const product = await newProduct({ stock_total: 2 });
+    const r = await reserve(await buyerToken(), product.id, 1);
+    const long = await sendWebhook(r.body.order_id, {
+      amount_cents: r.body.amount_cents,
+      webhook_id: `evt_${'x'.repeat(252)}`,
+    });
+    expect(long.status).toBe(400);
+    expect(long.body.errors).toEqual([{ field: 'webhook-id', message: 'at most 255 characters' }]);
+    const ok = await sendWebhook(r.body.order_id, {
+      amount_cents: r.body.amount_cents,
+      webhook_id: `evt_${'x'.repeat(251)}`,
+    });
+    expect([200, 202]).toContain(ok.status);
+  });
+
+  it('the product view and an order agree on a paused sale that has ended: ended', async () => {
+    const product = await newProduct({ stock_total: 5 });
+    const admin = await adminToken();
+    const ended = new Date(Date.now() - 60_000).toISOString();
+    const p = await call('PATCH', `/api/admin/products/${product.id}`, {
+      token: admin,
+      body: { paused: true, sale_ends_at: ended },
+    });
+    expect(p.body.sale).toMatchObject({ paused: true, state: 'ended' });
+    const r = await reserve(await buyerToken(), product.id, 1);
+    expect([r.status, r.body.type]).toEqual([409, expect.stringMatching(/sale-ended$/)]);
+  });
+
+  it('a window PATCH racing one of its other end is 400 for the loser (the table CHECK decides), never 500', async () => {
+    const product = await newProduct({ stock_total: 5 });
+    const admin = await adminToken();
+    const patch = (body: unknown) =>
+      call('PATCH', `/api/admin/products/${product.id}`, { token: admin, body });
+    // The adapter alone: the domain's check passed on an older row, the UPDATE meets a newer one.
+    expect((await patch({ sale_starts_at: '2030-01-01T00:00:00Z' })).status).toBe(200);
+    expect(await products().update(product.id, { sale_ends_at: new Date('2029-01-01T00:00:00Z') }, 0)).toBe(
+      'window_invalid',
+    );
+    // Over HTTP, in parallel: whichever lands second is refused.
+    for (let i = 0; i < 5; i++) {
+      await patch({ sale_starts_at: null, sale_ends_at: null });
+      const statuses = (
+        await Promise.all([
+          patch({ sale_starts_at: '2030-01-01T00:00:00Z' }),
+          patch({ sale_ends_at: '2029-01-01T00:00:00Z' }),
+        ])
+      ).map((r) => r.status);
+      expect(statuses.every((s) => s === 200 || s === 400)).toBe(true);
+      expect(statuses).toContain(200);
+    }
+    const view = (await call('GET', `/api/products/${product.id}`)).body;
+    expect(view.sale.starts_at === null || view.sale.ends_at === null).toBe(true);
   });
 });

@@ -60,6 +60,22 @@ describe('payments', () => {
     expect(w.state.markers.get(o.order_id)?.applied).toBe(true);
   });
 
+  it('a failure for another amount or currency is ignored and keeps the units held (API.md: either type)', async () => {
+    const w = new SettleWorld(5);
+    const o = order(uuid(), 2);
+    w.addReserved(o);
+    for (const e of [
+      { ...fail(o), amount_cents: 1 },
+      { ...fail(o), currency: 'USD' },
+    ]) {
+      const r = await handlePayment(w.deps(), e);
+      expect(r).toMatchObject({ result: 'ignored', status: 'reserved' });
+      expect((r as { reason: string }).reason).toMatch(/mismatch/);
+    }
+    expect(w.available).toBe(3);
+    expect(await handlePayment(w.deps(), fail(o))).toEqual({ result: 'applied', status: 'payment_failed' });
+  });
+
   it('an event before its order is stored pending, then applied once the order exists', async () => {
     const w = new SettleWorld(5);
     const o = order(uuid());
