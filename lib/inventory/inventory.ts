@@ -201,7 +201,7 @@ export function redisInventory(
       const k = keysOf(product_id);
       const reply = await redis.lua.adjustStock({
         keys: { sale: k.sale, adjusted: k.adjusted },
-        args: { delta: a.delta, adjustment_id: a.id },
+        args: { delta: a.delta, adjustment_id: a.id, mode: a.withdrawn ? 'withdraw' : 'apply' },
       });
       if (reply[0] === 'ok' || reply[0] === 'already') {
         return { kind: 'applied', stock_total: reply[1], available: reply[2] };

@@ -102,7 +102,7 @@ export const SCRIPTS = {
   adjustStock: script({
     file: 'adjust-stock.lua',
     keys: ['sale', 'adjusted'],
-    args: ['delta', 'adjustment_id'],
+    args: ['delta', 'adjustment_id', 'mode'],
     reply: z.union([
       z.tuple([z.enum(['ok', 'already']), int, int]),
       z.tuple([z.literal('negative'), int]),

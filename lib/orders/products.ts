@@ -41,13 +41,22 @@ export function pgProducts(sql: Sql): ProductStore & { list(): Promise<Product[]
     },
     settleAdjustment: (a, outcome) => settleAdjustment(sql, a, outcome),
     async pendingAdjustments(older_than_s, limit, scope = null) {
-      const rows = await sql<{ id: string; product_id: string; delta: number }[]>`
-        SELECT id, product_id, delta FROM stock_adjustments
+      const rows = await sql<{ id: string; product_id: string; delta: number; withdrawn: boolean }[]>`
+        SELECT id, product_id, delta, withdrawn_at IS NOT NULL AS withdrawn FROM stock_adjustments
         WHERE applied_at IS NULL AND refused_at IS NULL
-          AND created_at < now() - make_interval(secs => ${older_than_s})
+          AND (created_at < now() - make_interval(secs => ${older_than_s}) OR withdrawn_at IS NOT NULL)
           ${scopeFilter(sql, 'product_id', scope)}
         ORDER BY id LIMIT ${limit}`;
-      return rows.map((r) => ({ id: Number(r.id), product_id: Number(r.product_id), delta: r.delta }));
+      return rows.map((r) => ({
+        id: Number(r.id),
+        product_id: Number(r.product_id),
+        delta: r.delta,
+        withdrawn: r.withdrawn,
+      }));
+    },
+    async withdrawAdjustment(a) {
+      await sql`UPDATE stock_adjustments SET withdrawn_at = now()
+        WHERE id = ${a.id} AND applied_at IS NULL AND refused_at IS NULL`;
     },
     async list() {
       return (await sql<ProductRow[]>`SELECT * FROM products ORDER BY id`).map(productFromRow);

@@ -8,23 +8,25 @@ import { ORDER_COLUMNS, type OrderRow, orderFromRow, type ProductRow, productFro
 
 /**
  * The snapshot's stock_total already holds every pending adjustment (written in the same
- * transaction as its row): the rebuild decides them here, in its snapshot. A removal that would
- * take `available` below 0 is refused (taken back off stock_total), as Redis would have; the rest
- * are applied by this rebuild. Oldest first, as Redis would have seen them.
+ * transaction as its row): the rebuild decides them here, in its snapshot. A withdrawn one, and a
+ * removal that would take `available` below 0, are refused (taken back off stock_total), as Redis
+ * would have; the rest are applied by this rebuild. Oldest first, as Redis would have seen them.
  */
 async function decidePending(
   tx: Tx,
   product_id: number,
   available_with_all: number,
 ): Promise<{ refused_units: number }> {
-  const pending = await tx<{ id: string; delta: number }[]>`
-    SELECT id, delta FROM stock_adjustments
+  const pending = await tx<{ id: string; delta: number; withdrawn: boolean }[]>`
+    SELECT id, delta, withdrawn_at IS NOT NULL AS withdrawn FROM stock_adjustments
     WHERE product_id = ${product_id} AND applied_at IS NULL AND refused_at IS NULL ORDER BY id`;
   // Start from the state without any pending delta, then take each in turn.
   let available = available_with_all - pending.reduce((n, a) => n + a.delta, 0);
   let refused_units = 0;
   for (const a of pending) {
-    const refuse = available + a.delta < 0;
+    // Withdrawn: its PATCH answered 503, and Redis (now lost) is the only place it could have
+    // been applied; refusing it is what the admin was told.
+    const refuse = a.withdrawn || available + a.delta < 0;
     if (refuse) refused_units += a.delta;
     else available += a.delta;
     const column = refuse ? 'refused_at' : 'applied_at';

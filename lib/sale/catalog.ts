@@ -100,13 +100,23 @@ async function applyAdjustment(
   deps: CatalogDeps,
   adjustment: StockAdjustment,
 ): Promise<{ kind: 'stock_would_go_negative'; available: number } | { kind: 'unavailable' } | null> {
-  const r = await deps.inventory.adjustStock(adjustment.product_id, adjustment);
+  const r = await deps.inventory.adjustStock(adjustment.product_id, adjustment).catch(async (err) => {
+    // Outcome unknown, and the PATCH answers 503 ("retry"): the release run must refuse the change
+    // rather than apply it later, or the admin's retry adds it twice. If Redis did apply it before
+    // its reply was lost, the release run finds it applied and records that.
+    await deps.products.withdrawAdjustment(adjustment);
+    throw err;
+  });
   if (r.kind === 'missing') {
     // Lost or being rebuilt: take it back unless the rebuild already counted it.
     if ((await deps.products.settleAdjustment(adjustment, 'refused')) === 'applied') return null;
     return { kind: 'unavailable' };
   }
-  const fate = await deps.products.settleAdjustment(adjustment, r.kind === 'applied' ? 'applied' : 'refused');
+  // Redis has decided. If PostgreSQL cannot record it now the release run does (adjust-stock.lua
+  // gives it the same decision), so the answer is Redis's decision, not a 503 whose retry would be
+  // a second change.
+  const decided = r.kind === 'applied' ? 'applied' : 'refused';
+  const fate = await deps.products.settleAdjustment(adjustment, decided).catch(() => decided);
   if (fate === 'applied') return null;
   const [snapshot] = await deps.inventory.snapshots([adjustment.product_id]);
   return {

@@ -150,6 +150,11 @@ export interface StockAdjustment {
   id: number;
   product_id: number;
   delta: number;
+  /**
+   * Its PATCH answered 503 (Redis failed mid-call, outcome unknown): refused unless Redis already
+   * applied it, so the admin's retry is not a second change.
+   */
+  withdrawn?: boolean;
 }
 
 export type AdjustOutcome =

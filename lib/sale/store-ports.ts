@@ -91,8 +91,13 @@ export interface ProductStore {
     adjustment: StockAdjustment,
     outcome: 'applied' | 'refused',
   ): Promise<'applied' | 'refused'>;
-  /** Adjustments still pending after `older_than_s` (a PATCH that died between its writes). */
+  /**
+   * Adjustments still pending after `older_than_s` (a PATCH that died between its writes), and
+   * withdrawn ones at once (their PATCH has answered).
+   */
   pendingAdjustments(older_than_s: number, limit: number, scope?: ProductScope): Promise<StockAdjustment[]>;
+  /** Marks a pending adjustment withdrawn (its PATCH answered 503); a decided one is left as it is. */
+  withdrawAdjustment(adjustment: StockAdjustment): Promise<void>;
 }
 
 export interface Logger {

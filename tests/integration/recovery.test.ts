@@ -449,4 +449,18 @@ describe('stock adjustments pending across a loss', () => {
     });
     expect(await audit(product.id)).toMatchObject({ stock_total: 8, available: 6, reserved: 2, ok: true });
   });
+
+  it('a withdrawn adjustment (its PATCH answered 503) is refused by the rebuild, and stays refused', async () => {
+    const product = await newProduct({ stock_total: 5 });
+    const withdrawn = await pendingAdjustment(product.id, 4);
+    await pgProducts(db()).withdrawAdjustment(withdrawn);
+    await lose(product.id, []);
+    await rebuilt(product.id);
+    const [f] = await sql<{ applied: boolean; refused: boolean }[]>`
+      SELECT applied_at IS NOT NULL AS applied, refused_at IS NOT NULL AS refused
+      FROM stock_adjustments WHERE id = ${withdrawn.id}`;
+    expect(f).toEqual({ applied: false, refused: true });
+    expect(await inventory().adjustStock(product.id, withdrawn)).toMatchObject({ kind: 'refused' });
+    expect(await audit(product.id)).toMatchObject({ stock_total: 5, available: 5, ok: true });
+  });
 });

@@ -117,4 +117,52 @@ describe('stock_delta across a crash', () => {
     expect(ok.body).toMatchObject({ stock_total: 5, available: 4 });
     expect(await pgStockTotal(product.id)).toBe(5);
   });
+
+  describe('a PATCH whose Redis call fails (503: retry) never changes stock later behind the retry', () => {
+    /** The PATCH as the handler runs it, with Redis failing around the adjust-stock call. */
+    const patchWithRedisFailing = (id: number, stock_delta: number, failing: 'before' | 'after') =>
+      updateProduct(
+        {
+          products: products(),
+          inventory: Object.assign(Object.create(inventory()), {
+            async adjustStock(
+              product_id: number,
+              a: Parameters<ReturnType<typeof inventory>['adjustStock']>[1],
+            ) {
+              // 'after': Redis ran the script and the reply was lost on the wire.
+              if (failing === 'after') await inventory().adjustStock(product_id, a);
+              throw new Error('Connection is closed.');
+            },
+          }),
+        },
+        id,
+        { stock_delta },
+      );
+
+    it('not reached: the release run refuses it, and the retry is the only change', async () => {
+      const product = await newProduct({ stock_total: 100 });
+      await expect(patchWithRedisFailing(product.id, 50, 'before')).rejects.toThrow(/closed/);
+      // Before this fix the release run applied it: +50, and the retry made it +100.
+      expect((await releaseRun()).adjustments_settled).toBe(1);
+      expect(await redisState(product.id)).toEqual({ stock_total: 100, available: 100 });
+      expect(await pgStockTotal(product.id)).toBe(100);
+      const retry = await call('PATCH', `/api/admin/products/${product.id}`, {
+        token: await adminToken(),
+        body: { stock_delta: 50 },
+      });
+      expect(retry.body).toMatchObject({ stock_total: 150, available: 150 });
+      await releaseRun();
+      expect(await pgStockTotal(product.id)).toBe(150);
+      expect(await audit(product.id)).toMatchObject({ stock_total: 150, available: 150, ok: true });
+    });
+
+    it('applied before the reply was lost: the release run records it applied, both stores agree', async () => {
+      const product = await newProduct({ stock_total: 100 });
+      await expect(patchWithRedisFailing(product.id, -30, 'after')).rejects.toThrow(/closed/);
+      expect((await releaseRun()).adjustments_settled).toBe(1);
+      expect(await redisState(product.id)).toEqual({ stock_total: 70, available: 70 });
+      expect(await pgStockTotal(product.id)).toBe(70);
+      expect(await audit(product.id)).toMatchObject({ stock_total: 70, available: 70, ok: true });
+    });
+  });
 });
