@@ -1,5 +1,5 @@
 // Reserve units for a buyer: one atomic inventory call, then a best-effort send to the queue.
-import { newOrderId } from './order-id';
+import { newOrderId, PRODUCT_ID_MAX } from './order-id';
 import type { InventoryReserveResult, ReserveOutcome } from './outcomes';
 import type { Logger, OrderQueue, ReservingInventory } from './ports';
 import { orderFromAccepted } from './types';
@@ -18,6 +18,9 @@ export interface ReserveInput {
 }
 
 export async function reserveOrder(deps: ReserveDeps, input: ReserveInput): Promise<ReserveOutcome> {
+  // No product has an id past what an order id carries (order-id.ts): an unknown product, as API.md
+  // answers any other.
+  if (input.product_id > PRODUCT_ID_MAX) return { kind: 'product_not_found' };
   const order_id = newOrderId(input.product_id);
   let result: InventoryReserveResult;
   try {

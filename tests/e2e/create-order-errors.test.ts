@@ -144,15 +144,19 @@ describe('401 unauthorized, checked before the body', () => {
 describe('business rejections', () => {
   it('422 qty-above-limit names the limit and takes nothing', async () => {
     const product = await newProduct({ stock_total: 10, max_per_order: 2 });
-    const r = await reserve(await buyerToken(), product.id, 3);
-    expectProblem(r, 422, 'qty-above-limit');
-    expect(r.body.max_per_order).toBe(2);
+    for (const qty of [3, 1_000_001, Number.MAX_SAFE_INTEGER]) {
+      const r = await reserve(await buyerToken(), product.id, qty);
+      expectProblem(r, 422, 'qty-above-limit');
+      expect(r.body.max_per_order).toBe(2);
+    }
     expect((await audit(product.id)).available).toBe(10);
   });
 
-  it('404 product-not-found for an id no product has', async () => {
-    const r = await reserve(await buyerToken(), 0xffff_ffff, 1);
-    expectProblem(r, 404, 'product-not-found');
+  it('404 product-not-found for an id no product has, however large (an exact JSON integer)', async () => {
+    for (const id of [0xffff_ffff, 0x1_0000_0000, Number.MAX_SAFE_INTEGER]) {
+      const r = await reserve(await buyerToken(), id, 1);
+      expectProblem(r, 404, 'product-not-found');
+    }
   });
 
   it('409 sale-not-started before the window opens (with starts_at)', async () => {
