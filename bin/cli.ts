@@ -3,12 +3,15 @@
 // other deployment, set DATABASE_URL, REDIS_URL, ORDERS_QUEUE_URL, AUTH_JWT_SECRET yourself.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
+import { integer, positiveNumber } from './options';
 
 loadLocalStackEnv();
 const { config, required } = await import('../lib/config');
+checkConfig();
 const { webhookHeaders } = await import('../infra/local/sandbox/sign');
-const { mintToken } = await import('../lib/http/auth');
+const { mintToken, SUBJECT_RULE, validSubject } = await import('../lib/http/auth');
+const { isUuid } = await import('../lib/sale/order-id');
 const container = await import('../lib/container');
 const { auditProduct } = await import('../lib/sale/audit');
 const { RELEASE_RUN_DEFAULTS, runRelease } = await import('../lib/sale/release-run');
@@ -29,13 +32,19 @@ const program = new Command('flash-sale').description('flash-sale operator CLI')
 program
   .command('token')
   .description('mint a development JWT (buyer by default)')
-  .option('--customer <id>', 'customer id (the token subject)', 'demo-buyer')
+  .option('--customer <id>', 'customer id (the token subject)', customerId, 'demo-buyer')
   .option('--admin', 'mint an admin token (claim role=admin)')
-  .option('--ttl <seconds>', 'lifetime in seconds', '86400')
-  .action(async (o: { customer: string; admin?: boolean; ttl: string }) => {
+  .option('--ttl <seconds>', 'lifetime in seconds', integer(1), 86400)
+  .action(async (o: { customer: string; admin?: boolean; ttl: number }) => {
     const customer_id = o.admin && o.customer === 'demo-buyer' ? 'admin' : o.customer;
-    console.log(await mintToken({ customer_id, admin: o.admin === true, ttl_s: Number(o.ttl) }));
+    console.log(await mintToken({ customer_id, admin: o.admin === true, ttl_s: o.ttl }));
   });
+
+/** The API refuses a token whose subject breaks its rule, so none is minted. */
+function customerId(value: string): string {
+  if (!validSubject(value)) throw new InvalidArgumentError(SUBJECT_RULE);
+  return value;
+}
 
 program
   .command('release')
@@ -56,9 +65,10 @@ program
   .command('audit')
   .description('audit every product; exit 1 on drift; list refunds and orphaned payments')
   .option('--json', 'print JSON')
-  .option('--product <id>', 'audit only this product')
-  .action(async (o: { json?: boolean; product?: string }) => {
-    const products = await container.inventory().snapshots(o.product ? [Number(o.product)] : undefined);
+  .option('--product <id>', 'audit only this product', integer(1))
+  .action(async (o: { json?: boolean; product?: number }) => {
+    const products = await container.inventory().snapshots(o.product ? [o.product] : undefined);
+    if (o.product && products.length === 0) throw await unknownProduct(o.product);
     const reports = [];
     for (const p of products.sort((a, b) => a.product.id - b.product.id)) {
       const r = await auditProduct(
@@ -79,6 +89,13 @@ program
     process.exitCode = ok ? 0 : 1;
   });
 
+/** Redis has no sale of this id: a product that does not exist, or one whose live state was lost. */
+async function unknownProduct(id: number): Promise<Error> {
+  return (await container.products().get(id))
+    ? new Error(`product ${id} has no sale state in Redis: \`npm run cli -- rebuild\` restores it`)
+    : new Error(`product ${id} does not exist`);
+}
+
 function printAudit(
   reports: Awaited<ReturnType<typeof auditProduct>>[],
   refunds: number,
@@ -97,12 +114,11 @@ function printAudit(
 program
   .command('webhook-rejects')
   .description('unverified webhook requests: counts per minute and reason, and the kept sample')
-  .option('--minutes <n>', 'how many recent minutes to show', '60')
-  .action(async (o: { minutes: string }) => {
+  // the per-minute counts are kept 24 hours
+  .option('--minutes <n>', 'how many recent minutes to show (at most 1440)', integer(1, 1440), 60)
+  .action(async (o: { minutes: number }) => {
     const { unverifiedReport } = await import('../lib/http/webhook-door');
-    console.log(
-      JSON.stringify(await unverifiedReport(Math.min(1440, Math.max(1, Number(o.minutes) || 60))), null, 2),
-    );
+    console.log(JSON.stringify(await unverifiedReport(o.minutes), null, 2));
   });
 
 program
@@ -115,27 +131,20 @@ program
   });
 
 program
-  .command('pay <order_id>')
+  .command('pay')
   .description('send a signed payment webhook to an API, as the provider would (development)')
+  .argument('<order_id>', 'the order (a UUID)', orderId)
   .option('--failed', 'send payment.failed instead of payment.succeeded')
-  .option('--amount <cents>', 'amount in cents (default: the order amount, read over the API)')
+  .option('--amount <cents>', 'amount in cents (default: the order amount, read over the API)', integer(0))
   .option('--currency <code>', 'currency', 'EUR')
   .option('--url <base>', 'API base URL', `http://localhost:${process.env['PORT'] ?? 3000}`)
   .action(
-    async (order_id: string, o: { failed?: boolean; amount?: string; currency: string; url: string }) => {
-      const admin = await mintToken({ customer_id: 'cli-admin', admin: true });
-      const order = o.amount
-        ? { amount_cents: Number(o.amount) }
-        : ((await (
-            await fetch(`${o.url}/api/orders/${order_id}`, { headers: { authorization: `Bearer ${admin}` } })
-          ).json()) as {
-            amount_cents: number;
-          });
+    async (order_id: string, o: { failed?: boolean; amount?: number; currency: string; url: string }) => {
       const body = JSON.stringify({
         type: o.failed ? 'payment.failed' : 'payment.succeeded',
         data: {
           order_id,
-          amount_cents: order.amount_cents,
+          amount_cents: o.amount ?? (await orderAmount(o.url, order_id)),
           currency: o.currency,
           payment_id: `cli_${Date.now()}`,
         },
@@ -147,13 +156,33 @@ program
         body,
       });
       console.log(res.status, await res.text());
+      if (!res.ok) process.exitCode = 1; // the API refused the payment: not a success for a script
     },
   );
+
+function orderId(value: string): string {
+  if (!isUuid(value)) throw new InvalidArgumentError('an order id is a UUID');
+  return value;
+}
+
+/** The order's amount, read over the API: a webhook for an order it does not know is never sent. */
+async function orderAmount(base: string, order_id: string): Promise<number> {
+  const admin = await mintToken({ customer_id: 'cli-admin', admin: true });
+  const res = await fetch(`${base}/api/orders/${order_id}`, {
+    headers: { authorization: `Bearer ${admin}` },
+  });
+  if (res.status === 404) throw new Error(`order ${order_id} not found at ${base}`);
+  if (!res.ok) throw new Error(`GET ${base}/api/orders/${order_id}: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { amount_cents: number }).amount_cents;
+}
 
 program
   .command('bench')
   .description('the benchmark (same as npm run bench; --only NAME,NAME, --quick, --list): tables, JSON + SVG')
+  // Every word after `bench`, --help included, goes to load/bench.ts unchanged: it parses its own.
+  .helpOption(false)
   .allowUnknownOption()
+  .allowExcessArguments()
   .action(async (_o: unknown, cmd: Command) => {
     const { spawnSync } = await import('node:child_process');
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'load/bench.ts', ...cmd.args], {
@@ -165,8 +194,8 @@ program
 program
   .command('prewarm')
   .description("keep createOrder warm for a product's sale window (provisioned concurrency on its alias)")
-  .requiredOption('--product <id>', 'product whose sale window to cover (read over the API)')
-  .option('--peak-rps <n>', 'expected peak POST /api/orders per second for this sale')
+  .requiredOption('--product <id>', 'product whose sale window to cover (read over the API)', integer(1))
+  .option('--peak-rps <n>', 'expected peak POST /api/orders per second for this sale', positiveNumber)
   .option('--cancel', "remove this product's warm capacity (other sales keep theirs)")
   .requiredOption('--stage <name>', 'deployed stage (function flash-sale-<stage>-createOrder)')
   .option(
@@ -175,57 +204,65 @@ program
     `http://localhost:${process.env['PORT'] ?? 3000}`,
   )
   .option('--alias <name>', "createOrder's alias the API invokes", 'live')
-  .option('--lead-min <minutes>', 'warm this long before the sale starts', '10')
-  .option('--invocation-ms <ms>', "mean createOrder duration in AWS (Little's law)", '40')
-  .option('--headroom <x>', 'capacity above the mean', '1.5')
-  .option('--concurrency-max <n>', "createOrder's reserved concurrency", '200')
-  .option('--memory-mb <mb>', "createOrder's memory", '512')
+  .option('--lead-min <minutes>', 'warm this long before the sale starts', integer(0), 10)
+  .option('--invocation-ms <ms>', "mean createOrder duration in AWS (Little's law)", positiveNumber, 40)
+  .option('--headroom <x>', 'capacity above the mean', positiveNumber, 1.5)
+  .option('--concurrency-max <n>', "createOrder's reserved concurrency", integer(1), 200)
+  .option('--memory-mb <mb>', "createOrder's memory (Lambda's range)", integer(128, 10_240), 512)
   .option('--dry-run', 'print the schedule, its cost and the calls; change nothing')
-  .action(async (o: Record<string, string | boolean | undefined>) => {
+  .action(async (o: PrewarmOpts) => {
     const { runPrewarm } = await import('../lib/ops/prewarm');
     const { scheduleStore } = await import('../lib/ops/autoscaling');
     const { ApplicationAutoScalingClient } = await import('@aws-sdk/client-application-auto-scaling');
-    const num = (k: string) => {
-      const v = Number(o[k]);
-      if (!Number.isFinite(v))
-        throw new Error(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be a number`);
-      return v;
-    };
-    if (!o['cancel'] && o['peakRps'] === undefined) throw new Error('give --peak-rps N, or --cancel');
-    const product_id = num('product');
-    const resource_id = `function:flash-sale-${o['stage']}-createOrder:${o['alias']}`;
+    if (!o.cancel && o.peakRps === undefined) throw new Error('give --peak-rps N, or --cancel');
+    const resource_id = `function:flash-sale-${o.stage}-createOrder:${o.alias}`;
     const store = scheduleStore(new ApplicationAutoScalingClient({ region: config().AWS_REGION }), {
       resource_id,
     });
-    console.log(`${o['dryRun'] ? 'dry run: ' : ''}${resource_id}`);
+    console.log(`${o.dryRun ? 'dry run: ' : ''}${resource_id}`);
     await runPrewarm(
       {
         window: async (id) => {
-          const res = await fetch(`${o['url']}/api/products/${id}`);
+          const res = await fetch(`${o.url}/api/products/${id}`);
           if (!res.ok) throw new Error(`GET /api/products/${id}: ${res.status}`);
           const p = (await res.json()) as { sale: { starts_at: string | null; ends_at: string | null } };
           const ms = (t: string | null) => (t === null ? null : Date.parse(t));
           return { product_id: id, starts_at_ms: ms(p.sale.starts_at), ends_at_ms: ms(p.sale.ends_at) };
         },
-        schedule: o['dryRun'] ? dryRunSchedule(store) : store,
+        schedule: o.dryRun ? dryRunSchedule(store) : store,
         now_ms: () => Date.now(),
         say: (l) => console.log(l),
       },
       {
-        product_id,
-        peak_rps: o['cancel'] ? null : num('peakRps'),
-        lead_ms: num('leadMin') * 60_000,
+        product_id: o.product,
+        peak_rps: o.cancel ? null : (o.peakRps ?? null),
+        lead_ms: o.leadMin * 60_000,
         sizing: {
-          invocation_ms: num('invocationMs'),
-          headroom: num('headroom'),
-          concurrency_max: num('concurrencyMax'),
+          invocation_ms: o.invocationMs,
+          headroom: o.headroom,
+          concurrency_max: o.concurrencyMax,
         },
-        memory_mb: num('memoryMb'),
+        memory_mb: o.memoryMb,
         arch: 'arm64',
-        dry_run: o['dryRun'] === true,
+        dry_run: o.dryRun === true,
       },
     );
   });
+
+interface PrewarmOpts {
+  product: number;
+  peakRps?: number;
+  cancel?: boolean;
+  stage: string;
+  url: string;
+  alias: string;
+  leadMin: number;
+  invocationMs: number;
+  headroom: number;
+  concurrencyMax: number;
+  memoryMb: number;
+  dryRun?: boolean;
+}
 
 /** --dry-run: reads the actions in place when credentials allow, and never writes. */
 function dryRunSchedule(store: { list(): Promise<import('../lib/ops/prewarm').ScheduledAction[]> }) {
@@ -243,20 +280,32 @@ function dryRunSchedule(store: { list(): Promise<import('../lib/ops/prewarm').Sc
 program
   .command('simulate')
   .description('rehearse a sale on a product of its own against the running local stack (seeded plan)')
-  .option('--seed <n>', 'fixes the plan: arrivals, quantities, decisions', String(PLAN_DEFAULTS.seed))
-  .option('--buyers <n>', 'buyers arriving', String(PLAN_DEFAULTS.buyers))
-  .option('--arrival-s <s>', 'arrivals spread over this many seconds', String(PLAN_DEFAULTS.arrival_s))
-  .option('--ttl-s <s>', 'reservation TTL of the product', String(PLAN_DEFAULTS.reservation_ttl_s))
+  // the seed is a 32-bit unsigned integer: the generator (plan.ts rng) takes no more
+  .option(
+    '--seed <n>',
+    'fixes the plan: arrivals, quantities, decisions',
+    integer(0, 0xffff_ffff),
+    PLAN_DEFAULTS.seed,
+  )
+  .option('--buyers <n>', 'buyers arriving', integer(1), PLAN_DEFAULTS.buyers)
+  .option('--arrival-s <s>', 'arrivals spread over this many seconds', integer(1), PLAN_DEFAULTS.arrival_s)
+  // the API's bounds on a product's reservation TTL
+  .option(
+    '--ttl-s <s>',
+    'reservation TTL of the product',
+    integer(1, 86_400),
+    PLAN_DEFAULTS.reservation_ttl_s,
+  )
   .option('--plan-only', 'print the plan and its hash, run nothing')
   .option('--svg <path>', 'where the picture goes (default DATA_DIR/simulate-<seed>.svg)')
   .option('--url <base>', 'API base URL', `http://127.0.0.1:${process.env['PORT'] ?? 3000}`)
   .action(async (o: SimulateOpts) => {
     const plan = makePlan({
       ...PLAN_DEFAULTS,
-      seed: Number(o.seed),
-      buyers: Number(o.buyers),
-      arrival_s: Number(o.arrivalS),
-      reservation_ttl_s: Number(o.ttlS),
+      seed: o.seed,
+      buyers: o.buyers,
+      arrival_s: o.arrivalS,
+      reservation_ttl_s: o.ttlS,
     });
     const paths = Object.entries(pathCounts(plan)).map(([k, n]) => `${k} ${n}`);
     console.log(
@@ -279,10 +328,10 @@ program
   });
 
 interface SimulateOpts {
-  seed: string;
-  buyers: string;
-  arrivalS: string;
-  ttlS: string;
+  seed: number;
+  buyers: number;
+  arrivalS: number;
+  ttlS: number;
   planOnly?: boolean;
   svg?: string;
   url: string;
@@ -393,14 +442,27 @@ async function dlqDepth() {
 program
   .command('dlq-redrive')
   .description('move messages from the orders dead-letter queue back to the orders queue')
-  .option('--max <n>', 'at most this many messages', '10000')
-  .action(async (o: { max: string }) => {
+  .option('--max <n>', 'at most this many messages', integer(1), 10_000)
+  .action(async (o: { max: number }) => {
     const c = config();
     if (!c.ORDERS_DLQ_URL || !c.ORDERS_QUEUE_URL)
       throw new Error('ORDERS_DLQ_URL and ORDERS_QUEUE_URL must be set');
-    const moved = await redrive(sqsClient(), c.ORDERS_DLQ_URL, c.ORDERS_QUEUE_URL, Number(o.max));
+    const moved = await redrive(sqsClient(), c.ORDERS_DLQ_URL, c.ORDERS_QUEUE_URL, o.max);
     console.log(JSON.stringify({ moved }));
   });
+
+/**
+ * The settings checked before the modules that read them at import (the logger): an invalid one is
+ * the operator's to fix, one line naming it, not a stack trace from inside an import.
+ */
+function checkConfig(): void {
+  try {
+    config();
+  } catch (err) {
+    console.error(`flash-sale: ${(err as Error).message}`);
+    process.exit(1);
+  }
+}
 
 function loadLocalStackEnv(): void {
   if (process.env['DATABASE_URL'] && (process.env['REDIS_URL'] || process.env['REDIS_CLUSTER_NODES'])) return;

@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
+import { integer } from './options';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SLS = join(ROOT, 'node_modules', '.bin', 'sls');
@@ -42,8 +43,9 @@ stageCommand('deployments', 'list the stage deployments a rollback can return to
 );
 
 stageCommand('rollback', 'redeploy the functions and stack of an earlier deployment (migrations stay)')
-  .requiredOption('--timestamp <ms>', 'a timestamp from `npm run ops -- deployments`')
-  .action((o: StageOpts & { timestamp: string }) => sls(['rollback', '--timestamp', o.timestamp], o));
+  // epoch milliseconds, as the deployments list shows them; anything else is refused here, not by sls
+  .requiredOption('--timestamp <ms>', 'a timestamp from `npm run ops -- deployments`', integer(1))
+  .action((o: StageOpts & { timestamp: number }) => sls(['rollback', '--timestamp', String(o.timestamp)], o));
 
 stageCommand('teardown', 'remove the stage stack (functions, API, queues, alarms, dashboard)').action(
   (o: StageOpts) => sls(['remove'], o),

@@ -94,9 +94,10 @@ function select(only: string | undefined) {
   if (!only) return SCENARIOS;
   const names = only.split(',').map((s) => s.trim());
   const unknown = names.filter((n) => !SCENARIOS.some((s) => s.name === n));
+  // a usage error: commander's one line and exit 1, before anything is started
   if (unknown.length)
-    throw new Error(
-      `unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`,
+    cli.error(
+      `error: unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`,
     );
   return SCENARIOS.filter((s) => names.includes(s.name));
 }

@@ -8,17 +8,29 @@ import { parseArgs } from 'node:util';
 import { cfnLint, packageDir, packageStage, ROOT, readTemplate, stageParams } from './package';
 import { checkTemplate } from './template-rules';
 
-const { values } = parseArgs({
-  options: {
-    stage: { type: 'string' },
-    region: { type: 'string' },
-    param: { type: 'string', multiple: true },
-    'dry-run': { type: 'boolean', default: false },
-  },
-});
+const USAGE = 'usage: npm run deploy -- --stage NAME [--region REGION] [--param KEY=VALUE]… [--dry-run]';
+
+/** The flags; one that parseArgs does not know (a typo) is a usage error, not a stack trace. */
+function flags() {
+  try {
+    return parseArgs({
+      options: {
+        stage: { type: 'string' },
+        region: { type: 'string' },
+        param: { type: 'string', multiple: true },
+        'dry-run': { type: 'boolean', default: false },
+      },
+    }).values;
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
+const values = flags();
 const stage = values.stage;
 if (!stage || !/^[a-zA-Z0-9-]{1,32}$/.test(stage)) {
-  console.error('usage: npm run deploy -- --stage NAME [--region REGION] [--param KEY=VALUE]… [--dry-run]');
+  console.error(USAGE);
   process.exit(2);
 }
 const slsArgs = [

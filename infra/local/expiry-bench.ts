@@ -3,7 +3,7 @@
 //   npm run bench:expiry -- [orders=2000] [products=4]
 // Prints orders expired, the run's duration and orders/s. On a shared machine the figure is noisy:
 // compare runs made side by side.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resetConfig } from '../../lib/config';
@@ -13,6 +13,7 @@ import { RELEASE_RUN_DEFAULTS, runRelease } from '../../lib/sale/release-run';
 import type { Order } from '../../lib/sale/types';
 import { persistOverdue, reserveUnsent } from './overdue-orders';
 import { freePort } from './procs';
+import { removeDataDir } from './services/postgres';
 import { startStack } from './stack';
 
 async function main() {
@@ -42,7 +43,7 @@ async function main() {
     console.log(`expiries/s ${rate}`);
   } finally {
     await stack.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    removeDataDir(dataDir); // with the cluster's fallback folder (a mkdtemp folder is private)
   }
   process.exit(0);
 }

@@ -16,6 +16,10 @@ if (!fn) {
   );
   process.exit(2);
 }
+if (eventPath && !existsSync(eventPath)) {
+  console.error(`no event file ${eventPath} (the sample events are in tests/events/)`);
+  process.exit(2);
+}
 const envFile = join(process.env['DATA_DIR'] ?? '.data', 'stack-env.json');
 if (!existsSync(envFile)) {
   console.error(`no ${envFile}: start the local stack first (npm start), or set DATA_DIR`);

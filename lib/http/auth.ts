@@ -28,8 +28,18 @@ export type AuthSettings = Pick<
 const CACHE_ENTRIES_MAX = 50_000;
 /** customer ids are 1–128 printable characters (API.md): no control or format characters */
 const SUBJECT = /^[^\p{C}]{1,128}$/u;
+/** what the verifier answers a bad subject; the CLI refuses to mint one with the same words */
+export const SUBJECT_RULE = 'sub must be 1-128 printable characters';
 const HS_ALGORITHMS = ['HS256'];
 const IDP_ALGORITHMS = ['RS256', 'ES256'];
+
+/**
+ * A token subject the verifier accepts. jose checks that `sub` is present, not that it is a string
+ * (RFC 7519 4.1.2): a number or an object would otherwise pass the pattern as its String().
+ */
+export function validSubject(sub: unknown): sub is string {
+  return typeof sub === 'string' && SUBJECT.test(sub);
+}
 
 export type Authenticate = (authorization: string | undefined) => Promise<Identity>;
 
@@ -52,11 +62,8 @@ export function tokenVerifier(s: AuthSettings): Authenticate {
     const { payload } = await (typeof key === 'function'
       ? jwtVerify(token, key, options)
       : jwtVerify(token, key, options));
-    // jose checks that `sub` is present, not that it is a string (RFC 7519 4.1.2): a number or an
-    // object would otherwise pass the pattern as its String() ("[object Object]").
     const sub = payload.sub;
-    if (typeof sub !== 'string' || !SUBJECT.test(sub))
-      throw new errors.JWTClaimValidationFailed('sub must be 1-128 printable characters', payload, 'sub');
+    if (!validSubject(sub)) throw new errors.JWTClaimValidationFailed(SUBJECT_RULE, payload, 'sub');
     return {
       identity: { customer_id: sub, admin: isAdmin(payload, s.AUTH_ADMIN_CLAIM, s.AUTH_ADMIN_VALUE) },
       exp_ms: (payload.exp as number) * 1000,

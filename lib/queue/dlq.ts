@@ -31,19 +31,25 @@ export async function queueDepth(
   };
 }
 
-/** Moves up to `max_messages` from the DLQ back to the queue; each is deleted only after its re-send. */
+/**
+ * Moves up to `max_messages` from the DLQ back to the queue; each is deleted only after its re-send.
+ * It never receives more than it may still move: a message received past the limit would be
+ * neither moved nor visible in the DLQ until its visibility timeout ran out.
+ */
 export async function redrive(
   sqs: SQSClient,
   from_dlq_url: string,
   to_queue_url: string,
   max_messages = 10_000,
 ): Promise<number> {
+  if (!Number.isSafeInteger(max_messages) || max_messages < 1)
+    throw new Error(`max_messages must be a whole number of at least 1, not ${max_messages}`);
   let moved = 0;
   while (moved < max_messages) {
     const r = await sqs.send(
       new ReceiveMessageCommand({
         QueueUrl: from_dlq_url,
-        MaxNumberOfMessages: 10,
+        MaxNumberOfMessages: Math.min(10, max_messages - moved), // 10: SQS's batch limit
         WaitTimeSeconds: 1,
         VisibilityTimeout: 60,
       }),

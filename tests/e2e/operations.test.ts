@@ -19,22 +19,25 @@ const run = promisify(execFile);
 const sql = postgres(process.env['DATABASE_URL']!, { max: 2 });
 afterAll(() => sql.end());
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string }> {
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function cli(...args: string[]): Promise<CliResult> {
   return cliWith({}, ...args);
 }
 
-async function cliWith(
-  env: Record<string, string>,
-  ...args: string[]
-): Promise<{ code: number; stdout: string }> {
+async function cliWith(env: Record<string, string>, ...args: string[]): Promise<CliResult> {
   try {
     const r = await run(process.execPath, ['--import', 'tsx', 'bin/cli.ts', ...args], {
       env: { ...process.env, ...env },
     });
-    return { code: 0, stdout: r.stdout };
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (err) {
-    const e = err as { code: number; stdout: string };
-    return { code: e.code, stdout: e.stdout };
+    const e = err as CliResult;
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
 }
 
@@ -67,6 +70,13 @@ it('audit command: ok, then drift after corrupting the Redis counter (exit 1)', 
   );
 });
 
+it('audit command: a product that does not exist is an error, not an empty table', async () => {
+  const r = await cli('audit', '--product', '999999');
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain('product 999999 does not exist');
+  expect(r.stdout).not.toContain('audit: ok');
+});
+
 it('release command runs the release work on demand and prints its report', async () => {
   const r = await cli('release');
   expect(r.code).toBe(0);
@@ -96,6 +106,16 @@ it('pay command sends a signed webhook the API applies', async () => {
   expect(read.body.status).toBe('paid');
 });
 
+it('pay command: an order the API does not know is not paid, and a refused webhook exits 1', async () => {
+  const unknown = await cli('pay', randomUUID(), '--url', baseUrl());
+  expect(unknown.code).toBe(1);
+  expect(unknown.stderr).toMatch(/order .* not found/);
+  expect(unknown.stdout).toBe(''); // no webhook sent
+  const refused = await cli('pay', randomUUID(), '--amount', '100', '--currency', 'EURO', '--url', baseUrl());
+  expect(refused.code).toBe(1);
+  expect(refused.stdout).toMatch(/^400 /);
+});
+
 it('the every-minute schedule expires an overdue order without anyone asking', {
   timeout: 150_000,
 }, async () => {
@@ -121,10 +141,15 @@ it('poison messages in the DLQ are counted by the audit and re-driven by a comma
   for (let i = 0; i < 3; i++) {
     await sqs.send(new SendMessageCommand({ QueueUrl: pair.dlqUrl, MessageBody: `{"poison":${i}}` }));
   }
-  const before = JSON.parse((await cliWith(env, 'audit', '--json', '--product', '999999')).stdout);
+  const product = await newProduct({ stock_total: 1 });
+  const before = JSON.parse((await cliWith(env, 'audit', '--json', '--product', String(product.id))).stdout);
   expect(before.dlq.visible + before.dlq.in_flight).toBe(3);
+  // --max moves that many and receives no more: the third stays visible in the DLQ, not in flight
+  const two = await cliWith(env, 'dlq-redrive', '--max', '2');
+  expect(JSON.parse(two.stdout)).toEqual({ moved: 2 });
+  expect(await queueDepth(sqs, pair.dlqUrl)).toEqual({ visible: 1, in_flight: 0 });
   const moved = await cliWith(env, 'dlq-redrive');
-  expect(JSON.parse(moved.stdout)).toEqual({ moved: 3 });
+  expect(JSON.parse(moved.stdout)).toEqual({ moved: 1 });
   expect(await queueDepth(sqs, pair.dlqUrl)).toEqual({ visible: 0, in_flight: 0 });
   const back = await sqs.send(
     new ReceiveMessageCommand({ QueueUrl: pair.queueUrl, MaxNumberOfMessages: 10 }),

@@ -1,14 +1,14 @@
 // `npm start`'s supervisor against real Redis and PostgreSQL of its own (not the suite's stack):
 // each is killed with kill -9 by its PID, as someone at a terminal would, and comes back on the same
 // port with what it had acknowledged (Redis from its AOF, PostgreSQL through crash recovery).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../infra/local/procs';
-import { startPostgres } from '../../infra/local/services/postgres';
+import { removeDataDir, startPostgres } from '../../infra/local/services/postgres';
 import { startRedis } from '../../infra/local/services/redis';
 import type { Stack } from '../../infra/local/stack';
 import { type Supervisor, stackServices, supervise } from '../../infra/local/supervise';
@@ -37,7 +37,7 @@ afterAll(async () => {
   supervisor.close();
   await stack.redis?.proc.stop();
   await stack.postgres?.proc.stop('SIGINT');
-  rmSync(dataDir, { recursive: true, force: true });
+  removeDataDir(dataDir); // with the cluster's fallback folder (a mkdtemp folder is private)
 });
 
 describe('npm start keeps its services up', () => {

@@ -1,7 +1,7 @@
 // The local stand-in for RDS: Debian's PostgreSQL under DATA_DIR (as the `postgres` user when run
 // as root).
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import postgres from 'postgres';
@@ -95,8 +95,7 @@ function pgDirForPostgresUser(dataDir: string): string {
   chownSync(wanted, pgUid(), pgGid());
   chmodSync(wanted, 0o700);
   if (reachableByPostgres(wanted)) return join(wanted, 'data');
-  const hash = createHash('sha256').update(wanted).digest('hex').slice(0, 12);
-  const fallback = join(tmpdir(), `flash-sale-pg-${hash}`);
+  const fallback = pgFallbackDir(dataDir);
   mkdirSync(fallback, { recursive: true });
   chownSync(fallback, pgUid(), pgGid());
   writeFileSync(
@@ -104,6 +103,21 @@ function pgDirForPostgresUser(dataDir: string): string {
     `the postgres user cannot reach this folder; the cluster lives in ${fallback}\n`,
   );
   return join(fallback, 'data');
+}
+
+/** Where the cluster of a DATA_DIR the postgres user cannot reach lives (startPostgres as root). */
+export function pgFallbackDir(dataDir: string): string {
+  const hash = createHash('sha256').update(resolve(dataDir, 'postgres')).digest('hex').slice(0, 12);
+  return join(tmpdir(), `flash-sale-pg-${hash}`);
+}
+
+/**
+ * Removes a throwaway DATA_DIR once its services are stopped, with the fallback cluster folder it
+ * may have (tens of MB left in the temp dir on every run otherwise: a mkdtemp folder is private).
+ */
+export function removeDataDir(dataDir: string): void {
+  rmSync(dataDir, { recursive: true, force: true });
+  rmSync(pgFallbackDir(dataDir), { recursive: true, force: true });
 }
 
 function reachableByPostgres(dir: string): boolean {
