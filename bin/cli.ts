@@ -207,7 +207,11 @@ program
   .option('--lead-min <minutes>', 'warm this long before the sale starts', integer(0), 10)
   .option('--invocation-ms <ms>', "mean createOrder duration in AWS (Little's law)", positiveNumber, 40)
   .option('--headroom <x>', 'capacity above the mean', positiveNumber, 1.5)
-  .option('--concurrency-max <n>', "createOrder's reserved concurrency", integer(1), 200)
+  .option(
+    '--concurrency-max <n>',
+    "createOrder's reserved concurrency (default: the stage's createOrderConcurrency in serverless.yml)",
+    integer(1),
+  )
   .option('--memory-mb <mb>', "createOrder's memory (Lambda's range)", integer(128, 10_240), 512)
   .option('--dry-run', 'print the schedule, its cost and the calls; change nothing')
   .action(async (o: PrewarmOpts) => {
@@ -215,6 +219,9 @@ program
     const { scheduleStore } = await import('../lib/ops/autoscaling');
     const { ApplicationAutoScalingClient } = await import('@aws-sdk/client-application-auto-scaling');
     if (!o.cancel && o.peakRps === undefined) throw new Error('give --peak-rps N, or --cancel');
+    const { stageParams } = await import('../infra/aws/package');
+    // What the stage deploys createOrder with, so the sizing refuses what that stage cannot run.
+    const concurrency_max = o.concurrencyMax ?? Number(stageParams(o.stage)['createOrderConcurrency']);
     const resource_id = `function:flash-sale-${o.stage}-createOrder:${o.alias}`;
     const store = scheduleStore(new ApplicationAutoScalingClient({ region: config().AWS_REGION }), {
       resource_id,
@@ -240,7 +247,7 @@ program
         sizing: {
           invocation_ms: o.invocationMs,
           headroom: o.headroom,
-          concurrency_max: o.concurrencyMax,
+          concurrency_max,
         },
         memory_mb: o.memoryMb,
         arch: 'arm64',
@@ -259,7 +266,7 @@ interface PrewarmOpts {
   leadMin: number;
   invocationMs: number;
   headroom: number;
-  concurrencyMax: number;
+  concurrencyMax?: number;
   memoryMb: number;
   dryRun?: boolean;
 }

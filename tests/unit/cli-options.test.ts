@@ -63,6 +63,23 @@ const REFUSED: [string, string[], RegExp][] = [
   ['bin/cli.ts', ['audit', '--product', '-1'], /'--product <id>' argument '-1'/],
   ['bin/cli.ts', ['pay', 'not-a-uuid'], /'not-a-uuid' is invalid .*UUID/],
   ['bin/cli.ts', ['prewarm', '--stage', 'x', '--product', '1', '--memory-mb', '64'], /'--memory-mb <mb>'/],
+  // The default stage's reserved concurrency (200) is the default cap: 5,000 req/s needs 300.
+  [
+    'bin/cli.ts',
+    [
+      'prewarm',
+      '--stage',
+      'dev',
+      '--product',
+      '1',
+      '--peak-rps',
+      '5000',
+      '--url',
+      'http://127.0.0.1:9',
+      '--dry-run',
+    ],
+    /needs 300 warm containers, above createOrder's reserved concurrency 200/,
+  ],
   ['bin/ops.ts', ['rollback', '--stage', 'prod', '--timestamp', 'abc', '--dry-run'], /'--timestamp <ms>'/],
   ['infra/chaos/cli.ts', ['nosuch'], /'nosuch' is invalid .* choices are none, redis-kill/],
   ['infra/chaos/cli.ts', ['redis-kill', '--duration', 'abc'], /'--duration <s>' argument 'abc'/],
@@ -86,6 +103,16 @@ describe.concurrent('the command-line tools refuse bad input in one line', () =>
     expect(r.stderr.trim()).toBe(
       'flash-sale: invalid configuration: AUTH_JWT_SECRET: HS256 secret must be at least 32 bytes',
     );
+  });
+
+  it("prewarm sizes against the stage's own reserved concurrency (prod: 600)", async () => {
+    const r = await tool('bin/cli.ts', [
+      ...['prewarm', '--stage', 'prod', '--product', '1', '--peak-rps', '5000'],
+      ...['--url', 'http://127.0.0.1:9', '--dry-run'],
+    ]);
+    // Past the sizing: it goes on to read the sale window (nothing listens on port 9).
+    expect(r.stderr).not.toMatch(/reserved concurrency/);
+    expect(r.stderr).toMatch(/fetch failed/);
   });
 
   it('cli bench passes its flags to the bench unchanged', async () => {
