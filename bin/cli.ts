@@ -18,7 +18,7 @@ const { RELEASE_RUN_DEFAULTS, runRelease } = await import('../lib/sale/release-r
 const { rebuildMissing } = await import('../lib/sale/rebuild');
 const { db, closeDb } = await import('../lib/orders/db');
 const { closeRedis } = await import('../lib/inventory/client');
-const { orphanedPayments, refundRequired } = await import('../lib/orders/operator');
+const { orphanedPayments, refundRequired, unappliedPayments } = await import('../lib/orders/operator');
 const { queueDepth, redrive } = await import('../lib/queue/dlq');
 const { sqsClient } = await import('../lib/queue/sqs');
 const { makePlan, pathCounts, planHash, PLAN_DEFAULTS } = await import('./simulate/plan');
@@ -63,7 +63,9 @@ program
 
 program
   .command('audit')
-  .description('audit every product; exit 1 on drift; list refunds and orphaned payments')
+  .description(
+    'audit every product; exit 1 on drift; list refunds, orphaned payments and successful payments not applied',
+  )
   .option('--json', 'print JSON')
   .option('--product <id>', 'audit only this product', integer(1))
   .action(async (o: { json?: boolean; product?: number }) => {
@@ -80,12 +82,29 @@ program
     const dlq = await dlqDepth();
     const refunds = await refundRequired(db());
     const orphans = await orphanedPayments(db());
+    const unapplied = await unappliedPayments(db());
     const ok = reports.every((r) => r.ok);
     if (o.json) {
       console.log(
-        JSON.stringify({ ok, products: reports, dlq, refund_required: refunds, orphaned: orphans }, null, 2),
+        JSON.stringify(
+          {
+            ok,
+            products: reports,
+            dlq,
+            refund_required: refunds,
+            orphaned: orphans,
+            unapplied_payments: unapplied,
+          },
+          null,
+          2,
+        ),
       );
-    } else printAudit(reports, refunds.length, orphans.length, dlq);
+    } else
+      printAudit(
+        reports,
+        { refunds: refunds.length, orphans: orphans.length, unapplied: unapplied.length },
+        dlq,
+      );
     process.exitCode = ok ? 0 : 1;
   });
 
@@ -98,13 +117,15 @@ async function unknownProduct(id: number): Promise<Error> {
 
 function printAudit(
   reports: Awaited<ReturnType<typeof auditProduct>>[],
-  refunds: number,
-  orphans: number,
+  money: { refunds: number; orphans: number; unapplied: number },
   dlq: { visible: number; in_flight: number } | null,
 ) {
   // counter_drift is an object: one column, as in --json.
   console.table(reports.map((r) => r && { ...r, counter_drift: JSON.stringify(r.counter_drift) }));
-  console.log(`refund_required orders: ${refunds}   orphaned payment events: ${orphans}`);
+  console.log(
+    `refund_required orders: ${money.refunds}   orphaned payment events: ${money.orphans}   ` +
+      `successful payments not applied: ${money.unapplied}`,
+  );
   console.log(
     `dead-letter queue: ${dlq ? `${dlq.visible + dlq.in_flight} message(s)` : 'ORDERS_DLQ_URL not set'}`,
   );

@@ -14,6 +14,7 @@ import { productKeys } from '../../lib/inventory/keys';
 import { queueDepth } from '../../lib/queue/dlq';
 import { adminToken, baseUrl, buyerToken, call, drained, newProduct, reserve } from '../helpers/api';
 import { waitUntil } from '../helpers/domain';
+import { sendWebhook } from '../helpers/webhook';
 
 const run = promisify(execFile);
 const sql = postgres(process.env['DATABASE_URL']!, { max: 2 });
@@ -67,6 +68,27 @@ it('audit command: ok, then drift after corrupting the Redis counter (exit 1)', 
     productKeys(process.env['REDIS_KEY_PREFIX']!, product.id).sale,
     'available',
     -1,
+  );
+});
+
+it('audit command lists a second charge of a paid order, not the paying payment sent again', async () => {
+  const product = await newProduct({ stock_total: 3 });
+  const order = (await reserve(await buyerToken(), product.id, 1)).body;
+  await drained(product.id);
+  const pay = (payment_id: string) =>
+    sendWebhook(order.order_id, { amount_cents: order.amount_cents, payment_id });
+  const paying = `pay_${randomUUID()}`;
+  const second = `pay_${randomUUID()}`;
+  expect((await pay(paying)).body).toMatchObject({ result: 'applied', status: 'paid' });
+  // The provider delivers the same payment again under a new webhook-id: not money taken twice.
+  expect((await pay(paying)).body).toMatchObject({ result: 'ignored' });
+  // Another payment for the paid order: the customer was charged twice.
+  expect((await pay(second)).body).toMatchObject({ result: 'ignored' });
+  const r = await cli('audit', '--json', '--product', String(product.id));
+  const listed = JSON.parse(r.stdout).unapplied_payments.filter((p: any) => p.order_id === order.order_id);
+  expect(listed.map((p: any) => p.payment_id)).toEqual([second]);
+  expect((await cli('audit', '--product', String(product.id))).stdout).toMatch(
+    /successful payments not applied: [1-9]/,
   );
 });
 

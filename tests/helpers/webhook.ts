@@ -8,6 +8,7 @@ export interface PayOpts {
   amount_cents: number;
   currency?: string;
   webhook_id?: string;
+  payment_id?: string;
   timestamp?: Date;
   secret?: string;
   signature?: string;
@@ -20,7 +21,7 @@ export function webhookBody(order_id: string, o: PayOpts): string {
       order_id,
       amount_cents: o.amount_cents,
       currency: o.currency ?? 'EUR',
-      payment_id: `pay_${randomUUID()}`,
+      payment_id: o.payment_id ?? `pay_${randomUUID()}`,
     },
   });
 }
