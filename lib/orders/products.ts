@@ -1,5 +1,5 @@
 // Products in PostgreSQL: the durable record of what is on sale (Redis holds the live copy).
-import type { ProductStore, StockAdjustment } from '../sale/ports';
+import type { ProductStore, ProductUpdate, StockAdjustment } from '../sale/ports';
 import type { Product } from '../sale/types';
 import { type Sql, scopeFilter } from './db';
 import { type ProductRow, productFromRow } from './rows';
@@ -98,13 +98,13 @@ function updateRow(
   id: number,
   given: Record<string, unknown>,
   stock_delta: number,
-): Promise<{ product: Product; adjustment: StockAdjustment | null } | 'stock_would_go_negative' | null> {
+): Promise<ProductUpdate | null> {
   return sql.begin(async (tx) => {
     // stock_total never below 0 (a CHECK): such a removal is refused before anything is written.
     const [row] = await tx<ProductRow[]>`
-        UPDATE products SET ${tx(given)},
-          stock_total = stock_total + ${stock_delta}, settings_version = settings_version + 1
-        WHERE id = ${id} AND stock_total + ${stock_delta} >= 0 RETURNING *`;
+      UPDATE products SET ${tx(given)},
+        stock_total = stock_total + ${stock_delta}, settings_version = settings_version + 1
+      WHERE id = ${id} AND stock_total + ${stock_delta} >= 0 RETURNING *`;
     if (!row) {
       const [exists] = await tx`SELECT 1 FROM products WHERE id = ${id}`;
       return exists ? 'stock_would_go_negative' : null;
@@ -112,7 +112,7 @@ function updateRow(
     if (stock_delta === 0) return { product: productFromRow(row), adjustment: null };
     // The durable record of the delta comes first: Redis applies it by this id, at most once.
     const [a] = await tx<{ id: string }[]>`
-        INSERT INTO stock_adjustments (product_id, delta) VALUES (${id}, ${stock_delta}) RETURNING id`;
+      INSERT INTO stock_adjustments (product_id, delta) VALUES (${id}, ${stock_delta}) RETURNING id`;
     return {
       product: productFromRow(row),
       adjustment: { id: Number(a!.id), product_id: id, delta: stock_delta },

@@ -72,18 +72,18 @@ export function sqsOrderQueue(
   };
 }
 
-const NON_ASCII = /[\u0080-\uffff]/;
-const NON_ASCII_ALL = /[\u0080-\uffff]/g;
+const NON_ASCII = /[\u0080-\uffff]/g;
 
 /**
  * JSON with every character past ASCII written as a \uXXXX escape (one per UTF-16 unit, so a
  * character past U+FFFF becomes its surrogate pair): the same value once parsed. Customer ids are
  * any printable characters, emoji included; SQS takes U+10000 and above, but emulators refuse them
  * (fauxqs: InvalidMessageContents), and a send refused every time is an accepted order that never
- * reaches PostgreSQL. Order messages are ASCII almost always, so the test costs one scan.
+ * reaches PostgreSQL. An ASCII message (almost all) costs one scan and comes back as it is.
  */
 export function asciiJson(value: unknown): string {
-  const json = JSON.stringify(value);
-  if (!NON_ASCII.test(json)) return json;
-  return json.replace(NON_ASCII_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value).replace(
+    NON_ASCII,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }

@@ -51,6 +51,13 @@ export type UpdateOutcome =
   | { kind: 'unavailable' }
   | { kind: 'invalid'; field: string; detail: string };
 
+/** The window as it would be stored ends before it starts (the domain's check, or the table's). */
+const WINDOW_INVALID = {
+  kind: 'invalid',
+  field: 'sale_ends_at',
+  detail: 'sale_ends_at must be after sale_starts_at',
+} as const;
+
 /**
  * Settings and a stock change go to PostgreSQL first, in one transaction (the change as a pending
  * adjustment with an id); then Redis, the only place that knows what is available right now,
@@ -58,12 +65,6 @@ export type UpdateOutcome =
  * decision (a refusal takes the delta back off). A crash in between leaves a pending adjustment the
  * release run finishes; a rebuild meanwhile decides it from its snapshot.
  */
-const WINDOW_INVALID = {
-  kind: 'invalid',
-  field: 'sale_ends_at',
-  detail: 'sale_ends_at must be after sale_starts_at',
-} as const;
-
 export async function updateProduct(
   deps: CatalogDeps,
   id: number,

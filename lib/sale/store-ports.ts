@@ -60,6 +60,11 @@ export type ProductSettingsPatch = Partial<
   >
 >;
 
+/** What an update wrote: the product after it and its pending adjustment, or why it wrote nothing. */
+export type ProductUpdate =
+  | { product: Product; adjustment: StockAdjustment | null }
+  | 'stock_would_go_negative';
+
 export interface ProductStore {
   create(p: Omit<Product, 'id'>): Promise<Product>;
   /** Records that the product's sale state is in Redis (from here a loss of it is a loss). */
@@ -76,12 +81,7 @@ export interface ProductStore {
     id: number,
     settings: ProductSettingsPatch,
     stock_delta: number,
-  ): Promise<
-    | { product: Product; adjustment: StockAdjustment | null }
-    | 'stock_would_go_negative'
-    | 'window_invalid'
-    | null
-  >;
+  ): Promise<ProductUpdate | 'window_invalid' | null>;
   /**
    * Records Redis's decision on a pending adjustment ("refused" takes its delta back off
    * stock_total). Only the first decision counts (a rebuild may have decided it meanwhile): returns

@@ -156,6 +156,21 @@ describe('stock_delta across a crash', () => {
       expect(await audit(product.id)).toMatchObject({ stock_total: 150, available: 150, ok: true });
     });
 
+    it('Redis decided but PostgreSQL failed to record it: the PATCH answers the decision, the run records it', async () => {
+      const product = await newProduct({ stock_total: 100 });
+      const failingOnce = Object.assign(Object.create(products()), {
+        settleAdjustment: () => Promise.reject(new Error('CONNECTION_CLOSED')),
+      });
+      const r = await updateProduct({ products: failingOnce, inventory: inventory() }, product.id, {
+        stock_delta: 20,
+      });
+      // Not a 503: the change stands in Redis, and a retry would be a second one.
+      expect(r).toMatchObject({ kind: 'updated', snapshot: { available: 120 } });
+      expect((await releaseRun()).adjustments_settled).toBe(1);
+      expect(await pgStockTotal(product.id)).toBe(120);
+      expect(await audit(product.id)).toMatchObject({ stock_total: 120, available: 120, ok: true });
+    });
+
     it('applied before the reply was lost: the release run records it applied, both stores agree', async () => {
       const product = await newProduct({ stock_total: 100 });
       await expect(patchWithRedisFailing(product.id, -30, 'after')).rejects.toThrow(/closed/);
