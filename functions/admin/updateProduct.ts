@@ -6,12 +6,13 @@ import { json, route } from '../../lib/http/route';
 import * as routes from '../../lib/http/routes/admin';
 import { productIdParam } from '../../lib/http/schemas';
 import { productView } from '../../lib/http/views';
+import { domainLog } from '../../lib/platform/logger';
 import { updateProduct } from '../../lib/sale/catalog';
 
 export const handler = route(routes.adminUpdateProduct, async ({ event, body }) => {
   const id = productIdParam(event.pathParameters?.['id']);
   if (id === null) throw new Problem('product-not-found', 'no product with this id');
-  const r = await updateProduct({ inventory: inventory(), products: products() }, id, body);
+  const r = await updateProduct({ inventory: inventory(), products: products(), log: domainLog }, id, body);
   switch (r.kind) {
     case 'updated':
       return json(200, productView(r.snapshot));

@@ -1,6 +1,13 @@
 // Creating products and reading the catalog. Reads come from the inventory (live `available`),
 // so browsing during a sale never reaches PostgreSQL.
-import type { CatalogInventory, ProductScope, ProductSnapshot, ProductStore, StockAdjustment } from './ports';
+import type {
+  CatalogInventory,
+  Logger,
+  ProductScope,
+  ProductSnapshot,
+  ProductStore,
+  StockAdjustment,
+} from './ports';
 import type { Product } from './types';
 
 export interface CatalogDeps {
@@ -66,7 +73,7 @@ const WINDOW_INVALID = {
  * release run finishes; a rebuild meanwhile decides it from its snapshot.
  */
 export async function updateProduct(
-  deps: CatalogDeps,
+  deps: CatalogDeps & { log: Logger },
   id: number,
   patch: ProductPatch,
 ): Promise<UpdateOutcome> {
@@ -98,7 +105,7 @@ export async function updateProduct(
 
 /** Redis decides, PostgreSQL records it; null when the stock change stands. */
 async function applyAdjustment(
-  deps: CatalogDeps,
+  deps: CatalogDeps & { log: Logger },
   adjustment: StockAdjustment,
 ): Promise<{ kind: 'stock_would_go_negative'; available: number } | { kind: 'unavailable' } | null> {
   const r = await deps.inventory.adjustStock(adjustment.product_id, adjustment).catch(async (err) => {
@@ -117,7 +124,15 @@ async function applyAdjustment(
   // gives it the same decision), so the answer is Redis's decision, not a 503 whose retry would be
   // a second change.
   const decided = r.kind === 'applied' ? 'applied' : 'refused';
-  const fate = await deps.products.settleAdjustment(adjustment, decided).catch(() => decided);
+  const fate = await deps.products.settleAdjustment(adjustment, decided).catch((err: Error) => {
+    deps.log.warn('stock adjustment decided, not yet recorded: the release run records it', {
+      product_id: adjustment.product_id,
+      adjustment_id: adjustment.id,
+      decided,
+      error: err.message,
+    });
+    return decided;
+  });
   if (fate === 'applied') return null;
   const [snapshot] = await deps.inventory.snapshots([adjustment.product_id]);
   return {

@@ -1,5 +1,5 @@
 // Keeping an accepted order "in flight" (in the Redis outbox, not yet in PostgreSQL) while a test
-// looks at it, and invoking persistOrders with the SQS events that carry orders (built by
+// looks at it, a stock adjustment pending (in PostgreSQL, not yet decided by Redis), and invoking persistOrders with the SQS events that carry orders (built by
 // infra/local/lambda-event.ts, re-exported here).
 import { randomUUID } from 'node:crypto';
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
@@ -7,14 +7,22 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { handler as persistOrders } from '../../functions/persistOrders';
 import { lambdaContext } from '../../infra/local/lambda-event';
 import { startSqsTrigger } from '../../infra/local/sqs-trigger';
-import { inventory, settleDeps } from '../../lib/container';
+import { inventory, products, settleDeps } from '../../lib/container';
 import { db } from '../../lib/orders/db';
 import { pgOrders } from '../../lib/orders/orders';
 import { newOrderId } from '../../lib/sale/order-id';
 import { persistAccepted } from '../../lib/sale/persist';
+import type { StockAdjustment } from '../../lib/sale/ports';
 import type { AcceptedOrder } from '../../lib/sale/types';
 
 export { sqsEvent, sqsRecord } from '../../infra/local/lambda-event';
+
+/** A PATCH's first write only (PostgreSQL): its process "dies" before it reaches Redis. */
+export async function pendingAdjustment(product_id: number, delta: number): Promise<StockAdjustment> {
+  const written = await products().update(product_id, {}, delta);
+  if (!written || typeof written === 'string' || !written.adjustment) throw new Error('not written');
+  return written.adjustment;
+}
 
 /** A realistic accepted order: reserved in the real inventory, never sent to the queue. */
 export async function reservedUnsent(product_id: number, qty = 1): Promise<AcceptedOrder> {

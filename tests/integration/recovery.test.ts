@@ -23,7 +23,7 @@ import type { Order } from '../../lib/sale/types';
 import { adminToken, audit, buyerToken, call, drained, newProduct, reserve } from '../helpers/api';
 import { fileBackends } from '../helpers/backends';
 import { releaseRun, runWithRebuild, waitUntil } from '../helpers/domain';
-import { persistedOrder, reservedUnsent } from '../helpers/in-flight';
+import { pendingAdjustment, persistedOrder, reservedUnsent } from '../helpers/in-flight';
 import { clearOfScheduledRun } from '../helpers/schedule';
 import { sendWebhook } from '../helpers/webhook';
 
@@ -351,7 +351,7 @@ describe('admin writes are atomic', () => {
   it('concurrent PATCHes of different fields never revert each other (paused included), in PostgreSQL and Redis', async () => {
     for (let round = 0; round < 3; round++) {
       const product = await newProduct({ stock_total: 5 });
-      const deps = { inventory: inventory(), products: pgProducts(db()) };
+      const deps = { inventory: inventory(), products: pgProducts(db()), log: domainLog };
       await Promise.all([
         updateProduct(deps, product.id, { paused: true }),
         ...[2, 3, 4, 5, 6].map((max_per_order) => updateProduct(deps, product.id, { max_per_order })),
@@ -415,13 +415,6 @@ describe('a partial rollback (Redis lost only its last writes)', () => {
     });
   });
 });
-
-/** A PATCH's first write only (PostgreSQL): it died before reaching Redis. */
-async function pendingAdjustment(product_id: number, delta: number) {
-  const written = await pgProducts(db()).update(product_id, {}, delta);
-  if (!written || typeof written === 'string' || !written.adjustment) throw new Error('not written');
-  return written.adjustment;
-}
 
 describe('stock adjustments pending across a loss', () => {
   it('the rebuild counts a pending adjustment once and decides it; a late apply changes nothing', async () => {

@@ -2,13 +2,12 @@
 // gives every run (a test file's own products): a scoped run leaves every other product's overdue
 // reservation, unsent order and pending stock adjustment alone; a run over that product takes them.
 import { describe, expect, it } from 'vitest';
-import { products } from '../../lib/container';
 import { redisClient } from '../../lib/inventory/client';
 import { productKeys } from '../../lib/inventory/keys';
 import { newProduct, ownProducts } from '../helpers/api';
 import { fileBackends } from '../helpers/backends';
 import { releaseRun } from '../helpers/domain';
-import { persistedOrder, reservedUnsent } from '../helpers/in-flight';
+import { pendingAdjustment, persistedOrder, reservedUnsent } from '../helpers/in-flight';
 import { clearOfScheduledRun } from '../helpers/schedule';
 
 const { sql, prefix } = fileBackends();
@@ -27,9 +26,7 @@ async function productWithWork() {
   const product = await newProduct({ stock_total: 10 });
   const overdue = await persistedOrder(product.id, 1, { overdue: true });
   const unsent = await reservedUnsent(product.id, 1);
-  const written = await products().update(product.id, {}, 2);
-  if (!written || typeof written === 'string' || !written.adjustment) throw new Error('not written');
-  return { product, overdue, unsent, adjustment: written.adjustment };
+  return { product, overdue, unsent, adjustment: await pendingAdjustment(product.id, 2) };
 }
 
 describe('a release run scoped to some products', () => {

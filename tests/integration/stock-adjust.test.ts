@@ -4,11 +4,12 @@
 // step-wise (the PostgreSQL write without the Redis call that follows it).
 import { describe, expect, it } from 'vitest';
 import { inventory, products } from '../../lib/container';
+import { domainLog } from '../../lib/platform/logger';
 import { updateProduct } from '../../lib/sale/catalog';
 import { adminToken, audit, call, newProduct } from '../helpers/api';
 import { fileBackends } from '../helpers/backends';
 import { releaseRun } from '../helpers/domain';
-import { reservedUnsent } from '../helpers/in-flight';
+import { pendingAdjustment, reservedUnsent } from '../helpers/in-flight';
 
 const { sql } = fileBackends();
 
@@ -25,17 +26,10 @@ const fate = async (adjustment_id: number) =>
       FROM stock_adjustments WHERE id = ${adjustment_id}`
   )[0];
 
-/** The PATCH's first write only: the process "dies" before it reaches Redis. */
-async function crashAfterPostgres(id: number, delta: number) {
-  const written = await products().update(id, {}, delta);
-  if (!written || typeof written === 'string' || !written.adjustment) throw new Error('not written');
-  return written.adjustment;
-}
-
 describe('stock_delta across a crash', () => {
   it('a crash between the PostgreSQL write and Redis: the next release run applies it exactly once', async () => {
     const product = await newProduct({ stock_total: 5 });
-    const adjustment = await crashAfterPostgres(product.id, 3);
+    const adjustment = await pendingAdjustment(product.id, 3);
     expect(await pgStockTotal(product.id)).toBe(8);
     expect(await redisState(product.id)).toEqual({ stock_total: 5, available: 5 });
 
@@ -54,7 +48,7 @@ describe('stock_delta across a crash', () => {
 
   it('applying the same adjustment twice changes stock once', async () => {
     const product = await newProduct({ stock_total: 5 });
-    const adjustment = await crashAfterPostgres(product.id, -2);
+    const adjustment = await pendingAdjustment(product.id, -2);
     const first = await inventory().adjustStock(product.id, adjustment);
     const second = await inventory().adjustStock(product.id, adjustment);
     expect(first).toEqual({ kind: 'applied', stock_total: 3, available: 3 });
@@ -68,9 +62,13 @@ describe('stock_delta across a crash', () => {
   it('a refused delta (would go negative) leaves both stores unchanged', async () => {
     const product = await newProduct({ stock_total: 3 });
     await reservedUnsent(product.id, 2);
-    const r = await updateProduct({ inventory: inventory(), products: products() }, product.id, {
-      stock_delta: -2,
-    });
+    const r = await updateProduct(
+      { inventory: inventory(), products: products(), log: domainLog },
+      product.id,
+      {
+        stock_delta: -2,
+      },
+    );
     expect(r).toEqual({ kind: 'stock_would_go_negative', available: 1 });
     expect(await pgStockTotal(product.id)).toBe(3);
     expect(await redisState(product.id)).toEqual({ stock_total: 3, available: 1 });
@@ -82,13 +80,13 @@ describe('stock_delta across a crash', () => {
   it('a pending delta Redis refuses is taken back by the release run; a refusal stays final', async () => {
     const product = await newProduct({ stock_total: 3 });
     await reservedUnsent(product.id, 2);
-    const adjustment = await crashAfterPostgres(product.id, -2);
+    const adjustment = await pendingAdjustment(product.id, -2);
     expect(await pgStockTotal(product.id)).toBe(1);
     await releaseRun();
     expect(await fate(adjustment.id)).toEqual({ applied: false, refused: true });
     expect(await pgStockTotal(product.id)).toBe(3);
     // More stock arrives: the refused id is still refused, never applied late.
-    const more = await crashAfterPostgres(product.id, 5);
+    const more = await pendingAdjustment(product.id, 5);
     await releaseRun();
     expect(await fate(more.id)).toEqual({ applied: true, refused: false });
     expect(await inventory().adjustStock(product.id, adjustment)).toMatchObject({ kind: 'refused' });
@@ -124,6 +122,7 @@ describe('stock_delta across a crash', () => {
       updateProduct(
         {
           products: products(),
+          log: domainLog,
           inventory: Object.assign(Object.create(inventory()), {
             async adjustStock(
               product_id: number,
@@ -161,11 +160,23 @@ describe('stock_delta across a crash', () => {
       const failingOnce = Object.assign(Object.create(products()), {
         settleAdjustment: () => Promise.reject(new Error('CONNECTION_CLOSED')),
       });
-      const r = await updateProduct({ products: failingOnce, inventory: inventory() }, product.id, {
+      const warnings: [string, Record<string, unknown> | undefined][] = [];
+      const log = {
+        ...domainLog,
+        warn: (msg: string, extra?: Record<string, unknown>) => warnings.push([msg, extra]),
+      };
+      const r = await updateProduct({ products: failingOnce, inventory: inventory(), log }, product.id, {
         stock_delta: 20,
       });
       // Not a 503: the change stands in Redis, and a retry would be a second one.
       expect(r).toMatchObject({ kind: 'updated', snapshot: { available: 120 } });
+      // ...and the failure is logged, not swallowed.
+      expect(warnings).toEqual([
+        [
+          expect.stringMatching(/not yet recorded/),
+          expect.objectContaining({ product_id: product.id, decided: 'applied', error: 'CONNECTION_CLOSED' }),
+        ],
+      ]);
       expect((await releaseRun()).adjustments_settled).toBe(1);
       expect(await pgStockTotal(product.id)).toBe(120);
       expect(await audit(product.id)).toMatchObject({ stock_total: 120, available: 120, ok: true });
