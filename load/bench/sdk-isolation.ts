@@ -107,12 +107,13 @@ export async function sdkSend(spec: SdkSpec, client?: () => SQSClient): Promise<
   return (order) => q.send(order);
 }
 
-function order(i: number): AcceptedOrder {
+/** An accepted order as createOrder sends it (every field; the bench's buyer id length). */
+export function benchOrder(i: number, customer_id = 'bench-buyer-000'): AcceptedOrder {
   const now_ms = Date.now();
   return {
     order_id: newOrderId(1, now_ms),
     product_id: 1,
-    customer_id: 'bench-buyer-000',
+    customer_id,
     qty: 1,
     unit_price_cents: 100,
     currency: 'EUR',
@@ -133,7 +134,7 @@ export async function drive(
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: in_flight }, async () => {
-      while (next < sends) await send(order(next++));
+      while (next < sends) await send(benchOrder(next++));
     }),
   );
   const cpu = process.cpuUsage(cpu0);
@@ -175,7 +176,7 @@ async function main(): Promise<void> {
   if (!specFile || !outFile) throw new Error('usage: sdk-isolation.ts SPEC.json OUT.json');
   const spec = JSON.parse(readFileSync(specFile, 'utf8')) as SdkSpec;
   const runs = await isolate(spec);
-  writeFileSync(outFile, JSON.stringify({ runs, body_bytes: JSON.stringify(order(1)).length }));
+  writeFileSync(outFile, JSON.stringify({ runs, body_bytes: JSON.stringify(benchOrder(1)).length }));
   process.exit(0); // keep-alive sockets would keep the process alive
 }
 

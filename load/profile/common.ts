@@ -1,8 +1,10 @@
 // Shared by the profiling scripts: the running stack (load/profile/stack.ts), events, a product.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import { parseArgs } from 'node:util';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { httpEvent, lambdaContext } from '../../infra/local/lambda-event';
+import type { SdkSpec } from '../bench/sdk-isolation';
 
 export interface StackFile {
   env: Record<string, string>;
@@ -64,4 +66,23 @@ export async function stopProfile(s: Session, file: string): Promise<void> {
   const { profile } = await s.post('Profiler.stop');
   writeFileSync(file, JSON.stringify(profile));
   s.disconnect();
+}
+
+/**
+ * The SendMessage A/B scripts' run (sha256-ab.ts, sdk-config-ab.ts): the profile stack's send-only
+ * queue at 1 and 10 in flight, `--sends` in `--rounds` rotating rounds.
+ */
+export function sdkAbSpec(): SdkSpec {
+  const { values } = parseArgs({
+    options: { sends: { type: 'string', default: '12000' }, rounds: { type: 'string', default: '24' } },
+  });
+  const stack = readStack();
+  return {
+    queue_url: stack.sendOnlyQueueUrl,
+    endpoint: stack.env['SQS_ENDPOINT']!,
+    region: stack.env['AWS_REGION'] ?? 'us-east-1',
+    sends: Number(values.sends),
+    in_flight: [1, 10],
+    rounds: Number(values.rounds),
+  };
 }

@@ -5,23 +5,11 @@
 // default client, and the bench's hand-signed request, in rotating rounds at 1 and 10 in flight
 // against the profile stack's fauxqs. load/README.md, "The middleware stack resolved once".
 //   npx tsx load/profile/stack.ts &   then   npx tsx load/profile/sdk-config-ab.ts [--sends 12000] [--rounds 24]
-import { parseArgs } from 'node:util';
 import { newSqsClient } from '../../lib/queue/sqs';
-import { drive, handSigned, type SdkSpec, sdkSend } from '../bench/sdk-isolation';
-import { median, readStack } from './common';
+import { drive, handSigned, sdkSend } from '../bench/sdk-isolation';
+import { median, sdkAbSpec } from './common';
 
-const { values } = parseArgs({
-  options: { sends: { type: 'string', default: '12000' }, rounds: { type: 'string', default: '24' } },
-});
-const stack = readStack();
-const spec: SdkSpec = {
-  queue_url: stack.sendOnlyQueueUrl,
-  endpoint: stack.env['SQS_ENDPOINT']!,
-  region: stack.env['AWS_REGION'] ?? 'us-east-1',
-  sends: Number(values.sends),
-  in_flight: [1, 10],
-  rounds: Number(values.rounds),
-};
+const spec = sdkAbSpec();
 const PRODUCT = 'product client';
 const BEFORE = 'stack per send, endpoint string';
 const HAND = 'hand-signed';

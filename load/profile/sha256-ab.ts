@@ -4,25 +4,13 @@
 // 10 in flight against the profile stack's fauxqs. load/README.md, "SigV4 keys as KeyObjects".
 //   npx tsx load/profile/stack.ts &   then   npx tsx load/profile/sha256-ab.ts [--sends 12000] [--rounds 24]
 // Last, the two HMACs of one request alone, back to back, with each class.
-import { parseArgs } from 'node:util';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { KeyedSha256 } from '../../lib/queue/sha256';
 import { newSqsClient } from '../../lib/queue/sqs';
-import { drive, type HashClass, handSigned, type SdkSpec, sdkSend } from '../bench/sdk-isolation';
-import { median, readStack } from './common';
+import { drive, type HashClass, handSigned, sdkSend } from '../bench/sdk-isolation';
+import { median, sdkAbSpec } from './common';
 
-const { values } = parseArgs({
-  options: { sends: { type: 'string', default: '12000' }, rounds: { type: 'string', default: '24' } },
-});
-const stack = readStack();
-const spec: SdkSpec = {
-  queue_url: stack.sendOnlyQueueUrl,
-  endpoint: stack.env['SQS_ENDPOINT']!,
-  region: stack.env['AWS_REGION'] ?? 'us-east-1',
-  sends: Number(values.sends),
-  in_flight: [1, 10],
-  rounds: Number(values.rounds),
-};
+const spec = sdkAbSpec();
 // The SDK's default: what a client without a `sha256` option signs with.
 const sdkSha256 = (new SQSClient({ region: spec.region }).config as unknown as { sha256: HashClass }).sha256;
 const variants = {

@@ -7,24 +7,7 @@ import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } 
 import { expect, it } from 'vitest';
 import { createOrderQueues, localSqsClient } from '../../infra/local/services';
 import { newSqsClient, sqsOrderQueue } from '../../lib/queue/sqs';
-import { newOrderId } from '../../lib/sale/order-id';
-import type { AcceptedOrder } from '../../lib/sale/types';
-
-function order(seq: number, customer_id: string): AcceptedOrder {
-  const now_ms = Date.now();
-  return {
-    order_id: newOrderId(7, now_ms),
-    product_id: 7,
-    customer_id,
-    qty: 1,
-    unit_price_cents: 100,
-    currency: 'EUR',
-    created_ms: now_ms,
-    expires_ms: now_ms + 600_000,
-    generation: 0,
-    seq,
-  };
-}
+import { benchOrder } from '../../load/bench/sdk-isolation';
 
 it('one client, commands of several types interleaved, a refused send between: each does its own work', async () => {
   const tag = randomUUID().slice(0, 8);
@@ -34,7 +17,7 @@ it('one client, commands of several types interleaved, a refused send between: e
   });
   const client = newSqsClient();
   const queue = sqsOrderQueue(client, pair.queueUrl);
-  const sent = [order(1, 'buyer-a'), order(2, 'bü-😀')];
+  const sent = [benchOrder(1, 'buyer-a'), benchOrder(2, 'bü-😀')];
 
   await queue.send(sent[0]!);
   const attributes = await client.send(
