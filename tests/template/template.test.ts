@@ -109,11 +109,13 @@ describe.each(CHECKED_STAGES)('stage %s', (stage) => {
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       BatchSize: queues.batch_size,
       MaximumBatchingWindowInSeconds: queues.maximum_batching_window_s,
-      ScalingConfig: { MaximumConcurrency: queues.maximum_concurrency },
     });
-    // The consumer's reserved concurrency covers the event source's maximum.
-    expect(R[fnId('persistOrders')]!.Properties.ReservedConcurrentExecutions).toBeGreaterThanOrEqual(
-      queues.maximum_concurrency,
+    // As many writers as are reserved for the consumer: none of the reservation sits idle.
+    expect(m.Properties.ScalingConfig).toEqual({
+      MaximumConcurrency: Number(params['persistOrdersConcurrency']),
+    });
+    expect(R[fnId('persistOrders')]!.Properties.ReservedConcurrentExecutions).toBe(
+      m.Properties.ScalingConfig.MaximumConcurrency,
     );
   });
 
@@ -244,6 +246,14 @@ describe.each(CHECKED_STAGES)('stage %s', (stage) => {
         PubliclyAccessible: false,
       });
       expect(R['PostgresProxy']!.Properties.RequireTLS).toBe(true);
+      // The proxy reads its database secrets through the Secrets Manager endpoint (no other route).
+      expect(R['ProxyToSecretsManagerIngress']!.Properties).toMatchObject({
+        GroupId: { Ref: 'EndpointSecurityGroup' },
+        FromPort: 443,
+        ToPort: 443,
+        SourceSecurityGroupId: { Ref: 'ProxySecurityGroup' },
+      });
+      expect(R['Redis']!.Properties).toMatchObject({ Engine: 'redis', EngineVersion: '7.1' });
       expect(R['PostgresProxy']!.Properties.Auth).toContainEqual(
         expect.objectContaining({ SecretArn: { Ref: 'DatabaseAppSecret' } }),
       );
@@ -273,6 +283,24 @@ describe.each(CHECKED_STAGES)('stage %s', (stage) => {
     }
   });
 
+  it("watches this stage's own MemoryDB cluster and RDS Proxy", () => {
+    // New: the names the stack gives them. Existing: the shop's, as its endpoints name them
+    // (clustercfg.<cluster>.… and <proxy>.proxy-….rds.amazonaws.com).
+    const cluster =
+      params['dataTier'] === 'new'
+        ? R['Redis']!.Properties.ClusterName
+        : /^clustercfg\.([^.]+)\./.exec(String(params['redisClusterNodes']))![1];
+    const proxy =
+      params['dataTier'] === 'new'
+        ? R['PostgresProxy']!.Properties.DBProxyName
+        : /^([^.]+)\.proxy-/.exec(String(params['databaseHost']))![1];
+    expect(R['MemoryDbMemoryAlarm']!.Properties.Metrics[0].Expression).toContain(
+      `ClusterName = '${cluster}'`,
+    );
+    for (const id of ['RdsProxyPinnedSessionsAlarm', 'RdsProxyConnectionsAlarm'])
+      expect(R[id]!.Properties.Dimensions, id).toEqual([{ Name: 'ProxyName', Value: proxy }]);
+  });
+
   it('migrates before any other function is updated, with the migrate function in the VPC', () => {
     expect(R['MigrateDatabase']).toMatchObject({
       Type: 'Custom::Migrate',
@@ -280,6 +308,12 @@ describe.each(CHECKED_STAGES)('stage %s', (stage) => {
     });
     const hash = R['MigrateDatabase']!.Properties.Migrations;
     expect(hash).toMatch(/^[0-9a-f]{64}$/);
+    // Its secrets and its answer to CloudFormation (S3) need the endpoints; the new data tier's
+    // database must be behind the proxy. Created before it, deleted after it.
+    const after = [R['MigrateDatabase']!.DependsOn].flat();
+    expect(after).toEqual(expect.arrayContaining(['SecretsManagerEndpoint', 'S3Endpoint']));
+    if (params['dataTier'] === 'new') expect(after).toContain('PostgresProxyTargetGroup');
+    for (const id of after) expect(R[id], id).toBeDefined();
     for (const [id, r] of functions(t)) {
       if (id === fnId('migrate')) continue;
       expect([r.DependsOn].flat(), id).toContain('MigrateDatabase');
