@@ -416,6 +416,44 @@ describe('a partial rollback (Redis lost only its last writes)', () => {
   });
 });
 
+describe('Redis restored to before a rebuild (an older generation)', () => {
+  it('is detected within one run and closed, and the rebuild ends with the audit ok', async () => {
+    const product = await newProduct({ stock_total: 10 });
+    const k = productKeys(prefix, product.id);
+    const before = await persistedOrder(product.id, 2);
+    // A snapshot of generation 0, then a loss and its rebuild (generation 1), then an order in it.
+    const older = await Promise.all(
+      [k.sale, k.customers, k.outbox].map((key) => redisClient().dumpBuffer(key)),
+    );
+    await lose(product.id, [before.order_id]);
+    await rebuilt(product.id);
+    const generation = Number(await redisClient().hget(k.sale, 'generation'));
+    expect(generation).toBeGreaterThan(0);
+    await persistedOrder(product.id, 3);
+    // The old snapshot comes back: its seq is ahead of nothing the old generation's evidence names,
+    // so only the generation tells (before, the run left the product open and it sold 13 of 10).
+    await Promise.all(
+      [k.sale, k.customers, k.outbox].map((key, i) =>
+        older[i] ? redisClient().restore(key, 0, older[i]!, 'REPLACE') : redisClient().del(key),
+      ),
+    );
+    expect(Number(await redisClient().hget(k.sale, 'generation'))).toBeLessThan(generation);
+
+    const fenced = await runWithRebuild(backlog, { fence_ms: 60_000, drain_wait_ms: 100 });
+    expect(['fenced', 'busy'], 'detected and closed in this run').toContain(outcomeOf(fenced, product.id));
+    expect((await reserve(await buyerToken(), product.id, 1)).status, 'closed until rebuilt').toBe(503);
+
+    await rebuilt(product.id);
+    expect(await audit(product.id)).toMatchObject({
+      stock_total: 10,
+      available: 5,
+      reserved: 5,
+      drift: 0,
+      ok: true,
+    });
+  });
+});
+
 describe('stock adjustments pending across a loss', () => {
   it('the rebuild counts a pending adjustment once and decides it; a late apply changes nothing', async () => {
     const product = await newProduct({ stock_total: 5 });
