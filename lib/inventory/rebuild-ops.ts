@@ -45,6 +45,16 @@ export function rebuildOps(
       return r === 'closed';
     },
 
+    async closeIfForgotten(e) {
+      const k = keysOf(e.product_id);
+      const r = await redis.lua.closeIfForgotten({
+        keys: { sale: k.sale, released: k.released, adjusted: k.adjusted },
+        args: { generation: e.generation, released_count: e.released_order_ids.length },
+        rest: [...e.released_order_ids, ...e.applied_adjustment_ids],
+      });
+      return r === 'closed';
+    },
+
     async abandonRebuild(product_id, token) {
       await redis.lua.unlockRebuild({
         keys: { rebuild_lock: keysOf(product_id).rebuildLock },

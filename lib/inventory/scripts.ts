@@ -137,6 +137,13 @@ export const SCRIPTS = {
     args: ['generation', 'max_seq', 'duplicated'],
     reply: z.enum(['closed', 'consistent', 'not_open', 'other_generation']),
   }),
+  closeIfForgotten: script({
+    file: 'close-if-forgotten.lua',
+    keys: ['sale', 'released', 'adjusted'],
+    args: ['generation', 'released_count'],
+    rest: 'released_then_adjusted',
+    reply: z.enum(['closed', 'consistent', 'not_open', 'other_generation']),
+  }),
 };
 
 type ScriptName = keyof typeof SCRIPTS;

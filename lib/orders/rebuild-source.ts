@@ -1,10 +1,20 @@
 // What PostgreSQL proves about a product's inventory, for rebuilding Redis after it lost data.
 
+import { config } from '../config';
 import { IDEMPOTENCY_TTL_S } from '../inventory/inventory';
-import type { RebuildSource } from '../sale/ports';
+import type { RebuildSource, WriteEvidence } from '../sale/ports';
 import type { Sql, Tx } from './db';
 import { markReleased } from './release-ledger';
 import { ORDER_COLUMNS, type OrderRow, orderFromRow, type ProductRow, productFromRow } from './rows';
+
+/** Per product and kind, the newest this many writes are checked (a rollback loses the last ones). */
+const WRITE_EVIDENCE_PER_KIND_MAX = 100;
+
+/**
+ * Write evidence is younger than this: well inside the release prune (RELEASED_PRUNE_AFTER_S), so
+ * a `released` entry gone from Redis is lost, never pruned.
+ */
+const writeEvidenceAgeMax_s = () => Math.floor(config().RELEASED_PRUNE_AFTER_S * 0.8);
 
 /**
  * The snapshot's stock_total already holds every pending adjustment (written in the same
@@ -63,6 +73,47 @@ export function pgRebuildSource(sql: Sql): RebuildSource {
         max_seq: Number(r.max_seq),
         duplicated: r.duplicated,
       }));
+    },
+    async writeEvidence() {
+      // Since the latest rebuild that reopened the product counted (a rebuild writes neither hash
+      // whole; a release stamped after it counted was applied in the state it wrote), the newest few per product (a
+      // rollback loses the last writes), younger than the release prune (an entry pruned from Redis
+      // is not lost). Stamped only after Redis applied them.
+      const age_max_s = writeEvidenceAgeMax_s();
+      const rows = await sql<
+        { product_id: string; generation: string; kind: 'release' | 'adjustment'; id: string }[]
+      >`
+        WITH latest AS (
+          SELECT DISTINCT ON (product_id) product_id, id, counted_at FROM inventory_rebuilds
+          WHERE reopened_at IS NOT NULL ORDER BY product_id, id DESC
+        ), recent AS (
+          SELECT r.product_id, coalesce(l.id, 0) AS generation, 'release' AS kind, r.order_id::text AS id,
+            row_number() OVER (PARTITION BY r.product_id ORDER BY r.released_at DESC) AS n
+          FROM stock_releases r LEFT JOIN latest l USING (product_id)
+          WHERE r.released_at > now() - make_interval(secs => ${age_max_s})
+            AND r.pruned_at IS NULL AND (l.counted_at IS NULL OR r.released_at > l.counted_at)
+          UNION ALL
+          SELECT a.product_id, coalesce(l.id, 0), 'adjustment', a.id::text,
+            row_number() OVER (PARTITION BY a.product_id ORDER BY a.applied_at DESC)
+          FROM stock_adjustments a LEFT JOIN latest l USING (product_id)
+          WHERE a.applied_at > now() - make_interval(secs => ${age_max_s})
+            AND (l.counted_at IS NULL OR a.applied_at > l.counted_at)
+        )
+        SELECT product_id, generation, kind, id FROM recent WHERE n <= ${WRITE_EVIDENCE_PER_KIND_MAX}`;
+      const by = new Map<number, WriteEvidence>();
+      for (const r of rows) {
+        const product_id = Number(r.product_id);
+        const e = by.get(product_id) ?? {
+          product_id,
+          generation: Number(r.generation),
+          released_order_ids: [],
+          applied_adjustment_ids: [],
+        };
+        if (r.kind === 'release') e.released_order_ids.push(r.id);
+        else e.applied_adjustment_ids.push(Number(r.id));
+        by.set(product_id, e);
+      }
+      return [...by.values()];
     },
     async newestHolding(product_id, limit) {
       return sql<{ order_id: string; qty: number }[]>`

@@ -118,6 +118,8 @@ export interface RebuildingInventory {
   beginRebuild(product: Product, token: string, lock_ttl_ms: number): Promise<{ closed_ms: number } | null>;
   /** Closes the product if the evidence proves its Redis state lost acknowledged writes. */
   closeIfBehind(evidence: RollbackEvidence): Promise<boolean>;
+  /** Closes the product if Redis no longer holds releases or stock changes PostgreSQL records as applied there. */
+  closeIfForgotten(evidence: WriteEvidence): Promise<boolean>;
   /** Gives up a rebuild attempt: frees its lock (if still ours); the product stays closed. */
   abandonRebuild(product_id: number, token: string): Promise<void>;
   /** Writes the recomputed state under the rebuild's generation and reopens the product. */
@@ -199,6 +201,20 @@ export interface RebuiltState {
 }
 
 /** What PostgreSQL has seen of a product's reservation sequence in one Redis generation. */
+/**
+ * Writes Redis made that PostgreSQL recorded afterwards, since the product last reopened (the most
+ * recent of each kind, a bounded number): if Redis no longer holds one, it lost acknowledged writes.
+ */
+export interface WriteEvidence {
+  product_id: number;
+  /** the generation the evidence is about: the latest rebuild that reopened the product (0: none) */
+  generation: number;
+  /** orders whose release Redis applied (stock_releases.released_at stamped after it did) */
+  released_order_ids: string[];
+  /** stock adjustments Redis applied (stock_adjustments.applied_at) */
+  applied_adjustment_ids: number[];
+}
+
 export interface RollbackEvidence {
   product_id: number;
   generation: number;

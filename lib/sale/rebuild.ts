@@ -114,13 +114,29 @@ async function waitForFence(closed_ms: number, opts: RebuildOpts): Promise<boole
   return true;
 }
 
-/** A partial rollback, proven by PostgreSQL's sequences, closes the product for the rebuild. */
+/**
+ * A partial rollback closes the product for the rebuild: proven by PostgreSQL's reservation
+ * sequences, or by releases and stock changes PostgreSQL recorded as applied in Redis that Redis
+ * no longer holds.
+ */
 async function closeRolledBack(deps: RebuildDeps, scope: ProductScope): Promise<void> {
   for (const e of inScope(await deps.source.rollbackEvidence(), scope, (e) => e.product_id)) {
     if (await deps.inventory.closeIfBehind(e)) {
       deps.log.error('Redis lost acknowledged writes (partial rollback): product closed for a rebuild', {
         ...e,
       });
+    }
+  }
+  for (const e of inScope(await deps.source.writeEvidence(), scope, (e) => e.product_id)) {
+    if (await deps.inventory.closeIfForgotten(e)) {
+      deps.log.error(
+        'Redis lost applied releases or stock changes (partial rollback): product closed for a rebuild',
+        {
+          product_id: e.product_id,
+          releases_checked: e.released_order_ids.length,
+          adjustments_checked: e.applied_adjustment_ids.length,
+        },
+      );
     }
   }
 }

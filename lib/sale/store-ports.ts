@@ -6,6 +6,7 @@ import type {
   ReservationCut,
   RollbackEvidence,
   StockAdjustment,
+  WriteEvidence,
 } from './inventory-ports';
 import type { AcceptedOrder, Order, OrderStatus, Product } from './types';
 
@@ -131,6 +132,8 @@ export interface RebuildSource {
   products(): Promise<Product[]>;
   /** Sequences of recently persisted orders, per product and generation. */
   rollbackEvidence(): Promise<RollbackEvidence[]>;
+  /** Releases and stock changes Redis applied recently (since each product last reopened). */
+  writeEvidence(): Promise<WriteEvidence[]>;
   /** The newest orders holding stock (reserved or paid) of a product, newest first. */
   newestHolding(product_id: number, limit: number): Promise<{ order_id: string; qty: number }[]>;
   state(product: Product): Promise<RebuiltState & { held_units: number }>;

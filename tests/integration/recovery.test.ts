@@ -454,6 +454,64 @@ describe('Redis restored to before a rebuild (an older generation)', () => {
   });
 });
 
+describe('a partial rollback that took releases or stock changes (no reservation lost)', () => {
+  /** What a replica (or an AOF everysec tail) holds: every key of the product as it is now. */
+  async function snapshot(product_id: number) {
+    const k = productKeys(prefix, product_id);
+    const keys = [k.sale, k.customers, k.outbox, k.released, k.adjusted];
+    const dumps = await Promise.all(keys.map((key) => redisClient().dumpBuffer(key)));
+    return () =>
+      Promise.all(
+        keys.map((key, i) =>
+          dumps[i] ? redisClient().restore(key, 0, dumps[i]!, 'REPLACE') : redisClient().del(key),
+        ),
+      );
+  }
+
+  async function detectedAndRebuilt(product_id: number) {
+    const fenced = await runWithRebuild(backlog, { fence_ms: 60_000, drain_wait_ms: 100 });
+    expect(['fenced', 'busy'], 'detected and closed in this run').toContain(outcomeOf(fenced, product_id));
+    expect((await reserve(await buyerToken(), product_id, 1)).status, 'closed until rebuilt').toBe(503);
+    await rebuilt(product_id);
+  }
+
+  it("a cancel's release: detected and rebuilt, the units free again (before, lost for good)", async () => {
+    const product = await newProduct({ stock_total: 10 });
+    const order = await persistedOrder(product.id, 3);
+    const restore = await snapshot(product.id);
+    const r = await cancelOrder(settleDeps(), order.order_id, {
+      customer_id: order.customer_id,
+      admin: false,
+    });
+    expect(r.kind).toBe('cancelled');
+    const [mark] = await sql`SELECT released_at FROM stock_releases WHERE order_id = ${order.order_id}`;
+    expect(mark!['released_at'], 'applied in Redis, stamped').not.toBeNull();
+    await restore();
+
+    await detectedAndRebuilt(product.id);
+    expect(await audit(product.id)).toMatchObject({ available: 10, reserved: 0, drift: 0, ok: true });
+  });
+
+  it('a stock_delta: detected and rebuilt from PostgreSQL (before, Redis sold the removed units)', async () => {
+    const product = await newProduct({ stock_total: 10 });
+    await persistedOrder(product.id, 2);
+    const restore = await snapshot(product.id);
+    const deps = { inventory: inventory(), products: pgProducts(db()), log: domainLog };
+    expect(await updateProduct(deps, product.id, { stock_delta: -5 })).toMatchObject({ kind: 'updated' });
+    await restore();
+    expect((await inventory().snapshots([product.id]))[0]!.product.stock_total, 'rolled back').toBe(10);
+
+    await detectedAndRebuilt(product.id);
+    expect(await audit(product.id)).toMatchObject({
+      stock_total: 5,
+      available: 3,
+      reserved: 2,
+      drift: 0,
+      ok: true,
+    });
+  });
+});
+
 describe('stock adjustments pending across a loss', () => {
   it('the rebuild counts a pending adjustment once and decides it; a late apply changes nothing', async () => {
     const product = await newProduct({ stock_total: 5 });
