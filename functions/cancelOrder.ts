@@ -1,5 +1,6 @@
 // POST /api/orders/{order_id}/cancel: the owner cancels a reserved order; units back exactly once.
 import { settleDeps } from '../lib/container';
+import { unavailable } from '../lib/http/outcomes';
 import { Problem } from '../lib/http/problems';
 import { json, route } from '../lib/http/route';
 import * as routes from '../lib/http/routes/buyer';
@@ -23,5 +24,7 @@ export const handler = route(routes.cancelOrder, async ({ event, identity, corre
       throw new Problem('order-not-cancellable', `the order is ${r.status}`, { order_status: r.status });
     case 'not_found':
       throw new Problem('order-not-found', 'no such order');
+    case 'unavailable':
+      return unavailable("the order's product is being rebuilt after a data loss; retry shortly");
   }
 });

@@ -141,6 +141,11 @@ export function redisInventory(
       return parsePending(record);
     },
 
+    async beingRebuilt(product_id) {
+      const complete = await redis.hget(keysOf(product_id).sale, 'complete');
+      return complete !== '1' && (await stateLost(product_id));
+    },
+
     ...outboxReads(redis, keysOf),
 
     async releaseBatch(product_id, tickets) {

@@ -10,7 +10,8 @@ import { type ReleaseDeps, releaseNow } from './release-units';
 import { type Order, orderFromAccepted } from './types';
 
 export interface CancelDeps extends ReleaseDeps {
-  inventory: Pick<SettlingInventory, 'releaseBatch'> & Pick<OutboxInventory, 'cancelPending'>;
+  inventory: Pick<SettlingInventory, 'releaseBatch'> &
+    Pick<OutboxInventory, 'cancelPending' | 'beingRebuilt'>;
   orders: Pick<OrderStore, 'get'>;
   settlement: OrderLocks;
 }
@@ -19,7 +20,9 @@ export type CancelResult =
   | { kind: 'cancelled'; order: Order }
   | { kind: 'pending'; order: Order }
   | { kind: 'not_cancellable'; status: Order['status'] }
-  | { kind: 'not_found' };
+  | { kind: 'not_found' }
+  /** found nowhere while its product is being rebuilt: it may still be on its way */
+  | { kind: 'unavailable' };
 
 export async function cancelOrder(
   deps: CancelDeps,
@@ -34,7 +37,11 @@ export async function cancelOrder(
     if (product_id === null) return { kind: 'not_found' };
     const flag = await deps.inventory.cancelPending(order_id, product_id, viewer.customer_id);
     if (flag.status === 'flagged') return { kind: 'pending', order: orderFromAccepted(flag.accepted) };
-    if (flag.status === 'not_found') return { kind: 'not_found' };
+    if (flag.status === 'not_found') {
+      return (await deps.inventory.beingRebuilt(product_id))
+        ? { kind: 'unavailable' }
+        : { kind: 'not_found' };
+    }
   }
   return { kind: 'not_found' };
 }

@@ -60,6 +60,11 @@ export interface CatalogInventory extends InventorySnapshots {
 export interface OutboxInventory {
   /** An order accepted by the inventory that is still on its way to PostgreSQL, or null. */
   pendingOrder(order_id: string, product_id: number): Promise<PendingOrder | null>;
+  /**
+   * Is this known product's state lost or being rebuilt (no `complete` marker)? Then an order of it
+   * found nowhere may still be on its way ("unavailable", not "not found").
+   */
+  beingRebuilt(product_id: number): Promise<boolean>;
   /** Flags a cancel on an order still in the outbox (applied when it is persisted). */
   cancelPending(
     order_id: string,

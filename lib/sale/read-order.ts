@@ -6,7 +6,7 @@ import { type Order, orderFromAccepted } from './types';
 
 export interface ReadOrderDeps {
   orders: Pick<OrderStore, 'get'>;
-  inventory: Pick<OutboxInventory, 'pendingOrder'>;
+  inventory: Pick<OutboxInventory, 'pendingOrder' | 'beingRebuilt'>;
 }
 
 export interface Viewer {
@@ -21,13 +21,18 @@ export interface OrderReading {
   cancel_pending: boolean;
 }
 
+/**
+ * The order as the viewer may see it; null when there is none they may see; "unavailable" when it
+ * is found nowhere while its product's state is being rebuilt (an accepted order may still be on its
+ * way: not a definite 404).
+ */
 export async function readOrder(
   deps: ReadOrderDeps,
   order_id: string,
   viewer: Viewer,
-): Promise<OrderReading | null> {
+): Promise<OrderReading | null | 'unavailable'> {
   const reading = await find(deps, order_id);
-  if (!reading) return null;
+  if (reading === 'unavailable' || !reading) return reading;
   if (!viewer.admin && reading.order.customer_id !== viewer.customer_id) return null;
   return reading;
 }
@@ -41,7 +46,8 @@ async function find(deps: ReadOrderDeps, order_id: string) {
   // The order may have been persisted between the two reads: look once more before saying 404.
   if (!p) {
     const late = await deps.orders.get(order_id);
-    return late ? { order: late, pending: false, cancel_pending: false } : null;
+    if (late) return { order: late, pending: false, cancel_pending: false };
+    return (await deps.inventory.beingRebuilt(product_id)) ? 'unavailable' : null;
   }
   return { order: orderFromAccepted(p.accepted), pending: true, cancel_pending: p.cancel_pending };
 }

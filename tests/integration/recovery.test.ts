@@ -15,7 +15,9 @@ import { domainLog } from '../../lib/platform/logger';
 import { sqsBacklog } from '../../lib/queue/dlq';
 import { cancelOrder } from '../../lib/sale/cancel-order';
 import { updateProduct } from '../../lib/sale/catalog';
+import { newOrderId } from '../../lib/sale/order-id';
 import type { PaymentEvent } from '../../lib/sale/order-rules';
+import { persistAccepted } from '../../lib/sale/persist';
 import type { QueueBacklog } from '../../lib/sale/ports';
 import { reserveOrder } from '../../lib/sale/reserve';
 import { handlePayment } from '../../lib/sale/settle-payment';
@@ -509,6 +511,30 @@ describe('a partial rollback that took releases or stock changes (no reservation
       drift: 0,
       ok: true,
     });
+  });
+});
+
+describe('an order on its way while its product is lost', () => {
+  it('its owner reads 503 + Retry-After, not 404, until it is persisted; an unknown id stays 404', async () => {
+    await clearOfScheduledRun(10); // the loss window must be this test's alone
+    const product = await newProduct({ stock_total: 5 });
+    const unsent = await reservedUnsent(product.id, 2);
+    await lose(product.id, [unsent.order_id]);
+    const token = await buyerToken(unsent.customer_id);
+
+    const read = await call('GET', `/api/orders/${unsent.order_id}`, { token });
+    expect(read.status, 'it may still be on its way').toBe(503);
+    expect(read.headers.get('retry-after')).toMatch(/^\d+$/);
+    const cancel = await call('POST', `/api/orders/${unsent.order_id}/cancel`, { token });
+    expect(cancel.status).toBe(503);
+    // Another product's (healthy) unknown order id: still a plain 404.
+    const healthy = await newProduct({ stock_total: 1 });
+    const unknown = newOrderId(healthy.id);
+    expect((await call('GET', `/api/orders/${unknown}`, { token })).status).toBe(404);
+
+    await persistAccepted(settleDeps(), [unsent]);
+    expect((await call('GET', `/api/orders/${unsent.order_id}`, { token })).status).toBe(200);
+    await rebuilt(product.id);
   });
 });
 

@@ -24,7 +24,8 @@ export const getOrder = {
   auth: 'buyer',
   params: ['order_id'],
   ok: { 200: { description: 'the order', schema: OrderView } },
-  problems: ['order-not-found'],
+  // unavailable: found nowhere while its product is being rebuilt (it may still be on its way)
+  problems: ['order-not-found', 'unavailable'],
 } satisfies RouteDeclaration;
 
 export const cancelOrder = {
@@ -42,5 +43,5 @@ export const cancelOrder = {
       schema: OrderView,
     },
   },
-  problems: ['order-not-found', 'order-not-cancellable'],
+  problems: ['order-not-found', 'order-not-cancellable', 'unavailable'],
 } satisfies RouteDeclaration;

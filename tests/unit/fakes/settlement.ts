@@ -184,7 +184,7 @@ export class SettleWorld {
   };
 
   readonly inventory: Pick<SettlingInventory, 'releaseBatch' | 'retake'> &
-    Pick<OutboxInventory, 'cancelPending'> = {
+    Pick<OutboxInventory, 'cancelPending' | 'beingRebuilt'> = {
     releaseBatch: async (_product_id, tickets) => {
       await this.pause();
       if (!this.complete) return tickets.map((): ReleaseOutcome => 'deferred');
@@ -211,6 +211,7 @@ export class SettleWorld {
       return 'retaken';
     },
     cancelPending: async () => ({ status: 'not_found' }),
+    beingRebuilt: async () => !this.complete,
   };
 
   readonly orders: Pick<OrderStore, 'get'> = {
