@@ -127,18 +127,20 @@ async function closeRolledBack(deps: RebuildDeps, scope: ProductScope): Promise<
       });
     }
   }
-  for (const e of inScope(await deps.source.writeEvidence(), scope, (e) => e.product_id)) {
-    if (await deps.inventory.closeIfForgotten(e)) {
-      deps.log.error(
-        'Redis lost applied releases or stock changes (partial rollback): product closed for a rebuild',
-        {
-          product_id: e.product_id,
-          releases_checked: e.released_order_ids.length,
-          adjustments_checked: e.applied_adjustment_ids.length,
-        },
-      );
-    }
-  }
+  // One call per product with recent writes, all at once: a busy sale's run stays short.
+  const evidence = inScope(await deps.source.writeEvidence(), scope, (e) => e.product_id);
+  const closed = await Promise.all(evidence.map((e) => deps.inventory.closeIfForgotten(e)));
+  evidence.forEach((e, i) => {
+    if (!closed[i]) return;
+    deps.log.error(
+      'Redis lost applied releases or stock changes (partial rollback): product closed for a rebuild',
+      {
+        product_id: e.product_id,
+        releases_checked: e.released_order_ids.length,
+        adjustments_checked: e.applied_adjustment_ids.length,
+      },
+    );
+  });
 }
 
 const OVERSOLD_AFTER_ROLLBACK = 'oversold_after_rollback';
