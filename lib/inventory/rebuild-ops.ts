@@ -49,8 +49,12 @@ export function rebuildOps(
       const k = keysOf(e.product_id);
       const r = await redis.lua.closeIfForgotten({
         keys: { sale: k.sale, released: k.released, adjusted: k.adjusted },
-        args: { generation: e.generation, released_count: e.released_order_ids.length },
-        rest: [...e.released_order_ids, ...e.applied_adjustment_ids],
+        args: {
+          generation: e.generation,
+          released_count: e.released_order_ids.length,
+          retaken_count: e.retaken_order_ids.length,
+        },
+        rest: [...e.released_order_ids, ...e.retaken_order_ids, ...e.applied_adjustment_ids],
       });
       return r === 'closed';
     },

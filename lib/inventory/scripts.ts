@@ -140,8 +140,8 @@ export const SCRIPTS = {
   closeIfForgotten: script({
     file: 'close-if-forgotten.lua',
     keys: ['sale', 'released', 'adjusted'],
-    args: ['generation', 'released_count'],
-    rest: 'released_then_adjusted',
+    args: ['generation', 'released_count', 'retaken_count'],
+    rest: 'released_retaken_adjusted',
     reply: z.enum(['closed', 'consistent', 'not_open', 'other_generation']),
   }),
 };

@@ -81,7 +81,7 @@ export function pgRebuildSource(sql: Sql): RebuildSource {
       // is not lost). Stamped only after Redis applied them.
       const age_max_s = writeEvidenceAgeMax_s();
       const rows = await sql<
-        { product_id: string; generation: string; kind: 'release' | 'adjustment'; id: string }[]
+        { product_id: string; generation: string; kind: 'release' | 'adjustment' | 'retake'; id: string }[]
       >`
         WITH latest AS (
           SELECT DISTINCT ON (product_id) product_id, id, counted_at FROM inventory_rebuilds
@@ -98,6 +98,15 @@ export function pgRebuildSource(sql: Sql): RebuildSource {
           FROM stock_adjustments a LEFT JOIN latest l USING (product_id)
           WHERE a.applied_at > now() - make_interval(secs => ${age_max_s})
             AND (l.counted_at IS NULL OR a.applied_at > l.counted_at)
+          UNION ALL
+          -- A late payment's retake: its event's time is its transaction's start, before retake.lua
+          -- ran, so one after the rebuild counted was applied to the state the rebuild wrote.
+          SELECT o.product_id, coalesce(l.id, 0), 'retake', e.order_id::text,
+            row_number() OVER (PARTITION BY o.product_id ORDER BY e.at DESC)
+          FROM order_events e JOIN orders o USING (order_id) LEFT JOIN latest l ON l.product_id = o.product_id
+          WHERE e.from_status = 'expired' AND e.to_status = 'paid'
+            AND e.at > now() - make_interval(secs => ${age_max_s})
+            AND (l.counted_at IS NULL OR e.at > l.counted_at)
         )
         SELECT product_id, generation, kind, id FROM recent WHERE n <= ${WRITE_EVIDENCE_PER_KIND_MAX}`;
       const by = new Map<number, WriteEvidence>();
@@ -107,9 +116,11 @@ export function pgRebuildSource(sql: Sql): RebuildSource {
           product_id,
           generation: Number(r.generation),
           released_order_ids: [],
+          retaken_order_ids: [],
           applied_adjustment_ids: [],
         };
         if (r.kind === 'release') e.released_order_ids.push(r.id);
+        else if (r.kind === 'retake') e.retaken_order_ids.push(r.id);
         else e.applied_adjustment_ids.push(Number(r.id));
         by.set(product_id, e);
       }

@@ -216,6 +216,8 @@ export interface WriteEvidence {
   generation: number;
   /** orders whose release Redis applied (stock_releases.released_at stamped after it did) */
   released_order_ids: string[];
+  /** expired orders a late payment took the units of again (order_events expired -> paid) */
+  retaken_order_ids: string[];
   /** stock adjustments Redis applied (stock_adjustments.applied_at) */
   applied_adjustment_ids: number[];
 }

@@ -505,6 +505,26 @@ describe('a partial rollback that took releases or stock changes (no reservation
       ok: true,
     });
   });
+
+  it("a late payment's retake: detected and rebuilt, its units held once (before, Redis sold them again)", async () => {
+    const product = await newProduct({ stock_total: 5 });
+    const late = await persistedOrder(product.id, 2, { overdue: true });
+    await releaseRun();
+    expect(await statusOf(late.order_id)).toBe('expired');
+    const k = productKeys(prefix, product.id);
+    expect(await redisClient().hget(k.released, late.order_id)).toBe('released');
+    const restore = await snapshot(product.id);
+    const paid = await handlePayment(settleDeps(), event(late, 'payment.succeeded'));
+    expect(paid).toMatchObject({ result: 'applied', status: 'paid' });
+    expect(await redisClient().hget(k.released, late.order_id)).toBe('retaken');
+    await leftOpen(product.id, 'the retake is in Redis: nothing to find');
+    await restore();
+    expect(await redisClient().hget(k.sale, 'available'), 'rolled back: the 2 units look free').toBe('5');
+
+    await detectedAndRebuilt(product.id);
+    expect(await audit(product.id)).toMatchObject({ available: 3, paid: 2, drift: 0, ok: true });
+    await leftOpen(product.id, 'a retake from before the rebuild is not evidence');
+  });
 });
 
 describe('an order on its way while its product is lost', () => {
