@@ -1,15 +1,38 @@
 // The inventory's side of a rebuild after a data loss (lib/sale/rebuild.ts drives it): close a
 // product, give up, reconcile a straggler, and write the whole state back in one script.
 import type { Inventory, RebuildingInventory } from '../sale/ports';
-import { acceptedFromOrder } from '../sale/types';
-import { globalKeys, productKeys } from './keys';
+import { acceptedFromOrder, type Order } from '../sale/types';
+import { globalKeys, type ProductKeys, productKeys } from './keys';
 import { fingerprint, IDEMPOTENCY_TTL_S, orderArgs, productFields } from './records';
 import type { ScriptClient } from './scripts';
+
+/**
+ * What a retry under an order's Idempotency-Key must find (reserve.lua's record and key), for the
+ * rest of the key's lifetime; the order's record outlives the key by an hour (a replay found by the
+ * key must find the record it names).
+ */
+function replayRecord(k: ProductKeys, order: Order, idempotency_key: string, now_ms: number) {
+  const o = acceptedFromOrder(order, idempotency_key);
+  const idempotency_ttl_s = Math.max(1, IDEMPOTENCY_TTL_S - Math.floor((now_ms - o.created_ms) / 1000));
+  return {
+    keys: {
+      sale: k.sale,
+      idempotency: k.idempotency(o.customer_id, idempotency_key),
+      order: k.order(o.order_id),
+    },
+    args: {
+      replay: `${fingerprint({ ...o, idempotency_key: null })} ${k.order(o.order_id)}`,
+      idempotency_ttl_s,
+      order_json: JSON.stringify(o),
+      order_ttl_s: idempotency_ttl_s + 3600,
+    },
+  };
+}
 
 export function rebuildOps(
   redis: ScriptClient,
   prefix: string,
-): RebuildingInventory & Pick<Inventory, 'reconcile'> {
+): RebuildingInventory & Pick<Inventory, 'reconcile' | 'claimReplay'> {
   const keysOf = (product_id: number) => productKeys(prefix, product_id);
   return {
     async incompleteProducts(ids) {
@@ -77,19 +100,22 @@ export function rebuildOps(
         : { kind: reply[0] };
     },
 
+    async claimReplay(order, idempotency_key) {
+      const r = replayRecord(keysOf(order.product_id), order, idempotency_key, Date.now());
+      return redis.lua.claimReplay({ keys: r.keys, args: r.args });
+    },
+
     async finishRebuild(product_id, token, state) {
       const k = keysOf(product_id);
       // Replays first, while the product is still closed: a retry after the wipe finds its order.
       const now_ms = Date.now();
       await Promise.all(
         state.replays.map(({ order, idempotency_key }) => {
-          const o = acceptedFromOrder(order, idempotency_key);
-          const ttl_s = Math.max(1, IDEMPOTENCY_TTL_S - Math.floor((now_ms - o.created_ms) / 1000));
-          const key = k.idempotency(o.customer_id, idempotency_key);
+          const r = replayRecord(k, order, idempotency_key, now_ms);
           return redis
             .multi()
-            .set(k.order(o.order_id), JSON.stringify(o), 'EX', ttl_s + 3600)
-            .set(key, `${fingerprint({ ...o, idempotency_key: null })} ${k.order(o.order_id)}`, 'EX', ttl_s)
+            .set(r.keys.order, r.args.order_json, 'EX', r.args.order_ttl_s)
+            .set(r.keys.idempotency, r.args.replay, 'EX', r.args.idempotency_ttl_s)
             .exec();
         }),
       );

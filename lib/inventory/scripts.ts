@@ -116,6 +116,12 @@ export const SCRIPTS = {
     rest: 'customers_then_released',
     reply: z.union([z.tuple([z.literal('ok'), int]), z.tuple([z.enum(['not_owner', 'outbox_not_empty'])])]),
   }),
+  claimReplay: script({
+    file: 'claim-replay.lua',
+    keys: ['sale', 'idempotency', 'order'],
+    args: ['replay', 'idempotency_ttl_s', 'order_json', 'order_ttl_s'],
+    reply: z.enum(['claimed', 'other', 'unavailable']),
+  }),
   reconcile: script({
     file: 'reconcile.lua',
     keys: ['sale', 'customers', 'reconciled'],

@@ -48,6 +48,13 @@ async function decidePending(
   return { refused_units };
 }
 
+/**
+ * Of the orders under one Idempotency-Key, the one the key answers: holding units, paid, then the
+ * newest (the answer the client saw last). Any further one is a second order.
+ */
+const keptFirst = (sql: Sql | Tx) =>
+  sql`status IN ('reserved', 'paid') DESC, status = 'paid' DESC, created_at DESC, order_id DESC`;
+
 export function pgRebuildSource(sql: Sql): RebuildSource {
   return {
     async products() {
@@ -126,6 +133,18 @@ export function pgRebuildSource(sql: Sql): RebuildSource {
       }
       return [...by.values()];
     },
+    async keyedDuplicates(product_id) {
+      const rows = await sql<{ order_id: string }[]>`
+        SELECT order_id FROM (
+          SELECT order_id, row_number() OVER (
+            PARTITION BY customer_id, idempotency_key ORDER BY ${keptFirst(sql)}) AS n
+          FROM orders
+          WHERE product_id = ${product_id} AND idempotency_key IS NOT NULL
+            AND status IN ('reserved', 'paid')
+            AND created_at > now() - make_interval(secs => ${IDEMPOTENCY_TTL_S})) k
+        WHERE n > 1`;
+      return rows.map((r) => r.order_id);
+    },
     async newestHolding(product_id, limit) {
       return sql<{ order_id: string; qty: number }[]>`
         SELECT order_id, qty FROM orders WHERE product_id = ${product_id} AND status IN ('reserved', 'paid')
@@ -149,10 +168,13 @@ export function pgRebuildSource(sql: Sql): RebuildSource {
           SELECT order_id FROM orders WHERE product_id = ${product.id} AND status = 'expired'
           UNION
           SELECT order_id FROM stock_releases WHERE product_id = ${product.id} AND released_at IS NULL`;
+        // One order per key: the one a retry must find (keyedDuplicates' choice, any status).
         const replays = await tx<(OrderRow & { idempotency_key: string })[]>`
-          SELECT ${tx(ORDER_COLUMNS)}, idempotency_key FROM orders
+          SELECT DISTINCT ON (customer_id, idempotency_key) ${tx(ORDER_COLUMNS)}, idempotency_key
+          FROM orders
           WHERE product_id = ${product.id} AND idempotency_key IS NOT NULL
-            AND created_at > now() - make_interval(secs => ${IDEMPOTENCY_TTL_S})`;
+            AND created_at > now() - make_interval(secs => ${IDEMPOTENCY_TTL_S})
+          ORDER BY customer_id, idempotency_key, ${keptFirst(tx)}`;
         const held_units = held.reduce((n, h) => n + h.units, 0);
         const decided = await decidePending(tx, product.id, stock_total - held_units);
         const adjustments = await tx<{ id: string; applied: boolean }[]>`

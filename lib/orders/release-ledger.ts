@@ -1,8 +1,10 @@
 // The release markers in PostgreSQL (stock_releases): which releases Redis has applied, which are
 // left to finish, which `released` entries may be pruned; and the stragglers a rebuild missed.
+import { IDEMPOTENCY_TTL_S } from '../inventory/inventory';
 import type { ProductScope, ReleaseLedger, ReleaseTicket, Straggler } from '../sale/ports';
 import type { OrderStatus } from '../sale/types';
 import { type Sql, scopeFilter } from './db';
+import { ORDER_COLUMNS, type OrderRow, orderFromRow } from './rows';
 
 export async function markReleased(sql: Sql, order_ids: string[]): Promise<void> {
   if (order_ids.length === 0) return;
@@ -54,12 +56,12 @@ async function uncounted(
   limit: number,
   scope: ProductScope,
 ): Promise<Straggler[]> {
-  const rows = await sql<(Straggler & { product_id: string; rebuild_id: string })[]>`
+  const rows = await sql<(OrderRow & { idempotency_key: string | null; rebuild_id: string })[]>`
     WITH live AS (
       SELECT DISTINCT ON (product_id) id, product_id, snapshot, counted_at, reopened_at
       FROM inventory_rebuilds WHERE reopened_at IS NOT NULL ${scopeFilter(sql, 'product_id', scope)}
       ORDER BY product_id, id DESC)
-    SELECT o.order_id, o.product_id, o.customer_id, o.qty, l.id AS rebuild_id
+    SELECT ${sql(ORDER_COLUMNS.map((c) => `o.${c}`))}, o.idempotency_key, l.id AS rebuild_id
     FROM live l JOIN orders o ON o.product_id = l.product_id
     WHERE ${order_ids === null ? sql`l.reopened_at > now() - make_interval(hours => ${STRAGGLER_WINDOW_H}) AND o.persisted_at > l.counted_at - interval '1 hour'` : sql`o.order_id = ANY(${order_ids}::uuid[])`}
       AND o.inserted_xid IS NOT NULL
@@ -67,7 +69,15 @@ async function uncounted(
       AND NOT pg_visible_in_snapshot(o.inserted_xid, l.snapshot)
       AND NOT EXISTS (SELECT 1 FROM rebuild_reconciled x WHERE x.rebuild_id = l.id AND x.order_id = o.order_id)
     ORDER BY o.created_at LIMIT ${limit}`;
-  return rows.map((r) => ({ ...r, product_id: Number(r.product_id), rebuild_id: Number(r.rebuild_id) }));
+  return rows.map((r) => {
+    const order = orderFromRow(r);
+    const keyed =
+      r.idempotency_key && order.created_at.getTime() > Date.now() - IDEMPOTENCY_TTL_S * 1000
+        ? { order, idempotency_key: r.idempotency_key }
+        : null;
+    const { order_id, product_id, customer_id, qty } = order;
+    return { order_id, product_id, customer_id, qty, rebuild_id: Number(r.rebuild_id), keyed };
+  });
 }
 
 export function pgReleaseLedger(sql: Sql): ReleaseLedger {

@@ -107,6 +107,11 @@ export interface SettlingInventory {
     ticket: ReleaseTicket,
     generation: number,
   ): Promise<{ kind: 'taken' | 'already'; available: number } | { kind: 'unavailable' | 'stale' }>;
+  /**
+   * Gives a straggler's Idempotency-Key its replay record back, unless the key answers another
+   * order already ("other": the straggler is a second order under it).
+   */
+  claimReplay(order: Order, idempotency_key: string): Promise<'claimed' | 'other' | 'unavailable'>;
 }
 
 /** Rebuilding a product's state after Redis lost it. */

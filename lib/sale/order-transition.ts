@@ -38,3 +38,19 @@ export function transitionOrder(
 ): Promise<TransitionOutcome | null> {
   return locks.withOrderLocked(order_id, (order) => transitionLocked(order, from, to, actor, reason));
 }
+
+/**
+ * Ends an order that holds units and must not (sold twice, or a second order under one key):
+ * unpaid it is `cancelled`, paid it is `refund_required`. Null if it no longer holds units.
+ */
+export async function closeHolding(
+  locks: OrderLocks,
+  order_id: string,
+  actor: string,
+  reason: string,
+): Promise<TransitionOutcome | null> {
+  return (
+    (await transitionOrder(locks, order_id, ['reserved'], 'cancelled', actor, reason)) ??
+    (await transitionOrder(locks, order_id, ['paid'], 'refund_required', actor, reason))
+  );
+}

@@ -9,7 +9,7 @@
 //    (lib/sale/reconcile.ts), so no order is counted twice or never;
 //  - sets `available` to stock_total - reserved - paid as PostgreSQL proves it, never above.
 import { randomUUID } from 'node:crypto';
-import { transitionOrder } from './order-transition';
+import { closeHolding } from './order-transition';
 import type {
   Logger,
   OrderLocks,
@@ -156,29 +156,28 @@ async function surfaceOversold(deps: RebuildDeps, product_id: number, units_over
   let left = units_over;
   for (const o of await deps.source.newestHolding(product_id, units_over)) {
     if (left <= 0) break;
-    const t =
-      (await transitionOrder(
-        deps.settlement,
-        o.order_id,
-        ['reserved'],
-        'cancelled',
-        'system:rebuild',
-        why,
-      )) ??
-      (await transitionOrder(
-        deps.settlement,
-        o.order_id,
-        ['paid'],
-        'refund_required',
-        'system:rebuild',
-        why,
-      ));
-    if (t) left -= o.qty;
+    if (await closeHolding(deps.settlement, o.order_id, 'system:rebuild', why)) left -= o.qty;
   }
   deps.log.error('orders sold beyond stock closed', { product_id, units_over });
 }
 
+const DUPLICATE_AFTER_ROLLBACK = 'duplicate_after_rollback';
+
+/**
+ * A retry under an Idempotency-Key whose record Redis lost (rolled back) was a second order. One
+ * order per key keeps its units (the paid one, else the newest: the answer the client saw last);
+ * the others end like units sold twice, before the snapshot counts them.
+ */
+async function closeKeyedDuplicates(deps: RebuildDeps, product_id: number): Promise<void> {
+  const why = `${DUPLICATE_AFTER_ROLLBACK}: a second order under one Idempotency-Key after Redis lost its record`;
+  const order_ids = await deps.source.keyedDuplicates(product_id);
+  for (const order_id of order_ids) await closeHolding(deps.settlement, order_id, 'system:rebuild', why);
+  if (order_ids.length)
+    deps.log.error('second orders under one Idempotency-Key closed', { product_id, order_ids });
+}
+
 async function finish(deps: RebuildDeps, product: Product, token: string): Promise<RebuildOutcome> {
+  await closeKeyedDuplicates(deps, product.id);
   let state = await deps.source.state(product);
   if (state.available < 0) {
     await surfaceOversold(deps, product.id, -state.available);

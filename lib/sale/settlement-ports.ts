@@ -90,6 +90,8 @@ export type SettlementStore = OrderLocks & SettlementQueries & BulkExpiry;
 
 export interface Straggler extends ReleaseTicket {
   rebuild_id: number;
+  /** the order, when it was created under an Idempotency-Key (recently): its replay is restored */
+  keyed: { order: Order; idempotency_key: string } | null;
 }
 
 /** The release markers (stock_releases) and reconciliation records. */

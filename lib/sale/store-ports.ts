@@ -132,8 +132,13 @@ export interface RebuildSource {
   products(): Promise<Product[]>;
   /** Sequences of recently persisted orders, per product and generation. */
   rollbackEvidence(): Promise<RollbackEvidence[]>;
-  /** Releases and stock changes Redis applied recently (since each product last reopened). */
+  /** Releases, retakes and stock changes Redis applied recently (since each product last reopened). */
   writeEvidence(): Promise<WriteEvidence[]>;
+  /**
+   * Orders holding stock that are a second one under a customer's Idempotency-Key (Redis lost the
+   * key's record): all but one per key, the one kept being the paid one, else the newest.
+   */
+  keyedDuplicates(product_id: number): Promise<string[]>;
   /** The newest orders holding stock (reserved or paid) of a product, newest first. */
   newestHolding(product_id: number, limit: number): Promise<{ order_id: string; qty: number }[]>;
   state(product: Product): Promise<RebuiltState & { held_units: number }>;

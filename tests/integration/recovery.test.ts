@@ -212,7 +212,10 @@ describe('a late payment after data loss is judged by PostgreSQL’s release rec
  * A createOrder held between its Lua call and its SQS send (the real queue, once released): the
  * reservation happened in the Redis that is about to lose its data.
  */
-async function heldCreateOrder(product_id: number) {
+async function heldCreateOrder(
+  product_id: number,
+  { customer_id = `c-${randomUUID()}`, idempotency_key = null as string | null } = {},
+) {
   let reached!: () => void;
   let release!: () => void;
   const atSend = new Promise<void>((r) => {
@@ -233,7 +236,7 @@ async function heldCreateOrder(product_id: number) {
       },
       log: domainLog,
     },
-    { customer_id: `c-${randomUUID()}`, product_id, qty: 1, idempotency_key: null },
+    { customer_id, product_id, qty: 1, idempotency_key },
   );
   await atSend;
   return { release, done };
@@ -288,6 +291,63 @@ describe('the rebuild counts an order whose send was in flight exactly once', ()
     expect(await audit(product.id)).toMatchObject({ available: 2, reserved: 1, drift: 0, ok: true });
     const reconciled = await sql`SELECT 1 FROM rebuild_reconciled WHERE order_id = ${r.order.order_id}`;
     expect(reconciled.length, 'counted by the snapshot, never twice').toBe(0);
+  });
+});
+
+describe('a straggler created under an Idempotency-Key', () => {
+  /** A held createOrder under a key, then a loss and its rebuild: the order is a straggler. */
+  async function keyedStraggler() {
+    const product = await newProduct({ stock_total: 5 });
+    const customer_id = `c-${randomUUID()}`;
+    const token = await buyerToken(customer_id);
+    const key = `k-${randomUUID()}`;
+    const held = await heldCreateOrder(product.id, { customer_id, idempotency_key: key });
+    // Everything goes: the held order's record (in the outbox) and its key's record too.
+    const k = productKeys(prefix, product.id);
+    await lose(product.id, await redisClient().zrange(k.outbox, '0', '-1'));
+    await redisClient().del(k.idempotency(customer_id, key));
+    await rebuilt(product.id);
+    return { product, token, key, held };
+  }
+
+  async function persistedStraggler(held: Awaited<ReturnType<typeof heldCreateOrder>>) {
+    held.release();
+    const r = await held.done;
+    if (r.kind !== 'reserved') throw new Error(`held reserve ended ${r.kind}`);
+    const order_id = r.order.order_id;
+    await waitUntil('the straggler reconciled', async () => {
+      const [x] = await sql`SELECT outcome FROM rebuild_reconciled WHERE order_id = ${order_id}`;
+      return x?.['outcome'];
+    });
+    return order_id;
+  }
+
+  it('gets its key back once reconciled: a retry after that is a replay (before, a second order)', async () => {
+    const { product, token, key, held } = await keyedStraggler();
+    const straggler = await persistedStraggler(held);
+    const retry = await reserve(token, product.id, 1, key);
+    expect(retry.status).toBe(202);
+    expect(retry.body.order_id, 'a replay of the straggler').toBe(straggler);
+    await waitUntil('every order persisted', async () => (await audit(product.id)).in_flight === 0);
+    expect(await audit(product.id)).toMatchObject({ available: 4, reserved: 1, drift: 0, ok: true });
+  });
+
+  it('a retry that made a second order before it arrived keeps its units; the straggler ends duplicate_after_rebuild', async () => {
+    const { product, token, key, held } = await keyedStraggler();
+    const retry = await reserve(token, product.id, 1, key);
+    expect(retry.status, 'the key record was lost: a second order').toBe(202);
+    const straggler = await persistedStraggler(held);
+    expect(retry.body.order_id).not.toBe(straggler);
+
+    expect(await statusOf(straggler)).toBe('cancelled');
+    const [ev] = await sql`SELECT reason FROM order_events
+      WHERE order_id = ${straggler} AND to_status = 'cancelled'`;
+    expect(ev!['reason']).toMatch(/^duplicate_after_rebuild/);
+    await waitUntil('every order persisted', async () => (await audit(product.id)).in_flight === 0);
+    expect(await statusOf(retry.body.order_id)).toBe('reserved');
+    expect(await audit(product.id)).toMatchObject({ available: 4, reserved: 1, drift: 0, ok: true });
+    const again = await reserve(token, product.id, 1, key);
+    expect(again.body.order_id, 'the key answers the order the client saw last').toBe(retry.body.order_id);
   });
 });
 
@@ -434,6 +494,38 @@ describe('a partial rollback (Redis lost only its last writes)', () => {
       drift: 0,
       ok: true,
     });
+  });
+});
+
+describe('an Idempotency-Key whose record a partial rollback took', () => {
+  it('the retry is a second order; the rebuild closes one as duplicate_after_rollback, and the key then answers the other', async () => {
+    const product = await newProduct({ stock_total: 5 });
+    const token = await buyerToken();
+    const key = `k-${randomUUID()}`;
+    const restore = await snapshot(product.id);
+    const first = await reserve(token, product.id, 2, key);
+    await drained(product.id);
+    await restore();
+    // Keys written after the snapshot go with it: the order's record and the key's.
+    const k = productKeys(prefix, product.id);
+    await redisClient().del(k.order(first.body.order_id), k.idempotency(first.body.customer_id, key));
+    const retry = await reserve(token, product.id, 2, key);
+    expect(retry.status).toBe(202);
+    expect(retry.body.order_id, 'the record is gone: a second order').not.toBe(first.body.order_id);
+    await drained(product.id);
+
+    await detectedAndRebuilt(product.id);
+    expect(await statusOf(first.body.order_id)).toBe('cancelled');
+    const [ev] = await sql`SELECT reason FROM order_events
+      WHERE order_id = ${first.body.order_id} AND to_status = 'cancelled'`;
+    expect(ev!['reason']).toMatch(/^duplicate_after_rollback/);
+    expect(await statusOf(retry.body.order_id), 'the answer the client saw last keeps its units').toBe(
+      'reserved',
+    );
+    expect(await audit(product.id)).toMatchObject({ available: 3, reserved: 2, drift: 0, ok: true });
+    const again = await reserve(token, product.id, 2, key);
+    expect(again.status).toBe(202);
+    expect(again.body.order_id, 'a replay of the kept order').toBe(retry.body.order_id);
   });
 });
 
