@@ -102,7 +102,9 @@ describe.skipIf(!hasChromium)('storefront in a real browser', { timeout: 90_000 
       expect(await pageAvailable(page)).toBe(await apiAvailable(product.id));
       await page.fill('#qty', '2');
       await page.click('#buy-btn');
-      await expect.poll(() => pageStatus(page), { timeout: 10_000 }).toBe('reserved');
+      // Room for one 503 + Retry-After round, which the page retries by design (a LocalStack CI
+      // stage beside other suites once took longer than 10 s here, the page showing nothing yet).
+      await expect.poll(() => pageStatus(page), { timeout: 30_000 }).toBe('reserved');
       const order_id = (await page.locator('#order-id').textContent())!;
       expect(await apiOrder(order_id)).toMatchObject({ status: 'reserved', qty: 2, amount_cents: 5000 });
       await expect.poll(() => pageAvailable(page)).toBe(8);
@@ -123,7 +125,9 @@ describe.skipIf(!hasChromium)('storefront in a real browser', { timeout: 90_000 
     await withPage(sandbox(), async ({ page, errors }) => {
       await openShop(page, product.id);
       await page.click('#buy-btn');
-      await expect.poll(() => pageStatus(page), { timeout: 10_000 }).toBe('reserved');
+      // Room for one 503 + Retry-After round, which the page retries by design (a LocalStack CI
+      // stage beside other suites once took longer than 10 s here, the page showing nothing yet).
+      await expect.poll(() => pageStatus(page), { timeout: 30_000 }).toBe('reserved');
       const order_id = (await page.locator('#order-id').textContent())!;
       await expect
         .poll(() => page.locator('#order-expiry').textContent(), { timeout: 10_000 })
