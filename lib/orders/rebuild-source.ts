@@ -49,6 +49,13 @@ async function decidePending(
 }
 
 /**
+ * Two orders under one key count as a duplicate only when both are this much younger than the key's
+ * lifetime: created_at is Redis's clock and now() PostgreSQL's, and an order placed just after the
+ * key expired is a new order, not a second one.
+ */
+const KEY_EXPIRY_MARGIN_S = 60;
+
+/**
  * Of the orders under one Idempotency-Key, the one the key answers: holding units, paid, then the
  * newest (the answer the client saw last). Any further one is a second order.
  */
@@ -141,7 +148,7 @@ export function pgRebuildSource(sql: Sql): RebuildSource {
           FROM orders
           WHERE product_id = ${product_id} AND idempotency_key IS NOT NULL
             AND status IN ('reserved', 'paid')
-            AND created_at > now() - make_interval(secs => ${IDEMPOTENCY_TTL_S})) k
+            AND created_at > now() - make_interval(secs => ${IDEMPOTENCY_TTL_S - KEY_EXPIRY_MARGIN_S})) k
         WHERE n > 1`;
       return rows.map((r) => r.order_id);
     },
