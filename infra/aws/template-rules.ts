@@ -15,6 +15,12 @@ export interface RuleOptions {
 export const UNRESERVED_MIN = 100;
 /** Lambda's guidance for SQS event sources: visibility timeout >= 6 x the function timeout. */
 export const VISIBILITY_FACTOR_MIN = 6;
+/**
+ * How long a message may keep failing (maxReceiveCount x visibility timeout) before the DLQ takes
+ * it: a PostgreSQL outage (a failover, a maintenance window) shorter than this drains by itself,
+ * and a Redis loss meanwhile does not keep its products closed until an operator redrives the DLQ.
+ */
+export const RETRY_SPAN_MIN_S = 1800;
 
 /** Actions AWS offers no narrower resource for: Lambda's ENIs in a VPC, X-Ray's trace upload. */
 export const STAR_RESOURCE_ACTIONS = new Set([
@@ -127,7 +133,10 @@ export function noUnresolvedVariables(t: Template): string[] {
 
 const refId = (x: Cfn): string | undefined => x?.Ref ?? x?.['Fn::GetAtt']?.[0];
 
-/** Each SQS-triggered function's queue: visibility >= 6 x timeout; its DLQ keeps messages longer. */
+/**
+ * Each SQS-triggered function's queue: visibility >= 6 x timeout, at least RETRY_SPAN_MIN_S of
+ * retries before its DLQ, and the DLQ keeps messages longer.
+ */
 export function queueTimeouts(t: Template): string[] {
   return resourcesOfType(t, 'AWS::Lambda::EventSourceMapping').flatMap(([id, m]) => {
     const queueId = refId(m.Properties?.EventSourceArn);
@@ -141,6 +150,11 @@ export function queueTimeouts(t: Template): string[] {
     if (visibility_s < VISIBILITY_FACTOR_MIN * timeout_s)
       bad.push(
         `${queueId}: VisibilityTimeout ${visibility_s} s < ${VISIBILITY_FACTOR_MIN} x ${fnId} timeout ${timeout_s} s (${id})`,
+      );
+    const receives = Number(queue.Properties?.RedrivePolicy?.maxReceiveCount ?? 0);
+    if (receives * visibility_s < RETRY_SPAN_MIN_S)
+      bad.push(
+        `${queueId}: maxReceiveCount ${receives} x VisibilityTimeout ${visibility_s} s < ${RETRY_SPAN_MIN_S} s of retries before the DLQ`,
       );
     const dlqId = refId(queue.Properties?.RedrivePolicy?.deadLetterTargetArn);
     const dlq = dlqId ? t.Resources[dlqId] : undefined;

@@ -69,11 +69,15 @@ it('catches a plaintext secret in an environment', () => {
   ).toEqual(['PaymentWebhookLambdaFunction: SIGNING holds a resolved secret']);
 });
 
-it('catches a visibility timeout under 6x the consumer timeout, and a DLQ keeping less than its queue', () => {
+it('catches a visibility timeout under 6x the consumer timeout, under 30 min of retries before the DLQ, and a DLQ keeping less than its queue', () => {
   expect(broken((t) => (props(t, 'OrdersQueue').VisibilityTimeout = 30))).toEqual([
     'OrdersQueue: VisibilityTimeout 30 s < 6 x PersistOrdersLambdaFunction timeout 20 s (PersistOrdersEventSourceMappingSQSOrdersQueue)',
+    'OrdersQueue: maxReceiveCount 15 x VisibilityTimeout 30 s < 1800 s of retries before the DLQ',
   ]);
   expect(broken((t) => (props(t, fnId('persistOrders')).Timeout = 25))).toHaveLength(1);
+  expect(broken((t) => (props(t, 'OrdersQueue').RedrivePolicy.maxReceiveCount = 5))).toEqual([
+    'OrdersQueue: maxReceiveCount 5 x VisibilityTimeout 120 s < 1800 s of retries before the DLQ',
+  ]);
   expect(broken((t) => (props(t, 'OrdersDLQ').MessageRetentionPeriod = 345_600))).toEqual([
     "OrdersDLQ: retention 345600 s not longer than OrdersQueue's 345600 s",
   ]);
