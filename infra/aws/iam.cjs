@@ -67,7 +67,7 @@ const XRAY_ACTIONS = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'];
 const logicalId = (fn) => `${fn[0].toUpperCase()}${fn.slice(1)}`;
 const queueArn = (id) => ({ 'Fn::GetAtt': [id, 'Arn'] });
 
-function statements(group, secretArns) {
+function statements(group, secretArns, kmsKeyArn) {
   const s = [
     {
       Effect: 'Allow',
@@ -85,6 +85,18 @@ function statements(group, secretArns) {
         if (!secretArns[name]) throw new Error(`iam.cjs: no ARN for secret ${name}`);
         return secretArns[name];
       }),
+    });
+  // A customer-managed key: Secrets Manager decrypts with the caller's permission, so the role
+  // needs kms:Decrypt on that key, and only through Secrets Manager.
+  if (group.secrets?.length && kmsKeyArn)
+    s.push({
+      Effect: 'Allow',
+      Action: ['kms:Decrypt'],
+      Resource: [kmsKeyArn],
+      Condition: {
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub syntax
+        StringEquals: { 'kms:ViaService': { 'Fn::Sub': 'secretsmanager.${AWS::Region}.amazonaws.com' } },
+      },
     });
   if (group.sendOrders)
     s.push({ Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: [queueArn('OrdersQueue')] });
@@ -110,7 +122,7 @@ function statements(group, secretArns) {
   return s;
 }
 
-function role(name, group, secretArns) {
+function role(name, group, secretArns, kmsKeyArn) {
   return {
     Type: 'AWS::IAM::Role',
     Properties: {
@@ -124,7 +136,7 @@ function role(name, group, secretArns) {
       Policies: [
         {
           PolicyName: name,
-          PolicyDocument: { Version: '2012-10-17', Statement: statements(group, secretArns) },
+          PolicyDocument: { Version: '2012-10-17', Statement: statements(group, secretArns, kmsKeyArn) },
         },
       ],
     },
@@ -133,8 +145,10 @@ function role(name, group, secretArns) {
 
 module.exports = async ({ resolveVariable }) => {
   const secretArns = await resolveVariable('file(./infra/aws/secret-refs.yml):arns');
+  const kmsKeyArn = await resolveVariable('param:secretsKmsKeyArn');
   const Resources = {};
-  for (const [name, group] of Object.entries(GROUPS)) Resources[name] = role(name, group, secretArns);
+  for (const [name, group] of Object.entries(GROUPS))
+    Resources[name] = role(name, group, secretArns, kmsKeyArn);
   return { Resources };
 };
 module.exports.GROUPS = GROUPS;

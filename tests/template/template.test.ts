@@ -196,6 +196,36 @@ describe.each(CHECKED_STAGES)('stage %s', (stage) => {
     expect(Object.keys(env(t, 'paymentWebhook'))).toContain('WEBHOOK_SECRET_ARN');
   });
 
+  it("decrypts the secrets with the stage's customer-managed key only when it names one, only through Secrets Manager", () => {
+    const key = params['secretsKmsKeyArn'] as string;
+    for (const fn of functions(t).map(([id]) => id.replace(/LambdaFunction$/, ''))) {
+      const name = `${fn[0]!.toLowerCase()}${fn.slice(1)}`;
+      const statements = roleStatements(t, name);
+      const readsSecrets = statements.some((s) =>
+        [s.Action].flat().includes('secretsmanager:GetSecretValue'),
+      );
+      const decrypt = statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith('kms:')));
+      if (!key || !readsSecrets) {
+        expect(decrypt, name).toEqual([]);
+        continue;
+      }
+      expect(decrypt, name).toEqual([
+        {
+          Effect: 'Allow',
+          Action: ['kms:Decrypt'],
+          Resource: [key],
+          Condition: {
+            StringEquals: {
+              // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub syntax
+              'kms:ViaService': { 'Fn::Sub': 'secretsmanager.${AWS::Region}.amazonaws.com' },
+            },
+          },
+        },
+      ]);
+    }
+    if (stage === 'shared') expect(key, 'the shared stage names a key').toMatch(/^arn:aws:kms:/);
+  });
+
   it('reads the webhook secret through an SSM-typed parameter, so a missing one fails the deploy', () => {
     expect((t as Cfn).Parameters.WebhookSecretArn).toMatchObject({
       Type: 'AWS::SSM::Parameter::Value<String>',
