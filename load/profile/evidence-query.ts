@@ -91,13 +91,22 @@ async function timed<T>(name: string, f: () => Promise<T>, describe: (r: T) => s
 
 await fill();
 const source = pgRebuildSource(sql);
-await timed('writeEvidence', () => source.writeEvidence(), (r) => {
-  const ids = r.reduce(
-    (n, e) => n + e.released_order_ids.length + e.retaken_order_ids.length + e.applied_adjustment_ids.length,
-    0,
-  );
-  return `${r.length} products, ${ids.toLocaleString('en')} ids to check in Redis`;
-});
-await timed('rollbackEvidence', () => source.rollbackEvidence(), (r) => `${r.length} product generations`);
+await timed(
+  'writeEvidence',
+  () => source.writeEvidence(),
+  (r) => {
+    const ids = r.reduce(
+      (n, e) =>
+        n + e.released_order_ids.length + e.retaken_order_ids.length + e.applied_adjustment_ids.length,
+      0,
+    );
+    return `${r.length} products, ${ids.toLocaleString('en')} ids to check in Redis`;
+  },
+);
+await timed(
+  'rollbackEvidence',
+  () => source.rollbackEvidence(),
+  (r) => `${r.length} product generations`,
+);
 await sql.end();
 process.exit(0);
