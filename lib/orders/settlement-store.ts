@@ -49,6 +49,9 @@ function lockedOrder(tx: Tx, order_id: string): LockedOrder {
         SELECT released_at IS NOT NULL AS applied FROM stock_releases WHERE order_id = ${order_id}`;
       return row?.applied === true;
     },
+    async releaseConsumed() {
+      await tx`UPDATE stock_releases SET released_at = now() WHERE order_id = ${order_id} AND released_at IS NULL`;
+    },
   };
 }
 

@@ -127,5 +127,6 @@ async function retake(
   const outcome = await deps.inventory.retake(ticketOf(current), await order.releaseApplied());
   // Thrown inside the unit of work: the event is not stored, the provider's retry decides.
   if (outcome === 'unavailable') throw new InventoryUnavailableError(current.product_id);
+  if (outcome === 'held') await order.releaseConsumed();
   return decideAfterRetake(outcome, reason);
 }

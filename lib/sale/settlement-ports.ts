@@ -57,6 +57,12 @@ export interface LockedOrder {
    * late-payment decision trusts it over Redis's `released` hash, which a loss or pruning can remove.
    */
   releaseApplied(): Promise<boolean>;
+  /**
+   * The order's pending release will never run: a late payment found its units still held in
+   * Redis (retake "held", which consumed the release there). Stamped like an applied one, so no
+   * run gives a paid order's units back, even after a rollback took Redis's `held` entry.
+   */
+  releaseConsumed(): Promise<void>;
 }
 
 /** Units of work on one order, serialised per order id (webhook vs persist: the early-webhook race). */

@@ -17,6 +17,7 @@ import { cancelOrder } from '../../lib/sale/cancel-order';
 import { updateProduct } from '../../lib/sale/catalog';
 import { newOrderId } from '../../lib/sale/order-id';
 import type { PaymentEvent } from '../../lib/sale/order-rules';
+import { transitionOrder } from '../../lib/sale/order-transition';
 import { persistAccepted } from '../../lib/sale/persist';
 import type { QueueBacklog } from '../../lib/sale/ports';
 import { reserveOrder } from '../../lib/sale/reserve';
@@ -616,6 +617,36 @@ describe('a partial rollback that took releases or stock changes (no reservation
     await detectedAndRebuilt(product.id);
     expect(await audit(product.id)).toMatchObject({ available: 3, paid: 2, drift: 0, ok: true });
     await leftOpen(product.id, 'a retake from before the rebuild is not evidence');
+  });
+
+  it("a 'held' retake (the expiry's Redis release never ran) rolled back: no run gives the paid order's units back", async () => {
+    const product = await newProduct({ stock_total: 2 });
+    const k = productKeys(prefix, product.id);
+    const late = await persistedOrder(product.id, 2);
+    // The expiry committed in PostgreSQL; its process died before the Redis release.
+    const expired = await transitionOrder(
+      settleDeps().settlement,
+      late.order_id,
+      ['reserved'],
+      'expired',
+      'system:test',
+      'expired (crash before the Redis release)',
+    );
+    expect(expired?.release).toBeTruthy();
+    const restore = await snapshot(product.id);
+    const paid = await handlePayment(settleDeps(), event(late, 'payment.succeeded'));
+    expect(paid).toMatchObject({ result: 'applied', status: 'paid' });
+    expect(await redisClient().hget(k.released, late.order_id), 'the pending release consumed').toBe('held');
+    // No run in between: one would find the release settled in Redis and stamp it itself.
+    await restore();
+    expect(await redisClient().hget(k.released, late.order_id)).toBeNull();
+
+    // Before, this run applied the stale release (the units free again, sold to the next buyer,
+    // whose order the next run cancelled as oversold_after_rollback).
+    await detectedAndRebuilt(product.id);
+    expect(await redisClient().hget(k.sale, 'available')).toBe('0');
+    expect((await reserve(await buyerToken(), product.id, 1)).status, 'sold out').toBe(409);
+    expect(await audit(product.id)).toMatchObject({ available: 0, paid: 2, drift: 0, ok: true });
   });
 });
 

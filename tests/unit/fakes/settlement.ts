@@ -166,6 +166,10 @@ export class SettleWorld {
         if (!s().markers.has(ticket.order_id)) s().markers.set(ticket.order_id, { ticket, applied: false });
       },
       releaseApplied: async () => s().markers.get(order_id)?.applied === true,
+      releaseConsumed: async () => {
+        const m = s().markers.get(order_id);
+        if (m) m.applied = true;
+      },
     };
   }
 
