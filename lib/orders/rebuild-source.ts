@@ -98,7 +98,7 @@ export function pgRebuildSource(sql: Sql): RebuildSource {
         { product_id: string; generation: string; kind: 'release' | 'adjustment' | 'retake'; id: string }[]
       >`
         WITH latest AS (
-          SELECT DISTINCT ON (product_id) product_id, id, counted_at FROM inventory_rebuilds
+          SELECT DISTINCT ON (product_id) product_id, id, counted_at, snapshot FROM inventory_rebuilds
           WHERE reopened_at IS NOT NULL ORDER BY product_id, id DESC
         ), recent AS (
           SELECT r.product_id, coalesce(l.id, 0) AS generation, 'release' AS kind, r.order_id::text AS id,
@@ -113,14 +113,15 @@ export function pgRebuildSource(sql: Sql): RebuildSource {
           WHERE a.applied_at > now() - make_interval(secs => ${age_max_s})
             AND (l.counted_at IS NULL OR a.applied_at > l.counted_at)
           UNION ALL
-          -- A late payment's retake: its event's time is its transaction's start, before retake.lua
-          -- ran, so one after the rebuild counted was applied to the state the rebuild wrote.
+          -- A late payment's retake the rebuild's snapshot did not see (by its transaction, not its
+          -- time: one open across the count ran retake.lua on the lost state and committed after).
           SELECT o.product_id, coalesce(l.id, 0), 'retake', e.order_id::text,
             row_number() OVER (PARTITION BY o.product_id ORDER BY e.at DESC)
           FROM order_events e JOIN orders o USING (order_id) LEFT JOIN latest l ON l.product_id = o.product_id
           WHERE e.from_status = 'expired' AND e.to_status = 'paid'
             AND e.at > now() - make_interval(secs => ${age_max_s})
-            AND (l.counted_at IS NULL OR e.at > l.counted_at)
+            AND (l.id IS NULL
+              OR (e.inserted_xid IS NOT NULL AND NOT pg_visible_in_snapshot(e.inserted_xid, l.snapshot)))
         )
         SELECT product_id, generation, kind, id FROM recent WHERE n <= ${WRITE_EVIDENCE_PER_KIND_MAX}`;
       const by = new Map<number, WriteEvidence>();

@@ -648,6 +648,45 @@ describe('a partial rollback that took releases or stock changes (no reservation
     expect((await reserve(await buyerToken(), product.id, 1)).status, 'sold out').toBe(409);
     expect(await audit(product.id)).toMatchObject({ available: 0, paid: 2, drift: 0, ok: true });
   });
+
+  it('a retake whose transaction committed after a rebuild counted: found by the next run, its units held once', async () => {
+    const product = await newProduct({ stock_total: 2 });
+    const k = productKeys(prefix, product.id);
+    const late = await persistedOrder(product.id, 2, { overdue: true });
+    await releaseRun();
+    expect(await statusOf(late.order_id)).toBe('expired');
+    // retake.lua runs on the Redis about to be lost; the payment's transaction stays open across
+    // the loss and the rebuild, whose snapshot sees the order still expired.
+    let reached!: () => void;
+    let open!: () => void;
+    const atRetake = new Promise<void>((r) => {
+      reached = r;
+    });
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
+    const deps = settleDeps();
+    const held: typeof deps.inventory = Object.create(deps.inventory);
+    held.retake = async (t, released_in_pg) => {
+      const outcome = await deps.inventory.retake(t, released_in_pg);
+      reached();
+      await gate;
+      return outcome;
+    };
+    const paying = handlePayment({ ...deps, inventory: held }, event(late, 'payment.succeeded'));
+    await atRetake;
+    await lose(product.id, [late.order_id]);
+    await rebuilt(product.id);
+    expect(await redisClient().hget(k.released, late.order_id), 'counted as free').toBe('released');
+    open();
+    expect(await paying).toMatchObject({ result: 'applied', status: 'paid' });
+    expect(await redisClient().hget(k.sale, 'available'), 'the paid units on offer').toBe('2');
+
+    // Before, nothing found it: the retake's event time is before the rebuild counted.
+    await detectedAndRebuilt(product.id);
+    expect(await audit(product.id)).toMatchObject({ available: 0, paid: 2, drift: 0, ok: true });
+    await leftOpen(product.id, 'the second rebuild saw the retake');
+  });
 });
 
 describe('an order on its way while its product is lost', () => {
