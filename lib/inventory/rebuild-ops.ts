@@ -100,9 +100,16 @@ export function rebuildOps(
         : { kind: reply[0] };
     },
 
-    async claimReplay(order, idempotency_key) {
+    async claimReplay(order, idempotency_key, take_over) {
       const r = replayRecord(keysOf(order.product_id), order, idempotency_key, Date.now());
-      return redis.lua.claimReplay({ keys: r.keys, args: r.args });
+      const reply = await redis.lua.claimReplay({
+        keys: r.keys,
+        args: { ...r.args, take_over: take_over ? '1' : '0' },
+      });
+      // The other order's record key ends with its id (keys.ts: …:order:ID).
+      return reply[0] === 'other'
+        ? { kind: 'other', order_id: reply[1].slice(reply[1].lastIndexOf(':') + 1) }
+        : { kind: reply[0] };
     },
 
     async finishRebuild(product_id, token, state) {

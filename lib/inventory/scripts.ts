@@ -119,8 +119,11 @@ export const SCRIPTS = {
   claimReplay: script({
     file: 'claim-replay.lua',
     keys: ['sale', 'idempotency', 'order'],
-    args: ['replay', 'idempotency_ttl_s', 'order_json', 'order_ttl_s'],
-    reply: z.enum(['claimed', 'other', 'unavailable']),
+    args: ['replay', 'idempotency_ttl_s', 'order_json', 'order_ttl_s', 'take_over'],
+    reply: z.union([
+      z.tuple([z.enum(['claimed', 'unavailable'])]),
+      z.tuple([z.literal('other'), z.string()]),
+    ]),
   }),
   reconcile: script({
     file: 'reconcile.lua',

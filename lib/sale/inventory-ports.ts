@@ -109,9 +109,14 @@ export interface SettlingInventory {
   ): Promise<{ kind: 'taken' | 'already'; available: number } | { kind: 'unavailable' | 'stale' }>;
   /**
    * Gives a straggler's Idempotency-Key its replay record back, unless the key answers another
-   * order already ("other": the straggler is a second order under it).
+   * order already ("other", with that order's id: one of the two is a second order under the key);
+   * `take_over` claims it even then.
    */
-  claimReplay(order: Order, idempotency_key: string): Promise<'claimed' | 'other' | 'unavailable'>;
+  claimReplay(
+    order: Order,
+    idempotency_key: string,
+    take_over: boolean,
+  ): Promise<{ kind: 'claimed' | 'unavailable' } | { kind: 'other'; order_id: string }>;
 }
 
 /** Rebuilding a product's state after Redis lost it. */

@@ -22,7 +22,7 @@ import { persistAccepted } from '../../lib/sale/persist';
 import type { QueueBacklog } from '../../lib/sale/ports';
 import { reserveOrder } from '../../lib/sale/reserve';
 import { handlePayment } from '../../lib/sale/settle-payment';
-import type { Order } from '../../lib/sale/types';
+import type { AcceptedOrder, Order } from '../../lib/sale/types';
 import { adminToken, audit, buyerToken, call, drained, newProduct, reserve } from '../helpers/api';
 import { fileBackends } from '../helpers/backends';
 import { releaseRun, runWithRebuild, waitUntil } from '../helpers/domain';
@@ -217,9 +217,9 @@ async function heldCreateOrder(
   product_id: number,
   { customer_id = `c-${randomUUID()}`, idempotency_key = null as string | null } = {},
 ) {
-  let reached!: () => void;
+  let reached!: (order: AcceptedOrder) => void;
   let release!: () => void;
-  const atSend = new Promise<void>((r) => {
+  const atSend = new Promise<AcceptedOrder>((r) => {
     reached = r;
   });
   const gate = new Promise<void>((r) => {
@@ -230,7 +230,7 @@ async function heldCreateOrder(
       inventory: inventory(),
       queue: {
         async send(order) {
-          reached();
+          reached(order);
           await gate;
           await orderQueue().send(order);
         },
@@ -239,8 +239,8 @@ async function heldCreateOrder(
     },
     { customer_id, product_id, qty: 1, idempotency_key },
   );
-  await atSend;
-  return { release, done };
+  const order = await atSend;
+  return { release, done, order };
 }
 
 describe('the rebuild counts an order whose send was in flight exactly once', () => {
@@ -349,6 +349,34 @@ describe('a straggler created under an Idempotency-Key', () => {
     expect(await audit(product.id)).toMatchObject({ available: 4, reserved: 1, drift: 0, ok: true });
     const again = await reserve(token, product.id, 1, key);
     expect(again.body.order_id, 'the key answers the order the client saw last').toBe(retry.body.order_id);
+  });
+
+  it('a straggler the customer paid early keeps its key; the unpaid retry ends duplicate_after_rebuild', async () => {
+    const { product, token, key, held } = await keyedStraggler();
+    const retry = await reserve(token, product.id, 1, key);
+    expect(retry.status, 'the key record was lost: a second order').toBe(202);
+    // The client did get the first order's 202 and paid it before the order reached PostgreSQL.
+    const first = held.order;
+    const early = await handlePayment(settleDeps(), {
+      webhook_id: `msg_${randomUUID()}`,
+      type: 'payment.succeeded',
+      order_id: first.order_id,
+      amount_cents: first.unit_price_cents * first.qty,
+      currency: first.currency,
+      payment_id: `pay_${randomUUID()}`,
+    });
+    expect(early).toMatchObject({ result: 'pending' });
+    expect(await persistedStraggler(held)).toBe(first.order_id);
+
+    await waitUntil('the early payment applied', async () => (await statusOf(first.order_id)) === 'paid');
+    expect(await statusOf(retry.body.order_id)).toBe('cancelled');
+    const [ev] = await sql`SELECT reason FROM order_events
+      WHERE order_id = ${retry.body.order_id} AND to_status = 'cancelled'`;
+    expect(ev!['reason']).toMatch(/^duplicate_after_rebuild/);
+    await waitUntil('every order persisted', async () => (await audit(product.id)).in_flight === 0);
+    expect(await audit(product.id)).toMatchObject({ available: 4, reserved: 0, paid: 1, drift: 0, ok: true });
+    const again = await reserve(token, product.id, 1, key);
+    expect(again.body.order_id, 'the key answers the paid order').toBe(first.order_id);
   });
 });
 
