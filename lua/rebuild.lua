@@ -38,9 +38,13 @@ while i <= #ARGV do
   i = i + 1
 end
 redis.call('HDEL', KEYS[1], 'closed_ms')
--- The outbox is empty (checked above): nothing is in flight, nothing of the new generation acked.
-redis.call('HSET', KEYS[1], 'available', ARGV[2], 'stock_total', ARGV[4], 'in_flight', 0,
-  'acked_units', 0, 'acked_orders', 0, 'generation', ARGV[3], 'seq', 0, 'complete', 1)
-redis.call('DEL', KEYS[5])
 local t = redis.call('TIME')
-return {'ok', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)}
+local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- The outbox is empty (checked above): nothing is in flight, nothing of the new generation acked.
+-- reopened_ms stays with the generation: if the rebuilder dies before PostgreSQL records the
+-- reopening, the next release run records it from here (lib/sale/rebuild.ts, recordLateReopens).
+redis.call('HSET', KEYS[1], 'available', ARGV[2], 'stock_total', ARGV[4], 'in_flight', 0,
+  'acked_units', 0, 'acked_orders', 0, 'generation', ARGV[3], 'seq', 0, 'complete', 1,
+  'reopened_ms', now_ms)
+redis.call('DEL', KEYS[5])
+return {'ok', now_ms}

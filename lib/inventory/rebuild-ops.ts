@@ -40,6 +40,17 @@ export function rebuildOps(
       return ids.filter((_, i) => marks[i] !== '1');
     },
 
+    async liveGenerations(ids) {
+      const marks = await Promise.all(
+        ids.map((id) => redis.hmget(keysOf(id).sale, 'complete', 'generation', 'reopened_ms')),
+      );
+      return ids.flatMap((product_id, i) => {
+        const [complete, generation, reopened_ms] = marks[i]!;
+        if (complete !== '1' || !Number(generation) || !reopened_ms) return [];
+        return [{ product_id, generation: Number(generation), reopened_ms: Number(reopened_ms) }];
+      });
+    },
+
     async beginRebuild(product, token, lock_ttl_ms) {
       const k = keysOf(product.id);
       if ((await redis.set(k.rebuildLock, token, 'PX', lock_ttl_ms, 'NX')) !== 'OK') return null;

@@ -207,5 +207,16 @@ export function pgRebuildSource(sql: Sql): RebuildSource {
     async reopened(rebuild_id, reopened_ms) {
       await sql`UPDATE inventory_rebuilds SET reopened_at = ${new Date(reopened_ms)} WHERE id = ${rebuild_id}`;
     },
+    async recordReopens(live) {
+      if (live.length === 0) return [];
+      // Only the product's own rebuild row, and only where nothing was recorded: an exact repair.
+      const rows = await sql<{ id: string }[]>`
+        UPDATE inventory_rebuilds r SET reopened_at = to_timestamp(x.ms / 1000.0)
+        FROM unnest(${live.map((l) => l.generation)}::bigint[], ${live.map((l) => l.product_id)}::bigint[],
+          ${live.map((l) => l.reopened_ms)}::bigint[]) AS x(id, product_id, ms)
+        WHERE r.id = x.id AND r.product_id = x.product_id AND r.reopened_at IS NULL
+        RETURNING r.id`;
+      return rows.map((r) => Number(r.id));
+    },
   };
 }

@@ -126,6 +126,8 @@ export interface RebuildingInventory {
    * rebuild that stopped part-way. Judged by the marker only a full load writes, never by a key.
    */
   incompleteProducts(ids: number[]): Promise<number[]>;
+  /** The rebuild generation each complete product (of `ids`) runs under, and when it reopened. */
+  liveGenerations(ids: number[]): Promise<{ product_id: number; generation: number; reopened_ms: number }[]>;
   /**
    * Takes the product's rebuild lock and closes it (reserve "rebuilding", releases deferred).
    * Null when another rebuilder holds the lock; else when the product was first closed (ms).

@@ -64,8 +64,9 @@ export async function rebuildMissing(
   opts: RebuildOpts = deps.opts ?? REBUILD_DEFAULTS,
   scope: ProductScope = null,
 ): Promise<{ product_id: number; outcome: RebuildOutcome }[]> {
-  await closeRolledBack(deps, scope);
   const products = inScope(await deps.source.products(), scope, (p) => p.id);
+  await recordLateReopens(deps, products);
+  await closeRolledBack(deps, scope);
   const missing = new Set(await deps.inventory.incompleteProducts(products.map((p) => p.id)));
   const closed: { product: Product; token: string; closed_ms: number }[] = [];
   const results: { product_id: number; outcome: RebuildOutcome }[] = [];
@@ -145,6 +146,18 @@ async function closeRolledBack(deps: RebuildDeps, scope: ProductScope): Promise<
 }
 
 const OVERSOLD_AFTER_ROLLBACK = 'oversold_after_rollback';
+
+/**
+ * A rebuilder that died after Redis reopened the product but before PostgreSQL recorded it leaves
+ * the generation live but unknown: its stragglers would never be reconciled (they are looked for
+ * under reopened rebuilds only) and the write evidence would be read for an older generation. The
+ * reopening time is in Redis (rebuild.lua): recorded here, first, so this run's checks use it.
+ */
+async function recordLateReopens(deps: RebuildDeps, products: Product[]): Promise<void> {
+  const live = await deps.inventory.liveGenerations(products.map((p) => p.id));
+  const recorded = await deps.source.recordReopens(live);
+  if (recorded.length) deps.log.warn("a rebuild's reopening recorded late", { rebuild_ids: recorded });
+}
 
 /**
  * PostgreSQL holds more units than stock: Redis sold units twice after a rollback. The newest

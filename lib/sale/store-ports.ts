@@ -146,4 +146,9 @@ export interface RebuildSource {
   markReleased(order_ids: string[]): Promise<void>;
   /** Records that Redis runs under this rebuild's generation since `reopened_ms`. */
   reopened(rebuild_id: number, reopened_ms: number): Promise<void>;
+  /**
+   * Records the reopenings Redis shows that PostgreSQL lacks (the rebuilder died between the two);
+   * returns the rebuild ids recorded now.
+   */
+  recordReopens(live: { product_id: number; generation: number; reopened_ms: number }[]): Promise<number[]>;
 }

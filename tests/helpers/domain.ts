@@ -5,7 +5,7 @@ import { db } from '../../lib/orders/db';
 import { pgRebuildSource } from '../../lib/orders/rebuild-source';
 import { pgSettlementStore } from '../../lib/orders/settlement-store';
 import { domainLog } from '../../lib/platform/logger';
-import type { QueueBacklog } from '../../lib/sale/ports';
+import type { QueueBacklog, RebuildSource } from '../../lib/sale/ports';
 import { REBUILD_DEFAULTS, type RebuildOpts } from '../../lib/sale/rebuild';
 import { RELEASE_RUN_DEFAULTS, type ReleaseRunOpts, runRelease } from '../../lib/sale/release-run';
 import { ownProducts } from './api';
@@ -33,13 +33,17 @@ export async function releaseRun(opts: Partial<ReleaseRunOpts> = {}) {
  * (no time fence unless asked). The rebuild waits for `backlog`'s queue and DLQ to be empty: give it
  * a pair of the test's own, so another test's poison message in the shared DLQ cannot hold it back.
  */
-export async function runWithRebuild(backlog: QueueBacklog, rebuild: Partial<RebuildOpts> = {}) {
+export async function runWithRebuild(
+  backlog: QueueBacklog,
+  rebuild: Partial<RebuildOpts> = {},
+  source: RebuildSource = pgRebuildSource(db()),
+) {
   return runRelease(
     {
       ...settleDeps(),
       rebuild: {
         inventory: inventory(),
-        source: pgRebuildSource(db()),
+        source,
         settlement: pgSettlementStore(db()),
         backlog,
         log: domainLog,

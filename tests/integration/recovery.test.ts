@@ -11,6 +11,7 @@ import { redisClient } from '../../lib/inventory/client';
 import { globalKeys, productKeys } from '../../lib/inventory/keys';
 import { db } from '../../lib/orders/db';
 import { pgProducts } from '../../lib/orders/products';
+import { pgRebuildSource } from '../../lib/orders/rebuild-source';
 import { domainLog } from '../../lib/platform/logger';
 import { sqsBacklog } from '../../lib/queue/dlq';
 import { cancelOrder } from '../../lib/sale/cancel-order';
@@ -19,7 +20,7 @@ import { newOrderId } from '../../lib/sale/order-id';
 import type { PaymentEvent } from '../../lib/sale/order-rules';
 import { transitionOrder } from '../../lib/sale/order-transition';
 import { persistAccepted } from '../../lib/sale/persist';
-import type { QueueBacklog } from '../../lib/sale/ports';
+import type { QueueBacklog, RebuildSource } from '../../lib/sale/ports';
 import { reserveOrder } from '../../lib/sale/reserve';
 import { handlePayment } from '../../lib/sale/settle-payment';
 import type { AcceptedOrder, Order } from '../../lib/sale/types';
@@ -377,6 +378,43 @@ describe('a straggler created under an Idempotency-Key', () => {
     expect(await audit(product.id)).toMatchObject({ available: 4, reserved: 0, paid: 1, drift: 0, ok: true });
     const again = await reserve(token, product.id, 1, key);
     expect(again.body.order_id, 'the key answers the paid order').toBe(first.order_id);
+  });
+});
+
+describe('a rebuilder that dies between reopening Redis and recording it', () => {
+  it('the next run records the reopening from Redis, so the straggler of that rebuild is reconciled', async () => {
+    const product = await newProduct({ stock_total: 2 });
+    const held = await heldCreateOrder(product.id);
+    await lose(product.id, [held.order.order_id]);
+    // Redis reopens under the new generation; the process dies before PostgreSQL records it.
+    const real = pgRebuildSource(db());
+    const dying: RebuildSource = {
+      ...real,
+      reopened: async () => {
+        throw new Error('process died');
+      },
+    };
+    await runWithRebuild(backlog, {}, dying).catch(() => undefined);
+    const k = productKeys(prefix, product.id);
+    const generation = Number(await redisClient().hget(k.sale, 'generation'));
+    expect(generation, 'Redis reopened under the new generation').toBeGreaterThan(0);
+    const [row] = await sql`SELECT reopened_at FROM inventory_rebuilds WHERE id = ${generation}`;
+    expect(row!['reopened_at'], 'not recorded').toBeNull();
+
+    await runWithRebuild(backlog);
+    const [fixed] = await sql`SELECT reopened_at FROM inventory_rebuilds WHERE id = ${generation}`;
+    expect((fixed!['reopened_at'] as Date).getTime()).toBe(
+      Number(await redisClient().hget(k.sale, 'reopened_ms')),
+    );
+    // The held order reaches PostgreSQL after the rebuild counted: a straggler of that generation.
+    held.release();
+    await held.done;
+    await waitUntil('the straggler reconciled', async () => {
+      const [x] = await sql`SELECT outcome FROM rebuild_reconciled WHERE order_id = ${held.order.order_id}`;
+      return x?.['outcome'];
+    });
+    await waitUntil('every order persisted', async () => (await audit(product.id)).in_flight === 0);
+    expect(await audit(product.id)).toMatchObject({ available: 1, reserved: 1, drift: 0, ok: true });
   });
 });
 
