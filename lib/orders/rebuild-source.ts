@@ -142,16 +142,15 @@ export function pgRebuildSource(sql: Sql): RebuildSource {
       return [...by.values()];
     },
     async keyedDuplicates(product_id) {
-      const rows = await sql<{ order_id: string }[]>`
-        SELECT order_id FROM (
-          SELECT order_id, row_number() OVER (
+      return sql<{ order_id: string; status: 'reserved' | 'paid' }[]>`
+        SELECT order_id, status FROM (
+          SELECT order_id, status, row_number() OVER (
             PARTITION BY customer_id, idempotency_key ORDER BY ${keptFirst(sql)}) AS n
           FROM orders
           WHERE product_id = ${product_id} AND idempotency_key IS NOT NULL
             AND status IN ('reserved', 'paid')
             AND created_at > now() - make_interval(secs => ${IDEMPOTENCY_TTL_S - KEY_EXPIRY_MARGIN_S})) k
         WHERE n > 1`;
-      return rows.map((r) => r.order_id);
     },
     async newestHolding(product_id, limit) {
       return sql<{ order_id: string; qty: number }[]>`

@@ -9,7 +9,7 @@
 //    (lib/sale/reconcile.ts), so no order is counted twice or never;
 //  - sets `available` to stock_total - reserved - paid as PostgreSQL proves it, never above.
 import { randomUUID } from 'node:crypto';
-import { closeHolding } from './order-transition';
+import { closeHolding, transitionOrder } from './order-transition';
 import type {
   Logger,
   OrderLocks,
@@ -183,11 +183,26 @@ const DUPLICATE_AFTER_ROLLBACK = 'duplicate_after_rollback';
  */
 async function closeKeyedDuplicates(deps: RebuildDeps, product_id: number): Promise<void> {
   const why = `${DUPLICATE_AFTER_ROLLBACK}: a second order under one Idempotency-Key after Redis lost its record`;
-  const order_ids = await deps.source.keyedDuplicates(product_id);
-  for (const order_id of order_ids) await closeHolding(deps.settlement, order_id, 'system:rebuild', why);
-  if (order_ids.length)
-    deps.log.error('second orders under one Idempotency-Key closed', { product_id, order_ids });
+  const closed: string[] = [];
+  // Each close is conditional on the status the choice was made with: a payment that lands between
+  // (paying a reserved order needs no Redis, so the closed product does not stop it) makes that
+  // order the one to keep, and the choice is made again.
+  for (let round = 0; round < DUPLICATE_ROUNDS_MAX; round++) {
+    const duplicates = await deps.source.keyedDuplicates(product_id);
+    let raced = false;
+    for (const d of duplicates) {
+      const to = d.status === 'paid' ? 'refund_required' : 'cancelled';
+      const t = await transitionOrder(deps.settlement, d.order_id, [d.status], to, 'system:rebuild', why);
+      if (t) closed.push(d.order_id);
+      else raced = true;
+    }
+    if (!raced) break;
+  }
+  if (closed.length)
+    deps.log.error('second orders under one Idempotency-Key closed', { product_id, order_ids: closed });
 }
+
+const DUPLICATE_ROUNDS_MAX = 3;
 
 async function finish(deps: RebuildDeps, product: Product, token: string): Promise<RebuildOutcome> {
   await closeKeyedDuplicates(deps, product.id);

@@ -138,7 +138,7 @@ export interface RebuildSource {
    * Orders holding stock that are a second one under a customer's Idempotency-Key (Redis lost the
    * key's record): all but one per key, the one kept being the paid one, else the newest.
    */
-  keyedDuplicates(product_id: number): Promise<string[]>;
+  keyedDuplicates(product_id: number): Promise<{ order_id: string; status: 'reserved' | 'paid' }[]>;
   /** The newest orders holding stock (reserved or paid) of a product, newest first. */
   newestHolding(product_id: number, limit: number): Promise<{ order_id: string; qty: number }[]>;
   state(product: Product): Promise<RebuiltState & { held_units: number }>;

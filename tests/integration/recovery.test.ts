@@ -594,6 +594,51 @@ describe('an Idempotency-Key whose record a partial rollback took', () => {
     expect(again.status).toBe(202);
     expect(again.body.order_id, 'a replay of the kept order').toBe(retry.body.order_id);
   });
+
+  it('a payment landing between the choice and the close: the paid order is kept, the choice made again', async () => {
+    const product = await newProduct({ stock_total: 5 });
+    const token = await buyerToken();
+    const key = `k-${randomUUID()}`;
+    const restore = await snapshot(product.id);
+    const first = await reserve(token, product.id, 2, key);
+    await drained(product.id);
+    await restore();
+    const k = productKeys(prefix, product.id);
+    await redisClient().del(k.order(first.body.order_id), k.idempotency(first.body.customer_id, key));
+    const retry = await reserve(token, product.id, 2, key);
+    expect(retry.body.order_id).not.toBe(first.body.order_id);
+    await drained(product.id);
+
+    const fenced = await runWithRebuild(backlog, { fence_ms: 60_000, drain_wait_ms: 100 });
+    expect(['fenced', 'busy']).toContain(outcomeOf(fenced, product.id));
+    // The rebuild chooses to keep the retry (the newest); the first order is paid right after.
+    const real = pgRebuildSource(db());
+    let paid = false;
+    const racing: RebuildSource = {
+      ...real,
+      async keyedDuplicates(id) {
+        const choice = await real.keyedDuplicates(id);
+        if (!paid) {
+          paid = true;
+          expect(choice.map((d) => d.order_id)).toEqual([first.body.order_id]);
+          const r = await handlePayment(settleDeps(), {
+            webhook_id: `msg_${randomUUID()}`,
+            type: 'payment.succeeded',
+            order_id: first.body.order_id,
+            amount_cents: first.body.amount_cents,
+            currency: first.body.currency,
+            payment_id: `pay_${randomUUID()}`,
+          });
+          expect(r).toMatchObject({ result: 'applied', status: 'paid' });
+        }
+        return choice;
+      },
+    };
+    expect(outcomeOf(await runWithRebuild(backlog, {}, racing), product.id)).toBe('rebuilt');
+    expect(await statusOf(first.body.order_id), 'paid: kept, not refunded').toBe('paid');
+    expect(await statusOf(retry.body.order_id)).toBe('cancelled');
+    expect(await audit(product.id)).toMatchObject({ available: 3, reserved: 0, paid: 2, drift: 0, ok: true });
+  });
 });
 
 describe('Redis restored to before a rebuild (an older generation)', () => {
