@@ -64,7 +64,7 @@ export function decidePayment(order: Order, event: PaymentEvent): PaymentDecisio
       return {
         kind: 'transition',
         to: 'refund_required',
-        reason: 'payment succeeded after the customer cancelled',
+        reason: 'payment succeeded after the order was cancelled',
       };
     default:
       return { kind: 'ignore', reason: `order is ${order.status}` };
