@@ -4,13 +4,19 @@
 // are taken in Redis once, and one created under an Idempotency-Key gets the key's record back.
 // An order that cannot be honoured ends `cancelled` unpaid or `refund_required` paid, with the reason
 // below, and its release gives the units back: nothing stays oversold and one key holds one order.
-//  - units sold again meanwhile: the straggler goes;
 //  - a retry under its key made a second order meanwhile (Redis had lost the key's record): the
-//    order the client saw last (the retry's) keeps the key, unless only the straggler is paid.
+//    order the client saw last (the retry's) keeps the key, unless only the straggler is paid (or a
+//    successful payment waits for it), which then takes the key over;
+//  - units sold again meanwhile: the straggler goes (after a key take-over freed the retry's units,
+//    only if it is still short).
+// Every close is conditional on the status the decision saw; a race (a payment, a cancel), or a
+// retry's order not in PostgreSQL yet, leaves the straggler for the next run to judge again.
 
-import { closeHolding } from './order-transition';
-import type { ReleaseTicket, Straggler } from './ports';
+import { HOLDING } from './order-rules';
+import { transitionOrder } from './order-transition';
+import type { Straggler } from './ports';
 import { releaseNow, type SettleDeps } from './release-units';
+import type { Order } from './types';
 
 const OVERSOLD_REASON =
   'oversold_after_rebuild: accepted before the data loss, reached PostgreSQL after the rebuild, units sold again';
@@ -19,7 +25,8 @@ const DUPLICATE_REASON =
 const RETRY_DUPLICATE_REASON =
   'duplicate_after_rebuild: a retry under an Idempotency-Key whose first order (paid) reached PostgreSQL after the rebuild';
 
-type Loser = { order_id: string; why: string };
+/** Judge again next run: a close lost a race, or the order a key answers is still on its way. */
+const LATER = 'later' as const;
 
 export async function reconcileStragglers(deps: SettleDeps, stragglers: Straggler[]): Promise<number> {
   let done = 0;
@@ -27,46 +34,69 @@ export async function reconcileStragglers(deps: SettleDeps, stragglers: Straggle
     const r = await deps.inventory.reconcile(s, s.rebuild_id);
     // Being rebuilt (the new rebuild counts it) or another generation: judged again next run.
     if (!('available' in r)) continue;
-    const oversold = r.available < 0;
-    const loser = oversold ? { order_id: s.order_id, why: OVERSOLD_REASON } : await keyLoser(deps, s);
-    if (loser === 'unavailable') continue;
-    if (loser) await close(deps, loser);
+    const keyed = s.keyed ? await settleKey(deps, s) : { freed_units: 0, closed: null };
+    if (keyed === LATER) continue;
+    const oversold = keyed.closed !== s.order_id && r.available + keyed.freed_units < 0;
+    if (oversold && (await close(deps, await deps.orders.get(s.order_id), OVERSOLD_REASON)) === LATER)
+      continue;
     await deps.ledger.markReconciled(s.rebuild_id, s.order_id, oversold ? 'oversold' : 'taken');
     deps.log.warn('straggler reconciled after a rebuild', {
       order_id: s.order_id,
       oversold,
-      ...(loser && !oversold ? { duplicate_closed: loser.order_id } : {}),
+      ...(keyed.closed ? { duplicate_closed: keyed.closed } : {}),
     });
     done++;
   }
   return done;
 }
 
-/** The straggler's key back; if it answers another order already, which of the two goes (null: none). */
-async function keyLoser(deps: SettleDeps, s: Straggler): Promise<Loser | null | 'unavailable'> {
-  if (!s.keyed) return null;
-  const { order, idempotency_key } = s.keyed;
+/**
+ * The straggler's key back, or which of the two orders under it goes: the paid one stays, else the
+ * retry's (the answer the client saw last). `freed_units`: the retry's units given back.
+ */
+async function settleKey(
+  deps: SettleDeps,
+  s: Straggler,
+): Promise<{ freed_units: number; closed: string | null } | typeof LATER> {
+  const { order, idempotency_key } = s.keyed!;
   const claim = await deps.inventory.claimReplay(order, idempotency_key, false);
-  if (claim.kind !== 'other') return claim.kind === 'unavailable' ? 'unavailable' : null;
-  if (!(await paying(deps, s.order_id)) || (await paying(deps, claim.order_id))) {
-    return { order_id: s.order_id, why: DUPLICATE_REASON };
+  if (claim.kind !== 'other') return claim.kind === 'unavailable' ? LATER : { freed_units: 0, closed: null };
+  // Statuses read once: every close below is conditional on what the decision saw.
+  const mine = await deps.orders.get(s.order_id);
+  const other = await deps.orders.get(claim.order_id);
+  if (!(await paying(deps, s.order_id, mine)) || (await paying(deps, claim.order_id, other))) {
+    if ((await close(deps, mine, DUPLICATE_REASON)) === LATER) return LATER;
+    return { freed_units: 0, closed: s.order_id };
   }
-  const taken = await deps.inventory.claimReplay(order, idempotency_key, true);
-  return taken.kind === 'unavailable'
-    ? 'unavailable'
-    : { order_id: claim.order_id, why: RETRY_DUPLICATE_REASON };
+  // The straggler keeps the key. The retry's order closes first: a crash before the take-over
+  // leaves the key on a closed order, and the next run takes it over then.
+  if (!other) return LATER;
+  const closed = await close(deps, other, RETRY_DUPLICATE_REASON);
+  if (closed === LATER) return LATER;
+  if ((await deps.inventory.claimReplay(order, idempotency_key, true)).kind === 'unavailable') return LATER;
+  return { freed_units: closed === 'closed' ? other.qty : 0, closed: other.order_id };
 }
 
 /** Paid, or a successful payment stored for it that waits for the order (an early webhook). */
-async function paying(deps: SettleDeps, order_id: string): Promise<boolean> {
-  if ((await deps.orders.get(order_id))?.status === 'paid') return true;
+async function paying(deps: SettleDeps, order_id: string, seen: Order | null): Promise<boolean> {
+  if (seen?.status === 'paid') return true;
   const pending = await deps.settlement.pendingPayments([order_id]);
   return pending.some((e) => e.type === 'payment.succeeded');
 }
 
-async function close(deps: SettleDeps, loser: Loser): Promise<void> {
-  const t = await closeHolding(deps.settlement, loser.order_id, 'system:reconcile', loser.why);
-  // Already released (cancelled, expired, failed): its own release gives the units back.
-  const releases: ReleaseTicket[] = t?.release ? [t.release] : [];
-  await releaseNow(deps, releases);
+/**
+ * Ends an order that holds units, from the status `seen` (read when the decision was made): LATER
+ * if it moved since; "not_holding" if it holds none (already closed, expired, or not in PostgreSQL).
+ */
+async function close(
+  deps: SettleDeps,
+  seen: Order | null,
+  why: string,
+): Promise<'closed' | 'not_holding' | typeof LATER> {
+  if (!seen || !HOLDING.has(seen.status)) return 'not_holding';
+  const to = seen.status === 'paid' ? 'refund_required' : 'cancelled';
+  const t = await transitionOrder(deps.settlement, seen.order_id, [seen.status], to, 'system:reconcile', why);
+  if (!t) return LATER;
+  await releaseNow(deps, t.release ? [t.release] : []);
+  return 'closed';
 }

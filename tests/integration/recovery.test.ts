@@ -381,6 +381,104 @@ describe('a straggler created under an Idempotency-Key', () => {
   });
 });
 
+describe('a straggler under a key: short stock, races and crashes (second review)', () => {
+  /** Accepted under `key` through reserve.lua (as createOrder would), not sent. */
+  async function keyedOrder(product_id: number, customer_id: string, key: string): Promise<AcceptedOrder> {
+    const r = await inventory().reserve({
+      order_id: newOrderId(product_id),
+      product_id,
+      customer_id,
+      qty: 1,
+      idempotency_key: key,
+    });
+    if (r.kind !== 'reserved') throw new Error(`reserve ${r.kind}`);
+    return r.accepted;
+  }
+  const pay = (o: AcceptedOrder) =>
+    handlePayment(settleDeps(), {
+      webhook_id: `msg_${randomUUID()}`,
+      type: 'payment.succeeded',
+      order_id: o.order_id,
+      amount_cents: o.unit_price_cents * o.qty,
+      currency: o.currency,
+      payment_id: `pay_${randomUUID()}`,
+    });
+
+  /** S accepted under a key in the Redis that is lost (with the key's record), rebuilt, then R: the retry. */
+  async function stragglerAndRetry(stock_total: number) {
+    const product = await newProduct({ stock_total });
+    const customer_id = `c-${randomUUID()}`;
+    const key = `k-${randomUUID()}`;
+    const s = await keyedOrder(product.id, customer_id, key);
+    await lose(product.id, [s.order_id]);
+    await redisClient().del(productKeys(prefix, product.id).idempotency(customer_id, key));
+    await rebuilt(product.id);
+    const r = await keyedOrder(product.id, customer_id, key);
+    return { product, s, r };
+  }
+
+  it('the retry took the last unit; the straggler was paid: the paid one is kept, the retry goes', async () => {
+    const { product, s, r } = await stragglerAndRetry(1);
+    await persistAccepted(settleDeps(), [r]);
+    expect(await pay(s)).toMatchObject({ result: 'pending' });
+    await persistAccepted(settleDeps(), [s]);
+    expect(await statusOf(s.order_id), 'before: refunded as oversold_after_rebuild').toBe('paid');
+    expect(await statusOf(r.order_id)).toBe('cancelled');
+    expect(await audit(product.id)).toMatchObject({ available: 0, paid: 1, reserved: 0, drift: 0, ok: true });
+  });
+
+  it('a crash after deciding, before the retry is closed: the next run closes it', async () => {
+    const { product, s, r } = await stragglerAndRetry(5);
+    await persistAccepted(settleDeps(), [r]);
+    expect(await pay(s)).toMatchObject({ result: 'pending' });
+    const deps = settleDeps();
+    const dying: typeof deps.settlement = Object.create(deps.settlement);
+    dying.withOrderLocked = (id, work) =>
+      id === r.order_id
+        ? Promise.reject(new Error('process died'))
+        : deps.settlement.withOrderLocked(id, work);
+    await expect(persistAccepted({ ...deps, settlement: dying }, [s])).rejects.toThrow('process died');
+    await runWithRebuild(backlog);
+    expect(await statusOf(r.order_id), 'before: both stayed, the key on the paid one').toBe('cancelled');
+    await waitUntil('the early payment applied', async () => (await statusOf(s.order_id)) === 'paid');
+    expect(await audit(product.id)).toMatchObject({ available: 4, paid: 1, reserved: 0, drift: 0, ok: true });
+  });
+
+  it('a payment landing while the straggler is judged: the close loses the race, the next run keeps the paid one', async () => {
+    const { product, s, r } = await stragglerAndRetry(5);
+    await persistAccepted(settleDeps(), [r]);
+    const deps = settleDeps();
+    const racing: typeof deps.settlement = Object.create(deps.settlement);
+    let landed = false;
+    racing.pendingPayments = async (ids) => {
+      const seen = await deps.settlement.pendingPayments(ids);
+      if (!landed && ids.length === 1 && ids[0] === s.order_id) {
+        landed = true;
+        expect(await pay(s)).toMatchObject({ result: 'applied', status: 'paid' });
+      }
+      return seen;
+    };
+    await persistAccepted({ ...deps, settlement: racing }, [s]);
+    expect(landed).toBe(true);
+    expect(await statusOf(s.order_id), 'before: refunded').toBe('paid');
+    await runWithRebuild(backlog);
+    expect(await statusOf(s.order_id)).toBe('paid');
+    expect(await statusOf(r.order_id)).toBe('cancelled');
+    expect(await audit(product.id)).toMatchObject({ available: 4, paid: 1, reserved: 0, drift: 0, ok: true });
+  });
+
+  it('the retry is still on its way when the paid straggler arrives: judged again once it is persisted', async () => {
+    const { product, s, r } = await stragglerAndRetry(5);
+    expect(await pay(s)).toMatchObject({ result: 'pending' });
+    await persistAccepted(settleDeps(), [s]);
+    await persistAccepted(settleDeps(), [r]);
+    await runWithRebuild(backlog);
+    expect(await statusOf(s.order_id)).toBe('paid');
+    expect(await statusOf(r.order_id), 'before: both stayed').toBe('cancelled');
+    expect(await audit(product.id)).toMatchObject({ available: 4, paid: 1, reserved: 0, drift: 0, ok: true });
+  });
+});
+
 describe('a rebuilder that dies between reopening Redis and recording it', () => {
   it('the next run records the reopening from Redis, so the straggler of that rebuild is reconciled', async () => {
     const product = await newProduct({ stock_total: 2 });
