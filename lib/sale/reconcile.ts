@@ -34,9 +34,12 @@ export async function reconcileStragglers(deps: SettleDeps, stragglers: Straggle
     const r = await deps.inventory.reconcile(s, s.rebuild_id);
     // Being rebuilt (the new rebuild counts it) or another generation: judged again next run.
     if (!('available' in r)) continue;
-    const keyed = s.keyed ? await settleKey(deps, s) : { freed_units: 0, closed: null };
+    const keyed = s.keyed ? await settleKey(deps, s) : { closed: null };
     if (keyed === LATER) continue;
-    const oversold = keyed.closed !== s.order_id && r.available + keyed.freed_units < 0;
+    // Read again after the key's decision: its closes (and any release meanwhile) moved it.
+    const now = s.keyed ? await deps.inventory.reconcile(s, s.rebuild_id) : r;
+    if (!('available' in now)) continue;
+    const oversold = keyed.closed !== s.order_id && now.available < 0;
     if (oversold && (await close(deps, await deps.orders.get(s.order_id), OVERSOLD_REASON)) === LATER)
       continue;
     await deps.ledger.markReconciled(s.rebuild_id, s.order_id, oversold ? 'oversold' : 'taken');
@@ -52,21 +55,18 @@ export async function reconcileStragglers(deps: SettleDeps, stragglers: Straggle
 
 /**
  * The straggler's key back, or which of the two orders under it goes: the paid one stays, else the
- * retry's (the answer the client saw last). `freed_units`: the retry's units given back.
+ * retry's (the answer the client saw last).
  */
-async function settleKey(
-  deps: SettleDeps,
-  s: Straggler,
-): Promise<{ freed_units: number; closed: string | null } | typeof LATER> {
+async function settleKey(deps: SettleDeps, s: Straggler): Promise<{ closed: string | null } | typeof LATER> {
   const { order, idempotency_key } = s.keyed!;
   const claim = await deps.inventory.claimReplay(order, idempotency_key, false);
-  if (claim.kind !== 'other') return claim.kind === 'unavailable' ? LATER : { freed_units: 0, closed: null };
+  if (claim.kind !== 'other') return claim.kind === 'unavailable' ? LATER : { closed: null };
   // Statuses read once: every close below is conditional on what the decision saw.
   const mine = await deps.orders.get(s.order_id);
   const other = await deps.orders.get(claim.order_id);
   if (!(await paying(deps, s.order_id, mine)) || (await paying(deps, claim.order_id, other))) {
     if ((await close(deps, mine, DUPLICATE_REASON)) === LATER) return LATER;
-    return { freed_units: 0, closed: s.order_id };
+    return { closed: s.order_id };
   }
   // The straggler keeps the key. The retry's order closes first: a crash before the take-over
   // leaves the key on a closed order, and the next run takes it over then.
@@ -74,7 +74,7 @@ async function settleKey(
   const closed = await close(deps, other, RETRY_DUPLICATE_REASON);
   if (closed === LATER) return LATER;
   if ((await deps.inventory.claimReplay(order, idempotency_key, true)).kind === 'unavailable') return LATER;
-  return { freed_units: closed === 'closed' ? other.qty : 0, closed: other.order_id };
+  return { closed: other.order_id };
 }
 
 /** Paid, or a successful payment stored for it that waits for the order (an early webhook). */

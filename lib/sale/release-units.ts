@@ -15,8 +15,8 @@ import type {
 export const RELEASE_BATCH_MAX = 500;
 
 export interface ReleaseDeps {
-  inventory: Pick<SettlingInventory, 'releaseBatch'>;
-  ledger: Pick<ReleaseLedger, 'markReleased'>;
+  inventory: Pick<SettlingInventory, 'releaseBatch' | 'reconcile'>;
+  ledger: Pick<ReleaseLedger, 'markReleased' | 'uncounted' | 'markReconciled'>;
   log: Logger;
 }
 
@@ -36,6 +36,7 @@ export interface SettleDeps {
  */
 export async function releaseNow(deps: ReleaseDeps, tickets: ReleaseTicket[]): Promise<void> {
   if (tickets.length === 0) return;
+  await countStragglersFirst(deps, tickets);
   const byProduct = new Map<number, ReleaseTicket[]>();
   for (const t of tickets) {
     const group = byProduct.get(t.product_id);
@@ -48,6 +49,26 @@ export async function releaseNow(deps: ReleaseDeps, tickets: ReleaseTicket[]): P
     ),
   );
   await deps.ledger.markReleased(done.flat());
+}
+
+/**
+ * A straggler (accepted before a loss, persisted after the live rebuild counted) released before it
+ * was reconciled — cancelled, failed or expired while the batch that persisted it died — never held
+ * units in this Redis state: its units are taken first (reconcile.lua, once per order), so the
+ * release gives back what it took. Released without, it would hand out units that exist nowhere,
+ * sold twice for good. One PostgreSQL read per call; nothing when no rebuild is live.
+ */
+async function countStragglersFirst(deps: ReleaseDeps, tickets: ReleaseTicket[]): Promise<void> {
+  const stragglers = await deps.ledger.uncounted(
+    tickets.map((t) => t.order_id),
+    tickets.length,
+  );
+  for (const s of stragglers) {
+    const r = await deps.inventory.reconcile(s, s.rebuild_id);
+    // Not complete or another generation: the release below is deferred too, or judged there.
+    if (!('available' in r)) continue;
+    await deps.ledger.markReconciled(s.rebuild_id, s.order_id, r.available < 0 ? 'oversold' : 'taken');
+  }
 }
 
 /** The order ids whose release is settled in Redis (given back now or before). */

@@ -383,7 +383,11 @@ describe('a straggler created under an Idempotency-Key', () => {
 
 describe('a straggler under a key: short stock, races and crashes (second review)', () => {
   /** Accepted under `key` through reserve.lua (as createOrder would), not sent. */
-  async function keyedOrder(product_id: number, customer_id: string, key: string): Promise<AcceptedOrder> {
+  async function keyedOrder(
+    product_id: number,
+    customer_id: string,
+    key: string | null,
+  ): Promise<AcceptedOrder> {
     const r = await inventory().reserve({
       order_id: newOrderId(product_id),
       product_id,
@@ -414,7 +418,15 @@ describe('a straggler under a key: short stock, races and crashes (second review
     await redisClient().del(productKeys(prefix, product.id).idempotency(customer_id, key));
     await rebuilt(product.id);
     const r = await keyedOrder(product.id, customer_id, key);
-    return { product, s, r };
+    return { product, s, r, customer_id };
+  }
+
+  /** Persists S through a batch that dies before reconciling it (the backstop run has not come yet). */
+  async function persistedUnreconciled(s: AcceptedOrder) {
+    const deps = settleDeps();
+    const dying: typeof deps.ledger = Object.create(deps.ledger);
+    dying.uncounted = () => Promise.reject(new Error('process died'));
+    await expect(persistAccepted({ ...deps, ledger: dying }, [s])).rejects.toThrow('process died');
   }
 
   it('the retry took the last unit; the straggler was paid: the paid one is kept, the retry goes', async () => {
@@ -476,6 +488,55 @@ describe('a straggler under a key: short stock, races and crashes (second review
     expect(await statusOf(s.order_id)).toBe('paid');
     expect(await statusOf(r.order_id), 'before: both stayed').toBe('cancelled');
     expect(await audit(product.id)).toMatchObject({ available: 4, paid: 1, reserved: 0, drift: 0, ok: true });
+  });
+
+  it('the retry cancelled while the paid straggler is judged: the unit it freed is counted, the paid order kept', async () => {
+    const { product, s, r, customer_id } = await stragglerAndRetry(1);
+    await persistAccepted(settleDeps(), [r]);
+    expect(await pay(s)).toMatchObject({ result: 'pending' });
+    const deps = settleDeps();
+    const racing: typeof deps.inventory = Object.create(deps.inventory);
+    let cancelled = false;
+    racing.claimReplay = async (o, k, take_over) => {
+      const got = await deps.inventory.claimReplay(o, k, take_over);
+      if (!cancelled && got.kind === 'other') {
+        cancelled = true;
+        const c = await cancelOrder(settleDeps(), r.order_id, { customer_id, admin: false });
+        expect(c.kind).toBe('cancelled');
+      }
+      return got;
+    };
+    await persistAccepted({ ...deps, inventory: racing }, [s]);
+    expect(cancelled).toBe(true);
+    await runWithRebuild(backlog);
+    expect(await statusOf(s.order_id), 'before: refunded as oversold with a unit free').toBe('paid');
+    expect(await audit(product.id)).toMatchObject({ available: 0, paid: 1, reserved: 0, drift: 0, ok: true });
+  });
+
+  it('a straggler cancelled before it was reconciled gives back only what it took: no unit sold twice', async () => {
+    const product = await newProduct({ stock_total: 1, per_customer_limit: 1 });
+    const customer_id = `c-${randomUUID()}`;
+    const s = await keyedOrder(product.id, customer_id, null);
+    await lose(product.id, [s.order_id]);
+    await rebuilt(product.id);
+    const y = await keyedOrder(product.id, `c-${randomUUID()}`, null); // the unit sold again
+    await persistAccepted(settleDeps(), [y]);
+    await persistedUnreconciled(s);
+    const c = await cancelOrder(settleDeps(), s.order_id, { customer_id, admin: false });
+    expect(c.kind).toBe('cancelled');
+    const k = productKeys(prefix, product.id);
+    expect(await redisClient().hget(k.sale, 'available'), 'before: 1, a unit that exists nowhere').toBe('0');
+    expect(await redisClient().hget(k.customers, customer_id), 'no phantom hold').toBeNull();
+    const z = await inventory().reserve({
+      order_id: newOrderId(product.id),
+      product_id: product.id,
+      customer_id: `c-${randomUUID()}`,
+      qty: 1,
+      idempotency_key: null,
+    });
+    expect(z.kind, 'sold out').toBe('insufficient_stock');
+    await runWithRebuild(backlog);
+    expect(await audit(product.id)).toMatchObject({ available: 0, reserved: 1, drift: 0, ok: true });
   });
 });
 

@@ -173,7 +173,15 @@ export class SettleWorld {
     };
   }
 
-  readonly ledger: Pick<ReleaseLedger, 'markReleased' | 'unappliedReleases'> = {
+  readonly ledger: Pick<
+    ReleaseLedger,
+    'markReleased' | 'unappliedReleases' | 'uncounted' | 'markReconciled'
+  > = {
+    // No rebuild happens in this world: nothing is ever a straggler.
+    uncounted: async () => [],
+    markReconciled: async () => {
+      throw new Error('no straggler in this world');
+    },
     markReleased: async (order_ids) => {
       await this.pause();
       for (const id of order_ids) {
@@ -187,8 +195,11 @@ export class SettleWorld {
     },
   };
 
-  readonly inventory: Pick<SettlingInventory, 'releaseBatch' | 'retake'> &
+  readonly inventory: Pick<SettlingInventory, 'releaseBatch' | 'retake' | 'reconcile'> &
     Pick<OutboxInventory, 'cancelPending' | 'beingRebuilt'> = {
+    reconcile: async () => {
+      throw new Error('no straggler in this world');
+    },
     releaseBatch: async (_product_id, tickets) => {
       await this.pause();
       if (!this.complete) return tickets.map((): ReleaseOutcome => 'deferred');
