@@ -724,7 +724,8 @@ describe('a partial rollback (Redis lost only its last writes)', () => {
 });
 
 describe('an Idempotency-Key whose record a partial rollback took', () => {
-  it('the retry is a second order; the rebuild closes one as duplicate_after_rollback, and the key then answers the other', async () => {
+  /** An order under a key, persisted; Redis rolled back to before it; the retry under the key. */
+  async function secondOrderAfterRollback() {
     const product = await newProduct({ stock_total: 5 });
     const token = await buyerToken();
     const key = `k-${randomUUID()}`;
@@ -739,6 +740,11 @@ describe('an Idempotency-Key whose record a partial rollback took', () => {
     expect(retry.status).toBe(202);
     expect(retry.body.order_id, 'the record is gone: a second order').not.toBe(first.body.order_id);
     await drained(product.id);
+    return { product, token, key, first, retry };
+  }
+
+  it('the retry is a second order; the rebuild closes one as duplicate_after_rollback, and the key then answers the other', async () => {
+    const { product, token, key, first, retry } = await secondOrderAfterRollback();
 
     await detectedAndRebuilt(product.id);
     expect(await statusOf(first.body.order_id)).toBe('cancelled');
@@ -755,18 +761,7 @@ describe('an Idempotency-Key whose record a partial rollback took', () => {
   });
 
   it('a payment landing between the choice and the close: the paid order is kept, the choice made again', async () => {
-    const product = await newProduct({ stock_total: 5 });
-    const token = await buyerToken();
-    const key = `k-${randomUUID()}`;
-    const restore = await snapshot(product.id);
-    const first = await reserve(token, product.id, 2, key);
-    await drained(product.id);
-    await restore();
-    const k = productKeys(prefix, product.id);
-    await redisClient().del(k.order(first.body.order_id), k.idempotency(first.body.customer_id, key));
-    const retry = await reserve(token, product.id, 2, key);
-    expect(retry.body.order_id).not.toBe(first.body.order_id);
-    await drained(product.id);
+    const { product, first, retry } = await secondOrderAfterRollback();
 
     const fenced = await runWithRebuild(backlog, { fence_ms: 60_000, drain_wait_ms: 100 });
     expect(['fenced', 'busy']).toContain(outcomeOf(fenced, product.id));
