@@ -40,9 +40,21 @@ export function transitionOrder(
 }
 
 /**
- * Ends an order that holds units and must not (sold twice, or a second order under one key):
- * unpaid it is `cancelled`, paid it is `refund_required`. Null if it no longer holds units.
+ * Ends an order that holds units and must not (sold twice, or a second order under one key), from
+ * the status a decision saw: unpaid it is `cancelled`, paid it is `refund_required`. Null if the
+ * order is no longer in that status (a payment or a cancel won the race).
  */
+export function closeAsSeen(
+  locks: OrderLocks,
+  seen: { order_id: string; status: 'reserved' | 'paid' },
+  actor: string,
+  reason: string,
+): Promise<TransitionOutcome | null> {
+  const to: OrderStatus = seen.status === 'paid' ? 'refund_required' : 'cancelled';
+  return transitionOrder(locks, seen.order_id, [seen.status], to, actor, reason);
+}
+
+/** closeAsSeen whatever the order holds units as now. Null if it no longer holds units. */
 export async function closeHolding(
   locks: OrderLocks,
   order_id: string,
@@ -50,7 +62,7 @@ export async function closeHolding(
   reason: string,
 ): Promise<TransitionOutcome | null> {
   return (
-    (await transitionOrder(locks, order_id, ['reserved'], 'cancelled', actor, reason)) ??
-    (await transitionOrder(locks, order_id, ['paid'], 'refund_required', actor, reason))
+    (await closeAsSeen(locks, { order_id, status: 'reserved' }, actor, reason)) ??
+    (await closeAsSeen(locks, { order_id, status: 'paid' }, actor, reason))
   );
 }

@@ -9,7 +9,7 @@
 //    (lib/sale/reconcile.ts), so no order is counted twice or never;
 //  - sets `available` to stock_total - reserved - paid as PostgreSQL proves it, never above.
 import { randomUUID } from 'node:crypto';
-import { closeHolding, transitionOrder } from './order-transition';
+import { closeAsSeen, closeHolding } from './order-transition';
 import type {
   Logger,
   OrderLocks,
@@ -191,8 +191,7 @@ async function closeKeyedDuplicates(deps: RebuildDeps, product_id: number): Prom
     const duplicates = await deps.source.keyedDuplicates(product_id);
     let raced = false;
     for (const d of duplicates) {
-      const to = d.status === 'paid' ? 'refund_required' : 'cancelled';
-      const t = await transitionOrder(deps.settlement, d.order_id, [d.status], to, 'system:rebuild', why);
+      const t = await closeAsSeen(deps.settlement, d, 'system:rebuild', why);
       if (t) closed.push(d.order_id);
       else raced = true;
     }

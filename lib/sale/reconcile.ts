@@ -12,8 +12,7 @@
 // Every close is conditional on the status the decision saw; a race (a payment, a cancel), or a
 // retry's order not in PostgreSQL yet, leaves the straggler for the next run to judge again.
 
-import { HOLDING } from './order-rules';
-import { transitionOrder } from './order-transition';
+import { closeAsSeen } from './order-transition';
 import type { Straggler } from './ports';
 import { releaseNow, type SettleDeps } from './release-units';
 import type { Order } from './types';
@@ -93,9 +92,13 @@ async function close(
   seen: Order | null,
   why: string,
 ): Promise<'closed' | 'not_holding' | typeof LATER> {
-  if (!seen || !HOLDING.has(seen.status)) return 'not_holding';
-  const to = seen.status === 'paid' ? 'refund_required' : 'cancelled';
-  const t = await transitionOrder(deps.settlement, seen.order_id, [seen.status], to, 'system:reconcile', why);
+  if (seen?.status !== 'reserved' && seen?.status !== 'paid') return 'not_holding';
+  const t = await closeAsSeen(
+    deps.settlement,
+    { order_id: seen.order_id, status: seen.status },
+    'system:reconcile',
+    why,
+  );
   if (!t) return LATER;
   await releaseNow(deps, t.release ? [t.release] : []);
   return 'closed';
