@@ -147,7 +147,24 @@ function build(): JsonSchema {
 }
 
 function operation(op: RouteDeclaration, ref: (s: ZodType) => JsonSchema): JsonSchema {
-  const parameters = [
+  const parameters = parametersOf(op);
+  return {
+    operationId: op.fn + (op.params?.includes('asset') ? 'Asset' : ''),
+    tags: [op.tag],
+    summary: op.summary,
+    ...(op.description ? { description: op.description } : {}),
+    security: op.auth === 'public' ? [] : [{ bearer: op.auth === 'admin' ? ['admin'] : [] }],
+    ...(op.auth === 'admin' ? { 'x-required-role': 'admin' } : {}),
+    ...(parameters.length ? { parameters } : {}),
+    ...(op.body
+      ? { requestBody: { required: true, content: { 'application/json': { schema: ref(op.body) } } } }
+      : {}),
+    responses: responsesOf(op, ref),
+  };
+}
+
+function parametersOf(op: RouteDeclaration): JsonSchema[] {
+  return [
     ...(op.params ?? []).map((p) => ({ in: 'path', required: true, ...PATH_PARAMS[p] })),
     ...queryParameters(op.query),
     ...(op.headers ?? []).map((h) => ({
@@ -158,6 +175,10 @@ function operation(op: RouteDeclaration, ref: (s: ZodType) => JsonSchema): JsonS
       schema: inline(h.schema),
     })),
   ];
+}
+
+/** The operation's answers: its successes, then its problems grouped by status. */
+function responsesOf(op: RouteDeclaration, ref: (s: ZodType) => JsonSchema): Record<string, unknown> {
   const responses: Record<string, unknown> = {};
   for (const [status, s] of Object.entries(op.ok)) {
     responses[status] = {
@@ -176,19 +197,7 @@ function operation(op: RouteDeclaration, ref: (s: ZodType) => JsonSchema): JsonS
   for (const [status, codes] of byStatus) {
     responses[String(status)] = problemResponse(status, codes);
   }
-  return {
-    operationId: op.fn + (op.params?.includes('asset') ? 'Asset' : ''),
-    tags: [op.tag],
-    summary: op.summary,
-    ...(op.description ? { description: op.description } : {}),
-    security: op.auth === 'public' ? [] : [{ bearer: op.auth === 'admin' ? ['admin'] : [] }],
-    ...(op.auth === 'admin' ? { 'x-required-role': 'admin' } : {}),
-    ...(parameters.length ? { parameters } : {}),
-    ...(op.body
-      ? { requestBody: { required: true, content: { 'application/json': { schema: ref(op.body) } } } }
-      : {}),
-    responses,
-  };
+  return responses;
 }
 
 /** Fields some problems add (API.md), shown in their examples. */

@@ -29,27 +29,30 @@ const LATER = 'later' as const;
 
 export async function reconcileStragglers(deps: SettleDeps, stragglers: Straggler[]): Promise<number> {
   let done = 0;
-  for (const s of stragglers) {
-    const r = await deps.inventory.reconcile(s, s.rebuild_id);
-    // Being rebuilt (the new rebuild counts it) or another generation: judged again next run.
-    if (!('available' in r)) continue;
-    const keyed = s.keyed ? await settleKey(deps, s) : { closed: null };
-    if (keyed === LATER) continue;
-    // Read again after the key's decision: its closes (and any release meanwhile) moved it.
-    const now = s.keyed ? await deps.inventory.reconcile(s, s.rebuild_id) : r;
-    if (!('available' in now)) continue;
-    const oversold = keyed.closed !== s.order_id && now.available < 0;
-    if (oversold && (await close(deps, await deps.orders.get(s.order_id), OVERSOLD_REASON)) === LATER)
-      continue;
-    await deps.ledger.markReconciled(s.rebuild_id, s.order_id, oversold ? 'oversold' : 'taken');
-    deps.log.warn('straggler reconciled after a rebuild', {
-      order_id: s.order_id,
-      oversold,
-      ...(keyed.closed ? { duplicate_closed: keyed.closed } : {}),
-    });
-    done++;
-  }
+  for (const s of stragglers) if (await reconcileOne(deps, s)) done++;
   return done;
+}
+
+/** One straggler: false when it is left for the next run to judge again. */
+async function reconcileOne(deps: SettleDeps, s: Straggler): Promise<boolean> {
+  const r = await deps.inventory.reconcile(s, s.rebuild_id);
+  // Being rebuilt (the new rebuild counts it) or another generation: judged again next run.
+  if (!('available' in r)) return false;
+  const keyed = s.keyed ? await settleKey(deps, s) : { closed: null };
+  if (keyed === LATER) return false;
+  // Read again after the key's decision: its closes (and any release meanwhile) moved it.
+  const now = s.keyed ? await deps.inventory.reconcile(s, s.rebuild_id) : r;
+  if (!('available' in now)) return false;
+  const oversold = keyed.closed !== s.order_id && now.available < 0;
+  if (oversold && (await close(deps, await deps.orders.get(s.order_id), OVERSOLD_REASON)) === LATER)
+    return false;
+  await deps.ledger.markReconciled(s.rebuild_id, s.order_id, oversold ? 'oversold' : 'taken');
+  deps.log.warn('straggler reconciled after a rebuild', {
+    order_id: s.order_id,
+    oversold,
+    ...(keyed.closed ? { duplicate_closed: keyed.closed } : {}),
+  });
+  return true;
 }
 
 /**
