@@ -47,6 +47,7 @@ export const settleDeps = () => ({
 export const statsDeps = () => ({
   inventory: inventory(),
   orders: orders(),
+  products: products(),
   activity: pgOrderActivity(db()),
   backlog: sqsBacklog(sqsClient(), required('ORDERS_QUEUE_URL'), config().ORDERS_DLQ_URL),
 });

@@ -24,7 +24,9 @@ export const handler = route(routes.adminUpdateProduct, async ({ event, body }) 
       });
     case 'unavailable':
       return unavailable(
-        'the product is being rebuilt after a data loss; the stock change was not made, retry shortly',
+        r.saved
+          ? 'the change is saved, but the sale state was lost meanwhile: it takes effect when the product is rebuilt (read the product before repeating a stock_delta)'
+          : 'the product is being rebuilt after a data loss; nothing was changed, retry shortly',
       );
     case 'invalid':
       throw new Problem('invalid-request', r.detail, { errors: [{ field: r.field, message: r.detail }] });

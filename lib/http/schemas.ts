@@ -23,12 +23,15 @@ export const text = (min: number, max: number) =>
     // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
     .regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, 'no control characters');
 
+/** ISO 4217 codes in circulation, as the runtime's ICU knows them (a code matching [A-Z]{3} is not one). */
+const CURRENCIES = Intl.supportedValuesOf('currency') as [string, ...string[]];
+
 export const CreateProductBody = z
   .strictObject({
     sku: text(1, 64),
     name: text(1, 200),
     price_cents: z.number().int().min(0).max(PRICE_CENTS_MAX),
-    currency: z.string().regex(/^[A-Z]{3}$/, 'ISO 4217 code, e.g. EUR'),
+    currency: z.enum(CURRENCIES, 'an ISO 4217 code in circulation, e.g. EUR'),
     stock_total: z.number().int().min(0).max(100_000_000),
     sale_starts_at: isoTime.nullable().optional(),
     sale_ends_at: isoTime.nullable().optional(),

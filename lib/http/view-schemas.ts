@@ -32,7 +32,12 @@ export const ProductView = z.object({
 });
 export type ProductView = z.infer<typeof ProductView>;
 
-export const ProductList = z.object({ items: z.array(ProductView) });
+export const ProductList = z.object({
+  items: z.array(ProductView),
+  unavailable_product_ids: z
+    .array(z.number().int().min(1))
+    .describe('products whose sale state was lost and is being rebuilt: not in `items`; ask again shortly'),
+});
 
 // OrderView is in zod/mini (order-view-schema.ts): createOrder's declaration carries it, and
 // createOrder's bundle carries no classic zod.
@@ -103,6 +108,11 @@ export const StatsView = z.object({
   window_s: z.number().int().min(1),
   products_total: units.describe('products known to the inventory'),
   products: z.array(ProductStatsView).describe('one product, or the most recently created ones'),
+  products_missing: z
+    .array(z.number().int().min(1))
+    .describe(
+      'products PostgreSQL has whose sale state Redis does not hold (lost and not rebuilt yet, or never loaded): not sellable',
+    ),
   totals: z.object({
     stock_total: units,
     available: units,
@@ -117,7 +127,7 @@ export const StatsView = z.object({
     queue: units.nullable().describe('messages in the orders queue (visible + in flight); null: unreadable'),
     dlq: units.nullable().describe('messages in the dead-letter queue; null: unreadable or not configured'),
   }),
-  ok: z.boolean().describe('every listed product has drift 0 and nothing negative'),
+  ok: z.boolean().describe('every listed product has drift 0 and nothing negative, and none is missing'),
 });
 export type StatsView = z.infer<typeof StatsView>;
 

@@ -4,7 +4,7 @@
 
 import type { AcceptedOrder } from '../sale/accepted-order';
 import type { InventoryReserveResult } from '../sale/outcomes';
-import type { Inventory } from '../sale/ports';
+import type { Inventory, ProductSnapshot } from '../sale/ports';
 import type { Product } from '../sale/types';
 import { globalKeys, productKeys } from './keys';
 import { outboxReads, parsePending } from './outbox-reads';
@@ -120,6 +120,21 @@ export function redisInventory(
       const list = ids ?? (await indexedProducts());
       const hashes = await Promise.all(list.map((id) => redis.hgetall(keysOf(id).sale)));
       return hashes.filter((h) => h['id'] !== undefined).map(snapshotFromHash);
+    },
+
+    async catalog() {
+      // An empty set is a missing key: a loaded product or a release run's repair always wrote one.
+      const members = await redis.smembers(globalKeys(prefix).products);
+      if (members.length === 0) return null;
+      const ids = members.map(Number).filter((id) => id !== INDEX_SENTINEL);
+      const hashes = await Promise.all(ids.map((id) => redis.hgetall(keysOf(id).sale)));
+      const snapshots: ProductSnapshot[] = [];
+      const missing: number[] = [];
+      ids.forEach((id, i) => {
+        if (hashes[i]!['id'] === undefined) missing.push(id);
+        else snapshots.push(snapshotFromHash(hashes[i]!));
+      });
+      return { snapshots, missing };
     },
 
     async loadProduct(product) {

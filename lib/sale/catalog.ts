@@ -35,8 +35,20 @@ export async function getProduct(
   return (await deps.inventory.stateLost(id)) ? 'unavailable' : null;
 }
 
-export async function listProducts(deps: Pick<CatalogDeps, 'inventory'>): Promise<ProductSnapshot[]> {
-  return (await deps.inventory.snapshots()).sort((a, b) => a.product.id - b.product.id);
+/**
+ * Every product the inventory holds, and the ids of those whose state was lost and is not rebuilt
+ * yet (named, not silently left out). "unavailable" when the whole dataset was lost: which
+ * products exist is then PostgreSQL's to say, and browsing never reads it.
+ */
+export async function listProducts(
+  deps: Pick<CatalogDeps, 'inventory'>,
+): Promise<{ items: ProductSnapshot[]; unavailable_ids: number[] } | 'unavailable'> {
+  const catalog = await deps.inventory.catalog();
+  if (!catalog) return 'unavailable';
+  return {
+    items: catalog.snapshots.sort((a, b) => a.product.id - b.product.id),
+    unavailable_ids: catalog.missing.sort((a, b) => a - b),
+  };
 }
 
 export interface ProductPatch {
@@ -54,8 +66,12 @@ export type UpdateOutcome =
   | { kind: 'updated'; snapshot: ProductSnapshot }
   | { kind: 'not_found' }
   | { kind: 'stock_would_go_negative'; available: number }
-  /** the product's state is being rebuilt: the stock change was taken back, retry later */
-  | { kind: 'unavailable' }
+  /**
+   * The product's sale state is lost or being rebuilt. saved false: nothing changed (a stock change
+   * was taken back), retry later; saved true: the state was lost after the change was written, so
+   * the change stands and takes effect with the rebuild.
+   */
+  | { kind: 'unavailable'; saved: boolean }
   | { kind: 'invalid'; field: string; detail: string };
 
 /** The window as it would be stored ends before it starts (the domain's check, or the table's). */
@@ -84,6 +100,8 @@ export async function updateProduct(
   if (merged.sale_starts_at && merged.sale_ends_at && merged.sale_ends_at <= merged.sale_starts_at) {
     return WINDOW_INVALID;
   }
+  // Lost or being rebuilt: refused before anything is written, as the product's reads answer 503.
+  if ((await deps.inventory.snapshots([id])).length === 0) return { kind: 'unavailable', saved: false };
   const written = await deps.products.update(id, settings, stock_delta);
   if (!written) return { kind: 'not_found' };
   if (written === 'window_invalid') return WINDOW_INVALID;
@@ -99,7 +117,7 @@ export async function updateProduct(
   // Versioned: a slower PATCH's older settings never overwrite a newer one's in Redis.
   await deps.inventory.updateProduct(written.product);
   const [snapshot] = await deps.inventory.snapshots([id]);
-  if (!snapshot) return { kind: 'not_found' };
+  if (!snapshot) return { kind: 'unavailable', saved: true };
   return { kind: 'updated', snapshot };
 }
 
@@ -107,7 +125,9 @@ export async function updateProduct(
 async function applyAdjustment(
   deps: CatalogDeps & { log: Logger },
   adjustment: StockAdjustment,
-): Promise<{ kind: 'stock_would_go_negative'; available: number } | { kind: 'unavailable' } | null> {
+): Promise<
+  { kind: 'stock_would_go_negative'; available: number } | { kind: 'unavailable'; saved: false } | null
+> {
   const r = await deps.inventory.adjustStock(adjustment.product_id, adjustment).catch(async (err) => {
     // Outcome unknown, and the PATCH answers 503 ("retry"): the release run must refuse the change
     // rather than apply it later, or the admin's retry adds it twice. If Redis did apply it before
@@ -118,7 +138,7 @@ async function applyAdjustment(
   if (r.kind === 'missing') {
     // Lost or being rebuilt: take it back unless the rebuild already counted it.
     if ((await deps.products.settleAdjustment(adjustment, 'refused')) === 'applied') return null;
-    return { kind: 'unavailable' };
+    return { kind: 'unavailable', saved: false };
   }
   // Redis has decided. If PostgreSQL cannot record it now the release run does (adjust-stock.lua
   // gives it the same decision), so the answer is Redis's decision, not a 503 whose retry would be

@@ -37,6 +37,12 @@ export interface InventorySnapshots {
 
 /** Products and their settings in the sale state. */
 export interface CatalogInventory extends InventorySnapshots {
+  /**
+   * Every indexed product with its live counters, and the indexed ones whose sale state is missing
+   * (lost and not yet rebuilt, or being rebuilt). Null when the index itself is gone: the whole
+   * dataset was lost and only PostgreSQL knows which products exist.
+   */
+  catalog(): Promise<{ snapshots: ProductSnapshot[]; missing: number[] } | null>;
   /** For a product without sale state: was its state lost (so "unavailable", not "not found")? */
   stateLost(product_id: number): Promise<boolean>;
   /** Loads a new product's sale state; never overwrites one that exists. */

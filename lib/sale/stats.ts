@@ -11,6 +11,7 @@ import type {
   OrderActivity,
   OrderStore,
   ProductSnapshot,
+  ProductStore,
   QueueBacklog,
 } from './ports';
 import { type SaleState, saleState } from './types';
@@ -25,6 +26,8 @@ const AUDITS_CONCURRENT_MAX = 4;
 export interface StatsDeps {
   inventory: InventorySnapshots & AuditingInventory;
   orders: Pick<OrderStore, 'auditFigures'>;
+  /** which products exist, to name those whose sale state the inventory lacks */
+  products: Pick<ProductStore, 'list' | 'get'>;
   activity: OrderActivity;
   backlog: QueueBacklog;
 }
@@ -54,6 +57,8 @@ export interface SaleStats {
   window_s: number;
   products_total: number;
   products: ProductStats[];
+  /** in PostgreSQL without a sale state in Redis (lost and not rebuilt yet, or never loaded): not sellable */
+  products_missing: number[];
   totals: {
     stock_total: number;
     available: number;
@@ -99,11 +104,13 @@ export async function saleStats(deps: StatsDeps, opts: StatsOpts): Promise<SaleS
     return productStats(snapshot, report, outbox, created / window_s, opts.now_ms);
   });
   const depth = await backlog;
+  const products_missing = await missingProducts(deps, all, opts.product_id);
   return {
     at: new Date(opts.now_ms),
     window_s,
     products_total: all.length,
     products,
+    products_missing,
     totals: {
       stock_total: sum(products, 'stock_total'),
       available: sum(products, 'available'),
@@ -118,8 +125,24 @@ export async function saleStats(deps: StatsDeps, opts: StatsOpts): Promise<SaleS
       queue: depth?.queue ?? null,
       dlq: depth ? depth.dlq : null,
     },
-    ok: products.every((p) => p.ok),
+    ok: products.every((p) => p.ok) && products_missing.length === 0,
   };
+}
+
+/** Products PostgreSQL has (the one asked for, or all) that the inventory holds no state for. */
+async function missingProducts(
+  deps: Pick<StatsDeps, 'products'>,
+  held: ProductSnapshot[],
+  product_id: number | undefined,
+): Promise<number[]> {
+  if (product_id !== undefined) {
+    return held.length === 0 && (await deps.products.get(product_id)) ? [product_id] : [];
+  }
+  const ids = new Set(held.map((s) => s.product.id));
+  return (await deps.products.list())
+    .map((p) => p.id)
+    .filter((id) => !ids.has(id))
+    .sort((a, b) => a - b);
 }
 
 interface OutboxFigures {

@@ -222,6 +222,8 @@ describe('POST /api/orders request schema', () => {
       valid(),
       { ...valid(), sale_starts_at: '2020-01-01T00:00:00Z', per_customer_limit: null },
       { ...valid(), currency: 'eur' },
+      { ...valid(), currency: 'XYZ' }, // three capitals, but no ISO 4217 currency
+      { ...valid(), currency: 'JPY' },
       { ...valid(), stock_total: -1 },
       { ...valid(), max_per_order: 1001 },
       { ...valid(), sale_starts_at: 'yesterday' },
@@ -235,6 +237,9 @@ describe('POST /api/orders request schema', () => {
         !schema.ok,
       );
     }
+    const made_up = await call('POST', '/api/admin/products', { token, body: { ...valid(), currency: 'XYZ' } });
+    expect(made_up.status, 'API.md: an ISO 4217 currency').toBe(400);
+    expect(made_up.body.errors[0].field).toBe('currency');
     expect(doc.components.schemas.UpdateProductBody.minProperties).toBe(1);
   });
 });

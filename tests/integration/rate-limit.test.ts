@@ -51,3 +51,12 @@ it('one address is limited across customers when RATE_LIMIT_IP_RPS is set', asyn
   expect(replies.filter((r) => r.statusCode === 202)).toHaveLength(8);
   expect(replies.filter((r) => r.statusCode === 429)).toHaveLength(4);
 });
+
+it('an admin token on a buyer route is limited like any other caller (it places orders like one)', async () => {
+  const product = await newProduct({ stock_total: 100 });
+  const token = await mintToken({ customer_id: `rl-admin-${product.id}`, admin: true });
+  const replies = await Promise.all(Array.from({ length: 10 }, () => order(token, product.id, '10.0.0.3')));
+  expect(replies.filter((r) => r.statusCode === 202)).toHaveLength(3);
+  expect(replies.filter((r) => r.statusCode === 429)).toHaveLength(7);
+  expect((await audit(product.id)).available).toBe(97);
+});

@@ -577,6 +577,44 @@ describe('a rebuilder that dies between reopening Redis and recording it', () =>
   });
 });
 
+describe('what admins and buyers see while a product is lost', () => {
+  it('PATCH answers 503 and changes nothing; audit 503; stats and the list name it; all back once rebuilt', async () => {
+    await clearOfScheduledRun(10); // the loss window must be this test's alone
+    const product = await newProduct({ stock_total: 5 });
+    const token = await adminToken();
+    const settings = async () =>
+      (await sql`SELECT paused, max_per_order, settings_version FROM products WHERE id = ${product.id}`)[0];
+    const before = await settings();
+    await lose(product.id, []);
+
+    const patch = await call('PATCH', `/api/admin/products/${product.id}`, {
+      token,
+      body: { paused: true, max_per_order: 2 },
+    });
+    expect(patch.status, 'not "no such product"').toBe(503);
+    expect(patch.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(await settings(), 'nothing written').toEqual(before);
+    const report = await call('GET', `/api/admin/products/${product.id}/audit`, { token });
+    expect(report.status, 'no live available to audit, but the product exists').toBe(503);
+    const stats = await call('GET', `/api/admin/stats?product_id=${product.id}`, { token });
+    expect(stats.body).toMatchObject({ products: [], products_missing: [product.id], ok: false });
+    const list = await call('GET', '/api/products');
+    expect(list.status).toBe(200);
+    expect(list.body.unavailable_product_ids).toContain(product.id);
+    expect(list.body.items.map((p: { id: number }) => p.id)).not.toContain(product.id);
+
+    await rebuilt(product.id);
+    const again = await call('PATCH', `/api/admin/products/${product.id}`, { token, body: { max_per_order: 2 } });
+    expect(again.status).toBe(200);
+    expect((await call('GET', `/api/admin/products/${product.id}/audit`, { token })).body).toMatchObject({
+      ok: true,
+    });
+    const after = await call('GET', `/api/admin/stats?product_id=${product.id}`, { token });
+    expect(after.body).toMatchObject({ products_missing: [], ok: true });
+    expect((await call('GET', '/api/products')).body.unavailable_product_ids).not.toContain(product.id);
+  });
+});
+
 describe('nothing depends on one unrepaired key', () => {
   it('a product lost from Redis stays 503, never 404, when a release run writes the index before the rebuild closes it', async () => {
     await clearOfScheduledRun(10); // the loss window must be this test's alone

@@ -60,8 +60,22 @@ const accepted = (order_id: string, product_id: number, qty: number, created_ms:
   expires_ms: created_ms + 600_000,
 });
 
-function deps(products: FakeProduct[], backlog: QueueBacklog['depth'] = async () => ({ queue: 4, dlq: 1 })) {
+function deps(
+  products: FakeProduct[],
+  backlog: QueueBacklog['depth'] = async () => ({ queue: 4, dlq: 1 }),
+  /** in PostgreSQL, with no sale state in the inventory */
+  lost: Product[] = [],
+) {
   const byId = new Map(products.map((p) => [p.product.id, p]));
+  const stored = [...products.map((p) => p.product), ...lost];
+  const productStore: StatsDeps['products'] = {
+    async list() {
+      return stored;
+    },
+    async get(id: number) {
+      return stored.find((p) => p.id === id) ?? null;
+    },
+  };
   const inventory: StatsDeps['inventory'] = {
     async snapshots(ids?: number[]) {
       return (ids ?? [...byId.keys()]).flatMap((id) => {
@@ -118,7 +132,7 @@ function deps(products: FakeProduct[], backlog: QueueBacklog['depth'] = async ()
       return { created, existing: new Set(order_ids.filter((o) => all.has(o))) };
     },
   };
-  return { inventory, orders, activity, backlog: { depth: backlog } };
+  return { inventory, orders, products: productStore, activity, backlog: { depth: backlog } };
 }
 
 describe('saleStats', () => {
@@ -159,6 +173,21 @@ describe('saleStats', () => {
     expect(s.at.getTime()).toBe(NOW);
     expect(s.backlog).toEqual({ outbox: 2, queue: 4, dlq: 1 });
     expect(s.ok).toBe(true);
+  });
+
+  it('names the products PostgreSQL has and the inventory lost, and is not ok while any is missing', async () => {
+    const held: FakeProduct = { product: product(1, 10), available: 10, rows: [], outbox: [] };
+    const lost = [product(7, 5), product(3, 5)];
+    const all = await saleStats(deps([held], undefined, lost), { now_ms: NOW, limit: 50 });
+    expect(all.products.map((p) => p.product_id)).toEqual([1]);
+    expect(all.products_missing).toEqual([3, 7]);
+    expect(all.ok).toBe(false);
+    const one = await saleStats(deps([held], undefined, lost), { now_ms: NOW, limit: 50, product_id: 7 });
+    expect(one).toMatchObject({ products: [], products_missing: [7], ok: false });
+    const unknown = await saleStats(deps([held], undefined, lost), { now_ms: NOW, limit: 50, product_id: 9 });
+    expect(unknown).toMatchObject({ products: [], products_missing: [], ok: true });
+    const fine = await saleStats(deps([held]), { now_ms: NOW, limit: 50 });
+    expect(fine).toMatchObject({ products_missing: [], ok: true });
   });
 
   it('takes the newest products by id, lists them by id, and sums the totals', async () => {

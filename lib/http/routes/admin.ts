@@ -19,7 +19,7 @@ export const adminCreateProduct = {
       headers: [{ name: 'Location', schema: z.string(), description: '/api/products/{id}', required: true }],
     },
   },
-  problems: ['sku-taken'],
+  problems: ['sku-taken', 'unavailable'],
 } satisfies RouteDeclaration;
 
 export const adminUpdateProduct = {
@@ -44,7 +44,7 @@ export const adminAudit = {
   auth: 'admin',
   params: ['product_id'],
   ok: { 200: { description: 'the report', schema: ProductAuditView } },
-  problems: ['product-not-found'],
+  problems: ['product-not-found', 'unavailable'],
 } satisfies RouteDeclaration;
 
 export const adminStats = {
@@ -59,4 +59,5 @@ export const adminStats = {
   auth: 'admin',
   query: StatsQuery,
   ok: { 200: { description: 'the figures', schema: StatsView } },
+  problems: ['unavailable'],
 } satisfies RouteDeclaration;

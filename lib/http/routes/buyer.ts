@@ -13,6 +13,7 @@ export const listOrders = {
   auth: 'buyer',
   query: ListOrdersQuery,
   ok: { 200: { description: 'one page', schema: OrderList } },
+  problems: ['unavailable'],
 } satisfies RouteDeclaration;
 
 export const getOrder = {

@@ -22,4 +22,5 @@ export const listProducts = {
   summary: 'Every product, with live availability',
   auth: 'public',
   ok: { 200: { description: 'all products', schema: ProductList } },
+  problems: ['unavailable'],
 } satisfies RouteDeclaration;
