@@ -14,6 +14,7 @@ import { productKeys } from '../../lib/inventory/keys';
 import { queueDepth } from '../../lib/queue/dlq';
 import { adminToken, baseUrl, buyerToken, call, drained, newProduct, reserve } from '../helpers/api';
 import { waitUntil } from '../helpers/domain';
+import { clearOfScheduledRun } from '../helpers/schedule';
 import { sendWebhook } from '../helpers/webhook';
 
 const run = promisify(execFile);
@@ -69,6 +70,21 @@ it('audit command: ok, then drift after corrupting the Redis counter (exit 1)', 
     'available',
     -1,
   );
+});
+
+it('audit command names a product whose Redis state is lost (it used to audit only what Redis held)', async () => {
+  await clearOfScheduledRun(25); // no release run may rebuild it while it is away
+  const product = await newProduct({ stock_total: 4 });
+  const sale = productKeys(process.env['REDIS_KEY_PREFIX']!, product.id).sale;
+  await redisClient().rename(sale, `${sale}:away`);
+  try {
+    const all = await cli('audit', '--json');
+    expect(all.code).toBe(1);
+    expect(JSON.parse(all.stdout).products_missing).toContain(product.id);
+    expect((await cli('audit')).stdout).toMatch(new RegExp(`no sale state in Redis.*\\b${product.id}\\b`));
+  } finally {
+    await redisClient().rename(`${sale}:away`, sale); // the suite's teardown audits every product
+  }
 });
 
 it('audit command lists a second charge of a paid order, not the paying payment sent again', async () => {
