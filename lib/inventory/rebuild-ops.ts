@@ -82,13 +82,19 @@ export function rebuildOps(
     async closeIfForgotten(e) {
       const k = keysOf(e.product_id);
       const r = await redis.lua.closeIfForgotten({
-        keys: { sale: k.sale, released: k.released, adjusted: k.adjusted },
+        keys: { sale: k.sale, released: k.released, adjusted: k.adjusted, reconciled: k.reconciled },
         args: {
           generation: e.generation,
           released_count: e.released_order_ids.length,
           retaken_count: e.retaken_order_ids.length,
+          reconciled_count: e.reconciled_order_ids.length,
         },
-        rest: [...e.released_order_ids, ...e.retaken_order_ids, ...e.applied_adjustment_ids],
+        rest: [
+          ...e.released_order_ids,
+          ...e.retaken_order_ids,
+          ...e.reconciled_order_ids,
+          ...e.applied_adjustment_ids,
+        ],
       });
       return r === 'closed';
     },

@@ -148,9 +148,9 @@ export const SCRIPTS = {
   }),
   closeIfForgotten: script({
     file: 'close-if-forgotten.lua',
-    keys: ['sale', 'released', 'adjusted'],
-    args: ['generation', 'released_count', 'retaken_count'],
-    rest: 'released_retaken_adjusted',
+    keys: ['sale', 'released', 'adjusted', 'reconciled'],
+    args: ['generation', 'released_count', 'retaken_count', 'reconciled_count'],
+    rest: 'released_retaken_reconciled_adjusted',
     reply: z.enum(['closed', 'consistent', 'not_open', 'other_generation']),
   }),
 };

@@ -95,7 +95,12 @@ export function pgRebuildSource(sql: Sql): RebuildSource {
       // is not lost). Stamped only after Redis applied them.
       const age_max_s = writeEvidenceAgeMax_s();
       const rows = await sql<
-        { product_id: string; generation: string; kind: 'release' | 'adjustment' | 'retake'; id: string }[]
+        {
+          product_id: string;
+          generation: string;
+          kind: 'release' | 'adjustment' | 'retake' | 'reconcile';
+          id: string;
+        }[]
       >`
         WITH latest AS (
           SELECT DISTINCT ON (product_id) product_id, id, counted_at, snapshot FROM inventory_rebuilds
@@ -122,6 +127,12 @@ export function pgRebuildSource(sql: Sql): RebuildSource {
             AND e.at > now() - make_interval(secs => ${age_max_s})
             AND (l.id IS NULL
               OR (e.inserted_xid IS NOT NULL AND NOT pg_visible_in_snapshot(e.inserted_xid, l.snapshot)))
+          UNION ALL
+          -- A straggler reconciled under the live generation: reconcile.lua marked it in Redis first.
+          SELECT l.product_id, l.id, 'reconcile', x.order_id::text,
+            row_number() OVER (PARTITION BY l.product_id ORDER BY x.at DESC)
+          FROM rebuild_reconciled x JOIN latest l ON l.id = x.rebuild_id
+          WHERE x.at > now() - make_interval(secs => ${age_max_s})
         )
         SELECT product_id, generation, kind, id FROM recent WHERE n <= ${WRITE_EVIDENCE_PER_KIND_MAX}`;
       const by = new Map<number, WriteEvidence>();
@@ -133,9 +144,11 @@ export function pgRebuildSource(sql: Sql): RebuildSource {
           released_order_ids: [],
           retaken_order_ids: [],
           applied_adjustment_ids: [],
+          reconciled_order_ids: [],
         };
         if (r.kind === 'release') e.released_order_ids.push(r.id);
         else if (r.kind === 'retake') e.retaken_order_ids.push(r.id);
+        else if (r.kind === 'reconcile') e.reconciled_order_ids.push(r.id);
         else e.applied_adjustment_ids.push(Number(r.id));
         by.set(product_id, e);
       }

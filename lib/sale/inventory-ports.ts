@@ -238,6 +238,8 @@ export interface WriteEvidence {
   retaken_order_ids: string[];
   /** stock adjustments Redis applied (stock_adjustments.applied_at) */
   applied_adjustment_ids: number[];
+  /** stragglers whose units Redis took under this generation (rebuild_reconciled, written after it did) */
+  reconciled_order_ids: string[];
 }
 
 export interface RollbackEvidence {

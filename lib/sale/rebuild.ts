@@ -134,11 +134,12 @@ async function closeRolledBack(deps: RebuildDeps, scope: ProductScope): Promise<
   evidence.forEach((e, i) => {
     if (!closed[i]) return;
     deps.log.error(
-      'Redis lost applied releases, retakes or stock changes (partial rollback): product closed for a rebuild',
+      'Redis lost applied releases, retakes, straggler reconciles or stock changes (partial rollback): product closed for a rebuild',
       {
         product_id: e.product_id,
         releases_checked: e.released_order_ids.length,
         retakes_checked: e.retaken_order_ids.length,
+        reconciles_checked: e.reconciled_order_ids.length,
         adjustments_checked: e.applied_adjustment_ids.length,
       },
     );

@@ -334,6 +334,21 @@ describe('a straggler created under an Idempotency-Key', () => {
     expect(await audit(product.id)).toMatchObject({ available: 4, reserved: 1, drift: 0, ok: true });
   });
 
+  it("a partial rollback that took the straggler's reconcile: detected and rebuilt, units sold once, the key answers it (before, sold twice and a second order)", async () => {
+    const { product, token, key, held } = await keyedStraggler();
+    const k = productKeys(prefix, product.id);
+    const restore = await snapshot(product.id, [k.reconciled, k.idempotency(held.order.customer_id, key)]);
+    const straggler = await persistedStraggler(held);
+    await leftOpen(product.id, 'the reconcile is in Redis: nothing to find');
+    await restore(); // its units free again in Redis, its key record gone
+
+    await detectedAndRebuilt(product.id);
+    await waitUntil('every order persisted', async () => (await audit(product.id)).in_flight === 0);
+    expect(await audit(product.id)).toMatchObject({ available: 4, reserved: 1, drift: 0, ok: true });
+    const retry = await reserve(token, product.id, 1, key);
+    expect(retry.body.order_id, 'a replay of the straggler, not a second order').toBe(straggler);
+  });
+
   it('a retry that made a second order before it arrived keeps its units; the straggler ends duplicate_after_rebuild', async () => {
     const { product, token, key, held } = await keyedStraggler();
     const retry = await reserve(token, product.id, 1, key);
@@ -704,9 +719,9 @@ describe('admin writes are atomic', () => {
  * What a replica (or an AOF everysec tail) holds: every key of the product as it is now. Returns
  * the rollback to it.
  */
-async function snapshot(product_id: number) {
+async function snapshot(product_id: number, more: string[] = []) {
   const k = productKeys(prefix, product_id);
-  const keys = [k.sale, k.customers, k.outbox, k.released, k.adjusted];
+  const keys = [k.sale, k.customers, k.outbox, k.released, k.adjusted, ...more];
   const dumps = await Promise.all(keys.map((key) => redisClient().dumpBuffer(key)));
   return () =>
     Promise.all(
