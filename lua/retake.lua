@@ -22,10 +22,19 @@ Returns:
                   per-customer limit (they bought again after the expiry): nothing changed
   "unavailable"   the product's state is not complete (lost, or being rebuilt): nothing changed,
                   the caller answers 503 and the payment provider retries
+  "forgotten"     Redis lost this order's applied release (a partial rollback): the product is
+                  closed for a rebuild, and the caller answers as for "unavailable"
 ]]
 if redis.call('HGET', KEYS[1], 'complete') ~= '1' then return 'unavailable' end
 local state = redis.call('HGET', KEYS[3], ARGV[1])
-if not state and ARGV[4] == '1' then state = 'released' end
+if not state and ARGV[4] == '1' then
+  -- PostgreSQL stamps a release only after Redis applied it, a rebuild writes "released" for every
+  -- expired order, and an expired order's entry is never pruned: so Redis lost the release (a
+  -- rollback) and still counts these units as held. Taking them again would take them twice;
+  -- judged on the rebuilt state instead.
+  redis.call('HDEL', KEYS[1], 'complete')
+  return 'forgotten'
+end
 if not state then
   redis.call('HSET', KEYS[3], ARGV[1], 'held')
   return 'held'

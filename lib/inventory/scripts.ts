@@ -81,7 +81,7 @@ export const SCRIPTS = {
     file: 'retake.lua',
     keys: ['sale', 'customers', 'released'],
     args: [...ORDER_ARGS, 'released_in_pg'],
-    reply: z.enum(['held', 'retaken', 'insufficient', 'over_limit', 'unavailable']),
+    reply: z.enum(['held', 'retaken', 'insufficient', 'over_limit', 'unavailable', 'forgotten']),
   }),
   loadProduct: script({
     file: 'load-product.lua',

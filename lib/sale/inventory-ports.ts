@@ -195,7 +195,8 @@ export interface ReleaseTicket {
   qty: number;
 }
 
-export type RetakeOutcome = 'held' | 'retaken' | 'insufficient' | 'over_limit' | 'unavailable';
+/** forgotten: Redis had lost the order's applied release (a rollback); the product is closed for a rebuild */
+export type RetakeOutcome = 'held' | 'retaken' | 'insufficient' | 'over_limit' | 'unavailable' | 'forgotten';
 
 /**
  * The inventory cannot decide now (the product's state is lost or being rebuilt): nothing was

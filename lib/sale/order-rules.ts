@@ -71,7 +71,7 @@ export function decidePayment(order: Order, event: PaymentEvent): PaymentDecisio
   }
 }
 
-const RETAKE_REASONS: Record<Exclude<RetakeOutcome, 'unavailable'>, string> = {
+const RETAKE_REASONS: Record<Exclude<RetakeOutcome, 'unavailable' | 'forgotten'>, string> = {
   held: 'units still held',
   retaken: 'units taken again',
   insufficient: 'units no longer available',
@@ -80,7 +80,7 @@ const RETAKE_REASONS: Record<Exclude<RetakeOutcome, 'unavailable'>, string> = {
 
 /** A late success on an expired order, once the inventory said whether its units could be taken. */
 export function decideAfterRetake(
-  outcome: Exclude<RetakeOutcome, 'unavailable'>,
+  outcome: Exclude<RetakeOutcome, 'unavailable' | 'forgotten'>,
   reason: string,
 ): { to: OrderStatus; reason: string } {
   const to: OrderStatus = outcome === 'insufficient' || outcome === 'over_limit' ? 'refund_required' : 'paid';

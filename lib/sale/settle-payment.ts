@@ -125,8 +125,16 @@ async function retake(
   reason: string,
 ): Promise<{ to: OrderStatus; reason: string }> {
   const outcome = await deps.inventory.retake(ticketOf(current), await order.releaseApplied());
+  if (outcome === 'forgotten') {
+    deps.log.error('Redis lost an applied release (partial rollback): product closed for a rebuild', {
+      product_id: current.product_id,
+      order_id: current.order_id,
+    });
+  }
   // Thrown inside the unit of work: the event is not stored, the provider's retry decides.
-  if (outcome === 'unavailable') throw new InventoryUnavailableError(current.product_id);
+  if (outcome === 'unavailable' || outcome === 'forgotten') {
+    throw new InventoryUnavailableError(current.product_id);
+  }
   if (outcome === 'held') await order.releaseConsumed();
   return decideAfterRetake(outcome, reason);
 }

@@ -200,13 +200,38 @@ describe('a late payment after data loss is judged by PostgreSQL’s release rec
     expect(await audit(product.id)).toMatchObject({ available: 0, reserved: 1, paid: 0, ok: true });
   });
 
-  it('Redis forgot the release (its `released` entry gone), PostgreSQL did not: refund_required, never paid', async () => {
+  it('Redis forgot the release (its `released` entry gone), PostgreSQL did not: closed and rebuilt, then refund_required, never paid', async () => {
+    await clearOfScheduledRun(10);
     const { product, late } = await resoldUnit();
     await redisClient().hdel(productKeys(prefix, product.id).released, late.order_id);
 
-    const r = await handlePayment(settleDeps(), event(late, 'payment.succeeded'));
+    const paid = event(late, 'payment.succeeded');
+    expect(await handlePayment(settleDeps(), paid), 'a state Redis cannot vouch for').toMatchObject({
+      result: 'unavailable',
+    });
+    expect(await redisClient().hget(productKeys(prefix, product.id).sale, 'complete')).toBeNull();
+    await rebuilt(product.id);
+    const r = await handlePayment(settleDeps(), paid);
     expect(r).toMatchObject({ result: 'applied', status: 'refund_required' });
     expect(await audit(product.id)).toMatchObject({ available: 0, reserved: 1, paid: 0, ok: true });
+  });
+
+  it('a rolled-back expiry release, then the late payment: closed and rebuilt, the units taken once (before, twice, and the audit never ok again)', async () => {
+    await clearOfScheduledRun(20);
+    const product = await newProduct({ stock_total: 5 });
+    const k = productKeys(prefix, product.id);
+    const late = await persistedOrder(product.id, 2, { overdue: true });
+    const restore = await snapshot(product.id);
+    await releaseRun(); // expires it: release.lua applied, stock_releases.released_at stamped
+    expect(await statusOf(late.order_id)).toBe('expired');
+    await restore(); // the failover lost the release: its 2 units held again, no `released` entry
+    expect(await redisClient().hget(k.sale, 'available')).toBe('3');
+
+    const paid = event(late, 'payment.succeeded');
+    expect(await handlePayment(settleDeps(), paid)).toMatchObject({ result: 'unavailable' });
+    await rebuilt(product.id);
+    expect(await handlePayment(settleDeps(), paid)).toMatchObject({ result: 'applied', status: 'paid' });
+    expect(await audit(product.id)).toMatchObject({ available: 3, paid: 2, drift: 0, ok: true });
   });
 });
 
@@ -619,7 +644,10 @@ describe('what admins and buyers see while a product is lost', () => {
     expect(list.body.items.map((p: { id: number }) => p.id)).not.toContain(product.id);
 
     await rebuilt(product.id);
-    const again = await call('PATCH', `/api/admin/products/${product.id}`, { token, body: { max_per_order: 2 } });
+    const again = await call('PATCH', `/api/admin/products/${product.id}`, {
+      token,
+      body: { max_per_order: 2 },
+    });
     expect(again.status).toBe(200);
     expect((await call('GET', `/api/admin/products/${product.id}/audit`, { token })).body).toMatchObject({
       ok: true,
