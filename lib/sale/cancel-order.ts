@@ -10,7 +10,7 @@ import { type ReleaseDeps, releaseNow } from './release-units';
 import { type Order, orderFromAccepted } from './types';
 
 export interface CancelDeps extends ReleaseDeps {
-  inventory: Pick<SettlingInventory, 'releaseBatch' | 'reconcile'> &
+  inventory: Pick<SettlingInventory, 'releaseBatch' | 'reconcile' | 'claimReplay'> &
     Pick<OutboxInventory, 'cancelPending' | 'beingRebuilt'>;
   orders: Pick<OrderStore, 'get'>;
   settlement: OrderLocks;

@@ -14,7 +14,7 @@
 
 import { closeAsSeen } from './order-transition';
 import type { Straggler } from './ports';
-import { releaseNow, type SettleDeps } from './release-units';
+import { type Claim, claimKey, releaseNow, type SettleDeps } from './release-units';
 import type { Order } from './types';
 
 const OVERSOLD_REASON =
@@ -35,10 +35,14 @@ export async function reconcileStragglers(deps: SettleDeps, stragglers: Straggle
 
 /** One straggler: false when it is left for the next run to judge again. */
 async function reconcileOne(deps: SettleDeps, s: Straggler): Promise<boolean> {
+  // The key's record first: a rollback (which loses the newest writes) that kept the reconcile
+  // then kept the claim too, and the reconcile is what the write evidence checks.
+  const claim = s.keyed ? await claimKey(deps, s.keyed) : null;
+  if (claim?.kind === 'unavailable') return false;
   const r = await deps.inventory.reconcile(s, s.rebuild_id);
   // Being rebuilt (the new rebuild counts it) or another generation: judged again next run.
   if (!('available' in r)) return false;
-  const keyed = s.keyed ? await settleKey(deps, s) : { closed: null };
+  const keyed = claim ? await settleKey(deps, s, claim) : { closed: null };
   if (keyed === LATER) return false;
   // Read again after the key's decision: its closes (and any release meanwhile) moved it.
   const now = s.keyed ? await deps.inventory.reconcile(s, s.rebuild_id) : r;
@@ -59,9 +63,12 @@ async function reconcileOne(deps: SettleDeps, s: Straggler): Promise<boolean> {
  * The straggler's key back, or which of the two orders under it goes: the paid one stays, else the
  * retry's (the answer the client saw last).
  */
-async function settleKey(deps: SettleDeps, s: Straggler): Promise<{ closed: string | null } | typeof LATER> {
+async function settleKey(
+  deps: SettleDeps,
+  s: Straggler,
+  claim: Claim,
+): Promise<{ closed: string | null } | typeof LATER> {
   const { order, idempotency_key } = s.keyed!;
-  const claim = await deps.inventory.claimReplay(order, idempotency_key, false);
   if (claim.kind !== 'other') return claim.kind === 'unavailable' ? LATER : { closed: null };
   // Statuses read once: every close below is conditional on what the decision saw.
   const mine = await deps.orders.get(s.order_id);

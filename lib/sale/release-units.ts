@@ -9,13 +9,14 @@ import type {
   ReleaseTicket,
   SettlementStore,
   SettlingInventory,
+  Straggler,
 } from './ports';
 
 /** Most orders given back in one inventory call (one Lua call per product and chunk). */
 export const RELEASE_BATCH_MAX = 500;
 
 export interface ReleaseDeps {
-  inventory: Pick<SettlingInventory, 'releaseBatch' | 'reconcile'>;
+  inventory: Pick<SettlingInventory, 'releaseBatch' | 'reconcile' | 'claimReplay'>;
   ledger: Pick<ReleaseLedger, 'markReleased' | 'uncounted' | 'markReconciled'>;
   log: Logger;
 }
@@ -64,11 +65,24 @@ async function countStragglersFirst(deps: ReleaseDeps, tickets: ReleaseTicket[])
     tickets.length,
   );
   for (const s of stragglers) {
+    // Its key's record back as well (before the reconcile, as the reconcile path does): a late
+    // payment may still make it paid, and a retry must then find it, not make a second order.
+    if (s.keyed && (await claimKey(deps, s.keyed)).kind === 'unavailable') continue;
     const r = await deps.inventory.reconcile(s, s.rebuild_id);
     // Not complete or another generation: the release below is deferred too, or judged there.
     if (!('available' in r)) continue;
     await deps.ledger.markReconciled(s.rebuild_id, s.order_id, r.available < 0 ? 'oversold' : 'taken');
   }
+}
+
+export type Claim = Awaited<ReturnType<SettlingInventory['claimReplay']>>;
+
+/** A straggler's Idempotency-Key record back, unless the key answers another order already. */
+export function claimKey(
+  deps: { inventory: Pick<SettlingInventory, 'claimReplay'> },
+  keyed: NonNullable<Straggler['keyed']>,
+): Promise<Claim> {
+  return deps.inventory.claimReplay(keyed.order, keyed.idempotency_key, false);
 }
 
 /** The order ids whose release is settled in Redis (given back now or before). */

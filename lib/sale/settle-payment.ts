@@ -17,7 +17,7 @@ import { type ReleaseDeps, releaseNow } from './release-units';
 import type { Order, OrderStatus } from './types';
 
 export interface PaymentDeps extends ReleaseDeps {
-  inventory: Pick<SettlingInventory, 'releaseBatch' | 'reconcile' | 'retake'>;
+  inventory: Pick<SettlingInventory, 'releaseBatch' | 'reconcile' | 'retake' | 'claimReplay'>;
   settlement: OrderLocks & Pick<SettlementQueries, 'pendingPayments'>;
 }
 

@@ -578,6 +578,45 @@ describe('a straggler under a key: short stock, races and crashes (second review
     await runWithRebuild(backlog);
     expect(await audit(product.id)).toMatchObject({ available: 0, reserved: 1, drift: 0, ok: true });
   });
+
+  it("a rollback cutting between the straggler's claim and its reconcile is detected: one order per key (before, a retry made a second one)", async () => {
+    const product = await newProduct({ stock_total: 5 });
+    const customer_id = `c-${randomUUID()}`;
+    const key = `k-${randomUUID()}`;
+    const k = productKeys(prefix, product.id);
+    const s = await keyedOrder(product.id, customer_id, key);
+    await lose(product.id, [s.order_id]);
+    await redisClient().del(k.idempotency(customer_id, key));
+    await rebuilt(product.id);
+
+    // The straggler's two Redis writes (the key's record and the reconcile): the failover keeps the
+    // first, loses the second, whichever order the code makes them in.
+    const deps = settleDeps();
+    let calls = 0;
+    let restore: (() => Promise<unknown>) | null = null;
+    const cutBeforeSecond = async () => {
+      if (++calls === 2) {
+        restore = await snapshot(product.id, [
+          k.reconciled,
+          k.idempotency(customer_id, key),
+          k.order(s.order_id),
+        ]);
+      }
+    };
+    const cut: typeof deps.inventory = Object.create(deps.inventory);
+    cut.claimReplay = async (...a) => (await cutBeforeSecond(), deps.inventory.claimReplay(...a));
+    cut.reconcile = async (...a) => (await cutBeforeSecond(), deps.inventory.reconcile(...a));
+    await persistAccepted({ ...deps, inventory: cut }, [s]);
+    const [x] = await sql`SELECT outcome FROM rebuild_reconciled WHERE order_id = ${s.order_id}`;
+    expect(x?.['outcome']).toBe('taken');
+    await restore!();
+
+    await detectedAndRebuilt(product.id);
+    const retry = await reserve(await buyerToken(customer_id), product.id, 1, key);
+    expect(retry.status).toBe(202);
+    expect(retry.body.order_id, 'a replay of the straggler, not a second order').toBe(s.order_id);
+    expect(await audit(product.id)).toMatchObject({ available: 4, reserved: 1, drift: 0, ok: true });
+  });
 });
 
 describe('a rebuilder that dies between reopening Redis and recording it', () => {

@@ -195,9 +195,12 @@ export class SettleWorld {
     },
   };
 
-  readonly inventory: Pick<SettlingInventory, 'releaseBatch' | 'retake' | 'reconcile'> &
+  readonly inventory: Pick<SettlingInventory, 'releaseBatch' | 'retake' | 'reconcile' | 'claimReplay'> &
     Pick<OutboxInventory, 'cancelPending' | 'beingRebuilt'> = {
     reconcile: async () => {
+      throw new Error('no straggler in this world');
+    },
+    claimReplay: async () => {
       throw new Error('no straggler in this world');
     },
     releaseBatch: async (_product_id, tickets) => {
