@@ -113,7 +113,7 @@ export function rebuildOps(
         args: { ...orderArgs(t), generation },
       });
       return reply[0] === 'taken' || reply[0] === 'already'
-        ? { kind: reply[0], available: reply[1] }
+        ? { kind: reply[0], available: reply[1], over_limit: reply[2] === 1 }
         : { kind: reply[0] };
     },
 

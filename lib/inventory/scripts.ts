@@ -130,7 +130,7 @@ export const SCRIPTS = {
     keys: ['sale', 'customers', 'reconciled'],
     args: [...ORDER_ARGS, 'generation'],
     reply: z.union([
-      z.tuple([z.enum(['taken', 'already']), int]),
+      z.tuple([z.enum(['taken', 'already']), int, int]),
       z.tuple([z.enum(['unavailable', 'stale'])]),
     ]),
   }),

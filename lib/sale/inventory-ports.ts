@@ -108,11 +108,16 @@ export interface SettlingInventory {
   retake(ticket: ReleaseTicket, released_in_pg: boolean): Promise<RetakeOutcome>;
   /** Forgets these orders' release entries (memory): only for orders no call can release or retake again. */
   forgetReleases(product_id: number, order_ids: string[]): Promise<void>;
-  /** Takes a straggler's units (accepted before a loss, not counted by rebuild `generation`). */
+  /**
+   * Takes a straggler's units (accepted before a loss, not counted by rebuild `generation`), even
+   * when short (`available` below 0) or over its customer's limit (`over_limit`): the caller closes it.
+   */
   reconcile(
     ticket: ReleaseTicket,
     generation: number,
-  ): Promise<{ kind: 'taken' | 'already'; available: number } | { kind: 'unavailable' | 'stale' }>;
+  ): Promise<
+    { kind: 'taken' | 'already'; available: number; over_limit: boolean } | { kind: 'unavailable' | 'stale' }
+  >;
   /**
    * Gives a straggler's Idempotency-Key its replay record back, unless the key answers another
    * order already ("other", with that order's id: one of the two is a second order under the key);

@@ -8,7 +8,9 @@
 //    order the client saw last (the retry's) keeps the key, unless only the straggler is paid (or a
 //    successful payment waits for it), which then takes the key over;
 //  - units sold again meanwhile: the straggler goes (after a key take-over freed the retry's units,
-//    only if it is still short).
+//    only if it is still short);
+//  - its customer bought again meanwhile, and the two together exceed the per-customer limit: the
+//    straggler goes (a paid one ends refund_required, for the operator).
 // Every close is conditional on the status the decision saw; a race (a payment, a cancel), or a
 // retry's order not in PostgreSQL yet, leaves the straggler for the next run to judge again.
 
@@ -17,6 +19,8 @@ import type { Straggler } from './ports';
 import { type Claim, claimKey, releaseNow, type SettleDeps } from './release-units';
 import type { Order } from './types';
 
+const OVER_LIMIT_REASON =
+  'over_limit_after_rebuild: accepted before the data loss, reached PostgreSQL after its customer bought again, over the per-customer limit';
 const OVERSOLD_REASON =
   'oversold_after_rebuild: accepted before the data loss, reached PostgreSQL after the rebuild, units sold again';
 const DUPLICATE_REASON =
@@ -47,13 +51,16 @@ async function reconcileOne(deps: SettleDeps, s: Straggler): Promise<boolean> {
   // Read again after the key's decision: its closes (and any release meanwhile) moved it.
   const now = s.keyed ? await deps.inventory.reconcile(s, s.rebuild_id) : r;
   if (!('available' in now)) return false;
-  const oversold = keyed.closed !== s.order_id && now.available < 0;
-  if (oversold && (await close(deps, await deps.orders.get(s.order_id), OVERSOLD_REASON)) === LATER)
-    return false;
-  await deps.ledger.markReconciled(s.rebuild_id, s.order_id, oversold ? 'oversold' : 'taken');
+  const kept = keyed.closed !== s.order_id;
+  const outcome = kept && now.available < 0 ? 'oversold' : kept && now.over_limit ? 'over_limit' : 'taken';
+  if (outcome !== 'taken') {
+    const why = outcome === 'oversold' ? OVERSOLD_REASON : OVER_LIMIT_REASON;
+    if ((await close(deps, await deps.orders.get(s.order_id), why)) === LATER) return false;
+  }
+  await deps.ledger.markReconciled(s.rebuild_id, s.order_id, outcome);
   deps.log.warn('straggler reconciled after a rebuild', {
     order_id: s.order_id,
-    oversold,
+    outcome,
     ...(keyed.closed ? { duplicate_closed: keyed.closed } : {}),
   });
   return true;

@@ -71,7 +71,8 @@ async function countStragglersFirst(deps: ReleaseDeps, tickets: ReleaseTicket[])
     const r = await deps.inventory.reconcile(s, s.rebuild_id);
     // Not complete or another generation: the release below is deferred too, or judged there.
     if (!('available' in r)) continue;
-    await deps.ledger.markReconciled(s.rebuild_id, s.order_id, r.available < 0 ? 'oversold' : 'taken');
+    const outcome = r.available < 0 ? 'oversold' : r.over_limit ? 'over_limit' : 'taken';
+    await deps.ledger.markReconciled(s.rebuild_id, s.order_id, outcome);
   }
 }
 

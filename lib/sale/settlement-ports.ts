@@ -121,5 +121,9 @@ export interface ReleaseLedger {
    * reconciled yet — among `order_ids`, or (null) among recent rebuilds' orders, at most `limit`.
    */
   uncounted(order_ids: string[] | null, limit: number, scope?: ProductScope): Promise<Straggler[]>;
-  markReconciled(rebuild_id: number, order_id: string, outcome: 'taken' | 'oversold'): Promise<void>;
+  markReconciled(
+    rebuild_id: number,
+    order_id: string,
+    outcome: 'taken' | 'oversold' | 'over_limit',
+  ): Promise<void>;
 }

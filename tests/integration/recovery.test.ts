@@ -617,6 +617,27 @@ describe('a straggler under a key: short stock, races and crashes (second review
     expect(retry.body.order_id, 'a replay of the straggler, not a second order').toBe(s.order_id);
     expect(await audit(product.id)).toMatchObject({ available: 4, reserved: 1, drift: 0, ok: true });
   });
+
+  it('a straggler arriving after its customer bought again over the per-customer limit ends over_limit_after_rebuild (before, the customer held both)', async () => {
+    const product = await newProduct({ stock_total: 10, per_customer_limit: 1 });
+    const customer_id = `c-${randomUUID()}`;
+    const s = await keyedOrder(product.id, customer_id, null);
+    await lose(product.id, [s.order_id]);
+    await rebuilt(product.id);
+    const again = await keyedOrder(product.id, customer_id, null); // allowed: the rebuild never saw s
+    await persistAccepted(settleDeps(), [again]);
+    await persistAccepted(settleDeps(), [s]); // the straggler arrives
+
+    expect(await statusOf(s.order_id)).toBe('cancelled');
+    const [ev] =
+      await sql`SELECT reason FROM order_events WHERE order_id = ${s.order_id} AND to_status = 'cancelled'`;
+    expect(ev!['reason']).toMatch(/^over_limit_after_rebuild/);
+    const [x] = await sql`SELECT outcome FROM rebuild_reconciled WHERE order_id = ${s.order_id}`;
+    expect(x!['outcome']).toBe('over_limit');
+    expect(await statusOf(again.order_id)).toBe('reserved');
+    expect(await redisClient().hget(productKeys(prefix, product.id).customers, customer_id)).toBe('1');
+    expect(await audit(product.id)).toMatchObject({ available: 9, reserved: 1, drift: 0, ok: true });
+  });
 });
 
 describe('a rebuilder that dies between reopening Redis and recording it', () => {
