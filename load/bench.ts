@@ -54,6 +54,12 @@ async function main(): Promise<void> {
   process.env['LOG_LEVEL'] = P.log_level;
   let stack: Stack | undefined;
   let close: (() => Promise<void>) | undefined;
+  const cleanUp = async () => {
+    await close?.();
+    await stack?.stop();
+    if (!process.env['KEEP_BENCH_DATA']) rmSync(dataDir, { recursive: true, force: true });
+  };
+  onInterrupt = cleanUp;
   try {
     stack = await startStack({
       port,
@@ -82,9 +88,8 @@ async function main(): Promise<void> {
     close = opened.close;
     await runAll(opened.ctx, selected);
   } finally {
-    await close?.();
-    await stack?.stop();
-    if (!process.env['KEEP_BENCH_DATA']) rmSync(dataDir, { recursive: true, force: true });
+    onInterrupt = null;
+    await cleanUp();
   }
   say(`done in ${elapsed()}`);
   process.exit(process.exitCode ?? 0); // nothing of ours is left running; do not wait for stray sockets
@@ -111,7 +116,8 @@ async function runAll(ctx: BenchContext, selected: typeof SCENARIOS): Promise<vo
     results,
     machine: ctx.machine,
     scenarios: selected.map((s) => s.name),
-    partial: selected.length < SCENARIOS.length,
+    // A quick run's figures are shorter measurements: never the committed latest.* either.
+    partial: selected.length < SCENARIOS.length || ctx.P.quick,
     header: {
       duration_s: (Date.now() - t_start) / 1000,
       machine: { ...ctx.machine, loadavg_1m_at_end: Math.round(loadavg()[0]! * 100) / 100 },
@@ -134,8 +140,20 @@ async function runAll(ctx: BenchContext, selected: typeof SCENARIOS): Promise<vo
   }
 }
 
-// Ctrl-C: exit through 'exit', whose hook (infra/local/procs.ts) stops every child process.
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
+// Ctrl-C: the stack stopped and its data folder removed, as at the end of a run; then exit, whose
+// hook (infra/local/procs.ts) kills any child still running. A second signal exits at once.
+let onInterrupt: (() => Promise<void>) | null = null;
+let interrupted = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    if (interrupted || !onInterrupt) process.exit(130);
+    interrupted = true;
+    say(`${sig}: stopping the bench's stack and removing its data folder`);
+    onInterrupt()
+      .catch((err: Error) => say(`clean-up after ${sig} failed: ${err.message}`))
+      .finally(() => process.exit(130));
+  });
+}
 
 main().catch((err) => {
   process.stderr.write(`bench failed: ${(err as Error).stack}\n`);

@@ -110,6 +110,14 @@ const OPTIONAL_SETTINGS = [
 export async function startStack(opts: StackOpts): Promise<Stack> {
   const say = opts.say ?? ((m: string) => console.log(m));
   const given = opts.env ?? process.env;
+  // The API's port is the one the user asked for: taken, nothing else would tell (the health check
+  // would reach whoever holds it, another stack included, and this one's stop would delete that
+  // stack's build folder, .esbuild/offline-PORT).
+  if (opts.serve && !(await portFree(opts.port))) {
+    throw new Error(
+      `port ${opts.port} is already in use on 127.0.0.1 (another stack, or another program): stop it, or choose another PORT`,
+    );
+  }
   const dataDir = resolve(opts.dataDir);
   const logDir = join(dataDir, 'logs');
   mkdirSync(logDir, { recursive: true });

@@ -2,8 +2,9 @@
 // its own, takes the order its printed curl places, and a signal sent to the npm process itself (a
 // process manager, `kill <pid>`) stops everything it started. Before `exec` in the start script,
 // npm's SIGTERM stopped only npm and its shell: tsx, the stack and its services kept running.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -35,16 +36,10 @@ function leftRunning(dataDir: string): ProcessId[] {
 }
 
 /** `npm start` with only what a user's shell has: none of this suite's stack variables. */
-async function npmStart(): Promise<{
-  npm: ChildProcess;
-  url: string;
-  dataDir: string;
-  output: () => string;
-}> {
+function spawnNpmStart(port: number): { npm: ChildProcess; dataDir: string; output: () => string } {
   const dataDir = mkdtempSync(join(tmpdir(), 'flash-sale-npm-start-'));
   chmodSync(dataDir, 0o755); // PostgreSQL's system user must reach its cluster inside
   dataDirs.push(dataDir);
-  const port = await basePort();
   const env: Record<string, string> = { PORT: String(port), DATA_DIR: dataDir };
   for (const k of ['PATH', 'HOME', 'TMPDIR', 'USER', 'LANG']) if (process.env[k]) env[k] = process.env[k]!;
   const npm = spawn('npm', ['start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -55,14 +50,25 @@ async function npmStart(): Promise<{
   npm.stderr!.on('data', (d) => {
     out += String(d);
   });
+  return { npm, dataDir, output: () => out };
+}
+
+async function npmStart(): Promise<{
+  npm: ChildProcess;
+  url: string;
+  dataDir: string;
+  output: () => string;
+}> {
+  const port = await basePort();
+  const { npm, dataDir, output } = spawnNpmStart(port);
   const url = `http://127.0.0.1:${port}`;
   await waitUntil(
     'npm start ready',
     async () =>
-      (await fetch(`${url}/readyz`).catch(() => null))?.status === 200 && out.includes('Buyer token'),
+      (await fetch(`${url}/readyz`).catch(() => null))?.status === 200 && output().includes('Buyer token'),
     READY_TIMEOUT_MS,
   );
-  return { npm, url, dataDir, output: () => out };
+  return { npm, url, dataDir, output };
 }
 
 function recordedChildren(dataDir: string): ChildRecord {
@@ -70,6 +76,24 @@ function recordedChildren(dataDir: string): ChildRecord {
 }
 
 describe('npm start', () => {
+  it('refuses a PORT already in use, at once and saying so, and leaves its holder alone', async () => {
+    // Before, it printed "Ready" (its health check reached the holder), and its stop deleted a
+    // stack holder's build folder.
+    const holder = createServer((_req, res) => res.end('holder'));
+    const port = await basePort();
+    await new Promise<void>((r) => holder.listen(port, '127.0.0.1', r));
+    try {
+      const { npm, output } = spawnNpmStart(port);
+      const code = await new Promise((resolve) => npm.once('exit', resolve));
+      expect(code).not.toBe(0);
+      expect(output()).toContain(`port ${port} is already in use`);
+      expect(output()).not.toContain('Ready');
+      expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe('holder');
+    } finally {
+      holder.close();
+    }
+  }, 120_000);
+
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     it(
       `serves the printed curl, and ${signal} to the npm process stops everything it started`,
@@ -86,6 +110,17 @@ describe('npm start', () => {
         expect(record.children.map((c) => c.name)).toEqual(
           expect.arrayContaining([expect.stringMatching(/redis/), expect.stringMatching(/offline/)]),
         );
+        // Every service on loopback only: fauxqs listened on every interface (its own default).
+        const fauxqs = record.children.find((c) => /^fauxqs-\d+$/.test(c.name));
+        const listening = execFileSync('ss', ['-Hltn', `sport = :${fauxqs!.name.split('-')[1]}`], {
+          encoding: 'utf8',
+        });
+        const local = listening
+          .trim()
+          .split('\n')
+          .map((line) => line.trim().split(/\s+/)[3]);
+        expect(local.length).toBeGreaterThan(0);
+        for (const address of local) expect(address).toMatch(/^127\.0\.0\.1:\d+$/);
         const exited = new Promise((resolve) => npm.once('exit', resolve));
         npm.kill(signal); // npm's pid only, as `kill <pid>` does
         await exited;

@@ -22,7 +22,7 @@ export async function startFauxqs(
   opts: ServiceOpts & { port: number; appJs: string },
 ): Promise<QueueService> {
   const main = `const { startFauxqs } = await import(${JSON.stringify(pathToFileURL(opts.appJs).href)});
-await startFauxqs({ port: ${opts.port}, host: 'localhost', logger: false });`;
+await startFauxqs({ port: ${opts.port}, host: 'localhost', listenHost: '127.0.0.1', logger: false });`;
   const proc = startProc(`fauxqs-${opts.port}`, node, ['--input-type=module', '-e', main], {
     logDir: opts.logDir,
   });
