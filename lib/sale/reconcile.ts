@@ -48,15 +48,8 @@ async function reconcileOne(deps: SettleDeps, s: Straggler): Promise<boolean> {
   if (!('available' in r)) return false;
   const keyed = claim ? await settleKey(deps, s, claim) : { closed: null };
   if (keyed === LATER) return false;
-  // Read again after the key's decision: its closes (and any release meanwhile) moved it.
-  const now = s.keyed ? await deps.inventory.reconcile(s, s.rebuild_id) : r;
-  if (!('available' in now)) return false;
-  const kept = keyed.closed !== s.order_id;
-  const outcome = kept && now.available < 0 ? 'oversold' : kept && now.over_limit ? 'over_limit' : 'taken';
-  if (outcome !== 'taken') {
-    const why = outcome === 'oversold' ? OVERSOLD_REASON : OVER_LIMIT_REASON;
-    if ((await close(deps, await deps.orders.get(s.order_id), why)) === LATER) return false;
-  }
+  const outcome = await judgeUnits(deps, s, r, keyed.closed !== s.order_id);
+  if (outcome === LATER) return false;
   await deps.ledger.markReconciled(s.rebuild_id, s.order_id, outcome);
   deps.log.warn('straggler reconciled after a rebuild', {
     order_id: s.order_id,
@@ -64,6 +57,24 @@ async function reconcileOne(deps: SettleDeps, s: Straggler): Promise<boolean> {
     ...(keyed.closed ? { duplicate_closed: keyed.closed } : {}),
   });
   return true;
+}
+
+type Reconciled = Extract<Awaited<ReturnType<SettleDeps['inventory']['reconcile']>>, { available: number }>;
+
+/** A straggler still kept goes when its product is short or its customer over the limit. */
+async function judgeUnits(
+  deps: SettleDeps,
+  s: Straggler,
+  r: Reconciled,
+  kept: boolean,
+): Promise<'taken' | 'oversold' | 'over_limit' | typeof LATER> {
+  // Read again after the key's decision: its closes (and any release meanwhile) moved it.
+  const now = s.keyed ? await deps.inventory.reconcile(s, s.rebuild_id) : r;
+  if (!('available' in now)) return LATER;
+  const outcome = kept && now.available < 0 ? 'oversold' : kept && now.over_limit ? 'over_limit' : 'taken';
+  if (outcome === 'taken') return outcome;
+  const why = outcome === 'oversold' ? OVERSOLD_REASON : OVER_LIMIT_REASON;
+  return (await close(deps, await deps.orders.get(s.order_id), why)) === LATER ? LATER : outcome;
 }
 
 /**

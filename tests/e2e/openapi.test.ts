@@ -237,7 +237,10 @@ describe('POST /api/orders request schema', () => {
         !schema.ok,
       );
     }
-    const made_up = await call('POST', '/api/admin/products', { token, body: { ...valid(), currency: 'XYZ' } });
+    const made_up = await call('POST', '/api/admin/products', {
+      token,
+      body: { ...valid(), currency: 'XYZ' },
+    });
     expect(made_up.status, 'API.md: an ISO 4217 currency').toBe(400);
     expect(made_up.body.errors[0].field).toBe('currency');
     expect(doc.components.schemas.UpdateProductBody.minProperties).toBe(1);

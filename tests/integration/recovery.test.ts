@@ -604,8 +604,14 @@ describe('a straggler under a key: short stock, races and crashes (second review
       }
     };
     const cut: typeof deps.inventory = Object.create(deps.inventory);
-    cut.claimReplay = async (...a) => (await cutBeforeSecond(), deps.inventory.claimReplay(...a));
-    cut.reconcile = async (...a) => (await cutBeforeSecond(), deps.inventory.reconcile(...a));
+    cut.claimReplay = async (...a) => {
+      await cutBeforeSecond();
+      return deps.inventory.claimReplay(...a);
+    };
+    cut.reconcile = async (...a) => {
+      await cutBeforeSecond();
+      return deps.inventory.reconcile(...a);
+    };
     await persistAccepted({ ...deps, inventory: cut }, [s]);
     const [x] = await sql`SELECT outcome FROM rebuild_reconciled WHERE order_id = ${s.order_id}`;
     expect(x?.['outcome']).toBe('taken');
