@@ -221,6 +221,7 @@ describe('a late payment after data loss is judged by PostgreSQL’s release rec
     const product = await newProduct({ stock_total: 5 });
     const k = productKeys(prefix, product.id);
     const late = await persistedOrder(product.id, 2, { overdue: true });
+    await clearOfScheduledRun(15); // the rollback window must be this test's alone
     const restore = await snapshot(product.id);
     await releaseRun(); // expires it: release.lua applied, stock_releases.released_at stamped
     expect(await statusOf(late.order_id)).toBe('expired');
@@ -362,6 +363,7 @@ describe('a straggler created under an Idempotency-Key', () => {
   it("a partial rollback that took the straggler's reconcile: detected and rebuilt, units sold once, the key answers it (before, sold twice and a second order)", async () => {
     const { product, token, key, held } = await keyedStraggler();
     const k = productKeys(prefix, product.id);
+    await clearOfScheduledRun(15); // the rollback window must be this test's alone
     const restore = await snapshot(product.id, [k.reconciled, k.idempotency(held.order.customer_id, key)]);
     const straggler = await persistedStraggler(held);
     await leftOpen(product.id, 'the reconcile is in Redis: nothing to find');
@@ -612,6 +614,7 @@ describe('a straggler under a key: short stock, races and crashes (second review
       await cutBeforeSecond();
       return deps.inventory.reconcile(...a);
     };
+    await clearOfScheduledRun(15); // the rollback window must be this test's alone
     await persistAccepted({ ...deps, inventory: cut }, [s]);
     const [x] = await sql`SELECT outcome FROM rebuild_reconciled WHERE order_id = ${s.order_id}`;
     expect(x?.['outcome']).toBe('taken');
@@ -844,6 +847,7 @@ describe('a partial rollback (Redis lost only its last writes)', () => {
     const product = await newProduct({ stock_total: 3 });
     await persistedOrder(product.id, 1);
     // The state after the first order only.
+    await clearOfScheduledRun(15); // the rollback window must be this test's alone
     const restore = await snapshot(product.id);
     await persistedOrder(product.id, 1);
     await persistedOrder(product.id, 1);
@@ -876,6 +880,7 @@ describe('an Idempotency-Key whose record a partial rollback took', () => {
     const product = await newProduct({ stock_total: 5 });
     const token = await buyerToken();
     const key = `k-${randomUUID()}`;
+    await clearOfScheduledRun(15); // the rollback window must be this test's alone
     const restore = await snapshot(product.id);
     const first = await reserve(token, product.id, 2, key);
     await drained(product.id);
@@ -948,6 +953,7 @@ describe('Redis restored to before a rebuild (an older generation)', () => {
     const k = productKeys(prefix, product.id);
     const before = await persistedOrder(product.id, 2);
     // A snapshot of generation 0, then a loss and its rebuild (generation 1), then an order in it.
+    await clearOfScheduledRun(15); // the rollback window must be this test's alone
     const restore = await snapshot(product.id);
     await lose(product.id, [before.order_id]);
     await rebuilt(product.id);
@@ -974,6 +980,7 @@ describe('a partial rollback that took releases or stock changes (no reservation
   it("a cancel's release: detected and rebuilt, the units free again (before, lost for good)", async () => {
     const product = await newProduct({ stock_total: 10 });
     const order = await persistedOrder(product.id, 3);
+    await clearOfScheduledRun(15); // the rollback window must be this test's alone
     const restore = await snapshot(product.id);
     const r = await cancelOrder(settleDeps(), order.order_id, {
       customer_id: order.customer_id,
@@ -994,6 +1001,7 @@ describe('a partial rollback that took releases or stock changes (no reservation
   it('a stock_delta: detected and rebuilt from PostgreSQL (before, Redis sold the removed units)', async () => {
     const product = await newProduct({ stock_total: 10 });
     await persistedOrder(product.id, 2);
+    await clearOfScheduledRun(15); // the rollback window must be this test's alone
     const restore = await snapshot(product.id);
     const deps = { inventory: inventory(), products: pgProducts(db()), log: domainLog };
     expect(await updateProduct(deps, product.id, { stock_delta: -5 })).toMatchObject({ kind: 'updated' });
@@ -1018,6 +1026,7 @@ describe('a partial rollback that took releases or stock changes (no reservation
     expect(await statusOf(late.order_id)).toBe('expired');
     const k = productKeys(prefix, product.id);
     expect(await redisClient().hget(k.released, late.order_id)).toBe('released');
+    await clearOfScheduledRun(15); // the rollback window must be this test's alone
     const restore = await snapshot(product.id);
     const paid = await handlePayment(settleDeps(), event(late, 'payment.succeeded'));
     expect(paid).toMatchObject({ result: 'applied', status: 'paid' });
@@ -1045,6 +1054,7 @@ describe('a partial rollback that took releases or stock changes (no reservation
       'expired (crash before the Redis release)',
     );
     expect(expired?.release).toBeTruthy();
+    await clearOfScheduledRun(15); // the rollback window must be this test's alone
     const restore = await snapshot(product.id);
     const paid = await handlePayment(settleDeps(), event(late, 'payment.succeeded'));
     expect(paid).toMatchObject({ result: 'applied', status: 'paid' });
