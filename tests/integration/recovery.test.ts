@@ -221,7 +221,6 @@ describe('a late payment after data loss is judged by PostgreSQL’s release rec
     const product = await newProduct({ stock_total: 5 });
     const k = productKeys(prefix, product.id);
     const late = await persistedOrder(product.id, 2, { overdue: true });
-    await clearOfScheduledRun(15); // the rollback window must be this test's alone
     const restore = await snapshot(product.id);
     await releaseRun(); // expires it: release.lua applied, stock_releases.released_at stamped
     expect(await statusOf(late.order_id)).toBe('expired');
@@ -844,10 +843,10 @@ async function leftOpen(product_id: number, why: string) {
 
 describe('a partial rollback (Redis lost only its last writes)', () => {
   it('is detected within one run, closes the product, and the units sold twice end oversold_after_rollback', async () => {
+    await clearOfScheduledRun(15); // the rollback window must be this test's alone
     const product = await newProduct({ stock_total: 3 });
     await persistedOrder(product.id, 1);
     // The state after the first order only.
-    await clearOfScheduledRun(15); // the rollback window must be this test's alone
     const restore = await snapshot(product.id);
     await persistedOrder(product.id, 1);
     await persistedOrder(product.id, 1);
@@ -949,11 +948,11 @@ describe('an Idempotency-Key whose record a partial rollback took', () => {
 
 describe('Redis restored to before a rebuild (an older generation)', () => {
   it('is detected within one run and closed, and the rebuild ends with the audit ok', async () => {
+    await clearOfScheduledRun(15); // the rollback window must be this test's alone
     const product = await newProduct({ stock_total: 10 });
     const k = productKeys(prefix, product.id);
     const before = await persistedOrder(product.id, 2);
     // A snapshot of generation 0, then a loss and its rebuild (generation 1), then an order in it.
-    await clearOfScheduledRun(15); // the rollback window must be this test's alone
     const restore = await snapshot(product.id);
     await lose(product.id, [before.order_id]);
     await rebuilt(product.id);
@@ -978,9 +977,9 @@ describe('Redis restored to before a rebuild (an older generation)', () => {
 
 describe('a partial rollback that took releases or stock changes (no reservation lost)', () => {
   it("a cancel's release: detected and rebuilt, the units free again (before, lost for good)", async () => {
+    await clearOfScheduledRun(15); // the rollback window must be this test's alone
     const product = await newProduct({ stock_total: 10 });
     const order = await persistedOrder(product.id, 3);
-    await clearOfScheduledRun(15); // the rollback window must be this test's alone
     const restore = await snapshot(product.id);
     const r = await cancelOrder(settleDeps(), order.order_id, {
       customer_id: order.customer_id,
@@ -999,9 +998,9 @@ describe('a partial rollback that took releases or stock changes (no reservation
   });
 
   it('a stock_delta: detected and rebuilt from PostgreSQL (before, Redis sold the removed units)', async () => {
+    await clearOfScheduledRun(15); // the rollback window must be this test's alone
     const product = await newProduct({ stock_total: 10 });
     await persistedOrder(product.id, 2);
-    await clearOfScheduledRun(15); // the rollback window must be this test's alone
     const restore = await snapshot(product.id);
     const deps = { inventory: inventory(), products: pgProducts(db()), log: domainLog };
     expect(await updateProduct(deps, product.id, { stock_delta: -5 })).toMatchObject({ kind: 'updated' });
@@ -1020,13 +1019,13 @@ describe('a partial rollback that took releases or stock changes (no reservation
   });
 
   it("a late payment's retake: detected and rebuilt, its units held once (before, Redis sold them again)", async () => {
+    await clearOfScheduledRun(15); // the rollback window must be this test's alone
     const product = await newProduct({ stock_total: 5 });
     const late = await persistedOrder(product.id, 2, { overdue: true });
     await releaseRun();
     expect(await statusOf(late.order_id)).toBe('expired');
     const k = productKeys(prefix, product.id);
     expect(await redisClient().hget(k.released, late.order_id)).toBe('released');
-    await clearOfScheduledRun(15); // the rollback window must be this test's alone
     const restore = await snapshot(product.id);
     const paid = await handlePayment(settleDeps(), event(late, 'payment.succeeded'));
     expect(paid).toMatchObject({ result: 'applied', status: 'paid' });
@@ -1041,6 +1040,7 @@ describe('a partial rollback that took releases or stock changes (no reservation
   });
 
   it("a 'held' retake (the expiry's Redis release never ran) rolled back: no run gives the paid order's units back", async () => {
+    await clearOfScheduledRun(15); // the rollback window must be this test's alone
     const product = await newProduct({ stock_total: 2 });
     const k = productKeys(prefix, product.id);
     const late = await persistedOrder(product.id, 2);
@@ -1054,7 +1054,6 @@ describe('a partial rollback that took releases or stock changes (no reservation
       'expired (crash before the Redis release)',
     );
     expect(expired?.release).toBeTruthy();
-    await clearOfScheduledRun(15); // the rollback window must be this test's alone
     const restore = await snapshot(product.id);
     const paid = await handlePayment(settleDeps(), event(late, 'payment.succeeded'));
     expect(paid).toMatchObject({ result: 'applied', status: 'paid' });
