@@ -76,10 +76,20 @@ export function redisInventory(
     });
   }
 
-  /** The product index, without its sentinel. */
-  async function indexedProducts(): Promise<number[]> {
+  /** Every indexed product's live state, and the indexed ones without any (null: no index at all). */
+  async function catalog(): Promise<{ snapshots: ProductSnapshot[]; missing: number[] } | null> {
+    // An empty set is a missing key: a loaded product or a release run's repair always wrote one.
     const members = await redis.smembers(globalKeys(prefix).products);
-    return members.map(Number).filter((id) => id !== INDEX_SENTINEL);
+    if (members.length === 0) return null;
+    const ids = members.map(Number).filter((id) => id !== INDEX_SENTINEL);
+    const hashes = await Promise.all(ids.map((id) => redis.hgetall(keysOf(id).sale)));
+    const snapshots: ProductSnapshot[] = [];
+    const missing: number[] = [];
+    ids.forEach((id, i) => {
+      if (hashes[i]!['id'] === undefined) missing.push(id);
+      else snapshots.push(snapshotFromHash(hashes[i]!));
+    });
+    return { snapshots, missing };
   }
 
   return {
@@ -117,25 +127,12 @@ export function redisInventory(
     stateLost,
 
     async snapshots(ids) {
-      const list = ids ?? (await indexedProducts());
-      const hashes = await Promise.all(list.map((id) => redis.hgetall(keysOf(id).sale)));
+      if (!ids) return (await catalog())?.snapshots ?? [];
+      const hashes = await Promise.all(ids.map((id) => redis.hgetall(keysOf(id).sale)));
       return hashes.filter((h) => h['id'] !== undefined).map(snapshotFromHash);
     },
 
-    async catalog() {
-      // An empty set is a missing key: a loaded product or a release run's repair always wrote one.
-      const members = await redis.smembers(globalKeys(prefix).products);
-      if (members.length === 0) return null;
-      const ids = members.map(Number).filter((id) => id !== INDEX_SENTINEL);
-      const hashes = await Promise.all(ids.map((id) => redis.hgetall(keysOf(id).sale)));
-      const snapshots: ProductSnapshot[] = [];
-      const missing: number[] = [];
-      ids.forEach((id, i) => {
-        if (hashes[i]!['id'] === undefined) missing.push(id);
-        else snapshots.push(snapshotFromHash(hashes[i]!));
-      });
-      return { snapshots, missing };
-    },
+    catalog,
 
     async loadProduct(product) {
       await redis.lua.loadProduct({

@@ -80,6 +80,17 @@ const event = (order: Order, type: PaymentEvent['type']): PaymentEvent => ({
   payment_id: `pay_${randomUUID()}`,
 });
 
+/** A successful payment of an accepted order (one that may not be in PostgreSQL yet). */
+const pay = (o: AcceptedOrder) =>
+  handlePayment(settleDeps(), {
+    webhook_id: `msg_${randomUUID()}`,
+    type: 'payment.succeeded',
+    order_id: o.order_id,
+    amount_cents: o.unit_price_cents * o.qty,
+    currency: o.currency,
+    payment_id: `pay_${randomUUID()}`,
+  });
+
 async function statusOf(order_id: string): Promise<string> {
   const [r] = await sql<{ status: string }[]>`SELECT status FROM orders WHERE order_id = ${order_id}`;
   return r!.status;
@@ -399,14 +410,7 @@ describe('a straggler created under an Idempotency-Key', () => {
     expect(retry.status, 'the key record was lost: a second order').toBe(202);
     // The client did get the first order's 202 and paid it before the order reached PostgreSQL.
     const first = held.order;
-    const early = await handlePayment(settleDeps(), {
-      webhook_id: `msg_${randomUUID()}`,
-      type: 'payment.succeeded',
-      order_id: first.order_id,
-      amount_cents: first.unit_price_cents * first.qty,
-      currency: first.currency,
-      payment_id: `pay_${randomUUID()}`,
-    });
+    const early = await pay(first);
     expect(early).toMatchObject({ result: 'pending' });
     expect(await persistedStraggler(held)).toBe(first.order_id);
 
@@ -439,15 +443,6 @@ describe('a straggler under a key: short stock, races and crashes (second review
     if (r.kind !== 'reserved') throw new Error(`reserve ${r.kind}`);
     return r.accepted;
   }
-  const pay = (o: AcceptedOrder) =>
-    handlePayment(settleDeps(), {
-      webhook_id: `msg_${randomUUID()}`,
-      type: 'payment.succeeded',
-      order_id: o.order_id,
-      amount_cents: o.unit_price_cents * o.qty,
-      currency: o.currency,
-      payment_id: `pay_${randomUUID()}`,
-    });
 
   /** S accepted under a key in the Redis that is lost (with the key's record), rebuilt, then R: the retry. */
   async function stragglerAndRetry(stock_total: number) {
