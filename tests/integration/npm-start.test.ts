@@ -71,6 +71,16 @@ async function npmStart(): Promise<{
   return { npm, url, dataDir, output };
 }
 
+/** The kernel's one-letter state of a process (S sleeping, Z zombie, D uninterruptible…). */
+function processState(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]!;
+  } catch {
+    return 'gone';
+  }
+}
+
 function recordedChildren(dataDir: string): ChildRecord {
   return JSON.parse(readFileSync(join(dataDir, CHILDREN_FILE), 'utf8')) as ChildRecord;
 }
@@ -124,11 +134,16 @@ describe('npm start', () => {
         const exited = new Promise((resolve) => npm.once('exit', resolve));
         npm.kill(signal); // npm's pid only, as `kill <pid>` does
         await exited;
+        const left = () => [{ ...record.owner, name: 'npm start' }, ...record.children].filter(stillRunning);
         await waitUntil(
           `every child of npm start stopped after ${signal}`,
-          async () => !stillRunning(record.owner) && record.children.every((c) => !stillRunning(c)),
+          async () => left().length === 0,
           30_000,
-        );
+        ).catch((err: Error) => {
+          // Name what is still running and how far the stop got: a bare timeout says neither.
+          const names = left().map((c) => `${c.name} (pid ${c.pid}, ${processState(c.pid)})`);
+          throw new Error(`${err.message}: still running ${names.join(', ')}\n${output().slice(-2_000)}`);
+        });
         expect(output()).toContain(`${signal}: stopping everything`);
       },
       READY_TIMEOUT_MS + 60_000,
