@@ -5,7 +5,7 @@
 // and runs the migrate step before any function is updated. --dry-run stops before AWS.
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { cfnLint, packageDir, packageStage, ROOT, readTemplate, stageParams } from './package';
+import { cfnLint, packageDir, packageStage, ROOT, readTemplate, stageNameProblem, stageParams } from './package';
 import { checkTemplate } from './template-rules';
 
 const USAGE = 'usage: npm run deploy -- --stage NAME [--region REGION] [--param KEY=VALUE]… [--dry-run]';
@@ -29,8 +29,9 @@ function flags() {
 
 const values = flags();
 const stage = values.stage;
-if (!stage || !/^[a-zA-Z0-9-]{1,32}$/.test(stage)) {
-  console.error(USAGE);
+const stageProblem = stage ? stageNameProblem(stage) : 'missing --stage';
+if (!stage || stageProblem) {
+  console.error(`${stageProblem}\n${USAGE}`);
   process.exit(2);
 }
 const slsArgs = [

@@ -16,6 +16,20 @@ const SLS = join(ROOT, 'node_modules/osls/bin/serverless.js');
 
 const TEMPLATE_FILE = 'cloudformation-template-update-stack.json';
 
+/**
+ * A stage name every resource named after it accepts: MemoryDB users and clusters take lowercase
+ * letters, digits and single hyphens (a user name starts with a letter), at most 40 characters for
+ * `flashsale-app-STAGE` and `flash-sale-STAGE`; RDS Proxy refuses a trailing or doubled hyphen.
+ * cfn-lint only sees the names a packaged stage resolved to, so a bad one would fail mid-deploy.
+ */
+export const STAGE_NAME_MAX = 26;
+export function stageNameProblem(stage: string): string | null {
+  if (stage.length > STAGE_NAME_MAX) return `stage name longer than ${STAGE_NAME_MAX} characters`;
+  if (!/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/.test(stage))
+    return 'stage name: lowercase letters, digits and single hyphens, starting with a letter, not ending with a hyphen';
+  return null;
+}
+
 export const packageDir = (stage: string) => join(ROOT, '.package', stage);
 export const templatePath = (stage: string) => join(packageDir(stage), TEMPLATE_FILE);
 

@@ -251,6 +251,55 @@ describe.each(CHECKED_STAGES)('stage %s', (stage) => {
     expect(resourcesOfType(t, 'AWS::EC2::NatGateway')).toEqual([]);
   });
 
+  it('can roll back a failed first deploy, and a second stage fits beside the first', () => {
+    if (params['dataTier'] !== 'new') return;
+    // Plain Retain kept the cluster when a first deploy failed later (the migration): its ACL,
+    // user and groups then failed to delete (ROLLBACK_FAILED) and a retry collided with its name.
+    expect(R['Redis']).toMatchObject({
+      DeletionPolicy: 'RetainExceptOnCreate',
+      UpdateReplacePolicy: 'Retain',
+    });
+    // A protected instance cannot be deleted by that rollback either: protection is turned on by a
+    // later deploy (param postgresDeletionProtection), the data kept by the snapshot policies.
+    expect(R['Postgres']).toMatchObject({ DeletionPolicy: 'Snapshot', UpdateReplacePolicy: 'Snapshot' });
+    expect(R['Postgres']!.Properties.DeletionProtection).toBe(false);
+    // MemoryDB users are per account and region: a name without the stage stops a second stage.
+    expect(R['RedisAppUser']!.Properties.UserName).toBe(`flashsale-app-${stage}`);
+    expect(R['RedisAppSecret']!.Properties.GenerateSecretString.SecretStringTemplate).toContain(
+      `"flashsale-app-${stage}"`,
+    );
+    // Patching and backups in windows chosen for them, a snapshot to restore from.
+    expect(R['Redis']!.Properties).toMatchObject({
+      SnapshotRetentionLimit: 1,
+      MaintenanceWindow: expect.stringMatching(/^[a-z]{3}:\d\d:\d\d-[a-z]{3}:\d\d:\d\d$/),
+    });
+    expect(R['Postgres']!.Properties).toMatchObject({
+      PreferredMaintenanceWindow: expect.any(String),
+      PreferredBackupWindow: expect.any(String),
+    });
+  });
+
+  it('waits, before migrating, for the rules that let the functions reach the database', () => {
+    const after: string[] = R['MigrateDatabase']!.DependsOn;
+    // The functions' group allows only 443 by itself: a migrate run before the 5432 rules exist
+    // cannot connect, and the deploy rolls back.
+    expect(after).toContain('LambdaToProxyEgress');
+    if (params['dataTier'] === 'existing') expect(after).toContain('LambdaToProxyIngress');
+  });
+
+  it('traces persistOrders, release and the webhook only, and drops stale schedule events', () => {
+    const traced = functions(t)
+      .filter(([, f]) => f.Properties.TracingConfig?.Mode === 'Active')
+      .map(([id]) => id)
+      .sort();
+    expect(traced).toEqual([
+      'PaymentWebhookLambdaFunction',
+      'PersistOrdersLambdaFunction',
+      'ReleaseLambdaFunction',
+    ]);
+    expect(R['ReleaseLambdaEvConf']!.Properties).toMatchObject({ MaximumEventAgeInSeconds: 60 });
+  });
+
   it('lets only the functions reach Redis and PostgreSQL (RDS Proxy), over TLS, as the app role', () => {
     const lambdaSg = { Ref: 'LambdaSecurityGroup' };
     if (params['dataTier'] === 'new') {
@@ -271,7 +320,6 @@ describe.each(CHECKED_STAGES)('stage %s', (stage) => {
       expect(R['Redis']!.Properties).toMatchObject({ TLSEnabled: true, ACLName: { Ref: 'RedisAcl' } });
       expect(R['Postgres']!.Properties).toMatchObject({
         MultiAZ: true,
-        DeletionProtection: true,
         StorageEncrypted: true,
         PubliclyAccessible: false,
       });

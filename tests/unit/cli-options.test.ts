@@ -87,6 +87,12 @@ const REFUSED: [string, string[], RegExp][] = [
   ['bin/cli.ts', ['bench', '--only', 'nosuch'], /unknown scenario nosuch; known: http/],
   ['infra/local/invoke.ts', ['createOrder', 'nope.json'], /no event file nope\.json/],
   ['infra/aws/deploy.ts', ['--stage', 'x', '--bogus'], /Unknown option '--bogus'/],
+  // Names MemoryDB (lowercase, 40 characters with its prefix) or RDS Proxy (no trailing or doubled
+  // hyphen) would refuse mid-deploy, after the network and the data tier were created.
+  ['infra/aws/deploy.ts', ['--stage', 'Prod'], /lowercase letters, digits and single hyphens/],
+  ['infra/aws/deploy.ts', ['--stage', 'dev-'], /lowercase letters, digits and single hyphens/],
+  ['infra/aws/deploy.ts', ['--stage', 'a--b'], /lowercase letters, digits and single hyphens/],
+  ['infra/aws/deploy.ts', ['--stage', 'a'.repeat(27)], /longer than 26 characters/],
 ];
 
 describe.concurrent('the command-line tools refuse bad input in one line', () => {
