@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, expect, it } from 'vitest';
 import { buyerToken, drained, newProduct, reserve } from '../helpers/api';
+import { releaseRun } from '../helpers/domain';
 
 const sql = postgres(process.env['DATABASE_URL']!, { max: 2 });
 afterAll(() => sql.end());
@@ -18,23 +19,44 @@ const creationEventsOf = async (product_id: number) =>
       WHERE o.product_id = ${product_id} AND e.from_status IS NULL`
   )[0]!.n;
 
+/**
+ * A reserve as a client following API.md makes it: a `503 unavailable` (overloaded, or a Redis call
+ * past its timeout: outcome unknown) is retried with the same Idempotency-Key, which never reserves
+ * twice. A loaded CI machine answered 5 of 50 with 503 (a Redis call over 1 s); anything else is
+ * the answer.
+ */
+async function reserveRetryingUnavailable(token: string, product_id: number, qty: number, key: string) {
+  for (let attempt = 1; ; attempt++) {
+    const r = await reserve(token, product_id, qty, key);
+    if (r.status !== 503 || attempt === 10) return r;
+    expect(r.body.type).toBe('https://flash-sale.dev/problems/unavailable');
+    await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+  }
+}
+
 it('50 concurrent POSTs with one Idempotency-Key and body: one order, units taken once, one row', async () => {
   const product = await newProduct({ stock_total: 20, max_per_order: 5 });
   const customer = `idem-${randomUUID()}`;
   const token = await buyerToken(customer);
   const key = `storm-${randomUUID()}`;
 
-  const replies = await Promise.all(Array.from({ length: 50 }, () => reserve(token, product.id, 3, key)));
+  const replies = await Promise.all(
+    Array.from({ length: 50 }, () => reserveRetryingUnavailable(token, product.id, 3, key)),
+  );
 
   expect(replies.map((r) => r.status)).toEqual(Array(50).fill(202));
   const ids = new Set(replies.map((r) => r.body.order_id));
   expect(ids.size).toBe(1);
-  // exactly one request made the reservation; every other one is a replay of it, byte for byte
+  // At most one request made the reservation (none answered it when its reply was the 503: then
+  // every 202 is a replay); every answer is the same order, byte for byte.
   const originals = replies.filter((r) => r.headers.get('idempotent-replayed') !== 'true');
-  expect(originals).toHaveLength(1);
-  for (const r of replies) expect(r.body).toEqual(originals[0]!.body);
-  expect(originals[0]!.body).toMatchObject({ status: 'reserved', qty: 3, customer_id: customer });
+  expect(originals.length).toBeLessThanOrEqual(1);
+  for (const r of replies) expect(r.body).toEqual(replies[0]!.body);
+  expect(replies[0]!.body).toMatchObject({ status: 'reserved', qty: 3, customer_id: customer });
 
+  // An original whose reply was the 503 never sent its order (replays do not send): it waits in the
+  // outbox for the release run, which the stack's schedule starts within a minute; run it now.
+  await releaseRun();
   const a = await drained(product.id);
   expect(a).toMatchObject({ stock_total: 20, available: 17, reserved: 3, in_flight: 0, drift: 0, ok: true });
   const rows = await rowsOf(product.id);
@@ -47,7 +69,12 @@ it('per_customer_limit 3: 30 concurrent qty-1 orders from one customer accept ex
   const customer = `limit-${randomUUID()}`;
   const token = await buyerToken(customer);
 
-  const replies = await Promise.all(Array.from({ length: 30 }, () => reserve(token, product.id, 1)));
+  // Each under a key of its own, so a 503 (outcome unknown on a loaded machine) is retried safely.
+  const replies = await Promise.all(
+    Array.from({ length: 30 }, (_, i) =>
+      reserveRetryingUnavailable(token, product.id, 1, `${customer}-${i}`),
+    ),
+  );
 
   const accepted = replies.filter((r) => r.status === 202);
   const refused = replies.filter((r) => r.status !== 202);
