@@ -1,4 +1,4 @@
-// `npm run load -- <spike|sold-out|browse|all> [--target URL] [--buyers N]`: runs the Artillery
+// `npm run load -- <spike|sold-out|browse|all> [--target URL] [--buyers N]` (`--help` lists them): runs the Artillery
 // scenarios of load/scenarios against a running stack — the local one (`npm start`, default
 // http://localhost:$PORT) or a deployed stage by URL. For each scenario it creates a fresh product
 // sized for it (admin API), mints a pool of buyer tokens into load/scenarios/tokens.csv, runs
@@ -10,6 +10,8 @@ import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Argument, Command, Option } from 'commander';
+import { integer } from '../bin/options';
 import { ROOT } from '../infra/local/stack';
 import { resetConfig } from '../lib/config';
 import { mintToken } from '../lib/http/auth';
@@ -32,19 +34,33 @@ type ScenarioName = keyof typeof SCENARIOS;
 const SCENARIO_DIR = join(ROOT, 'load/scenarios');
 const REPORTS = join(ROOT, 'load/reports');
 
-function args() {
-  const argv = process.argv.slice(2);
-  const flag = (name: string) => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const what = argv.find((a) => !a.startsWith('--') && !argv[argv.indexOf(a) - 1]?.startsWith('--')) ?? 'all';
+interface LoadOpts {
+  target: string;
+  buyers: number;
+}
+
+/**
+ * The options, parsed before anything is minted or created: `--help`, an unknown option or scenario
+ * and a bad count are commander's answer and exit, never a load run.
+ */
+function args(): LoadOpts & { what: string } {
   const port = process.env['PORT'] ?? '3000';
-  return {
-    what,
-    target: (flag('target') ?? process.env['TARGET_URL'] ?? `http://localhost:${port}`).replace(/\/$/, ''),
-    buyers: Number(flag('buyers') ?? process.env['BUYERS'] ?? 2000),
-  };
+  const cli = new Command('load')
+    .description('run the Artillery scenarios against a running stack, then check its audit')
+    .addArgument(
+      new Argument('[scenario]', 'a scenario, all of them, or tokens (only write tokens.csv)')
+        .choices([...Object.keys(SCENARIOS), 'all', 'tokens'])
+        .default('all'),
+    )
+    .addOption(
+      new Option('--target <url>', 'API base URL').env('TARGET_URL').default(`http://localhost:${port}`),
+    )
+    .addOption(
+      new Option('--buyers <n>', 'buyer tokens to mint').env('BUYERS').argParser(integer(1)).default(2000),
+    )
+    .parse();
+  const o = cli.opts<LoadOpts>();
+  return { what: cli.processedArgs[0] as string, target: o.target.replace(/\/$/, ''), buyers: o.buyers };
 }
 
 function loadSecret(): void {
@@ -134,10 +150,9 @@ async function main(): Promise<void> {
   const file = await writeTokens(a.buyers);
   console.log(`wrote ${a.buyers} buyer tokens to ${file}`);
   if (a.what === 'tokens') return;
+  // commander took only a known scenario, all or tokens
   const names: ScenarioName[] =
     a.what === 'all' ? (Object.keys(SCENARIOS) as ScenarioName[]) : [a.what as ScenarioName];
-  for (const n of names)
-    if (!(n in SCENARIOS)) throw new Error(`unknown scenario ${n}: ${Object.keys(SCENARIOS)}`);
   const admin = process.env['ADMIN_TOKEN'] ?? (await mintToken({ customer_id: 'load-admin', admin: true }));
   const results: Record<string, boolean> = {};
   for (const n of names) results[n] = await runScenario(n, a.target, admin);

@@ -4,6 +4,7 @@
 // Writes load/reports/capacity.svg and capacity.md and prints the same table.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Command } from 'commander';
 import type { Results } from './bench/scenario';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -227,8 +228,17 @@ export function capacityMarkdown(c: Capacity): string {
   ].join('\n');
 }
 
+/** The report to read: commander answers `--help` and refuses an unknown option before any file is read. */
+function reportFile(): string {
+  const cli = new Command('capacity')
+    .description('the capacity model from a bench report; writes load/reports/capacity.{svg,md}')
+    .argument('[report]', 'a bench report (JSON)', join(ROOT, 'load/reports/latest.json'))
+    .parse();
+  return cli.processedArgs[0] as string;
+}
+
 function main(): void {
-  const file = process.argv[2] ?? join(ROOT, 'load/reports/latest.json');
+  const file = reportFile();
   const report = JSON.parse(readFileSync(file, 'utf8')) as Results & {
     generated_at: string;
     machine?: { cpu_model: string; cpus: number };

@@ -1,5 +1,5 @@
 // `npm run soak`: a benchmark, not a test (no pass/fail, not in CI). Runs reserve / cancel / pay
-// loops against a stack of its own for SOAK_MINUTES with a short-TTL configuration
+// loops against a stack of its own for --minutes (SOAK_MINUTES) with a short-TTL configuration
 // (REDIS_RESEND_WINDOW_S=0, so a persisted order without an Idempotency-Key keeps its record ~6 s),
 // and prints Redis bytes per completed order early in the run and at the end once everything has
 // settled (tombstones expired), plus PostgreSQL bytes per order. What stays in Redis per order at
@@ -9,8 +9,10 @@ import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Command, Option } from 'commander';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
+import { integer, positiveNumber } from '../bin/options';
 import { freePort } from '../infra/local/procs';
 import { signWebhook } from '../infra/local/sandbox/sign';
 import { type Stack, startStack } from '../infra/local/stack';
@@ -18,8 +20,6 @@ import { resetConfig } from '../lib/config';
 import { mintToken } from '../lib/http/auth';
 import { resendBound } from '../lib/inventory/inventory';
 
-const SOAK_MS = Number(process.env['SOAK_MINUTES'] ?? 3) * 60_000;
-const WORKERS = Number(process.env['SOAK_WORKERS'] ?? 16);
 const CUSTOMERS = 200;
 const COMMAND_TIMEOUT_MS = 1000;
 const RESEND_WINDOW_S = 0;
@@ -33,7 +33,31 @@ interface Tally {
   other: Record<string, number>;
 }
 
+interface SoakOpts {
+  minutes: number;
+  workers: number;
+}
+
+/** Parsed before any stack starts: `--help` and an unknown option or bad value start nothing. */
+function options(): SoakOpts {
+  return new Command('soak')
+    .description('reserve / cancel / pay loops on a stack of its own; Redis and PostgreSQL bytes per order')
+    .addOption(
+      new Option('--minutes <n>', 'how long the loops run')
+        .env('SOAK_MINUTES')
+        .argParser(positiveNumber)
+        .default(3),
+    )
+    .addOption(
+      new Option('--workers <n>', 'concurrent loops').env('SOAK_WORKERS').argParser(integer(1)).default(16),
+    )
+    .addHelpText('after', "\nSOAK_LOG_LEVEL sets the stack's LOG_LEVEL (default WARN).")
+    .parse()
+    .opts<SoakOpts>();
+}
+
 async function main(): Promise<void> {
+  const o = options();
   const dataDir = mkdtempSync(join(tmpdir(), 'flash-sale-soak-'));
   chmodSync(dataDir, 0o755);
   const stack = await startStack({
@@ -55,14 +79,14 @@ async function main(): Promise<void> {
   try {
     Object.assign(process.env, stack.env);
     resetConfig();
-    await soak(stack);
+    await soak(stack, o.minutes * 60_000, o.workers);
   } finally {
     await stack.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
-async function soak(stack: Stack): Promise<void> {
+async function soak(stack: Stack, soak_ms: number, workers: number): Promise<void> {
   const redis = new Redis(stack.env['REDIS_URL']!);
   const sql = postgres(stack.env['DATABASE_URL']!, { max: 2, onnotice: () => {} });
   const admin = await mintToken({ customer_id: 'soak-admin', admin: true });
@@ -93,13 +117,13 @@ async function soak(stack: Stack): Promise<void> {
   ).body;
   const bound = resendBound(COMMAND_TIMEOUT_MS, RESEND_WINDOW_S);
   say(
-    `product ${product.id}; ${WORKERS} loops for ${SOAK_MS / 60_000} min; tombstone ${bound.tombstone_ttl_s} s`,
+    `product ${product.id}; ${workers} loops for ${soak_ms / 60_000} min; tombstone ${bound.tombstone_ttl_s} s`,
   );
   const baseline = await usedMemory(redis);
   const tally: Tally = { completed: 0, paid: 0, cancelled: 0, failed: 0, other: {} };
   /** orders whose cancel was answered 202: flagged before persistence, applied once persisted */
   const cancelledEarly: string[] = [];
-  const deadline = Date.now() + SOAK_MS;
+  const deadline = Date.now() + soak_ms;
   let early: { orders: number; bytes: number } | null = null;
   const sampler = setInterval(async () => {
     if (early || tally.completed < 500) return;
@@ -141,7 +165,7 @@ async function soak(stack: Stack): Promise<void> {
     }
   };
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: WORKERS }, (_, w) => loop(w)));
+  await Promise.all(Array.from({ length: workers }, (_, w) => loop(w)));
   clearInterval(sampler);
   const run_s = (performance.now() - t0) / 1000;
   say(

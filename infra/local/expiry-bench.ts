@@ -6,6 +6,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Command } from 'commander';
+import { integer } from '../../bin/options';
 import { resetConfig } from '../../lib/config';
 import { inventory, products, settleDeps } from '../../lib/container';
 import { createProduct } from '../../lib/sale/catalog';
@@ -16,9 +18,18 @@ import { freePort } from './procs';
 import { removeDataDir } from './services/postgres';
 import { startStack } from './stack';
 
+/** The counts, parsed before the stack starts: `--help`, an unknown option or a bad count start nothing. */
+function counts(): [orders: number, products: number] {
+  const cli = new Command('bench:expiry')
+    .description('expiries per second of one release run, on a throwaway stack (services only)')
+    .argument('[orders]', 'reserved orders past their expiry', integer(1), 2000)
+    .argument('[products]', 'products they are spread over', integer(1), 4)
+    .parse();
+  return cli.processedArgs as [number, number];
+}
+
 async function main() {
-  const orders_n = Number(process.argv[2] ?? 2000);
-  const products_n = Number(process.argv[3] ?? 4);
+  const [orders_n, products_n] = counts();
   const dataDir = mkdtempSync(join(tmpdir(), 'flash-sale-expiry-bench-'));
   const stack = await startStack({
     port: await freePort(),

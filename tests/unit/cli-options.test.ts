@@ -36,11 +36,15 @@ describe('positiveNumber()', () => {
   });
 });
 
-/** A tool run with no stack and no settings of the caller's (DATA_DIR names no folder). */
+/**
+ * A tool run with no stack and no settings of the caller's (DATA_DIR names no folder). The timeout
+ * ends a tool that starts work instead of refusing or answering at once.
+ */
 async function tool(script: string, args: string[], env: Record<string, string> = {}) {
   try {
     const r = await run(process.execPath, ['--import', 'tsx', script, ...args], {
       cwd: ROOT,
+      timeout: 30_000,
       env: { PATH: process.env['PATH'], HOME: process.env['HOME'], DATA_DIR: '/nonexistent-data', ...env },
     });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
@@ -93,7 +97,36 @@ const REFUSED: [string, string[], RegExp][] = [
   ['infra/aws/deploy.ts', ['--stage', 'dev-'], /lowercase letters, digits and single hyphens/],
   ['infra/aws/deploy.ts', ['--stage', 'a--b'], /lowercase letters, digits and single hyphens/],
   ['infra/aws/deploy.ts', ['--stage', 'a'.repeat(27)], /longer than 26 characters/],
+  ['load/artillery.ts', ['nosuch'], /'nosuch' is invalid .* choices are spike, sold-out, browse/],
+  ['load/artillery.ts', ['spike', '--buyers', 'abc'], /'--buyers <n>' argument 'abc'/],
+  ['infra/local/expiry-bench.ts', ['abc'], /value 'abc' is invalid for argument 'orders'/],
 ];
+
+/** The long-running tools: each starts a stack, a load or a report, so `--help` must start nothing. */
+const LONG_RUNNING = [
+  'load/artillery.ts',
+  'load/bench.ts',
+  'load/soak.ts',
+  'load/capacity.ts',
+  'infra/chaos/cli.ts',
+  'infra/local/expiry-bench.ts',
+];
+
+describe.concurrent('the long-running tools answer --help and refuse unknown options', () => {
+  it.each(LONG_RUNNING)('%s --help: usage, exit 0, nothing started', async (script) => {
+    const r = await tool(script, ['--help']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: /);
+    expect(r.stderr).toBe('');
+  });
+
+  it.each(LONG_RUNNING)('%s --bogus: one line, non-zero exit', async (script) => {
+    const r = await tool(script, ['--bogus']);
+    expect(r.code, r.stderr).not.toBe(0);
+    expect(r.stderr.trim()).toBe("error: unknown option '--bogus'");
+    expect(r.stdout).toBe('');
+  });
+});
 
 describe.concurrent('the command-line tools refuse bad input in one line', () => {
   it.each(REFUSED)('%s %j', async (script, args, message) => {
