@@ -5,8 +5,11 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { integer, positiveNumber } from './options';
+import { address, firstUnreachable, type ServiceName, services, type Unreachable } from './reach';
 
-loadLocalStackEnv();
+const STACK_FILE = join(process.env['DATA_DIR'] ?? '.data', 'stack-env.json');
+/** The settings this run took from STACK_FILE (none when the caller set them, or it is absent). */
+const fromStackFile = loadLocalStackEnv();
 const { config, required } = await import('../lib/config');
 checkConfig();
 const { webhookHeaders } = await import('../infra/local/sandbox/sign');
@@ -28,6 +31,67 @@ const { paymentEventFigures, persistedIds, statusFigures } = await import('./sim
 type SimResult = import('./simulate/run').SimResult;
 
 const program = new Command('flash-sale').description('flash-sale operator CLI');
+
+/** What each command reaches; the others need no service, or only AWS (prewarm, migrate to a stage). */
+const NEEDS: Record<string, ServiceName[]> = {
+  release: ['Redis', 'PostgreSQL', 'the queue (SQS)'],
+  audit: ['Redis', 'PostgreSQL', 'the queue (SQS)'],
+  'webhook-rejects': ['Redis'],
+  rebuild: ['Redis', 'PostgreSQL', 'the queue (SQS)'],
+  'dlq-redrive': ['the queue (SQS)'],
+  pay: ['the API'],
+  simulate: ['the API', 'Redis', 'PostgreSQL', 'the queue (SQS)'],
+  migrate: ['PostgreSQL'],
+};
+
+/** The running command reaches the stack's services: a connection it loses says how to start them. */
+let needsStack = false;
+
+// Before a command's action: a service that is down is one line naming it, never its client's error.
+program.hook('preAction', async (_program, command) => {
+  const o = command.opts<{ url?: string; planOnly?: boolean; stage?: string }>();
+  if (o.planOnly || (command.name() === 'migrate' && o.stage !== 'local')) return;
+  needsStack = command.name() in NEEDS;
+  const all = services(process.env, o.url);
+  const down = await firstUnreachable((NEEDS[command.name()] ?? []).map((n) => all[n]));
+  if (down) throw new Error(unreachableLine(down));
+});
+
+/** The service, its address and where that came from, and what to do: start the stack or set it. */
+function unreachableLine({ service, reason }: NonNullable<Unreachable>): string {
+  if (service.url === undefined) {
+    const absent = fromStackFile.size ? '' : ` and ${STACK_FILE} does not exist`;
+    return `${service.setting} is not set${absent}: ${startHint(service.name)}`;
+  }
+  const from = fromStackFile.has(service.setting) ? ` from ${STACK_FILE}` : '';
+  return `cannot reach ${service.name} at ${hostPort(service.url)} (${service.setting}${from}: ${reason}): ${startHint(service.name)}`;
+}
+
+function hostPort(url: string): string {
+  try {
+    const a = address(url);
+    return `${a.host}:${a.port}`;
+  } catch {
+    return url;
+  }
+}
+
+function startHint(name?: ServiceName): string {
+  const dataDir = process.env['DATA_DIR'] ?? '.data';
+  const start = `start the local stack with \`npm start\` (DATA_DIR=${dataDir})`;
+  return name === 'the API'
+    ? `${start}, or pass --url of a running API`
+    : `${start}, or set ${STACK_SETTINGS.join(', ')} (README: Operator CLI)`;
+}
+
+const STACK_SETTINGS = [
+  'DATABASE_URL',
+  'REDIS_URL',
+  'ORDERS_QUEUE_URL',
+  'ORDERS_DLQ_URL',
+  'AUTH_JWT_SECRET',
+  'WEBHOOK_SECRET',
+];
 
 program
   .command('token')
@@ -482,7 +546,7 @@ program
   .action(async (o: { max: number }) => {
     const c = config();
     if (!c.ORDERS_DLQ_URL || !c.ORDERS_QUEUE_URL)
-      throw new Error('ORDERS_DLQ_URL and ORDERS_QUEUE_URL must be set');
+      throw new Error('configuration: ORDERS_DLQ_URL and ORDERS_QUEUE_URL must be set');
     const moved = await redrive(sqsClient(), c.ORDERS_DLQ_URL, c.ORDERS_QUEUE_URL, o.max);
     console.log(JSON.stringify({ moved }));
   });
@@ -500,19 +564,39 @@ function checkConfig(): void {
   }
 }
 
-function loadLocalStackEnv(): void {
-  if (process.env['DATABASE_URL'] && (process.env['REDIS_URL'] || process.env['REDIS_CLUSTER_NODES'])) return;
-  const file = join(process.env['DATA_DIR'] ?? '.data', 'stack-env.json');
-  if (!existsSync(file)) return;
-  const env = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
-  for (const [k, v] of Object.entries(env)) process.env[k] ??= v;
+/** The local stack's settings where the caller set none; returns the names it set. */
+function loadLocalStackEnv(): Set<string> {
+  const loaded = new Set<string>();
+  if (process.env['DATABASE_URL'] && (process.env['REDIS_URL'] || process.env['REDIS_CLUSTER_NODES']))
+    return loaded;
+  if (!existsSync(STACK_FILE)) return loaded;
+  const env = JSON.parse(readFileSync(STACK_FILE, 'utf8')) as Record<string, string>;
+  for (const [k, v] of Object.entries(env)) {
+    if (process.env[k] !== undefined) continue;
+    process.env[k] = v;
+    loaded.add(k);
+  }
   process.env['LOG_LEVEL'] ??= 'WARN';
+  return loaded;
+}
+
+/**
+ * The one line for a failed command. A setting missing with no stack file, or a connection lost
+ * mid-command (the stack stopped while it ran), also says how to get the stack.
+ */
+function failureLine(err: Error): string {
+  const code = (err as NodeJS.ErrnoException).code ?? ((err.cause ?? {}) as NodeJS.ErrnoException).code;
+  const lost = code === 'ECONNREFUSED' || code === 'ECONNRESET' || err.name === 'MaxRetriesPerRequestError';
+  const unset = /^configuration: .* (is not set|must be set)$/.test(err.message) && fromStackFile.size === 0;
+  if (lost && needsStack) return `${err.message}: is the local stack still running? ${startHint()}`;
+  if (unset) return `${err.message}, and ${STACK_FILE} does not exist: ${startHint()}`;
+  return err.message;
 }
 
 try {
   await program.parseAsync();
 } catch (err) {
-  console.error(`flash-sale: ${(err as Error).message}`);
+  console.error(`flash-sale: ${failureLine(err as Error)}`);
   process.exitCode = 1;
 } finally {
   await closeDb();
