@@ -5,7 +5,15 @@
 // and runs the migrate step before any function is updated. --dry-run stops before AWS.
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { cfnLint, packageDir, packageStage, ROOT, readTemplate, stageNameProblem, stageParams } from './package';
+import {
+  cfnLint,
+  packageDir,
+  packageStage,
+  ROOT,
+  readTemplate,
+  stageNameProblem,
+  stageParams,
+} from './package';
 import { checkTemplate } from './template-rules';
 
 const USAGE = 'usage: npm run deploy -- --stage NAME [--region REGION] [--param KEY=VALUE]… [--dry-run]';
