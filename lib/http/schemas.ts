@@ -1,6 +1,6 @@
 // Request schemas: the single source for validation (and for the OpenAPI document).
 import { z } from 'zod';
-import { PRICE_CENTS_MAX } from '../sale/types';
+import { PRICE_CENTS_MAX, STOCK_TOTAL_MAX } from '../sale/types';
 
 // POST /api/orders' schemas are zod/mini, in a module of their own (createOrder's bundle).
 export { CreateOrderBody, IdempotencyKey } from './order-schemas';
@@ -32,7 +32,7 @@ export const CreateProductBody = z
     name: text(1, 200),
     price_cents: z.number().int().min(0).max(PRICE_CENTS_MAX),
     currency: z.enum(CURRENCIES, 'an ISO 4217 code in circulation, e.g. EUR'),
-    stock_total: z.number().int().min(0).max(100_000_000),
+    stock_total: z.number().int().min(0).max(STOCK_TOTAL_MAX),
     sale_starts_at: isoTime.nullable().optional(),
     sale_ends_at: isoTime.nullable().optional(),
     max_per_order: z.number().int().min(1).max(1000).default(10),
@@ -82,7 +82,7 @@ export const UpdateProductBody = z
     per_customer_limit: z.number().int().min(1).max(1_000_000).nullable(),
     reservation_ttl_s: z.number().int().min(1).max(86_400),
     paused: z.boolean(),
-    stock_delta: z.number().int().min(-100_000_000).max(100_000_000),
+    stock_delta: z.number().int().min(-STOCK_TOTAL_MAX).max(STOCK_TOTAL_MAX),
   })
   .partial()
   .refine((b) => Object.keys(b).length > 0, { message: 'nothing to change' });

@@ -1,6 +1,6 @@
 // Products in PostgreSQL: the durable record of what is on sale (Redis holds the live copy).
 import type { ProductStore, ProductUpdate, StockAdjustment } from '../sale/ports';
-import type { Product } from '../sale/types';
+import { type Product, STOCK_TOTAL_MAX } from '../sale/types';
 import { type Sql, scopeFilter } from './db';
 import { type ProductRow, productFromRow } from './rows';
 
@@ -100,14 +100,16 @@ function updateRow(
   stock_delta: number,
 ): Promise<ProductUpdate | null> {
   return sql.begin(async (tx) => {
-    // stock_total never below 0 (a CHECK): such a removal is refused before anything is written.
+    // stock_total stays in 0..STOCK_TOTAL_MAX (below 0 a CHECK, above it an integer overflow): a
+    // change past either end is refused before anything is written, judged on the row as locked.
     const [row] = await tx<ProductRow[]>`
       UPDATE products SET ${tx(given)},
         stock_total = stock_total + ${stock_delta}, settings_version = settings_version + 1
-      WHERE id = ${id} AND stock_total + ${stock_delta} >= 0 RETURNING *`;
+      WHERE id = ${id} AND stock_total + ${stock_delta} BETWEEN 0 AND ${STOCK_TOTAL_MAX} RETURNING *`;
     if (!row) {
       const [exists] = await tx`SELECT 1 FROM products WHERE id = ${id}`;
-      return exists ? 'stock_would_go_negative' : null;
+      if (!exists) return null;
+      return stock_delta > 0 ? 'stock_above_max' : 'stock_would_go_negative';
     }
     if (stock_delta === 0) return { product: productFromRow(row), adjustment: null };
     // The durable record of the delta comes first: Redis applies it by this id, at most once.

@@ -8,7 +8,7 @@ import type {
   ProductStore,
   StockAdjustment,
 } from './ports';
-import type { Product } from './types';
+import { type Product, STOCK_TOTAL_MAX } from './types';
 
 export interface CatalogDeps {
   inventory: CatalogInventory;
@@ -81,6 +81,12 @@ const WINDOW_INVALID = {
   detail: 'sale_ends_at must be after sale_starts_at',
 } as const;
 
+const STOCK_ABOVE_MAX = {
+  kind: 'invalid',
+  field: 'stock_delta',
+  detail: `would take stock_total above ${STOCK_TOTAL_MAX}`,
+} as const;
+
 /**
  * Settings and a stock change go to PostgreSQL first, in one transaction (the change as a pending
  * adjustment with an id); then Redis, the only place that knows what is available right now,
@@ -105,6 +111,7 @@ export async function updateProduct(
   const written = await deps.products.update(id, settings, stock_delta);
   if (!written) return { kind: 'not_found' };
   if (written === 'window_invalid') return WINDOW_INVALID;
+  if (written === 'stock_above_max') return STOCK_ABOVE_MAX;
   if (written === 'stock_would_go_negative') {
     // available never exceeds stock_total, so Redis would refuse it too.
     const [snapshot] = await deps.inventory.snapshots([id]);

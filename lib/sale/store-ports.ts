@@ -64,7 +64,8 @@ export type ProductSettingsPatch = Partial<
 /** What an update wrote: the product after it and its pending adjustment, or why it wrote nothing. */
 export type ProductUpdate =
   | { product: Product; adjustment: StockAdjustment | null }
-  | 'stock_would_go_negative';
+  | 'stock_would_go_negative'
+  | 'stock_above_max';
 
 export interface ProductStore {
   create(p: Omit<Product, 'id'>): Promise<Product>;

@@ -22,6 +22,12 @@ export type OrderStatus = (typeof ORDER_STATUSES)[number];
  */
 export const PRICE_CENTS_MAX = 100_000_000_000;
 
+/**
+ * The most units a product may hold (stock_total): what a create accepts, and what a stock_delta may
+ * raise it to (PostgreSQL's integer column ends at 2^31 − 1; past it a PATCH answered 500).
+ */
+export const STOCK_TOTAL_MAX = 100_000_000;
+
 export interface Product {
   id: number;
   sku: string;

@@ -77,6 +77,29 @@ describe('stock_delta across a crash', () => {
     expect(row).toEqual({ refused: true });
   });
 
+  it('a stock_delta past the stock cap is a 400 naming the field, and changes nothing', async () => {
+    // Before: each PATCH within ±10^8 was taken, stock_total grew past what a create accepts, and
+    // the one that overflowed PostgreSQL's integer answered 500.
+    const product = await newProduct({ stock_total: 99_999_990 });
+    const token = await adminToken();
+    const patch = (stock_delta: number) =>
+      call('PATCH', `/api/admin/products/${product.id}`, { token, body: { stock_delta } });
+    const refused = await patch(11);
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({
+      type: 'https://flash-sale.dev/problems/invalid-request',
+      errors: [{ field: 'stock_delta', message: 'would take stock_total above 100000000' }],
+    });
+    expect(await pgStockTotal(product.id)).toBe(99_999_990);
+    expect(await redisState(product.id)).toEqual({ stock_total: 99_999_990, available: 99_999_990 });
+    const [n] = await sql<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM stock_adjustments WHERE product_id = ${product.id}`;
+    expect(n!.n).toBe(0);
+    expect((await patch(10)).status).toBe(200); // up to the cap itself
+    expect(await pgStockTotal(product.id)).toBe(100_000_000);
+    expect(await audit(product.id)).toMatchObject({ stock_total: 100_000_000, ok: true });
+  });
+
   it('a pending delta Redis refuses is taken back by the release run; a refusal stays final', async () => {
     const product = await newProduct({ stock_total: 3 });
     await reservedUnsent(product.id, 2);
