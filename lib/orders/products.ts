@@ -1,6 +1,6 @@
 // Products in PostgreSQL: the durable record of what is on sale (Redis holds the live copy).
 import type { ProductStore, ProductUpdate, StockAdjustment } from '../sale/ports';
-import { type Product, STOCK_TOTAL_MAX } from '../sale/types';
+import type { Product } from '../sale/types';
 import { type Sql, scopeFilter } from './db';
 import { type ProductRow, productFromRow } from './rows';
 
@@ -24,14 +24,14 @@ export function pgProducts(sql: Sql): ProductStore & { list(): Promise<Product[]
       const [row] = await sql<ProductRow[]>`SELECT * FROM products WHERE id = ${id}`;
       return row ? productFromRow(row) : null;
     },
-    async update(id, settings, stock_delta) {
+    async update(id, settings, stock) {
       // Only the fields given: a concurrent PATCH of other fields is never reverted.
       const given = {
         ...Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined)),
         updated_at: new Date(),
       };
       try {
-        return await updateRow(sql, id, given, stock_delta);
+        return await updateRow(sql, id, given, stock);
       } catch (err) {
         // The window is judged again on the row as the UPDATE finds it: a concurrent PATCH of its
         // other end may have moved it since the domain's check. The table's CHECK decides.
@@ -97,15 +97,16 @@ function updateRow(
   sql: Sql,
   id: number,
   given: Record<string, unknown>,
-  stock_delta: number,
+  stock: { delta: number; total_max: number },
 ): Promise<ProductUpdate | null> {
+  const stock_delta = stock.delta;
   return sql.begin(async (tx) => {
-    // stock_total stays in 0..STOCK_TOTAL_MAX (below 0 a CHECK, above it an integer overflow): a
+    // stock_total stays in 0..total_max (below 0 a CHECK, far above it an integer overflow): a
     // change past either end is refused before anything is written, judged on the row as locked.
     const [row] = await tx<ProductRow[]>`
       UPDATE products SET ${tx(given)},
         stock_total = stock_total + ${stock_delta}, settings_version = settings_version + 1
-      WHERE id = ${id} AND stock_total + ${stock_delta} BETWEEN 0 AND ${STOCK_TOTAL_MAX} RETURNING *`;
+      WHERE id = ${id} AND stock_total + ${stock_delta} BETWEEN 0 AND ${stock.total_max} RETURNING *`;
     if (!row) {
       const [exists] = await tx`SELECT 1 FROM products WHERE id = ${id}`;
       if (!exists) return null;

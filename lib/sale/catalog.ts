@@ -108,7 +108,10 @@ export async function updateProduct(
   }
   // Lost or being rebuilt: refused before anything is written, as the product's reads answer 503.
   if ((await deps.inventory.snapshots([id])).length === 0) return { kind: 'unavailable', saved: false };
-  const written = await deps.products.update(id, settings, stock_delta);
+  const written = await deps.products.update(id, settings, {
+    delta: stock_delta,
+    total_max: STOCK_TOTAL_MAX,
+  });
   if (!written) return { kind: 'not_found' };
   if (written === 'window_invalid') return WINDOW_INVALID;
   if (written === 'stock_above_max') return STOCK_ABOVE_MAX;

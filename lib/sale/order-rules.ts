@@ -44,7 +44,7 @@ export function decidePayment(order: Order, event: PaymentEvent): PaymentDecisio
   if (FINAL.has(order.status)) return { kind: 'ignore', reason: `order is ${order.status} (final)` };
   // Either type (API.md): an event for another amount is not about this order's payment, and a
   // failure that is not this order's must not release its units.
-  // The code compared case-blind: payment providers send ISO 4217 codes in lower case too ("eur"),
+  // The code is compared case-blind: payment providers send ISO 4217 codes in lower case too ("eur"),
   // and refusing those would leave a charged customer without an order.
   if (event.amount_cents !== order.amount_cents || event.currency.toUpperCase() !== order.currency) {
     return {

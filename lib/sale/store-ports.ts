@@ -76,13 +76,14 @@ export interface ProductStore {
   /**
    * Writes only the settings given, adds `stock_delta` to stock_total and bumps settings_version,
    * and records a non-zero delta as a pending adjustment, in one transaction; returns the whole
-   * product after it (null if there is none). Writes nothing when stock_total would go below 0, or
-   * when the sale window as stored would end before it starts (a concurrent change of its other end).
+   * product after it (null if there is none). Writes nothing when stock_total would leave
+   * 0..stock_total_max, or when the sale window as stored would end before it starts (a concurrent
+   * change of its other end).
    */
   update(
     id: number,
     settings: ProductSettingsPatch,
-    stock_delta: number,
+    stock: { delta: number; total_max: number },
   ): Promise<ProductUpdate | 'window_invalid' | null>;
   /**
    * Records Redis's decision on a pending adjustment ("refused" takes its delta back off

@@ -4,6 +4,7 @@ import { type JWTPayload, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { products } from '../../lib/container';
 import { mintToken } from '../../lib/http/auth';
+import { STOCK_TOTAL_MAX } from '../../lib/sale/types';
 import { adminToken, audit, buyerToken, call, newProduct, reserve } from '../helpers/api';
 import { fileBackends } from '../helpers/backends';
 import { httpEvent, lambdaContext } from '../helpers/lambda-event';
@@ -136,9 +137,13 @@ describe('black-box review findings', () => {
       call('PATCH', `/api/admin/products/${product.id}`, { token: admin, body });
     // The adapter alone: the domain's check passed on an older row, the UPDATE meets a newer one.
     expect((await patch({ sale_starts_at: '2030-01-01T00:00:00Z' })).status).toBe(200);
-    expect(await products().update(product.id, { sale_ends_at: new Date('2029-01-01T00:00:00Z') }, 0)).toBe(
-      'window_invalid',
-    );
+    expect(
+      await products().update(
+        product.id,
+        { sale_ends_at: new Date('2029-01-01T00:00:00Z') },
+        { delta: 0, total_max: STOCK_TOTAL_MAX },
+      ),
+    ).toBe('window_invalid');
     // Over HTTP, in parallel: whichever lands second is refused.
     for (let i = 0; i < 5; i++) {
       await patch({ sale_starts_at: null, sale_ends_at: null });

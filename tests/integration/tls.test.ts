@@ -22,6 +22,7 @@ import { closeDb, db } from '../../lib/orders/db';
 import { pgProducts } from '../../lib/orders/products';
 import { inventory } from '../../lib/request-path';
 import { newOrderId } from '../../lib/sale/order-id';
+import { STOCK_TOTAL_MAX } from '../../lib/sale/types';
 
 const dir = mkdtempSync(join(tmpdir(), 'fs-tls-'));
 chmodSync(dir, 0o755); // PostgreSQL (its own system user when root) reads its key and cert here
@@ -256,7 +257,7 @@ describe('PostgreSQL over TLS as the least-privilege app role (RDS Proxy)', () =
       sale_ends_at: null,
       paused: false,
     });
-    await products.update(created.id, { name: 'TLS 2' }, 1);
+    await products.update(created.id, { name: 'TLS 2' }, { delta: 1, total_max: STOCK_TOTAL_MAX });
     expect(await products.get(created.id)).toMatchObject({ name: 'TLS 2', stock_total: 4 });
     const [session] = await db()<{ who: string; ssl: boolean; prepared: number }[]>`
       SELECT current_user AS who,
