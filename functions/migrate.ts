@@ -4,7 +4,7 @@
 // a second run applies nothing. Connects as the master user (its secret in DATABASE_SECRET_ARN).
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { closeDb, db } from '../lib/orders/db';
-import { migrate, setAppRolePassword } from '../lib/orders/migrate';
+import { migrate, migrationsHash, setAppRolePassword } from '../lib/orders/migrate';
 import { replyToCloudFormation } from '../lib/platform/cfn-response';
 import { logger } from '../lib/platform/logger';
 import { parseCredentials, secretsReady, secretValue } from '../lib/platform/secrets';
@@ -21,6 +21,16 @@ export const handler = async (
   if (!isCustomResource(event)) return run();
   // Deleting the stack never touches the data (the instance keeps its snapshot policy).
   if (event.RequestType === 'Delete') return replyToCloudFormation(event, context, { status: 'SUCCESS' });
+  if (isRollback(event)) {
+    // A failed deploy's rollback sends the previous release's hash while this code (the new
+    // release's) still runs: running again would repeat the failure and leave the stack in
+    // UPDATE_ROLLBACK_FAILED. Migrations are forward-only, so the rollback has nothing to undo.
+    logger.warn('migrate: a rollback (or stale) request, nothing run', {
+      requested: event.ResourceProperties['Migrations'],
+      carried: migrationsHash(),
+    });
+    return replyToCloudFormation(event, context, { status: 'SUCCESS' });
+  }
   try {
     const report = await run();
     await replyToCloudFormation(event, context, {
@@ -48,6 +58,11 @@ async function run(): Promise<MigrateReport> {
     // A migrate container is rarely reused; do not leave a connection open on the proxy.
     await closeDb();
   }
+}
+
+/** An Update for other migrations than the ones this code carries. */
+function isRollback(event: CloudFormationCustomResourceEvent): boolean {
+  return event.RequestType === 'Update' && event.ResourceProperties['Migrations'] !== migrationsHash();
 }
 
 function isCustomResource(e: unknown): e is CloudFormationCustomResourceEvent {

@@ -4,9 +4,11 @@
 // a stack deletion never touches the database; `cli migrate --stage local` runs the same code.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import postgres from 'postgres';
@@ -14,6 +16,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { handler } from '../../functions/migrate';
 import { createDatabase } from '../../infra/local/services';
 import { resetConfig } from '../../lib/config';
+import { migrate, migrationsHash, NO_TRANSACTION } from '../../lib/orders/migrate';
 
 const stackEnv = { ...process.env };
 const adminUrl = new URL(process.env['DATABASE_URL']!);
@@ -62,7 +65,7 @@ const cfnEvent = (RequestType: 'Create' | 'Update' | 'Delete') =>
     LogicalResourceId: 'MigrateDatabase',
     ResourceType: 'Custom::Migrate',
     ServiceToken: 'arn:aws:lambda:us-east-1:123456789012:function:flash-sale-dev-migrate',
-    ResourceProperties: { ServiceToken: 'x', Migrations: 'abc' },
+    ResourceProperties: { ServiceToken: 'x', Migrations: migrationsHash() },
     ...(RequestType === 'Create'
       ? {}
       : { PhysicalResourceId: 'MigrateDatabase-0f1e2d3c', OldResourceProperties: {} }),
@@ -118,6 +121,50 @@ it('answers CloudFormation: SUCCESS with what it applied, FAILED with the reason
       body: expect.objectContaining({ Status: 'FAILED', Reason: expect.stringMatching(/does not exist/) }),
     },
   ]);
+});
+
+it("a failed deploy's rollback (an Update for the previous release's migrations) answers SUCCESS and runs nothing", async () => {
+  // Before: it ran the new release's migrations again, failed again, and CloudFormation stopped in
+  // UPDATE_ROLLBACK_FAILED. The database named here does not exist: any run would fail.
+  replies = [];
+  useDatabase(`absent_${randomBytes(6).toString('hex')}`);
+  const rollback = cfnEvent('Update');
+  rollback.ResourceProperties['Migrations'] = 'the-previous-release-hash';
+  await handler(rollback);
+  expect(replies.map((r) => r.body['Status'])).toEqual(['SUCCESS']);
+});
+
+it('each file commits on its own: a failing one keeps those before it; a no-transaction file runs outside one', async () => {
+  const name = `migrate_${randomBytes(6).toString('hex')}`;
+  await createDatabase(adminUrl.toString(), name);
+  const sql = postgres(useDatabase(name), { max: 2, onnotice: () => {} });
+  const dir = mkdtempSync(join(tmpdir(), 'migrations-'));
+  try {
+    writeFileSync(join(dir, '0001_t.sql'), 'CREATE TABLE t (id int PRIMARY KEY, v int);');
+    writeFileSync(join(dir, '0002_bad.sql'), 'ALTER TABLE t ADD COLUMN w int; SELECT no_such_function();');
+    await expect(migrate(sql, dir)).rejects.toThrow(/no_such_function/);
+    const versions = async () =>
+      (await sql<{ version: string }[]>`SELECT version FROM schema_migrations ORDER BY 1`).map(
+        (r) => r.version,
+      );
+    expect(await versions()).toEqual(['0001_t.sql']);
+    const columns = await sql`SELECT column_name FROM information_schema.columns WHERE table_name = 't'`;
+    expect(columns.map((c) => c['column_name']).sort()).toEqual(['id', 'v']); // 0002 left nothing
+    // Fixed, plus an index PostgreSQL builds only outside a transaction.
+    writeFileSync(join(dir, '0002_bad.sql'), 'ALTER TABLE t ADD COLUMN w int;');
+    writeFileSync(
+      join(dir, '0003_index.sql'),
+      `${NO_TRANSACTION}\nCREATE INDEX CONCURRENTLY IF NOT EXISTS t_v ON t (v);`,
+    );
+    expect(await migrate(sql, dir)).toEqual(['0002_bad.sql', '0003_index.sql']);
+    expect(await versions()).toEqual(['0001_t.sql', '0002_bad.sql', '0003_index.sql']);
+    const [index] = await sql`SELECT indisvalid FROM pg_index WHERE indexrelid = 't_v'::regclass`;
+    expect(index!['indisvalid']).toBe(true);
+    expect(await migrate(sql, dir)).toEqual([]);
+  } finally {
+    await sql.end();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 it('a stack deletion answers SUCCESS without touching the database', async () => {
