@@ -37,7 +37,11 @@ export function migrationsHash(dir = migrationsDir()): string {
   for (const file of readdirSync(dir)
     .filter((f) => f.endsWith('.sql'))
     .sort()) {
-    hash.update(file).update('\0').update(readFileSync(join(dir, file))).update('\0');
+    hash
+      .update(file)
+      .update('\0')
+      .update(readFileSync(join(dir, file)))
+      .update('\0');
   }
   return hash.digest('hex');
 }
