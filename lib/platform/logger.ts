@@ -4,10 +4,11 @@
 // is read once, at import.
 import { Logger } from '@aws-lambda-powertools/logger';
 import { config } from '../config';
+import { METRICS_SERVICE } from './metrics';
 import type { Logger as DomainLogger } from '../sale/ports';
 
 export const logger = new Logger({
-  serviceName: 'flash-sale',
+  serviceName: METRICS_SERVICE,
   logLevel: config().LOG_LEVEL,
 });
 

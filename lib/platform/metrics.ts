@@ -11,7 +11,12 @@ import type { ReleaseRunReport } from '../sale/release-run';
 import type { SaleStats } from '../sale/stats';
 
 export const METRICS_NAMESPACE = 'FlashSale';
-export const METRICS_SERVICE = 'flash-sale';
+/**
+ * The `service` dimension of every metric and field of every log line: the stage's name in AWS
+ * (POWERTOOLS_SERVICE_NAME, Powertools' own variable, set per stage by infra/aws/environment.yml),
+ * so one stage's alarms never count another's metrics; `flash-sale` locally.
+ */
+export const METRICS_SERVICE = process.env['POWERTOOLS_SERVICE_NAME'] || 'flash-sale';
 
 /** Every metric this product emits, by name. */
 export const METRIC = {

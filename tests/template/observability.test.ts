@@ -5,7 +5,8 @@
 import { load } from 'js-yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readTemplate, slsOffline } from '../../infra/aws/package';
-import { METRIC, METRICS_NAMESPACE, METRICS_SERVICE } from '../../lib/platform/metrics';
+import { functions } from '../../infra/aws/template-rules';
+import { METRIC, METRICS_NAMESPACE } from '../../lib/platform/metrics';
 
 type Json = any;
 
@@ -24,7 +25,8 @@ beforeAll(() => {
 
 const topic = [{ Ref: 'OpsAlarmTopic' }];
 const fn = (id: string) => [{ Name: 'FunctionName', Value: { Ref: id } }];
-const service = [{ Name: 'service', Value: METRICS_SERVICE }];
+// Per stage (POWERTOOLS_SERVICE_NAME): a dev load test's drift or backlog never pages prod.
+const service = [{ Name: 'service', Value: 'flash-sale-dev' }];
 
 /** One plain (single-metric) alarm: everything a person chose about it. */
 const plain: Record<string, Json> = {
@@ -215,6 +217,14 @@ describe('dashboard', () => {
     for (const name of [...searched, ...listed]) expect(emitted.has(name!), name).toBe(true);
     expect(searched).toEqual(expect.arrayContaining(['Reservations', 'Available', 'Drift', 'WebhookEvents']));
     expect(listed).toEqual(expect.arrayContaining(['OutboxOldestAge', 'PersistLatency', 'ProductsDrifting']));
+    // Only this stage's series: no metric names the bare service, every search filters on the stage's.
+    expect(text).not.toMatch(/flash-sale\\*"/);
+    expect(text.match(/SEARCH\(/g)!.length).toBe(text.match(/service=\\*"flash-sale-dev/g)!.length);
+  });
+
+  it("sets the functions' service name per stage: the one the alarms and the dashboard read", () => {
+    for (const [id, f] of functions(template))
+      expect(f.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME, id).toBe('flash-sale-dev');
   });
 });
 
