@@ -4,8 +4,8 @@
 // is read once, at import.
 import { Logger } from '@aws-lambda-powertools/logger';
 import { config } from '../config';
-import { METRICS_SERVICE } from './metrics';
 import type { Logger as DomainLogger } from '../sale/ports';
+import { METRICS_SERVICE } from './metrics';
 
 export const logger = new Logger({
   serviceName: METRICS_SERVICE,
