@@ -1,6 +1,7 @@
 // The operator's and developer's command line: tokens, the release run on demand, the audit.
 // Against the local stack it reads DATA_DIR/stack-env.json (written by `npm start`); against any
-// other deployment, set DATABASE_URL, REDIS_URL, ORDERS_QUEUE_URL, AUTH_JWT_SECRET yourself.
+// other deployment, set DATABASE_URL, REDIS_URL, ORDERS_QUEUE_URL, ORDERS_DLQ_URL, AUTH_JWT_SECRET,
+// WEBHOOK_SECRET yourself (bin/reach.ts checks the services a command needs before it runs).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';

@@ -30,6 +30,7 @@ const GROUPS = {
   WebhookRole: {
     functions: ['paymentWebhook'],
     secrets: ['WEBHOOK_SECRET', 'REDIS_SECRET', 'DATABASE_SECRET'],
+    traced: true,
   },
   ReadyzRole: { functions: ['readyz'], secrets: ['REDIS_SECRET', 'DATABASE_SECRET'], queueAttributes: true },
   AdminStatsRole: {
@@ -41,6 +42,7 @@ const GROUPS = {
     functions: ['persistOrders'],
     secrets: ['REDIS_SECRET', 'DATABASE_SECRET'],
     consumeOrders: true,
+    traced: true,
   },
   ReleaseRole: {
     functions: ['release'],
@@ -48,12 +50,14 @@ const GROUPS = {
     sendOrders: true,
     queueAttributes: true,
     publishFailures: true,
+    traced: true,
   },
   MigrateRole: { functions: ['migrate'], secrets: ['DATABASE_MASTER_SECRET', 'DATABASE_SECRET'] },
 };
 
 // What AWS requires on `*`: Lambda's ENIs in the VPC (no resource-level permissions exist for
-// these calls) and X-Ray's trace upload (tracing is on).
+// these calls) and X-Ray's trace upload (only the roles of the traced functions: `traced`, matching
+// `tracing: Active` in serverless.yml).
 const VPC_ENI_ACTIONS = [
   'ec2:CreateNetworkInterface',
   'ec2:DescribeNetworkInterfaces',
@@ -75,8 +79,8 @@ function statements(group, secretArns, kmsKeyArn) {
       Resource: group.functions.map((fn) => ({ 'Fn::GetAtt': [`${logicalId(fn)}LogGroup`, 'Arn'] })),
     },
     { Effect: 'Allow', Action: VPC_ENI_ACTIONS, Resource: '*' },
-    { Effect: 'Allow', Action: XRAY_ACTIONS, Resource: '*' },
   ];
+  if (group.traced) s.push({ Effect: 'Allow', Action: XRAY_ACTIONS, Resource: '*' });
   if (group.secrets?.length)
     s.push({
       Effect: 'Allow',

@@ -298,6 +298,13 @@ describe.each(CHECKED_STAGES)('stage %s', (stage) => {
       'ReleaseLambdaFunction',
     ]);
     expect(R['ReleaseLambdaEvConf']!.Properties).toMatchObject({ MaximumEventAgeInSeconds: 60 });
+    // Only their roles may upload traces.
+    const uploading = functions(t)
+      .map(([id]) => id.replace(/LambdaFunction$/, ''))
+      .map((name) => `${name[0]!.toLowerCase()}${name.slice(1)}`)
+      .filter((fn) => allows(t, fn, 'xray:PutTraceSegments', '*'))
+      .sort();
+    expect(uploading).toEqual(['paymentWebhook', 'persistOrders', 'release']);
   });
 
   it('lets only the functions reach Redis and PostgreSQL (RDS Proxy), over TLS, as the app role', () => {
