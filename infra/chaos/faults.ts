@@ -77,6 +77,9 @@ export const FAULTS: Record<string, Fault> = {
     describe:
       'Redis wiped, then customers cancel persisted orders before the rebuild (releases in the loss window)',
     async inject(stack, ctx) {
+      // Persisted orders to cancel must exist before the wipe: on a loaded machine the first
+      // batches can still be on their way when the fault starts (a CI run found none).
+      await untilSome(ctx, 'reserved');
       await wipeRedis(stack);
       await cancelSome(stack, ctx, 15);
     },
