@@ -27,6 +27,7 @@ export const rebuildDeps = () => ({
   inventory: inventory(),
   source: pgRebuildSource(db()),
   settlement: settlement(),
+  queue: orderQueue(),
   backlog: sqsBacklog(sqsClient(), required('ORDERS_QUEUE_URL'), config().ORDERS_DLQ_URL),
   log: domainLog,
   opts: { ...REBUILD_DEFAULTS, fence_ms: config().REBUILD_FENCE_S * 1000 },

@@ -165,10 +165,10 @@ export function pgRebuildSource(sql: Sql): RebuildSource {
             AND created_at > now() - make_interval(secs => ${IDEMPOTENCY_TTL_S - KEY_EXPIRY_MARGIN_S})) k
         WHERE n > 1`;
     },
-    async newestHolding(product_id, limit) {
+    async holdersToClose(product_id, limit) {
       return sql<{ order_id: string; qty: number }[]>`
         SELECT order_id, qty FROM orders WHERE product_id = ${product_id} AND status IN ('reserved', 'paid')
-        ORDER BY created_at DESC, order_id DESC LIMIT ${limit}`;
+        ORDER BY status = 'paid', created_at DESC, order_id DESC LIMIT ${limit}`;
     },
     async state(product) {
       return sql.begin('isolation level repeatable read', async (tx) => {

@@ -9,23 +9,33 @@
 //    (lib/sale/reconcile.ts), so no order is counted twice or never;
 //  - sets `available` to stock_total - reserved - paid as PostgreSQL proves it, never above.
 import { randomUUID } from 'node:crypto';
+import { EXPIRY_BATCH_MAX } from './expire-orders';
 import { closeAsSeen, closeHolding } from './order-transition';
 import type {
+  BulkExpiry,
   Logger,
   OrderLocks,
+  OrderQueue,
+  OutboxInventory,
   ProductScope,
   QueueBacklog,
   RebuildingInventory,
   RebuildSource,
+  SettlementQueries,
 } from './ports';
 import { inScope } from './product-scope';
 import type { Product } from './types';
 
 export interface RebuildDeps {
-  inventory: RebuildingInventory;
+  inventory: RebuildingInventory & Pick<OutboxInventory, 'staleOutbox'>;
   source: RebuildSource;
-  /** closes orders sold beyond stock after a rollback (their releases are counted by the rebuild) */
-  settlement: OrderLocks;
+  /**
+   * Expires overdue reservations and closes orders sold beyond stock after a rollback (their
+   * releases are counted by the rebuild)
+   */
+  settlement: OrderLocks & Pick<SettlementQueries, 'overdueReservations'> & BulkExpiry;
+  /** re-sends what a closed product's outbox holds, so the drain below waits for it */
+  queue: OrderQueue;
   backlog: QueueBacklog;
   log: Logger;
   /** REBUILD_DEFAULTS when omitted */
@@ -81,6 +91,11 @@ export async function rebuildMissing(
   // From here the products stay closed (503) until finished; giving up leaves them closed (no
   // marker) and frees the locks, so the next release run tries again.
   const fenced = !(await waitForFence(Math.max(...closed.map((c) => c.closed_ms)), opts));
+  if (!fenced)
+    await resendOutboxes(
+      deps,
+      closed.map((c) => c.product.id),
+    );
   const backlog = fenced ? null : await waitForDrain(deps.backlog, opts);
   for (const c of closed) {
     results.push({ product_id: c.product.id, outcome: await attempt(deps, c.product, c.token, backlog) });
@@ -106,6 +121,25 @@ async function attempt(
   if (outcome !== 'rebuilt') await deps.inventory.abandonRebuild(product.id, token);
   return outcome;
 }
+
+/**
+ * A rolled-back Redis holds outbox entries of orders PostgreSQL acknowledged after the point it
+ * went back to, and rebuild.lua refuses to reopen over a non-empty outbox. The products are closed
+ * and past the fence, so every entry is an order already sent, persisted or lost: sent once more
+ * (the consumer is idempotent on the order id, and its ack empties the entry), they are drained
+ * with the rest and the rebuild finishes in this run. Before, the release run's own re-send came
+ * after the rebuild, skipped entries younger than its grace, and the product stayed closed for
+ * two or three runs.
+ */
+async function resendOutboxes(deps: RebuildDeps, product_ids: number[]): Promise<void> {
+  const pending = await deps.inventory.staleOutbox(product_ids, 0, OUTBOX_RESEND_MAX);
+  const sent = await Promise.allSettled(pending.map((order) => deps.queue.send(order)));
+  const failed = sent.filter((r) => r.status === 'rejected').length;
+  if (pending.length) deps.log.warn('outbox re-sent for the rebuild', { orders: pending.length, failed });
+}
+
+/** Bounds one rebuild's re-send; what is left is re-sent by the next run's attempt. */
+const OUTBOX_RESEND_MAX = 5000;
 
 /** Waits until the fence has passed, if that is within this run's drain budget; false if not. */
 async function waitForFence(closed_ms: number, opts: RebuildOpts): Promise<boolean> {
@@ -161,14 +195,15 @@ async function recordLateReopens(deps: RebuildDeps, products: Product[]): Promis
 }
 
 /**
- * PostgreSQL holds more units than stock: Redis sold units twice after a rollback. The newest
- * orders holding stock give them back: unpaid ones end `cancelled`, paid ones `refund_required`.
+ * PostgreSQL holds more units than stock: Redis sold units twice after a rollback. Orders holding
+ * stock give them back, unpaid before paid (a refund is the last resort), newest first: unpaid
+ * ones end `cancelled`, paid ones `refund_required`.
  * Their releases are deferred (the product is closed) and counted by the snapshot that follows.
  */
 async function surfaceOversold(deps: RebuildDeps, product_id: number, units_over: number): Promise<void> {
   const why = `${OVERSOLD_AFTER_ROLLBACK}: units sold twice after Redis lost its last writes`;
   let left = units_over;
-  for (const o of await deps.source.newestHolding(product_id, units_over)) {
+  for (const o of await deps.source.holdersToClose(product_id, units_over)) {
     if (left <= 0) break;
     if (await closeHolding(deps.settlement, o.order_id, 'system:rebuild', why)) left -= o.qty;
   }
@@ -204,8 +239,26 @@ async function closeKeyedDuplicates(deps: RebuildDeps, product_id: number): Prom
 
 const DUPLICATE_ROUNDS_MAX = 3;
 
+/**
+ * Reservations already overdue end `expired` before the count, as the run's expiry step would end
+ * them right after: their units are free, so an oversell is not settled by closing a live order
+ * (before: a paid one refunded) while an overdue one still held stock. The product is closed, so
+ * their releases are counted by the snapshot, never applied in Redis.
+ */
+async function expireOverdueOf(deps: RebuildDeps, product_id: number): Promise<void> {
+  for (let round = 0; round < EXPIRY_ROUNDS_MAX; round++) {
+    const due = await deps.settlement.overdueReservations(EXPIRY_BATCH_MAX, [product_id]);
+    if (due.length) await deps.settlement.expireReserved(due, 'system:rebuild', 'reservation expired unpaid');
+    if (due.length < EXPIRY_BATCH_MAX) return;
+  }
+}
+
+/** Bounds one rebuild's expiry; overdue orders past it are expired by the release run. */
+const EXPIRY_ROUNDS_MAX = 20;
+
 async function finish(deps: RebuildDeps, product: Product, token: string): Promise<RebuildOutcome> {
   await closeKeyedDuplicates(deps, product.id);
+  await expireOverdueOf(deps, product.id);
   let state = await deps.source.state(product);
   if (state.available < 0) {
     await surfaceOversold(deps, product.id, -state.available);

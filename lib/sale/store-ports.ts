@@ -141,8 +141,12 @@ export interface RebuildSource {
    * key's record): all but one per key, the one kept being the paid one, else the newest.
    */
   keyedDuplicates(product_id: number): Promise<{ order_id: string; status: 'reserved' | 'paid' }[]>;
-  /** The newest orders holding stock (reserved or paid) of a product, newest first. */
-  newestHolding(product_id: number, limit: number): Promise<{ order_id: string; qty: number }[]>;
+  /**
+   * Orders holding stock of a product in the order units sold twice are taken back: unpaid
+   * (reserved) before paid, newest first within each. Closing an unpaid order moves no money; a
+   * paid one means a refund.
+   */
+  holdersToClose(product_id: number, limit: number): Promise<{ order_id: string; qty: number }[]>;
   state(product: Product): Promise<RebuiltState & { held_units: number }>;
   /** Stamps the release markers the rebuild counted (only those: a later release is not counted). */
   markReleased(order_ids: string[]): Promise<void>;

@@ -1,11 +1,11 @@
 // In-process access to the same Redis/PostgreSQL/queue the stack uses, for tests that must
 // control timing (reserve without sending, run the release work now).
-import { inventory, settleDeps } from '../../lib/container';
+import { inventory, orderQueue, settleDeps } from '../../lib/container';
 import { db } from '../../lib/orders/db';
 import { pgRebuildSource } from '../../lib/orders/rebuild-source';
 import { pgSettlementStore } from '../../lib/orders/settlement-store';
 import { domainLog } from '../../lib/platform/logger';
-import type { QueueBacklog, RebuildSource } from '../../lib/sale/ports';
+import type { OrderQueue, QueueBacklog, RebuildSource } from '../../lib/sale/ports';
 import { REBUILD_DEFAULTS, type RebuildOpts } from '../../lib/sale/rebuild';
 import { RELEASE_RUN_DEFAULTS, type ReleaseRunOpts, runRelease } from '../../lib/sale/release-run';
 import { ownProducts } from './api';
@@ -37,6 +37,8 @@ export async function runWithRebuild(
   backlog: QueueBacklog,
   rebuild: Partial<RebuildOpts> = {},
   source: RebuildSource = pgRebuildSource(db()),
+  /** where the rebuild re-sends a closed product's outbox (the stack's queue unless given) */
+  queue: OrderQueue = orderQueue(),
 ) {
   return runRelease(
     {
@@ -45,6 +47,7 @@ export async function runWithRebuild(
         inventory: inventory(),
         source,
         settlement: pgSettlementStore(db()),
+        queue,
         backlog,
         log: domainLog,
         opts: { ...REBUILD_DEFAULTS, fence_ms: 0, ...rebuild },

@@ -4,6 +4,7 @@
 // product index is repaired, a retry under an Idempotency-Key after the rebuild is a replay, and a
 // product named like a sale-hash field keeps its settings.
 import { randomUUID } from 'node:crypto';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createOrderQueues, localSqsClient } from '../../infra/local/services';
 import { inventory, orderQueue, settleDeps } from '../../lib/container';
@@ -14,6 +15,7 @@ import { pgProducts } from '../../lib/orders/products';
 import { pgRebuildSource } from '../../lib/orders/rebuild-source';
 import { domainLog } from '../../lib/platform/logger';
 import { sqsBacklog } from '../../lib/queue/dlq';
+import { sqsOrderQueue } from '../../lib/queue/sqs';
 import { cancelOrder } from '../../lib/sale/cancel-order';
 import { updateProduct } from '../../lib/sale/catalog';
 import { newOrderId } from '../../lib/sale/order-id';
@@ -27,7 +29,7 @@ import type { AcceptedOrder, Order } from '../../lib/sale/types';
 import { adminToken, audit, buyerToken, call, drained, newProduct, reserve } from '../helpers/api';
 import { fileBackends } from '../helpers/backends';
 import { releaseRun, runWithRebuild, waitUntil } from '../helpers/domain';
-import { pendingAdjustment, persistedOrder, reservedUnsent } from '../helpers/in-flight';
+import { pendingAdjustment, persistedOrder, reservedUnsent, startPersistTrigger } from '../helpers/in-flight';
 import { clearOfScheduledRun } from '../helpers/schedule';
 import { sendWebhook } from '../helpers/webhook';
 
@@ -35,11 +37,13 @@ const { sql, prefix } = fileBackends();
 // The rebuild waits for "its" queue and DLQ to be empty: a pair of its own, so another test's
 // poison message in the shared DLQ cannot hold this file's rebuilds back.
 let backlog: QueueBacklog;
+let sqs: SQSClient;
+let pair: { queueUrl: string; dlqUrl: string };
 
 beforeAll(async () => {
-  const sqs = localSqsClient(process.env['SQS_ENDPOINT']!);
+  sqs = localSqsClient(process.env['SQS_ENDPOINT']!);
   const tag = randomUUID().slice(0, 8);
-  const pair = await createOrderQueues(sqs, { queue: `recovery-${tag}`, dlq: `recovery-${tag}-dlq` });
+  pair = await createOrderQueues(sqs, { queue: `recovery-${tag}`, dlq: `recovery-${tag}-dlq` });
   backlog = sqsBacklog(sqs, pair.queueUrl, pair.dlqUrl);
 });
 
@@ -79,6 +83,14 @@ const event = (order: Order, type: PaymentEvent['type']): PaymentEvent => ({
   currency: order.currency,
   payment_id: `pay_${randomUUID()}`,
 });
+
+/** A successful payment of a persisted order, applied. */
+async function paid(o: Order) {
+  expect(await handlePayment(settleDeps(), event(o, 'payment.succeeded'))).toMatchObject({
+    result: 'applied',
+    status: 'paid',
+  });
+}
 
 /** A successful payment of an accepted order (one that may not be in PostgreSQL yet). */
 const pay = (o: AcceptedOrder) =>
@@ -865,6 +877,54 @@ describe('a partial rollback (Redis lost only its last writes)', () => {
       drift: 0,
       ok: true,
     });
+  });
+
+  it('an overdue reservation expires, then unpaid orders give back units sold twice before any paid one (before, the newest paid order was refunded)', async () => {
+    await clearOfScheduledRun(20); // the overdue order must wait for this test's own run
+    const product = await newProduct({ stock_total: 3 });
+    const overdue = await persistedOrder(product.id, 1, { overdue: true });
+    const restore = await snapshot(product.id);
+    const paidBefore = [await persistedOrder(product.id, 1), await persistedOrder(product.id, 1)];
+    for (const o of paidBefore) await paid(o);
+    await restore();
+    // The rolled-back Redis sells the two units again; the newest of them is paid at once.
+    const resoldUnpaid = await persistedOrder(product.id, 1);
+    const resoldPaid = await persistedOrder(product.id, 1);
+    await paid(resoldPaid);
+
+    // One run detects, rebuilds, and settles the excess (the reviewer's repro: `cli release`).
+    expect(outcomeOf(await runWithRebuild(backlog), product.id)).toBe('rebuilt');
+    expect(await statusOf(overdue.order_id), 'its units were free: not an order to take back').toBe(
+      'expired',
+    );
+    expect(await statusOf(resoldUnpaid.order_id)).toBe('cancelled');
+    for (const o of [...paidBefore, resoldPaid]) {
+      expect(await statusOf(o.order_id), 'before: the newest paid order ended refund_required').toBe('paid');
+    }
+    expect(await audit(product.id)).toMatchObject({ available: 0, reserved: 0, paid: 3, drift: 0, ok: true });
+  });
+
+  it('an outbox the rollback brought back is re-sent and drained: rebuilt in the run that found it (before, closed for more runs)', async () => {
+    await clearOfScheduledRun(20); // the rollback window must be this test's alone
+    const product = await newProduct({ stock_total: 5 });
+    const k = productKeys(prefix, product.id);
+    const inFlight = await reservedUnsent(product.id, 1);
+    const restore = await snapshot(product.id, [k.order(inFlight.order_id)]);
+    await persistAccepted(settleDeps(), [inFlight]); // persisted and acked: out of the outbox
+    await persistedOrder(product.id, 1);
+    await restore();
+    expect(await redisClient().zcard(k.outbox), 'the acked order is in the outbox again').toBe(1);
+
+    // The rebuild's queue is the test's own, with a real consumer on it, so its drain wait covers it.
+    const trigger = await startPersistTrigger(sqs, pair.queueUrl, { batch_size: 10, maximum_concurrency: 1 });
+    try {
+      const run = await runWithRebuild(backlog, {}, undefined, sqsOrderQueue(sqs, pair.queueUrl));
+      expect(outcomeOf(run, product.id), 'before: raced (outbox_not_empty), run after run').toBe('rebuilt');
+    } finally {
+      await trigger.stop();
+    }
+    expect(trigger.stats.records, 'the re-sent order reached the consumer').toBeGreaterThanOrEqual(1);
+    expect(await audit(product.id)).toMatchObject({ available: 3, reserved: 2, drift: 0, ok: true });
   });
 });
 
