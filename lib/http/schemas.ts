@@ -14,14 +14,21 @@ const isoTime = z.iso
   .transform((s) => new Date(s))
   .refine((d) => d.getTime() >= TIME_MIN_MS && d.getTime() <= TIME_MAX_MS, 'between 1970 and 9999');
 
-/** Free text stored in PostgreSQL: no control characters (a NUL byte is refused by its text type). */
+/**
+ * Free text stored in PostgreSQL: no control characters (a NUL byte is refused by its text type),
+ * and well-formed Unicode: a lone surrogate (`"\ud800"` is valid JSON) has no UTF-8 form, so
+ * PostgreSQL would store U+FFFD instead of what was sent.
+ */
 export const text = (min: number, max: number) =>
   z
     .string()
     .min(min)
     .max(max)
     // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-    .regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, 'no control characters');
+    .regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, 'no control characters')
+    .refine((s) => !LONE_SURROGATE.test(s), 'well-formed Unicode (no lone surrogate)');
+
+const LONE_SURROGATE = /\p{Cs}/u;
 
 /** ISO 4217 codes in circulation, as the runtime's ICU knows them (a code matching [A-Z]{3} is not one). */
 const CURRENCIES = Intl.supportedValuesOf('currency') as [string, ...string[]];
