@@ -166,8 +166,8 @@ export function pgRebuildSource(sql: Sql): RebuildSource {
         WHERE n > 1`;
     },
     async holdersToClose(product_id, limit) {
-      return sql<{ order_id: string; qty: number }[]>`
-        SELECT order_id, qty FROM orders WHERE product_id = ${product_id} AND status IN ('reserved', 'paid')
+      return sql<{ order_id: string; qty: number; status: 'reserved' | 'paid' }[]>`
+        SELECT order_id, qty, status FROM orders WHERE product_id = ${product_id} AND status IN ('reserved', 'paid')
         ORDER BY status = 'paid', created_at DESC, order_id DESC LIMIT ${limit}`;
     },
     async state(product) {

@@ -53,16 +53,3 @@ export function closeAsSeen(
   const to: OrderStatus = seen.status === 'paid' ? 'refund_required' : 'cancelled';
   return transitionOrder(locks, seen.order_id, [seen.status], to, actor, reason);
 }
-
-/** closeAsSeen whatever the order holds units as now. Null if it no longer holds units. */
-export async function closeHolding(
-  locks: OrderLocks,
-  order_id: string,
-  actor: string,
-  reason: string,
-): Promise<TransitionOutcome | null> {
-  return (
-    (await closeAsSeen(locks, { order_id, status: 'reserved' }, actor, reason)) ??
-    (await closeAsSeen(locks, { order_id, status: 'paid' }, actor, reason))
-  );
-}

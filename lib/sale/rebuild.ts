@@ -10,7 +10,7 @@
 //  - sets `available` to stock_total - reserved - paid as PostgreSQL proves it, never above.
 import { randomUUID } from 'node:crypto';
 import { EXPIRY_BATCH_MAX } from './expire-orders';
-import { closeAsSeen, closeHolding } from './order-transition';
+import { closeAsSeen } from './order-transition';
 import type {
   BulkExpiry,
   Logger,
@@ -24,6 +24,7 @@ import type {
   SettlementQueries,
 } from './ports';
 import { inScope } from './product-scope';
+import { chunks } from './release-units';
 import type { Product } from './types';
 
 export interface RebuildDeps {
@@ -133,13 +134,22 @@ async function attempt(
  */
 async function resendOutboxes(deps: RebuildDeps, product_ids: number[]): Promise<void> {
   const pending = await deps.inventory.staleOutbox(product_ids, 0, OUTBOX_RESEND_MAX);
-  const sent = await Promise.allSettled(pending.map((order) => deps.queue.send(order)));
-  const failed = sent.filter((r) => r.status === 'rejected').length;
+  let failed = 0;
+  // A few at a time: all 5,000 at once would queue behind the client's 64 sockets, and the SDK's
+  // 2 s request timer runs while a request waits for one (the tail fails, its entry left for the
+  // next run), with a createOrder sharing the client (the local stack runs functions in one
+  // process) waiting behind them (review, not measured).
+  for (const batch of chunks(pending, OUTBOX_RESEND_CONCURRENCY)) {
+    const sent = await Promise.allSettled(batch.map((order) => deps.queue.send(order)));
+    failed += sent.filter((r) => r.status === 'rejected').length;
+  }
   if (pending.length) deps.log.warn('outbox re-sent for the rebuild', { orders: pending.length, failed });
 }
 
 /** Bounds one rebuild's re-send; what is left is re-sent by the next run's attempt. */
 const OUTBOX_RESEND_MAX = 5000;
+/** Sends in flight at once, well under the SQS client's socket pool (lib/queue/sqs.ts). */
+const OUTBOX_RESEND_CONCURRENCY = 16;
 
 /** Waits until the fence has passed, if that is within this run's drain budget; false if not. */
 async function waitForFence(closed_ms: number, opts: RebuildOpts): Promise<boolean> {
@@ -203,12 +213,23 @@ async function recordLateReopens(deps: RebuildDeps, products: Product[]): Promis
 async function surfaceOversold(deps: RebuildDeps, product_id: number, units_over: number): Promise<void> {
   const why = `${OVERSOLD_AFTER_ROLLBACK}: units sold twice after Redis lost its last writes`;
   let left = units_over;
-  for (const o of await deps.source.holdersToClose(product_id, units_over)) {
-    if (left <= 0) break;
-    if (await closeHolding(deps.settlement, o.order_id, 'system:rebuild', why)) left -= o.qty;
+  // Each close is conditional on the status the choice was made with: a payment that lands between
+  // (paying a reserved order needs no Redis, so the closed product does not stop it) makes that
+  // order a paid one, which goes only after every unpaid one, and the choice is made again. Before,
+  // the close fell back to refunding it while an unpaid order kept its units.
+  for (let round = 0; round < OVERSOLD_ROUNDS_MAX && left > 0; round++) {
+    let raced = false;
+    for (const o of await deps.source.holdersToClose(product_id, left)) {
+      if (left <= 0) break;
+      if (await closeAsSeen(deps.settlement, o, 'system:rebuild', why)) left -= o.qty;
+      else raced = true;
+    }
+    if (!raced) break;
   }
   deps.log.error('orders sold beyond stock closed', { product_id, units_over });
 }
+
+const OVERSOLD_ROUNDS_MAX = 3;
 
 const DUPLICATE_AFTER_ROLLBACK = 'duplicate_after_rollback';
 

@@ -144,9 +144,12 @@ export interface RebuildSource {
   /**
    * Orders holding stock of a product in the order units sold twice are taken back: unpaid
    * (reserved) before paid, newest first within each. Closing an unpaid order moves no money; a
-   * paid one means a refund.
+   * paid one means a refund. With the status the order was chosen in: the close is conditional on it.
    */
-  holdersToClose(product_id: number, limit: number): Promise<{ order_id: string; qty: number }[]>;
+  holdersToClose(
+    product_id: number,
+    limit: number,
+  ): Promise<{ order_id: string; qty: number; status: 'reserved' | 'paid' }[]>;
   state(product: Product): Promise<RebuiltState & { held_units: number }>;
   /** Stamps the release markers the rebuild counted (only those: a later release is not counted). */
   markReleased(order_ids: string[]): Promise<void>;

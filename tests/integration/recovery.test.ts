@@ -904,6 +904,39 @@ describe('a partial rollback (Redis lost only its last writes)', () => {
     expect(await audit(product.id)).toMatchObject({ available: 0, reserved: 0, paid: 3, drift: 0, ok: true });
   });
 
+  it('a payment landing between the choice of the unpaid order to give back and its close: that order is kept paid, another unpaid one goes (before, refunded while an unpaid order kept its unit)', async () => {
+    await clearOfScheduledRun(20); // the rollback window must be this test's alone
+    const product = await newProduct({ stock_total: 3 });
+    await paid(await persistedOrder(product.id, 1));
+    const restore = await snapshot(product.id);
+    await paid(await persistedOrder(product.id, 1));
+    await restore();
+    // The rolled-back Redis sells its two units again: one unit too many, two unpaid orders.
+    const older = await persistedOrder(product.id, 1);
+    const newest = await persistedOrder(product.id, 1);
+
+    // The rebuild chooses the newest unpaid order; its customer pays it right after (paying a
+    // reserved order needs no Redis, so the closed product does not stop it).
+    const real = pgRebuildSource(db());
+    let raced = false;
+    const racing: RebuildSource = {
+      ...real,
+      async holdersToClose(id, limit) {
+        const choice = await real.holdersToClose(id, limit);
+        if (!raced) {
+          raced = true;
+          expect(choice.map((o) => o.order_id)).toEqual([newest.order_id]);
+          await paid(newest);
+        }
+        return choice;
+      },
+    };
+    expect(outcomeOf(await runWithRebuild(backlog, {}, racing), product.id)).toBe('rebuilt');
+    expect(await statusOf(newest.order_id), 'paid before its close: kept, not refunded').toBe('paid');
+    expect(await statusOf(older.order_id), 'the unpaid order gives the unit back').toBe('cancelled');
+    expect(await audit(product.id)).toMatchObject({ available: 0, reserved: 0, paid: 3, drift: 0, ok: true });
+  });
+
   it('an outbox the rollback brought back is re-sent and drained: rebuilt in the run that found it (before, closed for more runs)', async () => {
     await clearOfScheduledRun(20); // the rollback window must be this test's alone
     const product = await newProduct({ stock_total: 5 });
