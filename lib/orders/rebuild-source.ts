@@ -167,8 +167,12 @@ export function pgRebuildSource(sql: Sql): RebuildSource {
     },
     async holdersToClose(product_id, limit) {
       return sql<{ order_id: string; qty: number; status: 'reserved' | 'paid' }[]>`
-        SELECT order_id, qty, status FROM orders WHERE product_id = ${product_id} AND status IN ('reserved', 'paid')
-        ORDER BY status = 'paid', created_at DESC, order_id DESC LIMIT ${limit}`;
+        SELECT order_id, qty, status FROM orders o WHERE product_id = ${product_id} AND status IN ('reserved', 'paid')
+        ORDER BY status = 'paid' OR EXISTS (
+            SELECT 1 FROM payment_events e WHERE e.order_id = o.order_id AND e.status = 'pending'
+              AND e.type = 'payment.succeeded'),
+          created_at DESC, order_id DESC
+        LIMIT ${limit}`;
     },
     async state(product) {
       return sql.begin('isolation level repeatable read', async (tx) => {

@@ -144,7 +144,8 @@ export interface RebuildSource {
   /**
    * Orders holding stock of a product in the order units sold twice are taken back: unpaid
    * (reserved) before paid, newest first within each. Closing an unpaid order moves no money; a
-   * paid one means a refund. With the status the order was chosen in: the close is conditional on it.
+   * paid one means a refund. A reserved order with a successful payment waiting for it (stranded
+   * by a crash) counts as paid: closing it would refund that payment. With the status the order was chosen in: the close is conditional on it.
    */
   holdersToClose(
     product_id: number,

@@ -944,6 +944,27 @@ describe('a partial rollback (Redis lost only its last writes)', () => {
     expect(await audit(product.id)).toMatchObject({ available: 0, reserved: 0, paid: 3, drift: 0, ok: true });
   });
 
+  it('an overdue order with a successful payment waiting for it keeps its unit: the payment ends it paid (before, expired by the rebuild and refunded)', async () => {
+    await clearOfScheduledRun(20); // the overdue order must wait for this test's own run
+    const product = await newProduct({ stock_total: 3 });
+    const waiting = await persistedOrder(product.id, 1, { overdue: true });
+    // What a crash between storing an early payment and applying it leaves: the order persisted,
+    // its success still pending (the release run applies such stranded events after the rebuild).
+    await sql`INSERT INTO payment_events (webhook_id, type, order_id, amount_cents, currency, payment_id, status)
+      VALUES (${`msg_${randomUUID()}`}, 'payment.succeeded', ${waiting.order_id}, ${waiting.amount_cents},
+        ${waiting.currency}, ${`pay_${randomUUID()}`}, 'pending')`;
+    const restore = await snapshot(product.id);
+    const paidBefore = [await persistedOrder(product.id, 1), await persistedOrder(product.id, 1)];
+    for (const o of paidBefore) await paid(o);
+    await restore();
+    const resold = [await persistedOrder(product.id, 1), await persistedOrder(product.id, 1)];
+
+    expect(outcomeOf(await runWithRebuild(backlog), product.id)).toBe('rebuilt');
+    expect(await statusOf(waiting.order_id), 'before: refund_required').toBe('paid');
+    for (const o of resold) expect(await statusOf(o.order_id)).toBe('cancelled');
+    expect(await audit(product.id)).toMatchObject({ available: 0, reserved: 0, paid: 3, drift: 0, ok: true });
+  });
+
   it('an outbox the rollback brought back is re-sent and drained: rebuilt in the run that found it (before, closed for more runs)', async () => {
     await clearOfScheduledRun(20); // the rollback window must be this test's alone
     const product = await newProduct({ stock_total: 5 });
