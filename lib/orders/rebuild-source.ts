@@ -188,10 +188,15 @@ export function pgRebuildSource(sql: Sql): RebuildSource {
           WHERE product_id = ${product.id} AND status IN ('reserved', 'paid') GROUP BY customer_id`;
         // Expired orders can still be paid late (retake needs to know their units are out), and
         // releases not yet applied in Redis are free already: both are written as "released".
+        // So are quarantined orders (never rows; their units went back when PostgreSQL refused
+        // them): a copy of one's message delivered after the rebuild is quarantined again, and its
+        // release must find the entry, or it gives back units the rebuild never counted as held.
         const free = await tx<{ order_id: string }[]>`
           SELECT order_id FROM orders WHERE product_id = ${product.id} AND status = 'expired'
           UNION
-          SELECT order_id FROM stock_releases WHERE product_id = ${product.id} AND released_at IS NULL`;
+          SELECT order_id FROM stock_releases WHERE product_id = ${product.id} AND released_at IS NULL
+          UNION
+          SELECT order_id FROM quarantined_orders WHERE product_id = ${product.id}`;
         // One order per key: the one a retry must find (keyedDuplicates' choice, any status).
         const replays = await tx<(OrderRow & { idempotency_key: string })[]>`
           SELECT DISTINCT ON (customer_id, idempotency_key) ${tx(ORDER_COLUMNS)}, idempotency_key

@@ -1022,6 +1022,38 @@ describe('a partial rollback (Redis lost only its last writes)', () => {
   });
 });
 
+describe('a quarantined order across a rebuild', () => {
+  it('a copy of its message delivered after the rebuild gives back nothing (before, units the rebuild never counted as held: available above stock)', async () => {
+    const product = await newProduct({ stock_total: 5 });
+    // PostgreSQL refuses this order (a NUL in its customer id): quarantined, its unit back on sale.
+    const bad = await inventory().reserve({
+      order_id: newOrderId(product.id),
+      product_id: product.id,
+      customer_id: 'bad\u0000customer',
+      qty: 1,
+      idempotency_key: null,
+    });
+    if (bad.kind !== 'reserved') throw new Error(`reserve failed: ${bad.kind}`);
+    expect((await persistAccepted(settleDeps(), [bad.accepted])).quarantined).toEqual([
+      bad.accepted.order_id,
+    ]);
+    await persistedOrder(product.id, 1);
+    await lose(product.id, []);
+    await rebuilt(product.id);
+    expect(await audit(product.id)).toMatchObject({ available: 4, reserved: 1, drift: 0, ok: true });
+
+    // SQS delivers at least once: a copy of the quarantined order's message, after the rebuild.
+    const again = await persistAccepted(settleDeps(), [bad.accepted]);
+    expect(again.quarantined).toEqual([bad.accepted.order_id]);
+    expect(await audit(product.id), 'before: available 5 with 1 unit held').toMatchObject({
+      available: 4,
+      reserved: 1,
+      drift: 0,
+      ok: true,
+    });
+  });
+});
+
 describe('an Idempotency-Key whose record a partial rollback took', () => {
   /** An order under a key, persisted; Redis rolled back to before it; the retry under the key. */
   async function secondOrderAfterRollback() {
