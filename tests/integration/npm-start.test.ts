@@ -62,12 +62,23 @@ async function npmStart(): Promise<{
   const port = await basePort();
   const { npm, dataDir, output } = spawnNpmStart(port);
   const url = `http://127.0.0.1:${port}`;
-  await waitUntil(
-    'npm start ready',
-    async () =>
-      (await fetch(`${url}/readyz`).catch(() => null))?.status === 200 && output().includes('Buyer token'),
-    READY_TIMEOUT_MS,
-  );
+  let readyz = 'no answer';
+  try {
+    await waitUntil(
+      'npm start ready',
+      async () => {
+        const r = await fetch(`${url}/readyz`).catch((err: unknown) => String(err));
+        readyz = typeof r === 'string' ? r : `${r.status} ${await r.text()}`;
+        return readyz.startsWith('200') && output().includes('Buyer token');
+      },
+      READY_TIMEOUT_MS,
+    );
+  } catch (err) {
+    // What npm start printed and what /readyz last said: a timeout alone says nothing of why.
+    throw new Error(
+      `${String(err)}; last /readyz: ${readyz.slice(0, 500)}; npm start printed:\n${output().slice(-4000)}`,
+    );
+  }
   return { npm, url, dataDir, output };
 }
 
