@@ -98,13 +98,7 @@ export async function rebuildMissing(
   deps.log.warn('rebuilding product state from PostgreSQL', { product_ids: closed.map((c) => c.product.id) });
   // From here the products stay closed (503) until finished; giving up leaves them closed (no
   // marker) and frees the locks, so the next release run tries again.
-  const fenced = !(await waitForFence(Math.max(...closed.map((c) => c.closed_ms)), opts));
-  if (!fenced)
-    await resendOutboxes(
-      deps,
-      closed.map((c) => c.product.id),
-    );
-  const backlog = fenced ? null : await waitForDrain(deps.backlog, opts);
+  const backlog = await fenceAndDrain(deps, closed, opts);
   for (const c of closed) {
     results.push({
       product_id: c.product.id,
@@ -114,26 +108,50 @@ export async function rebuildMissing(
   return results;
 }
 
+/**
+ * Waits out the time fence, re-sends the closed products' outboxes, then waits for the queue to
+ * drain; the backlog it read, or null when the fence is beyond this run's drain budget.
+ */
+async function fenceAndDrain(
+  deps: RebuildDeps,
+  closed: { product: Product; closed_ms: number }[],
+  opts: RebuildOpts,
+): Promise<Backlog | null> {
+  if (!(await waitForFence(Math.max(...closed.map((c) => c.closed_ms)), opts))) return null;
+  await resendOutboxes(
+    deps,
+    closed.map((c) => c.product.id),
+  );
+  return waitForDrain(deps.backlog, opts);
+}
+
+type Backlog = { queue: number; dlq: number };
+
 /** Finishes a rebuild if the fence passed (backlog read) and nothing is on its way; else gives up. */
 async function attempt(
   deps: RebuildDeps,
   product: Product,
   token: string,
-  backlog: { queue: number; dlq: number } | null,
+  backlog: Backlog | null,
   opts: RebuildOpts,
 ): Promise<RebuildOutcome> {
-  const outcome: RebuildOutcome =
-    backlog === null
-      ? 'fenced'
-      : backlog.dlq > 0
-        ? 'dlq_not_empty'
-        : backlog.queue > 0
-          ? 'queue_not_drained'
-          : !(await outboxDrained(deps, product.id, opts))
-            ? 'outbox_not_drained'
-            : await finish(deps, product, token);
+  const outcome = (await notYet(deps, product.id, backlog, opts)) ?? (await finish(deps, product, token));
   if (outcome !== 'rebuilt') await deps.inventory.abandonRebuild(product.id, token);
   return outcome;
+}
+
+/** Why this product cannot be counted yet, or null when everything it sold is in PostgreSQL. */
+async function notYet(
+  deps: RebuildDeps,
+  product_id: number,
+  backlog: Backlog | null,
+  opts: RebuildOpts,
+): Promise<RebuildOutcome | null> {
+  if (backlog === null) return 'fenced';
+  if (backlog.dlq > 0) return 'dlq_not_empty';
+  if (backlog.queue > 0) return 'queue_not_drained';
+  if (!(await outboxDrained(deps, product_id, opts))) return 'outbox_not_drained';
+  return null;
 }
 
 /**
@@ -345,10 +363,7 @@ async function finish(deps: RebuildDeps, product: Product, token: string): Promi
   return 'rebuilt';
 }
 
-async function waitForDrain(
-  backlog: QueueBacklog,
-  opts: RebuildOpts,
-): Promise<{ queue: number; dlq: number }> {
+async function waitForDrain(backlog: QueueBacklog, opts: RebuildOpts): Promise<Backlog> {
   const deadline = Date.now() + opts.drain_wait_ms;
   let quiet = 0;
   for (;;) {
