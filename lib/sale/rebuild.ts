@@ -110,7 +110,9 @@ export async function rebuildMissing(
 
 /**
  * Waits out the time fence, re-sends the closed products' outboxes, then waits for the queue to
- * drain; the backlog it read, or null when the fence is beyond this run's drain budget.
+ * drain; the backlog it read, or null when the fence is beyond this run's drain budget. The drain
+ * and every product's outbox wait share one budget (`drain_wait_ms` from the end of the fence), so
+ * a run stays within its function's timeout however many products it rebuilds.
  */
 async function fenceAndDrain(
   deps: RebuildDeps,
@@ -118,14 +120,15 @@ async function fenceAndDrain(
   opts: RebuildOpts,
 ): Promise<Backlog | null> {
   if (!(await waitForFence(Math.max(...closed.map((c) => c.closed_ms)), opts))) return null;
+  const deadline_ms = Date.now() + opts.drain_wait_ms;
   await resendOutboxes(
     deps,
     closed.map((c) => c.product.id),
   );
-  return waitForDrain(deps.backlog, opts);
+  return { ...(await waitForDrain(deps.backlog, deadline_ms, opts.poll_ms)), deadline_ms };
 }
 
-type Backlog = { queue: number; dlq: number };
+type Backlog = { queue: number; dlq: number; deadline_ms: number };
 
 /** Finishes a rebuild if the fence passed (backlog read) and nothing is on its way; else gives up. */
 async function attempt(
@@ -150,7 +153,8 @@ async function notYet(
   if (backlog === null) return 'fenced';
   if (backlog.dlq > 0) return 'dlq_not_empty';
   if (backlog.queue > 0) return 'queue_not_drained';
-  if (!(await outboxDrained(deps, product_id, opts))) return 'outbox_not_drained';
+  if (!(await outboxDrained(deps, product_id, backlog.deadline_ms, opts.poll_ms)))
+    return 'outbox_not_drained';
   return null;
 }
 
@@ -184,12 +188,16 @@ async function resendOutboxes(deps: RebuildDeps, product_ids: number[]): Promise
  * after the snapshot, it would be a straggler, reconciled against units sold since the reopening
  * (review 40). rebuild.lua still refuses a non-empty outbox: this only avoids needing it.
  */
-async function outboxDrained(deps: RebuildDeps, product_id: number, opts: RebuildOpts): Promise<boolean> {
-  const deadline = Date.now() + opts.drain_wait_ms;
+async function outboxDrained(
+  deps: RebuildDeps,
+  product_id: number,
+  deadline_ms: number,
+  poll_ms: number,
+): Promise<boolean> {
   for (;;) {
     if ((await deps.inventory.staleOutbox([product_id], 0, 1)).length === 0) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, opts.poll_ms));
+    if (Date.now() > deadline_ms) return false;
+    await new Promise((r) => setTimeout(r, poll_ms));
   }
 }
 
@@ -363,15 +371,18 @@ async function finish(deps: RebuildDeps, product: Product, token: string): Promi
   return 'rebuilt';
 }
 
-async function waitForDrain(backlog: QueueBacklog, opts: RebuildOpts): Promise<Backlog> {
-  const deadline = Date.now() + opts.drain_wait_ms;
+async function waitForDrain(
+  backlog: QueueBacklog,
+  deadline_ms: number,
+  poll_ms: number,
+): Promise<{ queue: number; dlq: number }> {
   let quiet = 0;
   for (;;) {
     const d = await backlog.depth();
     if (d.dlq > 0) return d;
     // Two empty readings in a row: the queue's counters are approximate.
     quiet = d.queue === 0 ? quiet + 1 : 0;
-    if (quiet >= 2 || Date.now() > deadline) return d;
-    await new Promise((r) => setTimeout(r, opts.poll_ms));
+    if (quiet >= 2 || Date.now() > deadline_ms) return d;
+    await new Promise((r) => setTimeout(r, poll_ms));
   }
 }
