@@ -51,8 +51,12 @@ describe('GET /', () => {
         expect(page.url()).toBe(`${baseUrl()}/?product_id=${product.id}`);
         expect(await row.locator('rect[data-part="available"]').count()).toBe(1);
         expect(await row.locator('rect[data-part="paid"]').count()).toBe(0);
-        await expect.poll(() => row.locator('.sku-text').textContent()).toContain('31/40 left');
-        await expect.poll(() => page.locator('#status').textContent()).toMatch(/^(OK|DRIFT)$/);
+        await expect
+          .poll(() => row.locator('.sku-text').textContent(), { timeout: 10_000 })
+          .toContain('31/40 left');
+        await expect
+          .poll(() => page.locator('#status').textContent(), { timeout: 10_000 })
+          .toMatch(/^(OK|DRIFT)$/);
         // Sparklines fill as polls arrive.
         await expect.poll(() => page.locator('#rate-spark polyline').count(), { timeout: 5000 }).toBe(1);
         await page.waitForTimeout(3000);
@@ -74,7 +78,9 @@ describe('GET /', () => {
         expect(await page.locator('#dash').isHidden()).toBe(true);
         await page.fill('#token', buyer);
         await page.click('#login button[type="submit"]');
-        await expect.poll(() => page.locator('#login-msg').textContent()).toContain('not an admin token');
+        await expect
+          .poll(() => page.locator('#login-msg').textContent(), { timeout: 10_000 })
+          .toContain('not an admin token');
         await page.fill('#token', await adminToken());
         await page.click('#login button[type="submit"]');
         await page.locator('body[data-ready="true"]').waitFor({ timeout: 15_000 });

@@ -107,7 +107,7 @@ describe.skipIf(!hasChromium)('storefront in a real browser', { timeout: 90_000 
       await expect.poll(() => pageStatus(page), { timeout: 30_000 }).toBe('reserved');
       const order_id = (await page.locator('#order-id').textContent())!;
       expect(await apiOrder(order_id)).toMatchObject({ status: 'reserved', qty: 2, amount_cents: 5000 });
-      await expect.poll(() => pageAvailable(page)).toBe(8);
+      await expect.poll(() => pageAvailable(page), { timeout: 10_000 }).toBe(8);
       expect(await apiAvailable(product.id)).toBe(8);
       expect(await page.locator('#order-expiry').textContent()).toMatch(/^in \d+m \d+s$/);
       await page.screenshot({ path: join(SHOTS, 'shop-desktop.png'), fullPage: true });
@@ -137,7 +137,7 @@ describe.skipIf(!hasChromium)('storefront in a real browser', { timeout: 90_000 
         return (await apiOrder(order_id)).status === 'expired';
       });
       await expect.poll(() => pageStatus(page), { timeout: 10_000 }).toBe('expired');
-      await expect.poll(() => pageAvailable(page)).toBe(4);
+      await expect.poll(() => pageAvailable(page), { timeout: 10_000 }).toBe(4);
       expect(await apiAvailable(product.id)).toBe(4);
       expect(errors).toEqual([]);
     });
@@ -149,7 +149,11 @@ describe.skipIf(!hasChromium)('storefront in a real browser', { timeout: 90_000 
       await openShop(page, product.id);
       await page.fill('#qty', '3');
       await page.click('#buy-btn');
-      await expect.poll(() => page.locator('#buy-msg').textContent()).toContain('Limit reached');
+      // An order request: room for a 503 + Retry-After round under load, as above (the default 1 s
+      // poll failed a CI rehearsal with the page still waiting for its answer).
+      await expect
+        .poll(() => page.locator('#buy-msg').textContent(), { timeout: 30_000 })
+        .toContain('Limit reached');
       await page.fill('#qty', '1');
       await page.click('#buy-btn');
       await expect.poll(() => pageStatus(page), { timeout: 10_000 }).toBe('reserved');
@@ -168,7 +172,9 @@ describe.skipIf(!hasChromium)('storefront in a real browser', { timeout: 90_000 
       await openShop(page, other.id);
       await page.fill('#qty', '3');
       await page.click('#buy-btn');
-      await expect.poll(() => page.locator('#buy-msg').textContent()).toBe('Only 2 left — choose fewer.');
+      await expect
+        .poll(() => page.locator('#buy-msg').textContent(), { timeout: 30_000 })
+        .toBe('Only 2 left — choose fewer.');
     });
   });
 
