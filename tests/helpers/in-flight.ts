@@ -25,17 +25,25 @@ export async function pendingAdjustment(product_id: number, delta: number): Prom
 }
 
 /** A realistic accepted order: reserved in the real inventory, never sent to the queue. */
-export async function reservedUnsent(product_id: number, qty = 1): Promise<AcceptedOrder> {
+export async function reservedUnsent(
+  product_id: number,
+  qty = 1,
+  customer_id = `c-${randomUUID()}`,
+): Promise<AcceptedOrder> {
   const r = await inventory().reserve({
     order_id: newOrderId(product_id),
     product_id,
-    customer_id: `c-${randomUUID()}`,
+    customer_id,
     qty,
     idempotency_key: null,
   });
   if (r.kind !== 'reserved') throw new Error(`reserve failed: ${r.kind}`);
   return r.accepted;
 }
+
+/** An accepted order PostgreSQL refuses (a NUL in its customer id): persisting it quarantines it. */
+export const reservedQuarantinable = (product_id: number): Promise<AcceptedOrder> =>
+  reservedUnsent(product_id, 1, 'bad\u0000customer');
 
 /** The real persistOrders handler, invoked in-process with an SQS event. */
 export const persistInProcess = (event: SQSEvent) =>

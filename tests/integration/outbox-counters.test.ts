@@ -22,7 +22,7 @@ import { saleStats } from '../../lib/sale/stats';
 import { newProduct } from '../helpers/api';
 import { fileBackends } from '../helpers/backends';
 import { releaseRun, runWithRebuild, waitUntil } from '../helpers/domain';
-import { persistedOrder, reservedUnsent } from '../helpers/in-flight';
+import { persistedOrder, reservedQuarantinable, reservedUnsent } from '../helpers/in-flight';
 
 const { sql, prefix } = fileBackends();
 
@@ -116,17 +116,10 @@ describe('the outbox counters follow every path in and out of the outbox', () =>
 
     // PostgreSQL refuses this one (a NUL in its customer id): quarantined, units back, out of the
     // outbox, and never counted as acked (it is not in the orders table).
-    const bad = await inventory().reserve({
-      order_id: newOrderId(product.id),
-      product_id: product.id,
-      customer_id: 'bad\u0000customer',
-      qty: 1,
-      idempotency_key: null,
-    });
-    if (bad.kind !== 'reserved') throw new Error(`reserve failed: ${bad.kind}`);
+    const bad = await reservedQuarantinable(product.id);
     await expectCountersExact(product.id);
-    const r = await persistAccepted(settleDeps(), [bad.accepted]);
-    expect(r.quarantined).toEqual([bad.accepted.order_id]);
+    const r = await persistAccepted(settleDeps(), [bad]);
+    expect(r.quarantined).toEqual([bad.order_id]);
     expect(await expectCountersExact(product.id)).toMatchObject({
       in_flight: 0,
       acked_units: 3,

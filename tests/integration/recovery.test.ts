@@ -29,7 +29,13 @@ import type { AcceptedOrder, Order } from '../../lib/sale/types';
 import { adminToken, audit, buyerToken, call, drained, newProduct, reserve } from '../helpers/api';
 import { fileBackends } from '../helpers/backends';
 import { releaseRun, runWithRebuild, waitUntil } from '../helpers/domain';
-import { pendingAdjustment, persistedOrder, reservedUnsent, startPersistTrigger } from '../helpers/in-flight';
+import {
+  pendingAdjustment,
+  persistedOrder,
+  reservedQuarantinable,
+  reservedUnsent,
+  startPersistTrigger,
+} from '../helpers/in-flight';
 import { clearOfScheduledRun } from '../helpers/schedule';
 import { sendWebhook } from '../helpers/webhook';
 
@@ -1026,25 +1032,16 @@ describe('a quarantined order across a rebuild', () => {
   it('a copy of its message delivered after the rebuild gives back nothing (before, units the rebuild never counted as held: available above stock)', async () => {
     const product = await newProduct({ stock_total: 5 });
     // PostgreSQL refuses this order (a NUL in its customer id): quarantined, its unit back on sale.
-    const bad = await inventory().reserve({
-      order_id: newOrderId(product.id),
-      product_id: product.id,
-      customer_id: 'bad\u0000customer',
-      qty: 1,
-      idempotency_key: null,
-    });
-    if (bad.kind !== 'reserved') throw new Error(`reserve failed: ${bad.kind}`);
-    expect((await persistAccepted(settleDeps(), [bad.accepted])).quarantined).toEqual([
-      bad.accepted.order_id,
-    ]);
+    const bad = await reservedQuarantinable(product.id);
+    expect((await persistAccepted(settleDeps(), [bad])).quarantined).toEqual([bad.order_id]);
     await persistedOrder(product.id, 1);
     await lose(product.id, []);
     await rebuilt(product.id);
     expect(await audit(product.id)).toMatchObject({ available: 4, reserved: 1, drift: 0, ok: true });
 
     // SQS delivers at least once: a copy of the quarantined order's message, after the rebuild.
-    const again = await persistAccepted(settleDeps(), [bad.accepted]);
-    expect(again.quarantined).toEqual([bad.accepted.order_id]);
+    const again = await persistAccepted(settleDeps(), [bad]);
+    expect(again.quarantined).toEqual([bad.order_id]);
     expect(await audit(product.id), 'before: available 5 with 1 unit held').toMatchObject({
       available: 4,
       reserved: 1,
