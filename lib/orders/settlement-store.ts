@@ -78,6 +78,17 @@ async function transition(
 }
 
 /**
+ * The reserved order `o` has a success stored pending: it arrived while the order was still on its
+ * way to PostgreSQL (so, by API.md's table, for a `reserved` order: it makes it `paid`), and is not
+ * applied yet (persistOrders applies it right after its commit, the release run's stranded step
+ * otherwise). Expiry leaves such an order alone: expiring it first would give its units away and
+ * judge the payment as a late one (refund_required when the units are gone).
+ */
+const paymentWaiting = (sql: Sql) => sql`EXISTS (
+  SELECT 1 FROM payment_events e
+  WHERE e.order_id = o.order_id AND e.status = 'pending' AND e.type = 'payment.succeeded')`;
+
+/**
  * One statement: the orders of the batch still reserved are locked in id order (two overlapping
  * batches never deadlock; a row changed meanwhile is re-checked by PostgreSQL and skipped if no
  * longer reserved), expired, and get their order_events row and release marker.
@@ -91,8 +102,9 @@ async function expireReserved(
   if (order_ids.length === 0) return [];
   const rows = await sql<(ReleaseTicket & { product_id: string })[]>`
     WITH target AS (
-      SELECT order_id FROM orders WHERE order_id = ANY(${order_ids}::uuid[]) AND status = 'reserved'
-      ORDER BY order_id FOR UPDATE),
+      SELECT o.order_id FROM orders o WHERE o.order_id = ANY(${order_ids}::uuid[]) AND o.status = 'reserved'
+        AND NOT ${paymentWaiting(sql)}
+      ORDER BY o.order_id FOR UPDATE OF o),
     moved AS (
       UPDATE orders o SET status = 'expired', closed_at = now() FROM target t
       WHERE o.order_id = t.order_id
@@ -157,9 +169,9 @@ export function pgSettlementStore(sql: Sql, hooks: SettlementHooks = {}): Settle
     },
     async overdueReservations(limit, scope = null) {
       const rows = await sql<{ order_id: string }[]>`
-        SELECT order_id FROM orders WHERE status = 'reserved' AND expires_at < now()
-          ${scopeFilter(sql, 'product_id', scope)}
-        ORDER BY expires_at LIMIT ${limit}`;
+        SELECT o.order_id FROM orders o WHERE o.status = 'reserved' AND o.expires_at < now()
+          AND NOT ${paymentWaiting(sql)} ${scopeFilter(sql, 'o.product_id', scope)}
+        ORDER BY o.expires_at LIMIT ${limit}`;
       return rows.map((r) => r.order_id);
     },
     expireReserved: (order_ids, actor, reason) => expireReserved(sql, order_ids, actor, reason),

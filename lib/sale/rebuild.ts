@@ -34,7 +34,7 @@ export interface RebuildDeps {
    * Expires overdue reservations and closes orders sold beyond stock after a rollback (their
    * releases are counted by the rebuild)
    */
-  settlement: OrderLocks & Pick<SettlementQueries, 'overdueReservations' | 'pendingPayments'> & BulkExpiry;
+  settlement: OrderLocks & Pick<SettlementQueries, 'overdueReservations'> & BulkExpiry;
   /** re-sends what a closed product's outbox holds, so the drain below waits for it */
   queue: OrderQueue;
   backlog: QueueBacklog;
@@ -323,25 +323,13 @@ const DUPLICATE_ROUNDS_MAX = 3;
  */
 async function expireOverdueOf(deps: RebuildDeps, product_id: number): Promise<void> {
   for (let round = 0; round < EXPIRY_ROUNDS_MAX; round++) {
+    // Orders with a successful payment waiting for them are left out by the store (stranded by a
+    // crash; the run applies it after the rebuild). Expired here, the unit freed would absorb the
+    // oversell and the payment then find none to retake: refunded, where it ends paid.
     const due = await deps.settlement.overdueReservations(EXPIRY_BATCH_MAX, [product_id]);
-    const expirable = await withoutWaitingSuccess(deps, due);
-    if (expirable.length) {
-      await deps.settlement.expireReserved(expirable, 'system:rebuild', 'reservation expired unpaid');
-    }
+    if (due.length) await deps.settlement.expireReserved(due, 'system:rebuild', 'reservation expired unpaid');
     if (due.length < EXPIRY_BATCH_MAX) return;
   }
-}
-
-/**
- * Leaves out orders with a successful payment waiting for them (stranded by a crash; the run applies
- * it after the rebuild). Expired here, the unit freed would absorb the oversell and the payment then
- * find none to retake: refunded, while the run's own expiry and retake would have ended it paid.
- */
-async function withoutWaitingSuccess(deps: RebuildDeps, order_ids: string[]): Promise<string[]> {
-  if (order_ids.length === 0) return [];
-  const waiting = await deps.settlement.pendingPayments(order_ids);
-  const paying = new Set(waiting.filter((e) => e.type === 'payment.succeeded').map((e) => e.order_id));
-  return order_ids.filter((id) => !paying.has(id));
 }
 
 /** Bounds one rebuild's expiry; overdue orders past it are expired by the release run. */

@@ -78,7 +78,10 @@ export interface SettlementQueries {
   strandedPaymentOrders(limit: number, scope?: ProductScope): Promise<string[]>;
   /** Pending events never matched by an order within `hours` become orphaned; returns how many. */
   orphanStalePayments(hours: number): Promise<number>;
-  /** Reserved orders past their expiry, oldest first (overlapping runs may see the same ones). */
+  /**
+   * Reserved orders past their expiry, oldest first (overlapping runs may see the same ones); not
+   * those with a successful payment stored pending (it is applied instead, making them paid).
+   */
   overdueReservations(limit: number, scope?: ProductScope): Promise<string[]>;
 }
 
@@ -87,7 +90,8 @@ export interface BulkExpiry {
   /**
    * Every order of `order_ids` still `reserved` becomes `expired` (with its order_events row and
    * its release marker), in one statement; returns the released units of those it moved. An order
-   * that left `reserved` meanwhile (a payment, a cancel, another run) is left alone.
+   * that left `reserved` meanwhile (a payment, a cancel, another run) is left alone, and so is one
+   * with a successful payment stored pending (its payment is applied instead).
    */
   expireReserved(order_ids: string[], actor: string, reason: string): Promise<ReleaseTicket[]>;
 }

@@ -175,6 +175,30 @@ describe('races', () => {
     expect(row!['status']).toBe('paid');
   });
 
+  it('a success received before its order expired, still pending when the row is written, is never pre-empted by expiry', async () => {
+    // The backlog case: paid while the order was still in the outbox (stored pending, on time), the
+    // order reaches PostgreSQL only after its expires_at, and the release run expires it between
+    // persistOrders' commit and its applying of the waiting payment. Expiring it gives the units
+    // away: the rival takes them, and the on-time payment ends refund_required.
+    const product = await newProduct({ stock_total: 1 });
+    const order = await reserveUnsent(`ontime-${randomUUID()}`, product.id, 1);
+    expect((await handlePayment(settleDeps(), success(order))).result).toBe('pending');
+    const expires_ms = Date.now() + 50; // after the payment was received
+    await new Promise((r) => setTimeout(r, 200));
+    const accepted = { ...acceptedFromOrder(order), expires_ms };
+    await insertAccepted(db(), [accepted]); // persistOrders' commit...
+    await expireOverdue(settleDeps(), 100, [product.id]); // ...the release run in between...
+    const rival = await reserveUnsent(`rival-${randomUUID()}`, product.id, 1).catch(() => null);
+    await persistAccepted(settleDeps(), [accepted]); // ...and the rest of persistOrders
+    const [row] = await sql`SELECT status FROM orders WHERE order_id = ${order.order_id}`;
+    expect(row!['status']).toBe('paid');
+    const moves =
+      await sql`SELECT to_status FROM order_events WHERE order_id = ${order.order_id} ORDER BY id`;
+    expect(moves.map((m) => m['to_status'])).toEqual(['reserved', 'paid']);
+    expect(rival).toBeNull(); // sold out: the paid order kept its unit
+    expect(await audit(product.id)).toMatchObject({ paid: 1, reserved: 0, available: 0, ok: true });
+  });
+
   it('a release committed in PostgreSQL but not applied in Redis is finished by the release run', async () => {
     const product = await newProduct({ stock_total: 2 });
     const order = await overdueOrder(product, `crash-${randomUUID()}`, 2);

@@ -115,7 +115,9 @@ export class SettleWorld {
     orphanStalePayments: async () => 0,
     overdueReservations: async () => {
       await this.pause();
-      return [...this.state.orders.values()].filter((o) => o.status === 'reserved').map((o) => o.order_id);
+      return [...this.state.orders.values()]
+        .filter((o) => o.status === 'reserved' && !this.paymentWaiting(o.order_id))
+        .map((o) => o.order_id);
     },
     expireReserved: async (order_ids, actor, reason) => {
       await this.pause();
@@ -123,6 +125,7 @@ export class SettleWorld {
       for (const order_id of [...order_ids].sort()) {
         await this.pause();
         await this.locked(order_id, async () => {
+          if (this.paymentWaiting(order_id)) return; // as the store's statement: a success waits for it
           const t = await this.lockedOrder(order_id).transition(['reserved'], 'expired', actor, reason);
           if (!t) return;
           const ticket = ticketOf(t.order);
@@ -133,6 +136,13 @@ export class SettleWorld {
       return moved;
     },
   };
+
+  /** A successful payment stored pending for this order (the store's expiry leaves it alone). */
+  private paymentWaiting(order_id: string): boolean {
+    return [...this.state.events.values()].some(
+      (e) => e.status === 'pending' && e.event.order_id === order_id && e.event.type === 'payment.succeeded',
+    );
+  }
 
   private lockedOrder(order_id: string): LockedOrder {
     const s = () => this.state;
