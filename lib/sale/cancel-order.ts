@@ -3,8 +3,8 @@
 // `reserved` has exactly one winner; only the winner gives units back.
 
 import { productIdOf } from './order-id';
-import { decideCancel } from './order-rules';
-import { transitionOrder } from './order-transition';
+import { decideCancel, decideFlaggedCancel } from './order-rules';
+import { transitionLocked, transitionOrder } from './order-transition';
 import type { OrderLocks, OrderStore, OutboxInventory, ReleaseTicket, SettlingInventory } from './ports';
 import { type ReleaseDeps, releaseNow } from './release-units';
 import { type Order, orderFromAccepted } from './types';
@@ -70,21 +70,34 @@ async function cancelStored(
   return { kind: 'cancelled', order: t.order };
 }
 
-/** Cancels asked for while the orders were still in the outbox, applied once they are persisted. */
+/**
+ * Cancels asked for while the orders were still in the outbox, applied once they are persisted (by
+ * persistOrders right after its ack, again on a duplicate delivery: the decision is idempotent).
+ * Each under the order's lock, decided on the order as the lock shows it: a payment or an expiry
+ * that reached the row between persistOrders' commit and this call does not make the cancel vanish
+ * (decideFlaggedCancel).
+ */
 export async function applyFlaggedCancels(
   deps: Omit<CancelDeps, 'orders'>,
   order_ids: string[],
 ): Promise<number> {
   const releases: ReleaseTicket[] = [];
   for (const order_id of order_ids) {
-    const t = await transitionOrder(
-      deps.settlement,
-      order_id,
-      ['reserved'],
-      'cancelled',
-      'customer',
-      'cancel requested before the order was persisted',
-    );
+    const t = await deps.settlement.withOrderLocked(order_id, async (order) => {
+      const current = await order.load();
+      if (!current) return null;
+      const d = decideFlaggedCancel(current, current.status === 'paid' && (await order.releaseApplied()));
+      if (d.kind === 'ignore') {
+        if (current.status === 'paid') {
+          deps.log.error('a cancel accepted before persistence could not be applied', {
+            order_id,
+            why: d.reason,
+          });
+        }
+        return null;
+      }
+      return transitionLocked(order, [current.status], d.to, `customer:${current.customer_id}`, d.reason);
+    });
     if (t?.release) releases.push(t.release);
   }
   await releaseNow(deps, releases);

@@ -95,6 +95,36 @@ export function decideCancel(order: Order): CancelDecision {
   return order.status === 'reserved' ? { kind: 'cancel' } : { kind: 'refuse', status: order.status };
 }
 
+export type FlaggedCancelDecision =
+  | { kind: 'transition'; to: OrderStatus; reason: string }
+  | { kind: 'ignore'; reason: string };
+
+/**
+ * A cancel the owner asked for while the order was still on its way to PostgreSQL (answered `202`,
+ * cancel_pending), applied once the order is persisted. It was asked for before the row could be
+ * seen, so whatever reached the row in between came after it and the customer's decision stands, as
+ * for a payment on a cancelled order: `reserved` is cancelled; `paid` (a success that found the row
+ * first) becomes `refund_required`; `expired` becomes `cancelled` (its units are already back, and a
+ * late success then ends refund_required instead of taking units again). `released_before` is
+ * PostgreSQL's record of a release already applied for this order: a paid order with one was paid
+ * by a late success that took its units again, and is left paid (its second release could not be
+ * told apart from the first in Redis); the caller says so in the log.
+ */
+export function decideFlaggedCancel(order: Order, released_before: boolean): FlaggedCancelDecision {
+  const reason = 'cancel requested before the order was persisted';
+  switch (order.status) {
+    case 'reserved':
+    case 'expired':
+      return { kind: 'transition', to: 'cancelled', reason };
+    case 'paid':
+      return released_before
+        ? { kind: 'ignore', reason: 'paid by a late success that took its units again' }
+        : { kind: 'transition', to: 'refund_required', reason: `${reason}; the payment came after it` };
+    default:
+      return { kind: 'ignore', reason: `order is ${order.status}` };
+  }
+}
+
 export type PaymentResult =
   | { result: 'applied'; status: OrderStatus }
   | { result: 'duplicate' }

@@ -199,6 +199,55 @@ describe('races', () => {
     expect(await audit(product.id)).toMatchObject({ paid: 1, reserved: 0, available: 0, ok: true });
   });
 
+  it('a cancel accepted before persistence stands when a success lands between the insert and the cancel being applied', async () => {
+    // cancel -> 202 cancel_pending; persistOrders commits the row; the success webhook finds it
+    // `reserved` before persistOrders acks and applies the flagged cancel. The customer's cancel must
+    // stand (as when both arrive before persistence): refund_required, units back once, recorded.
+    const product = await newProduct({ stock_total: 2 });
+    const customer = `flagged-${randomUUID()}`;
+    const order = await reserveUnsent(customer, product.id, 1);
+    const cancel = await cancelOrder(settleDeps(), order.order_id, { customer_id: customer, admin: false });
+    expect(cancel.kind).toBe('pending');
+    const accepted = acceptedFromOrder(order);
+    await insertAccepted(db(), [accepted]); // persistOrders' commit...
+    expect((await handlePayment(settleDeps(), success(order))).result).toBe('applied'); // ...the webhook...
+    await persistAccepted(settleDeps(), [accepted]); // ...then its ack and the flagged cancel
+    const [row] = await sql`SELECT status FROM orders WHERE order_id = ${order.order_id}`;
+    expect(row!['status']).toBe('refund_required');
+    const moves =
+      await sql`SELECT to_status, reason FROM order_events WHERE order_id = ${order.order_id} ORDER BY id`;
+    expect(moves.map((m) => m['to_status'])).toEqual(['reserved', 'paid', 'refund_required']);
+    expect(moves[2]!['reason']).toMatch(/cancel/);
+    await persistAccepted(settleDeps(), [accepted]); // a duplicate delivery changes nothing
+    await releaseRun();
+    expect(await releases(order.order_id)).toBe(1);
+    expect(await audit(product.id)).toMatchObject({ available: 2, reserved: 0, paid: 0, ok: true });
+  });
+
+  it('a cancel accepted before persistence stands when the order expires between the insert and the cancel being applied', async () => {
+    // The same window, met by the release run: the order was persisted already overdue and expired
+    // before the flagged cancel was applied. A late success must then find it cancelled
+    // (refund_required), not take the units again for an order its customer cancelled.
+    const product = await newProduct({ stock_total: 2 });
+    const customer = `flagged-exp-${randomUUID()}`;
+    const order = await reserveUnsent(customer, product.id, 1);
+    const cancel = await cancelOrder(settleDeps(), order.order_id, { customer_id: customer, admin: false });
+    expect(cancel.kind).toBe('pending');
+    const accepted = { ...acceptedFromOrder(order), expires_ms: Date.now() - 1000 };
+    await insertAccepted(db(), [accepted]); // persistOrders' commit...
+    expect(await expireOverdue(settleDeps(), 100, [product.id])).toBe(1); // ...the release run...
+    await persistAccepted(settleDeps(), [accepted]); // ...then its ack and the flagged cancel
+    expect(await handlePayment(settleDeps(), success(order))).toMatchObject({
+      result: 'applied',
+      status: 'refund_required',
+    });
+    const moves =
+      await sql`SELECT to_status FROM order_events WHERE order_id = ${order.order_id} ORDER BY id`;
+    expect(moves.map((m) => m['to_status'])).toEqual(['reserved', 'expired', 'cancelled', 'refund_required']);
+    expect(await releases(order.order_id)).toBe(1);
+    expect(await audit(product.id)).toMatchObject({ available: 2, reserved: 0, paid: 0, ok: true });
+  });
+
   it('a release committed in PostgreSQL but not applied in Redis is finished by the release run', async () => {
     const product = await newProduct({ stock_total: 2 });
     const order = await overdueOrder(product, `crash-${randomUUID()}`, 2);
