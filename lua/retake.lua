@@ -7,6 +7,10 @@ with Redis's data (or pruned), but stock_releases.released_at says the units wer
 KEYS[1] sale: hash ({p:ID}:sale)
 KEYS[2] customers: hash ({p:ID}:customers)
 KEYS[3] released: hash ({p:ID}:released)  order id -> "released" | "held" | "retaken"
+KEYS[4] retaking: zset ({p:ID}:retaking)  order id -> Redis time (ms) of a retake that wrote here
+        ("held" or "retaken") whose PostgreSQL commit nobody has confirmed yet: the caller runs
+        this inside its unit of work, and if that never commits (a crash, a failed commit, no retry
+        from the provider), the release run finds the entry and gives the units back (undo-retake.lua)
 
 ARGV[1] order_id
 ARGV[2] qty
@@ -35,11 +39,19 @@ if not state and ARGV[4] == '1' then
   redis.call('HDEL', KEYS[1], 'complete')
   return 'forgotten'
 end
+local function unconfirmed()
+  local t = redis.call('TIME')
+  redis.call('ZADD', KEYS[4], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), ARGV[1])
+end
 if not state then
   redis.call('HSET', KEYS[3], ARGV[1], 'held')
+  unconfirmed()
   return 'held'
 end
-if state ~= 'released' then return 'held' end
+if state ~= 'released' then
+  unconfirmed()
+  return 'held'
+end
 local qty = tonumber(ARGV[2])
 local available = tonumber(redis.call('HGET', KEYS[1], 'available') or '0')
 if available < qty then return 'insufficient' end
@@ -49,4 +61,5 @@ if limit >= 0 and held + qty > limit then return 'over_limit' end
 redis.call('HINCRBY', KEYS[1], 'available', -qty)
 redis.call('HINCRBY', KEYS[2], ARGV[3], qty)
 redis.call('HSET', KEYS[3], ARGV[1], 'retaken')
+unconfirmed()
 return 'retaken'

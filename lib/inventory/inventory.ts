@@ -172,9 +172,36 @@ export function redisInventory(
     async retake(t, released_in_pg) {
       const k = keysOf(t.product_id);
       return redis.lua.retake({
-        keys: releaseKeys(k),
+        keys: { ...releaseKeys(k), retaking: k.retaking },
         args: { ...orderArgs(t), released_in_pg: released_in_pg ? '1' : '0' },
       });
+    },
+
+    async unconfirmedRetakes(product_ids, older_than_ms, limit) {
+      const found: { order_id: string; product_id: number }[] = [];
+      for (const product_id of product_ids) {
+        if (found.length >= limit) break;
+        const ids = await redis.zrangebyscore(
+          keysOf(product_id).retaking,
+          '-inf',
+          Date.now() - older_than_ms,
+          'LIMIT',
+          0,
+          limit - found.length,
+        );
+        for (const order_id of ids) found.push({ order_id, product_id });
+      }
+      return found;
+    },
+
+    async undoRetake(t) {
+      const k = keysOf(t.product_id);
+      return redis.lua.undoRetake({ keys: { ...releaseKeys(k), retaking: k.retaking }, args: orderArgs(t) });
+    },
+
+    async forgetRetake(product_id, order_id) {
+      // One key: ZREM is atomic on its own, no script needed.
+      await redis.zrem(keysOf(product_id).retaking, order_id);
     },
 
     async forgetReleases(product_id, order_ids) {

@@ -11,6 +11,8 @@ export interface ProductKeys {
   outbox: string;
   /** hash: order id -> released / held / retaken (makes release and late-payment retake idempotent) */
   released: string;
+  /** zset: order id -> ms; late-payment retakes whose PostgreSQL commit is not confirmed yet */
+  retaking: string;
   /** hash: order id -> generation; stragglers whose units were taken after a rebuild (reconcile.lua) */
   reconciled: string;
   /** string: the token of the one process rebuilding this product's state */
@@ -30,6 +32,7 @@ export function productKeys(prefix: string, product_id: number): ProductKeys {
     customers: `${tag}:customers`,
     outbox: `${tag}:outbox`,
     released: `${tag}:released`,
+    retaking: `${tag}:retaking`,
     reconciled: `${tag}:reconciled`,
     rebuildLock: `${tag}:rebuild-lock`,
     adjusted: `${tag}:adjusted`,

@@ -79,9 +79,15 @@ export const SCRIPTS = {
   }),
   retake: script({
     file: 'retake.lua',
-    keys: ['sale', 'customers', 'released'],
+    keys: ['sale', 'customers', 'released', 'retaking'],
     args: [...ORDER_ARGS, 'released_in_pg'],
     reply: z.enum(['held', 'retaken', 'insufficient', 'over_limit', 'unavailable', 'forgotten']),
+  }),
+  undoRetake: script({
+    file: 'undo-retake.lua',
+    keys: ['sale', 'customers', 'released', 'retaking'],
+    args: ORDER_ARGS,
+    reply: z.enum(['undone', 'nothing', 'unavailable']),
   }),
   loadProduct: script({
     file: 'load-product.lua',

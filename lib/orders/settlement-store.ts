@@ -145,6 +145,17 @@ export function pgSettlementStore(sql: Sql, hooks: SettlementHooks = {}): Settle
         return result;
       }) as Promise<T>;
     },
+    async tryWithOrderLocked<T>(order_id: string, work: (order: LockedOrder) => Promise<T>) {
+      const r = (await sql.begin(async (tx) => {
+        const [got] = await tx<{ locked: boolean }[]>`
+          SELECT pg_try_advisory_xact_lock(hashtextextended(${order_id}, 0)) AS locked`;
+        if (!got?.locked) return { busy: true };
+        const result = await work(lockedOrder(tx, order_id));
+        await hooks.beforeCommit?.();
+        return { busy: false, result };
+      })) as { busy: true } | { busy: false; result: T };
+      return r.busy ? ('busy' as const) : r.result;
+    },
     async pendingPayments(order_ids) {
       if (order_ids.length === 0) return [];
       const rows = await sql<PaymentEventRow[]>`

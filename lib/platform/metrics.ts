@@ -122,8 +122,9 @@ export function releaseRunMetrics(r: ReleaseRunReport): void {
     [METRIC.releaseRuns, MetricUnit.Count, 1],
     [METRIC.releaseRunDuration, MetricUnit.Milliseconds, r.duration_ms],
     [METRIC.expiries, MetricUnit.Count, r.expired],
-    // Stock given back by the run: expired orders plus releases a crash had left unapplied.
-    [METRIC.releases, MetricUnit.Count, r.expired + r.releases_reapplied],
+    // Stock given back by the run: expired orders, releases a crash had left unapplied, and late
+    // payments' retakes whose unit of work never committed.
+    [METRIC.releases, MetricUnit.Count, r.expired + r.releases_reapplied + r.retakes_undone],
     [METRIC.rebuilds, MetricUnit.Count, r.rebuilt.length - failedRebuilds],
     [METRIC.rebuildsFailed, MetricUnit.Count, failedRebuilds],
     [METRIC.outboxResent, MetricUnit.Count, r.outbox_resent],

@@ -106,6 +106,23 @@ export interface SettlingInventory {
    * PostgreSQL's release record says the units were given back (judged even if Redis forgot it).
    */
   retake(ticket: ReleaseTicket, released_in_pg: boolean): Promise<RetakeOutcome>;
+  /**
+   * Retakes that wrote in Redis ("held" / "retaken") and that nobody has confirmed committed in
+   * PostgreSQL yet, recorded more than `older_than_ms` ago; at most `limit`, from these products.
+   */
+  unconfirmedRetakes(
+    product_ids: number[],
+    older_than_ms: number,
+    limit: number,
+  ): Promise<{ order_id: string; product_id: number }[]>;
+  /**
+   * Gives back the units of a retake whose unit of work never committed (the order holds none in
+   * PostgreSQL); "nothing" when Redis holds nothing to undo, "unavailable" when the product's state
+   * is not complete (the entry stays).
+   */
+  undoRetake(ticket: ReleaseTicket): Promise<'undone' | 'nothing' | 'unavailable'>;
+  /** The retake of this order is committed (or moot): its entry is not needed any more. */
+  forgetRetake(product_id: number, order_id: string): Promise<void>;
   /** Forgets these orders' release entries (memory): only for orders no call can release or retake again. */
   forgetReleases(product_id: number, order_ids: string[]): Promise<void>;
   /**

@@ -10,7 +10,7 @@ import { inScope } from './product-scope';
 import { type RebuildDeps, rebuildMissing } from './rebuild';
 import { reconcileStragglers } from './reconcile';
 import { releaseNow, type SettleDeps } from './release-units';
-import { applyPendingPayments } from './settle-payment';
+import { applyPendingPayments, settleUnconfirmedRetakes } from './settle-payment';
 
 export interface ReleaseRunDeps extends SettleDeps {
   inventory: SettleDeps['inventory'] & Pick<CatalogInventory, 'repair' | 'adjustStock'>;
@@ -63,6 +63,8 @@ export interface ReleaseRunReport {
   outbox_send_failed: number;
   stranded_payments_applied: number;
   releases_reapplied: number;
+  /** late-payment retakes whose unit of work never committed, given back (see settle-payment.ts) */
+  retakes_undone: number;
   /** stock adjustments a PATCH recorded but never settled, decided now */
   adjustments_settled: number;
   /** `released` hash entries of final orders removed from Redis */
@@ -89,6 +91,13 @@ export async function runRelease(deps: ReleaseRunDeps, opts: ReleaseRunOpts): Pr
     deps,
     await deps.settlement.strandedPaymentOrders(opts.batch_max, scope),
   );
+  // Before the leftovers: an undone "held" retake leaves its expiry's release to be stamped there.
+  const retakes_undone = await settleUnconfirmedRetakes(
+    deps,
+    product_ids,
+    opts.reapply_after_s * 1000,
+    opts.batch_max,
+  );
   const leftovers = await deps.ledger.unappliedReleases(opts.reapply_after_s, opts.batch_max, scope);
   await releaseNow(deps, leftovers);
   const adjustments_settled = await finishPendingAdjustments(
@@ -107,6 +116,7 @@ export async function runRelease(deps: ReleaseRunDeps, opts: ReleaseRunOpts): Pr
     outbox_send_failed: outbox.failed,
     stranded_payments_applied: stranded.length,
     releases_reapplied: leftovers.length,
+    retakes_undone,
     adjustments_settled,
     releases_pruned: pruned,
     orphaned,

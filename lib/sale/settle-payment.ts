@@ -3,12 +3,19 @@
 // in the same unit of work, with the order's row locked and after the order's events stored before
 // it (applyStored, the one place pending events are applied): the decision (lib/sale/order-rules.ts)
 // is made here, on the order as the lock shows it, and only the winner gives units back after commit.
-import { decideAfterRetake, decidePayment, type PaymentEvent, type PaymentResult } from './order-rules';
+import {
+  decideAfterRetake,
+  decidePayment,
+  HOLDING,
+  type PaymentEvent,
+  type PaymentResult,
+} from './order-rules';
 import { ticketOf, transitionLocked } from './order-transition';
 import {
   InventoryUnavailableError,
   type LockedOrder,
   type OrderLocks,
+  type OrderTryLocks,
   type ReleaseTicket,
   type SettlementQueries,
   type SettlingInventory,
@@ -115,6 +122,51 @@ async function applyPayment(
   if (!t) throw new Error(`order ${current.order_id} changed under its row lock`); // cannot happen: assert
   await order.settlePayment(event.webhook_id, 'applied', reason, to);
   return { result: { result: 'applied', status: to }, release: t.release };
+}
+
+export interface RetakeRepairDeps {
+  inventory: Pick<SettlingInventory, 'unconfirmedRetakes' | 'undoRetake' | 'forgetRetake'>;
+  settlement: OrderTryLocks;
+  log: ReleaseDeps['log'];
+}
+
+/**
+ * The release run's backstop for retake() below: the retake writes in Redis inside the payment's
+ * unit of work, before its commit. If that unit of work never commits (the process dies, the commit
+ * fails, and the provider does not retry), Redis holds units for an order PostgreSQL says holds
+ * none: drift no release would ever fix (the expiry's release is consumed or already applied).
+ * Under the order's lock (a retake still running holds it until its commit: such an order is
+ * skipped, never waited for, and looked at again by the next run), an order that holds no units
+ * gets them given back; any other (paid: the retake committed) just drops its entry. Returns how
+ * many retakes were undone.
+ */
+export async function settleUnconfirmedRetakes(
+  deps: RetakeRepairDeps,
+  product_ids: number[],
+  older_than_ms: number,
+  limit: number,
+): Promise<number> {
+  let undone = 0;
+  for (const { order_id, product_id } of await deps.inventory.unconfirmedRetakes(
+    product_ids,
+    older_than_ms,
+    limit,
+  )) {
+    const outcome = await deps.settlement.tryWithOrderLocked(order_id, async (order) => {
+      const current = await order.load();
+      if (current && !HOLDING.has(current.status)) return deps.inventory.undoRetake(ticketOf(current));
+      await deps.inventory.forgetRetake(product_id, order_id);
+      return 'confirmed' as const;
+    });
+    if (outcome === 'undone') {
+      undone++;
+      deps.log.warn("a late payment's retake never committed: its units are given back", {
+        order_id,
+        product_id,
+      });
+    }
+  }
+  return undone;
 }
 
 /** A late success on an expired order: the inventory takes the units again if they are free. */

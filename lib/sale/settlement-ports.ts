@@ -96,7 +96,13 @@ export interface BulkExpiry {
   expireReserved(order_ids: string[], actor: string, reason: string): Promise<ReleaseTicket[]>;
 }
 
-export type SettlementStore = OrderLocks & SettlementQueries & BulkExpiry;
+/** A unit of work on one order only if nobody holds its lock now (background repairs never queue). */
+export interface OrderTryLocks {
+  /** Runs `work` like withOrderLocked; `busy` without running it when the order's lock is held. */
+  tryWithOrderLocked<T>(order_id: string, work: (order: LockedOrder) => Promise<T>): Promise<T | 'busy'>;
+}
+
+export type SettlementStore = OrderLocks & OrderTryLocks & SettlementQueries & BulkExpiry;
 
 export interface Straggler extends ReleaseTicket {
   rebuild_id: number;

@@ -267,6 +267,61 @@ describe('races', () => {
     expect(await audit(product.id)).toMatchObject({ available: 2, reserved: 0, ok: true });
   });
 
+  for (const expiry of ['released', 'committed only'] as const) {
+    it(`a late success whose unit of work dies after its Redis retake leaves no drift (expiry ${expiry})`, async () => {
+      // The late payment re-takes the units in Redis inside its unit of work; the process dies before
+      // the commit and the provider does not retry: PostgreSQL says expired (no units), Redis holds
+      // them ("retaken" after an applied release, "held" when the expiry's release had not run).
+      // Before: drift 1 for good, no release run fixed it. A retry that comes instead still pays.
+      const product = await newProduct({ stock_total: 3 });
+      const [dies, retried] = [await overdueOrder(product), await overdueOrder(product)];
+      for (const o of [dies, retried]) {
+        if (expiry === 'released') await expireOverdue(settleDeps(), 100, [product.id]);
+        else
+          await transitionOrder(
+            settleDeps().settlement,
+            o.order_id,
+            ['reserved'],
+            'expired',
+            'test',
+            'crash sim',
+          );
+      }
+      const dying = pgSettlementStore(db(), {
+        beforeCommit: async () => {
+          throw new Error('process died before the commit');
+        },
+      });
+      for (const o of [dies, retried]) {
+        await expect(handlePayment({ ...settleDeps(), settlement: dying }, success(o))).rejects.toThrow(
+          /died/,
+        );
+      }
+      const retry = await handlePayment(settleDeps(), success(retried));
+      expect(retry).toMatchObject({ result: 'applied', status: 'paid' });
+      await releaseRun();
+      await releaseRun();
+      const rows =
+        await sql`SELECT order_id, status FROM orders WHERE product_id = ${product.id} ORDER BY order_id`;
+      const status = Object.fromEntries(rows.map((r) => [r['order_id'], r['status']]));
+      expect([status[dies.order_id], status[retried.order_id]]).toEqual(['expired', 'paid']);
+      expect(await audit(product.id)).toMatchObject({
+        paid: 1,
+        reserved: 0,
+        available: 2,
+        drift: 0,
+        ok: true,
+      });
+      // the undone order can still be paid late, once, from the units given back
+      expect(await handlePayment(settleDeps(), success(dies))).toMatchObject({
+        result: 'applied',
+        status: 'paid',
+      });
+      await releaseRun();
+      expect(await audit(product.id)).toMatchObject({ paid: 2, available: 1, ok: true });
+    });
+  }
+
   it('batched expiry vs late payments, failures and cancels on the same orders: one winner each, units back once', async () => {
     for (let round = 0; round < 3; round++) {
       const product = await newProduct({ stock_total: 12 });
