@@ -1355,3 +1355,20 @@ describe('stock adjustments pending across a loss', () => {
     expect(await audit(product.id)).toMatchObject({ stock_total: 5, available: 5, ok: true });
   });
 });
+
+describe('review 41: the recovery path under a hostile review', () => {
+  it('a product with 150,000 expired orders is rebuilt (before, the run threw RangeError: every run, every product, the product closed for good)', async () => {
+    const product = await newProduct({ stock_total: 5 });
+    await persistedOrder(product.id, 1);
+    // A big sale's history: many reservations that expired unpaid (each written "released").
+    await sql`
+      INSERT INTO orders (order_id, product_id, customer_id, qty, unit_price_cents, amount_cents, currency,
+        status, created_at, expires_at, closed_at)
+      SELECT gen_random_uuid(), ${product.id}, 'c-' || n, 1, 1000, 1000, 'EUR', 'expired',
+        now() - interval '2 hours', now() - interval '1 hour', now() - interval '1 hour'
+      FROM generate_series(1, 150000) AS n`;
+    await lose(product.id, []);
+    await rebuilt(product.id);
+    expect(await audit(product.id)).toMatchObject({ available: 4, reserved: 1, drift: 0, ok: true });
+  });
+});
