@@ -23,6 +23,8 @@ import type { PaymentEvent } from '../../lib/sale/order-rules';
 import { transitionOrder } from '../../lib/sale/order-transition';
 import { persistAccepted } from '../../lib/sale/persist';
 import type { QueueBacklog, RebuildSource } from '../../lib/sale/ports';
+import { REBUILD_DEFAULTS } from '../../lib/sale/rebuild';
+import { RELEASE_RUN_DEFAULTS, runRelease } from '../../lib/sale/release-run';
 import { reserveOrder } from '../../lib/sale/reserve';
 import { handlePayment } from '../../lib/sale/settle-payment';
 import type { AcceptedOrder, Order } from '../../lib/sale/types';
@@ -1370,5 +1372,54 @@ describe('review 41: the recovery path under a hostile review', () => {
     await lose(product.id, []);
     await rebuilt(product.id);
     expect(await audit(product.id)).toMatchObject({ available: 4, reserved: 1, drift: 0, ok: true });
+  });
+
+  it('an overdue order with a successful payment waiting keeps its unit through the whole run: paid, not refunded after a buyer took the unit its expiry freed', async () => {
+    await clearOfScheduledRun(20); // the overdue order must wait for this test's own run
+    const product = await newProduct({ stock_total: 1 });
+    const waiting = await persistedOrder(product.id, 1, { overdue: true });
+    // A crash between storing the success and applying it: the run applies such stranded events.
+    await sql`INSERT INTO payment_events (webhook_id, type, order_id, amount_cents, currency, payment_id, status)
+      VALUES (${`msg_${randomUUID()}`}, 'payment.succeeded', ${waiting.order_id}, ${waiting.amount_cents},
+        ${waiting.currency}, ${`pay_${randomUUID()}`}, 'pending')`;
+    await lose(product.id, [waiting.order_id]);
+
+    // A buyer's reserve lands just before the run applies the stranded payment.
+    const deps = settleDeps();
+    let buyer: string | undefined;
+    const settlement = {
+      ...deps.settlement,
+      async strandedPaymentOrders(limit: number, scope?: readonly number[] | null) {
+        const r = await inventory().reserve({
+          order_id: newOrderId(product.id),
+          product_id: product.id,
+          customer_id: `c-${randomUUID()}`,
+          qty: 1,
+          idempotency_key: null,
+        });
+        buyer = r.kind;
+        return deps.settlement.strandedPaymentOrders(limit, scope);
+      },
+    };
+    const report = await runRelease(
+      {
+        ...deps,
+        settlement,
+        rebuild: {
+          inventory: inventory(),
+          source: pgRebuildSource(db()),
+          settlement: deps.settlement,
+          queue: orderQueue(),
+          backlog,
+          log: domainLog,
+          opts: { ...REBUILD_DEFAULTS, fence_ms: 0 },
+        },
+      },
+      { ...RELEASE_RUN_DEFAULTS, reapply_after_s: 0, product_ids: [product.id] },
+    );
+    expect(outcomeOf(report, product.id)).toBe('rebuilt');
+    expect(await statusOf(waiting.order_id), 'before: expired by the run, then refund_required').toBe('paid');
+    expect(buyer, 'the one unit is the paid order’s').toBe('insufficient_stock');
+    expect(await audit(product.id)).toMatchObject({ available: 0, reserved: 0, paid: 1, drift: 0, ok: true });
   });
 });
