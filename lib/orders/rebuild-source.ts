@@ -35,8 +35,11 @@ async function decidePending(
   let refused_units = 0;
   for (const a of pending) {
     // Withdrawn: its PATCH answered 503, and Redis (now lost) is the only place it could have
-    // been applied; refusing it is what the admin was told.
-    const refuse = a.withdrawn || available + a.delta < 0;
+    // been applied; refusing it is what the admin was told. An addition is never refused otherwise:
+    // Redis never holds available below 0, so adjust-stock.lua applies every one. The count here
+    // can be below 0 (units sold twice after a rollback, closed right after it): refusing an
+    // addition then closed as many more orders, paid ones refunded (review 41).
+    const refuse = a.withdrawn || (a.delta < 0 && available + a.delta < 0);
     if (refuse) refused_units += a.delta;
     else available += a.delta;
     const column = refuse ? 'refused_at' : 'applied_at';

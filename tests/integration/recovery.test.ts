@@ -1422,4 +1422,34 @@ describe('review 41: the recovery path under a hostile review', () => {
     expect(buyer, 'the one unit is the paid order’s').toBe('insufficient_stock');
     expect(await audit(product.id)).toMatchObject({ available: 0, reserved: 0, paid: 1, drift: 0, ok: true });
   });
+
+  it('a pending stock addition (a PATCH that died) is applied by a rebuild that finds units sold twice: one order fewer closed (before, refused, and a second order closed)', async () => {
+    await clearOfScheduledRun(20); // the rollback window and the pending adjustment must be this test's alone
+    const product = await newProduct({ stock_total: 3 });
+    await paid(await persistedOrder(product.id, 1));
+    const restore = await snapshot(product.id);
+    for (const o of [await persistedOrder(product.id, 1), await persistedOrder(product.id, 1)]) await paid(o);
+    await restore();
+    // The rolled-back Redis sells its two units again: units held 5 at stock 3.
+    const resold = [await persistedOrder(product.id, 1), await persistedOrder(product.id, 1)];
+    // An admin adds a unit; the PATCH writes PostgreSQL (stock 4) and dies before Redis.
+    const added = await pendingAdjustment(product.id, 1);
+
+    expect(outcomeOf(await runWithRebuild(backlog), product.id)).toBe('rebuilt');
+    const [fate] = await sql<{ applied: boolean }[]>`
+      SELECT applied_at IS NOT NULL AS applied FROM stock_adjustments WHERE id = ${added.id}`;
+    expect(fate!.applied, 'Redis would have applied it: adding stock never takes available below 0').toBe(
+      true,
+    );
+    expect(await statusOf(resold[0]!.order_id), 'the one unit still sold twice').toBe('reserved');
+    expect(await statusOf(resold[1]!.order_id)).toBe('cancelled');
+    expect(await audit(product.id)).toMatchObject({
+      stock_total: 4,
+      available: 0,
+      reserved: 1,
+      paid: 3,
+      drift: 0,
+      ok: true,
+    });
+  });
 });
