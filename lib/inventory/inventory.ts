@@ -158,6 +158,16 @@ export function redisInventory(
       return complete !== '1' && (await stateLost(product_id));
     },
 
+    async liveCut(product_id) {
+      const [complete, generation, seq] = await redis.hmget(
+        keysOf(product_id).sale,
+        'complete',
+        'generation',
+        'seq',
+      );
+      return complete === '1' ? { generation: Number(generation ?? 0), seq: Number(seq ?? 0) } : null;
+    },
+
     ...outboxReads(redis, keysOf),
 
     async releaseBatch(product_id, tickets) {

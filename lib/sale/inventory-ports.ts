@@ -71,6 +71,12 @@ export interface OutboxInventory {
    * found nowhere may still be on its way ("unavailable", not "not found").
    */
   beingRebuilt(product_id: number): Promise<boolean>;
+  /**
+   * The generation and reservation sequence the product's complete state runs under: an order
+   * reserved under that generation at or below that sequence holds its units here. Null when the
+   * state is lost or being rebuilt.
+   */
+  liveCut(product_id: number): Promise<ReservationCut | null>;
   /** Flags a cancel on an order still in the outbox (applied when it is persisted). */
   cancelPending(
     order_id: string,

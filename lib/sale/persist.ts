@@ -2,6 +2,7 @@
 // twice on the same orders (duplicate delivery): the write and the clear are both idempotent.
 
 import { settleAfterPersist } from './early-events';
+import type { ReservationCut } from './ports';
 import { reconcileStragglers } from './reconcile';
 import { releaseNow, type SettleDeps } from './release-units';
 import type { AcceptedOrder } from './types';
@@ -70,9 +71,10 @@ async function insertIsolating(deps: PersistDeps, batch: AcceptedOrder[]) {
     deps.log.error('order quarantined: PostgreSQL refused it', { order_id: order.order_id, reason });
   }
   const bad = rejected.map((r) => r.order);
+  // After the quarantine rows commit (heldHere relies on it).
   await releaseNow(
     deps,
-    bad.map((o) => ({
+    (await heldHere(deps, bad)).map((o) => ({
       order_id: o.order_id,
       product_id: o.product_id,
       customer_id: o.customer_id,
@@ -86,4 +88,29 @@ async function insertIsolating(deps: PersistDeps, batch: AcceptedOrder[]) {
     batch: batch.filter((o) => !refused.has(o.order_id)),
     quarantined: [...refused],
   };
+}
+
+/**
+ * The refused orders whose units the live Redis state holds: reserved under its generation, at or
+ * below its sequence. One accepted before a wipe or a rollback (its message on its way while the
+ * rebuild counted) never held units in the rebuilt state: the rebuild counted PostgreSQL's rows, and
+ * this order never becomes one. Released, its units were handed out a second time (available 5 with
+ * 1 unit held at stock 5; review 41). A state lost or being rebuilt takes no release (deferred), and
+ * a rebuild counts a quarantined order as free. A rebuild that reopens between this read and the
+ * release below saw the quarantine row (committed before the read) and wrote the order "released":
+ * that release is then a no-op. An order from a message without its generation is released as before.
+ */
+async function heldHere(deps: PersistDeps, orders: AcceptedOrder[]): Promise<AcceptedOrder[]> {
+  const cuts = new Map<number, ReservationCut | null>();
+  const held: AcceptedOrder[] = [];
+  for (const o of orders) {
+    if (o.generation === undefined) {
+      held.push(o);
+      continue;
+    }
+    if (!cuts.has(o.product_id)) cuts.set(o.product_id, await deps.inventory.liveCut(o.product_id));
+    const cut = cuts.get(o.product_id);
+    if (cut && cut.generation === o.generation && (o.seq === undefined || o.seq <= cut.seq)) held.push(o);
+  }
+  return held;
 }

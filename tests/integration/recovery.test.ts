@@ -1359,6 +1359,28 @@ describe('stock adjustments pending across a loss', () => {
 });
 
 describe('review 41: the recovery path under a hostile review', () => {
+  it('a quarantined order accepted before a wipe and delivered after the rebuild gives back nothing (before, a unit the rebuilt state never held: available above stock)', async () => {
+    const product = await newProduct({ stock_total: 5 });
+    // Accepted before the loss, its message still on its way: the rebuild never sees it (not a row,
+    // not in the lost outbox), and PostgreSQL refuses it when it arrives.
+    const bad = await reservedQuarantinable(product.id);
+    await persistedOrder(product.id, 1);
+    await lose(product.id, [bad.order_id]);
+    await rebuilt(product.id);
+    expect(await audit(product.id)).toMatchObject({ available: 4, reserved: 1, drift: 0, ok: true });
+
+    expect((await persistAccepted(settleDeps(), [bad])).quarantined).toEqual([bad.order_id]);
+    expect((await persistAccepted(settleDeps(), [bad])).quarantined, 'a duplicate delivery').toEqual([
+      bad.order_id,
+    ]);
+    expect(await audit(product.id), 'before: available 5 with 1 unit held at stock 5').toMatchObject({
+      available: 4,
+      reserved: 1,
+      drift: 0,
+      ok: true,
+    });
+  });
+
   it('a product with 150,000 expired orders is rebuilt (before, the run threw RangeError: every run, every product, the product closed for good)', async () => {
     const product = await newProduct({ stock_total: 5 });
     await persistedOrder(product.id, 1);
