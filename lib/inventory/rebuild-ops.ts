@@ -51,7 +51,7 @@ export function rebuildOps(
       });
     },
 
-    async beginRebuild(product, token, lock_ttl_ms) {
+    async beginRebuild(product, token, lock_ttl_ms, reopened_after_ms = 0) {
       const k = keysOf(product.id);
       if ((await redis.set(k.rebuildLock, token, 'PX', lock_ttl_ms, 'NX')) !== 'OK') return null;
       // Closed before anything else: without the marker every reserve answers "rebuilding" and
@@ -68,7 +68,13 @@ export function rebuildOps(
         .exec();
       const closed = replies?.[4]?.[1];
       if (typeof closed !== 'string') throw new Error(`closing product ${product.id} failed`);
-      return { closed_ms: Number(closed) };
+      if (Number(closed) >= reopened_after_ms) return { closed_ms: Number(closed) };
+      // A closed state restored from before a reopening (a replica or snapshot taken mid-rebuild):
+      // Redis sold after that close, so the fence counts from this one. Only the lock's holder
+      // writes closed_ms, and the lock is ours.
+      const now_ms = Date.now();
+      await redis.hset(k.sale, 'closed_ms', now_ms);
+      return { closed_ms: now_ms };
     },
 
     async closeIfBehind(e) {

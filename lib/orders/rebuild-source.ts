@@ -228,6 +228,13 @@ export function pgRebuildSource(sql: Sql): RebuildSource {
       });
     },
     markReleased: (order_ids) => markReleased(sql, order_ids),
+    async lastReopened(product_ids) {
+      if (product_ids.length === 0) return new Map();
+      const rows = await sql<{ product_id: string; ms: string }[]>`
+        SELECT product_id, (extract(epoch FROM max(reopened_at)) * 1000)::bigint AS ms FROM inventory_rebuilds
+        WHERE product_id = ANY(${product_ids}::bigint[]) AND reopened_at IS NOT NULL GROUP BY product_id`;
+      return new Map(rows.map((r) => [Number(r.product_id), Number(r.ms)]));
+    },
     async reopened(rebuild_id, reopened_ms) {
       await sql`UPDATE inventory_rebuilds SET reopened_at = ${new Date(reopened_ms)} WHERE id = ${rebuild_id}`;
     },

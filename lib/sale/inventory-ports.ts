@@ -164,9 +164,16 @@ export interface RebuildingInventory {
   liveGenerations(ids: number[]): Promise<{ product_id: number; generation: number; reopened_ms: number }[]>;
   /**
    * Takes the product's rebuild lock and closes it (reserve "rebuilding", releases deferred).
-   * Null when another rebuilder holds the lock; else when the product was first closed (ms).
+   * Null when another rebuilder holds the lock; else when the product was first closed (ms). A
+   * first close before `reopened_after_ms` (the product's latest reopening PostgreSQL records) is
+   * a restored snapshot's: the product sold after it, so the close counts from now.
    */
-  beginRebuild(product: Product, token: string, lock_ttl_ms: number): Promise<{ closed_ms: number } | null>;
+  beginRebuild(
+    product: Product,
+    token: string,
+    lock_ttl_ms: number,
+    reopened_after_ms?: number,
+  ): Promise<{ closed_ms: number } | null>;
   /** Closes the product if the evidence proves its Redis state lost acknowledged writes. */
   closeIfBehind(evidence: RollbackEvidence): Promise<boolean>;
   /** Closes the product if Redis no longer holds releases or stock changes PostgreSQL records as applied there. */

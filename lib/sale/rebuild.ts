@@ -88,9 +88,18 @@ export async function rebuildMissing(
   const missing = new Set(await deps.inventory.incompleteProducts(products.map((p) => p.id)));
   const closed: { product: Product; token: string; closed_ms: number }[] = [];
   const results: { product_id: number; outcome: RebuildOutcome }[] = [];
-  for (const product of products.filter((x) => missing.has(x.id))) {
+  const toRebuild = products.filter((x) => missing.has(x.id));
+  // A fence counts from the first close, unless Redis sold after it (a restored snapshot taken
+  // mid-rebuild holds that close): then from this one (review 41).
+  const reopened = await deps.source.lastReopened(toRebuild.map((p) => p.id));
+  for (const product of toRebuild) {
     const token = randomUUID();
-    const began = await deps.inventory.beginRebuild(product, token, opts.lock_ttl_ms);
+    const began = await deps.inventory.beginRebuild(
+      product,
+      token,
+      opts.lock_ttl_ms,
+      reopened.get(product.id),
+    );
     if (began) closed.push({ product, token, closed_ms: began.closed_ms });
     else results.push({ product_id: product.id, outcome: 'busy' });
   }

@@ -154,6 +154,8 @@ export interface RebuildSource {
   state(product: Product): Promise<RebuiltState & { held_units: number }>;
   /** Stamps the release markers the rebuild counted (only those: a later release is not counted). */
   markReleased(order_ids: string[]): Promise<void>;
+  /** The latest reopening PostgreSQL records per product (ms; products never rebuilt are absent). */
+  lastReopened(product_ids: number[]): Promise<Map<number, number>>;
   /** Records that Redis runs under this rebuild's generation since `reopened_ms`. */
   reopened(rebuild_id: number, reopened_ms: number): Promise<void>;
   /**

@@ -1474,4 +1474,32 @@ describe('review 41: the recovery path under a hostile review', () => {
       ok: true,
     });
   });
+
+  it('a restored snapshot of a product closed mid-rebuild waits out a fence of its own: an order in flight across the restore is counted, not left a straggler (before, the stale closed_ms skipped the fence)', async () => {
+    await clearOfScheduledRun(30); // the restore and the run must be this test's alone
+    const product = await newProduct({ stock_total: 2 });
+    const stored = (await pgProducts(db()).get(product.id))!;
+    // A rebuild under way (the product closed, its fence started), and a replica that stops there.
+    expect(await inventory().beginRebuild(stored, 'first', 60_000)).toMatchObject({
+      closed_ms: expect.any(Number),
+    });
+    const restore = await snapshot(product.id);
+    await inventory().abandonRebuild(product.id, 'first');
+    await rebuilt(product.id);
+    await new Promise((r) => setTimeout(r, 3000)); // the first close is older than the fence below
+
+    // The live Redis accepts an order whose send is slow; then the failover to that replica.
+    const inFlight = await reservedUnsent(product.id, 1);
+    await restore();
+    const arrives = new Promise((r) => setTimeout(r, 1000)).then(() =>
+      persistAccepted(settleDeps(), [inFlight]),
+    );
+    const run = await runWithRebuild(backlog, { fence_ms: 2500 });
+    await arrives;
+    expect(outcomeOf(run, product.id)).toBe('rebuilt');
+    const reconciled = await sql`SELECT 1 FROM rebuild_reconciled WHERE order_id = ${inFlight.order_id}`;
+    expect(reconciled.length, 'before: counted without it at once, then reconciled as a straggler').toBe(0);
+    expect(await statusOf(inFlight.order_id)).toBe('reserved');
+    expect(await audit(product.id)).toMatchObject({ available: 1, reserved: 1, drift: 0, ok: true });
+  });
 });
