@@ -65,6 +65,28 @@ const KEY_EXPIRY_MARGIN_S = 60;
 const keptFirst = (sql: Sql | Tx) =>
   sql`status IN ('reserved', 'paid') DESC, status = 'paid' DESC, created_at DESC, order_id DESC`;
 
+/**
+ * The generation and sequence of the orders quarantined in the last hour, from the order as accepted
+ * (JSON text). Parsed here, not in SQL: the text may hold \u0000 (often why PostgreSQL refused the
+ * order), which PostgreSQL's json operators refuse, failing the whole query.
+ */
+async function quarantinedSequences(
+  sql: Sql,
+): Promise<{ product_id: number; generation: number; seq: number }[]> {
+  const rows = await sql<{ product_id: string; message: string }[]>`
+    SELECT product_id, message FROM quarantined_orders WHERE quarantined_at > now() - interval '1 hour'`;
+  return rows.flatMap((r) => {
+    let o: { generation?: unknown; seq?: unknown };
+    try {
+      o = JSON.parse(r.message);
+    } catch {
+      return [];
+    }
+    if (!Number.isInteger(o.generation) || !Number.isInteger(o.seq)) return [];
+    return [{ product_id: Number(r.product_id), generation: o.generation as number, seq: o.seq as number }];
+  });
+}
+
 export function pgRebuildSource(sql: Sql): RebuildSource {
   return {
     async products() {
@@ -76,14 +98,22 @@ export function pgRebuildSource(sql: Sql): RebuildSource {
     },
     async rollbackEvidence() {
       // Recent orders only: a rollback is found within a run or two, and the scan stays bounded.
+      // Quarantined orders too (never rows): a rollback that took one's reservation, its sequence
+      // handed out again, is found only through it, and its release gave back a unit Redis no
+      // longer held (review 41).
+      const q = await quarantinedSequences(sql);
       const rows = await sql<
         { product_id: string; generation: string; max_seq: string; duplicated: boolean }[]
       >`
-        SELECT product_id, inventory_generation AS generation, max(inventory_seq) AS max_seq,
-          count(*) <> count(DISTINCT inventory_seq) AS duplicated
-        FROM orders
-        WHERE inventory_seq IS NOT NULL AND persisted_at > now() - interval '1 hour'
-        GROUP BY product_id, inventory_generation`;
+        WITH sequenced AS (
+          SELECT product_id, inventory_generation AS generation, inventory_seq AS seq FROM orders
+          WHERE inventory_seq IS NOT NULL AND persisted_at > now() - interval '1 hour'
+          UNION ALL
+          SELECT * FROM unnest(${q.map((x) => x.product_id)}::bigint[], ${q.map((x) => x.generation)}::bigint[],
+            ${q.map((x) => x.seq)}::bigint[])
+        )
+        SELECT product_id, generation, max(seq) AS max_seq, count(*) <> count(DISTINCT seq) AS duplicated
+        FROM sequenced GROUP BY product_id, generation`;
       return rows.map((r) => ({
         product_id: Number(r.product_id),
         generation: Number(r.generation),

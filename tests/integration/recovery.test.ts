@@ -1502,4 +1502,22 @@ describe('review 41: the recovery path under a hostile review', () => {
     expect(await statusOf(inFlight.order_id)).toBe('reserved');
     expect(await audit(product.id)).toMatchObject({ available: 1, reserved: 1, drift: 0, ok: true });
   });
+
+  it('a quarantined order whose reservation a partial rollback took, its sequence handed out again: detected by the next run and rebuilt (before, its release handed out a unit that existed nowhere, for good)', async () => {
+    await clearOfScheduledRun(20); // the rollback window must be this test's alone
+    const product = await newProduct({ stock_total: 5 });
+    const restore = await snapshot(product.id);
+    const bad = await reservedQuarantinable(product.id); // sequence 1, its message on its way
+    await restore(); // Redis forgets that reservation
+    await persistedOrder(product.id, 1); // sequence 1 again
+    expect((await persistAccepted(settleDeps(), [bad])).quarantined).toEqual([bad.order_id]);
+
+    await detectedAndRebuilt(product.id);
+    expect(await audit(product.id), 'before: available 5 with 1 unit held, run after run').toMatchObject({
+      available: 4,
+      reserved: 1,
+      drift: 0,
+      ok: true,
+    });
+  });
 });
