@@ -69,7 +69,8 @@ export type RebuildOutcome =
   | 'queue_not_drained'
   | 'outbox_not_drained'
   | 'dlq_not_empty'
-  | 'raced';
+  | 'raced'
+  | 'failed';
 
 /**
  * Rebuilds every product PostgreSQL knows whose Redis state is not complete (no marker: lost, never
@@ -147,8 +148,17 @@ async function attempt(
   backlog: Backlog | null,
   opts: RebuildOpts,
 ): Promise<RebuildOutcome> {
-  const outcome = (await notYet(deps, product.id, backlog, opts)) ?? (await finish(deps, product, token));
-  if (outcome !== 'rebuilt') await deps.inventory.abandonRebuild(product.id, token);
+  let outcome: RebuildOutcome = 'failed';
+  try {
+    outcome = (await notYet(deps, product.id, backlog, opts)) ?? (await finish(deps, product, token));
+  } catch (err) {
+    // One product's failure (PostgreSQL gone mid-count, a bug) must not leave the other closed
+    // products locked and unrebuilt, nor stop the rest of the release run: this one stays closed,
+    // its lock freed, and the next run tries again.
+    deps.log.error('rebuild failed', { product_id: product.id, error: String(err) });
+  } finally {
+    if (outcome !== 'rebuilt') await deps.inventory.abandonRebuild(product.id, token);
+  }
   return outcome;
 }
 

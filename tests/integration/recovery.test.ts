@@ -1520,4 +1520,27 @@ describe('review 41: the recovery path under a hostile review', () => {
       ok: true,
     });
   });
+
+  it('a rebuild that throws for one product frees its lock and leaves the others rebuilt (before, the run threw: every closed product stayed locked until the lock expired)', async () => {
+    await clearOfScheduledRun(20); // both products' rebuilds must be this test's runs
+    const failing = await newProduct({ stock_total: 3 });
+    const other = await newProduct({ stock_total: 3 });
+    await lose(failing.id, []);
+    await lose(other.id, []);
+    const real = pgRebuildSource(db());
+    const broken: RebuildSource = {
+      ...real,
+      async state(product) {
+        if (product.id === failing.id) throw new Error('PostgreSQL went away mid-count');
+        return real.state(product);
+      },
+    };
+    const report = await runWithRebuild(backlog, {}, broken);
+    expect(outcomeOf(report, failing.id)).toBe('failed');
+    expect(outcomeOf(report, other.id)).toBe('rebuilt');
+    // Its lock is free: the next run rebuilds it at once (a held lock would answer `busy`).
+    expect(outcomeOf(await runWithRebuild(backlog), failing.id)).toBe('rebuilt');
+    expect(await audit(failing.id)).toMatchObject({ available: 3, drift: 0, ok: true });
+    expect(await audit(other.id)).toMatchObject({ available: 3, drift: 0, ok: true });
+  });
 });
