@@ -170,11 +170,16 @@ export function pgSettlementStore(sql: Sql, hooks: SettlementHooks = {}): Settle
       return rows.map((r) => r.order_id);
     },
     async orphanStalePayments(hours) {
+      // An order PostgreSQL refused (quarantined) never becomes a row and its units are already
+      // back on sale: a payment for it can never be applied, so it is surfaced for a refund at
+      // once instead of after `hours`.
+      const quarantined = sql`EXISTS (SELECT 1 FROM quarantined_orders q WHERE q.order_id = e.order_id)`;
       const rows = await sql`
-        UPDATE payment_events e SET status = 'orphaned', reason = 'no such order within ' || ${hours} || ' hours',
-          handled_at = now()
-        WHERE e.status = 'pending' AND e.received_at < now() - make_interval(hours => ${hours})
-          AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.order_id = e.order_id)
+        UPDATE payment_events e SET status = 'orphaned', handled_at = now(),
+          reason = CASE WHEN ${quarantined} THEN 'order quarantined: PostgreSQL refused to store it'
+            ELSE 'no such order within ' || ${hours} || ' hours' END
+        WHERE e.status = 'pending' AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.order_id = e.order_id)
+          AND (${quarantined} OR e.received_at < now() - make_interval(hours => ${hours}))
         RETURNING webhook_id`;
       return rows.length;
     },

@@ -76,7 +76,10 @@ export interface SettlementQueries {
   pendingPayments(order_ids: string[]): Promise<PaymentEvent[]>;
   /** Orders with pending events whose order exists (stranded by a crash). */
   strandedPaymentOrders(limit: number, scope?: ProductScope): Promise<string[]>;
-  /** Pending events never matched by an order within `hours` become orphaned; returns how many. */
+  /**
+   * Pending events never matched by an order within `hours` become orphaned, and at once those of
+   * an order PostgreSQL refused (quarantined: it never becomes a row); returns how many.
+   */
   orphanStalePayments(hours: number): Promise<number>;
   /**
    * Reserved orders past their expiry, oldest first (overlapping runs may see the same ones); not

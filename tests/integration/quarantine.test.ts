@@ -4,12 +4,19 @@
 // batch-mates persisted, and no failure reported, so it never sits in the DLQ.
 import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
-import { inventory } from '../../lib/container';
+import { inventory, settleDeps } from '../../lib/container';
 import { newOrderId } from '../../lib/sale/order-id';
 import { PRICE_CENTS_MAX } from '../../lib/sale/types';
 import { adminToken, audit, call, newProduct } from '../helpers/api';
 import { fileBackends } from '../helpers/backends';
-import { persistInProcess, reservedUnsent, sqsEvent, sqsRecord } from '../helpers/in-flight';
+import {
+  persistInProcess,
+  reservedQuarantinable,
+  reservedUnsent,
+  sqsEvent,
+  sqsRecord,
+} from '../helpers/in-flight';
+import { sendWebhook } from '../helpers/webhook';
 
 const { sql } = fileBackends();
 
@@ -62,4 +69,24 @@ it('an order PostgreSQL refuses (a NUL in its customer id) is quarantined alone,
   const again = await persistInProcess(sqsEvent([sqsRecord(JSON.stringify(bad))]));
   expect(again.batchItemFailures).toEqual([]);
   expect(await audit(product.id)).toMatchObject({ available: 8, ok: true });
+});
+
+it('a payment for a quarantined order is orphaned by the next release run, for a refund (before, it waited 24 h as if its order might still come)', async () => {
+  const product = await newProduct({ stock_total: 2 });
+  const bad = await reservedQuarantinable(product.id);
+  expect((await persistInProcess(sqsEvent([sqsRecord(JSON.stringify(bad))]))).batchItemFailures).toEqual([]);
+  const paid = await sendWebhook(bad.order_id, { amount_cents: bad.unit_price_cents * bad.qty });
+  expect(paid.status, JSON.stringify(paid.body)).toBeLessThan(300);
+  // An early payment for an order still on its way (unknown to PostgreSQL, not quarantined).
+  const on_its_way = newOrderId(product.id);
+  const early = await sendWebhook(on_its_way, { amount_cents: 100 });
+  expect(early.status, JSON.stringify(early.body)).toBeLessThan(300);
+
+  await settleDeps().settlement.orphanStalePayments(24);
+  const [e] = await sql`SELECT status, reason FROM payment_events WHERE order_id = ${bad.order_id}`;
+  expect(e, 'the success is stored').toBeDefined();
+  expect(e!['status'], 'before: pending for 24 h').toBe('orphaned');
+  expect(e!['reason']).toMatch(/quarantined/);
+  const [w] = await sql`SELECT status FROM payment_events WHERE order_id = ${on_its_way}`;
+  expect(w?.['status'], 'an order that may still come keeps its payment waiting').toBe('pending');
 });
