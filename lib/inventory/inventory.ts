@@ -92,6 +92,33 @@ export function redisInventory(
     return { snapshots, missing };
   }
 
+  /**
+   * The members of each product's time-scored set (the outbox, the unconfirmed retakes) scored
+   * before now − `older_than_ms`, product by product, at most `limit` in all.
+   */
+  async function* olderEntries(
+    product_ids: number[],
+    set: 'outbox' | 'retaking',
+    older_than_ms: number,
+    limit: number,
+  ): AsyncGenerator<{ product_id: number; order_ids: string[] }> {
+    const cutoff_ms = Date.now() - older_than_ms;
+    let left = limit;
+    for (const product_id of product_ids) {
+      if (left <= 0) return;
+      const order_ids = await redis.zrangebyscore(
+        keysOf(product_id)[set],
+        '-inf',
+        cutoff_ms,
+        'LIMIT',
+        0,
+        left,
+      );
+      left -= order_ids.length;
+      if (order_ids.length) yield { product_id, order_ids };
+    }
+  }
+
   return {
     async reserve(req) {
       const k = keysOf(req.product_id);
@@ -189,17 +216,13 @@ export function redisInventory(
 
     async unconfirmedRetakes(product_ids, older_than_ms, limit) {
       const found: { order_id: string; product_id: number }[] = [];
-      for (const product_id of product_ids) {
-        if (found.length >= limit) break;
-        const ids = await redis.zrangebyscore(
-          keysOf(product_id).retaking,
-          '-inf',
-          Date.now() - older_than_ms,
-          'LIMIT',
-          0,
-          limit - found.length,
-        );
-        for (const order_id of ids) found.push({ order_id, product_id });
+      for await (const { product_id, order_ids } of olderEntries(
+        product_ids,
+        'retaking',
+        older_than_ms,
+        limit,
+      )) {
+        for (const order_id of order_ids) found.push({ order_id, product_id });
       }
       return found;
     },
@@ -231,21 +254,10 @@ export function redisInventory(
     },
 
     async staleOutbox(ids, older_than_ms, limit) {
-      const cutoff_ms = Date.now() - older_than_ms;
       const found: AcceptedOrder[] = [];
-      for (const id of ids) {
-        if (found.length >= limit) break;
-        const k = keysOf(id);
-        const stale = await redis.zrangebyscore(
-          k.outbox,
-          '-inf',
-          String(cutoff_ms),
-          'LIMIT',
-          0,
-          limit - found.length,
-        );
-        if (stale.length === 0) continue;
-        const records = await redis.mget(...stale.map((oid) => k.order(oid)));
+      for await (const { product_id, order_ids } of olderEntries(ids, 'outbox', older_than_ms, limit)) {
+        const k = keysOf(product_id);
+        const records = await redis.mget(...order_ids.map((oid) => k.order(oid)));
         for (const r of records) if (r !== null) found.push(parsePending(r).accepted);
       }
       return found;

@@ -5,7 +5,14 @@ import { IDEMPOTENCY_TTL_S } from '../inventory/inventory';
 import type { RebuildSource, WriteEvidence } from '../sale/ports';
 import type { Sql, Tx } from './db';
 import { markReleased } from './release-ledger';
-import { ORDER_COLUMNS, type OrderRow, orderFromRow, type ProductRow, productFromRow } from './rows';
+import {
+  ORDER_COLUMNS,
+  type OrderRow,
+  orderFromRow,
+  type ProductRow,
+  paymentWaiting,
+  productFromRow,
+} from './rows';
 
 /** Per product and kind, the newest this many writes are checked (a rollback loses the last ones). */
 const WRITE_EVIDENCE_PER_KIND_MAX = 100;
@@ -201,10 +208,7 @@ export function pgRebuildSource(sql: Sql): RebuildSource {
     async holdersToClose(product_id, limit) {
       return sql<{ order_id: string; qty: number; status: 'reserved' | 'paid' }[]>`
         SELECT order_id, qty, status FROM orders o WHERE product_id = ${product_id} AND status IN ('reserved', 'paid')
-        ORDER BY status = 'paid' OR EXISTS (
-            SELECT 1 FROM payment_events e WHERE e.order_id = o.order_id AND e.status = 'pending'
-              AND e.type = 'payment.succeeded'),
-          created_at DESC, order_id DESC
+        ORDER BY status = 'paid' OR ${paymentWaiting(sql)}, created_at DESC, order_id DESC
         LIMIT ${limit}`;
     },
     async state(product) {

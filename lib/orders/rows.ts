@@ -1,5 +1,6 @@
 // Row <-> domain mapping, shared by the PostgreSQL modules.
 import type { Order, OrderStatus, Product } from '../sale/types';
+import type { Sql, Tx } from './db';
 
 export interface ProductRow {
   id: string;
@@ -73,3 +74,14 @@ export const ORDER_COLUMNS = [
   'paid_at',
   'closed_at',
 ] as const;
+
+/**
+ * SQL: the order aliased `o` has a success stored pending. It arrived while the order was still on
+ * its way to PostgreSQL (so, by API.md's table, for a `reserved` order: it makes it `paid`) and is
+ * not applied yet (persistOrders applies it right after its commit, the release run's stranded step
+ * otherwise). Expiry leaves such an order alone, and a rebuild taking back units sold twice ranks it
+ * with the paid ones: either would otherwise turn that payment into a refund.
+ */
+export const paymentWaiting = (sql: Sql | Tx) => sql`EXISTS (
+  SELECT 1 FROM payment_events e
+  WHERE e.order_id = o.order_id AND e.status = 'pending' AND e.type = 'payment.succeeded')`;

@@ -5,7 +5,7 @@ import type { PaymentEvent } from '../sale/order-rules';
 import type { LockedOrder, ReleaseTicket, SettlementStore, Transitioned } from '../sale/ports';
 import type { OrderStatus } from '../sale/types';
 import { type Sql, scopeFilter, type Tx } from './db';
-import { ORDER_COLUMNS, type OrderRow, orderFromRow } from './rows';
+import { ORDER_COLUMNS, type OrderRow, orderFromRow, paymentWaiting } from './rows';
 
 /** Serialises everything that concerns one order id (webhook vs persist: the early-webhook race). */
 async function lockOrderId(tx: Tx, order_id: string): Promise<void> {
@@ -76,17 +76,6 @@ async function transition(
     VALUES (${order_id}, ${row.old_status}, ${to}, ${actor}, ${reason})`;
   return { order: orderFromRow(row), from: row.old_status };
 }
-
-/**
- * The reserved order `o` has a success stored pending: it arrived while the order was still on its
- * way to PostgreSQL (so, by API.md's table, for a `reserved` order: it makes it `paid`), and is not
- * applied yet (persistOrders applies it right after its commit, the release run's stranded step
- * otherwise). Expiry leaves such an order alone: expiring it first would give its units away and
- * judge the payment as a late one (refund_required when the units are gone).
- */
-const paymentWaiting = (sql: Sql) => sql`EXISTS (
-  SELECT 1 FROM payment_events e
-  WHERE e.order_id = o.order_id AND e.status = 'pending' AND e.type = 'payment.succeeded')`;
 
 /**
  * One statement: the orders of the batch still reserved are locked in id order (two overlapping
