@@ -12,6 +12,43 @@ async function lockOrderId(tx: Tx, order_id: string): Promise<void> {
   await tx`SELECT pg_advisory_xact_lock(hashtextextended(${order_id}, 0))`;
 }
 
+const ORPHAN_BATCH_MAX = 1_000;
+
+// An order PostgreSQL refused (quarantined) never becomes a row and its units are already back on
+// sale: a payment for it can never be applied, so it is surfaced for a refund at once instead of
+// after `hours`.
+const quarantinedOrder = (q: Sql | Tx) =>
+  q`EXISTS (SELECT 1 FROM quarantined_orders qo WHERE qo.order_id = e.order_id)`;
+
+/** A pending payment (`e`) whose order is not in PostgreSQL and will not come. */
+const stalePending = (q: Sql | Tx, hours: number) =>
+  q`e.status = 'pending' AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.order_id = e.order_id)
+    AND (${quarantinedOrder(q)} OR e.received_at < now() - make_interval(hours => ${hours}))`;
+
+/**
+ * Orphans the stale pending payments of `order_ids`, each under its order's lock. persistOrders
+ * holds that lock from before it inserts an order until it commits (reading the order's pending
+ * payments in between): an order whose insert is in progress is skipped to the next run (a try-lock,
+ * so the two never wait on each other), and the UPDATE, a statement after the locks, sees an insert
+ * committed before them. Without the lock, a payment could be orphaned (listed for a refund) while
+ * its order was being inserted, and the order left to expire.
+ */
+async function orphanLocked(sql: Sql, order_ids: string[], hours: number): Promise<number> {
+  return (await sql.begin(async (tx) => {
+    const locked = await tx<{ order_id: string }[]>`
+      SELECT id AS order_id FROM unnest(${order_ids}::uuid[]) id
+      WHERE pg_try_advisory_xact_lock(hashtextextended(id::text, 0))`;
+    if (locked.length === 0) return 0;
+    const rows = await tx`
+      UPDATE payment_events e SET status = 'orphaned', handled_at = now(),
+        reason = CASE WHEN ${quarantinedOrder(tx)} THEN 'order quarantined: PostgreSQL refused to store it'
+          ELSE 'no such order within ' || ${hours} || ' hours' END
+      WHERE e.order_id = ANY(${locked.map((l) => l.order_id)}::uuid[]) AND ${stalePending(tx, hours)}
+      RETURNING webhook_id`;
+    return rows.length;
+  })) as number;
+}
+
 function lockedOrder(tx: Tx, order_id: string): LockedOrder {
   return {
     async load() {
@@ -159,18 +196,20 @@ export function pgSettlementStore(sql: Sql, hooks: SettlementHooks = {}): Settle
       return rows.map((r) => r.order_id);
     },
     async orphanStalePayments(hours) {
-      // An order PostgreSQL refused (quarantined) never becomes a row and its units are already
-      // back on sale: a payment for it can never be applied, so it is surfaced for a refund at
-      // once instead of after `hours`.
-      const quarantined = sql`EXISTS (SELECT 1 FROM quarantined_orders q WHERE q.order_id = e.order_id)`;
-      const rows = await sql`
-        UPDATE payment_events e SET status = 'orphaned', handled_at = now(),
-          reason = CASE WHEN ${quarantined} THEN 'order quarantined: PostgreSQL refused to store it'
-            ELSE 'no such order within ' || ${hours} || ' hours' END
-        WHERE e.status = 'pending' AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.order_id = e.order_id)
-          AND (${quarantined} OR e.received_at < now() - make_interval(hours => ${hours}))
-        RETURNING webhook_id`;
-      return rows.length;
+      let orphaned = 0;
+      for (;;) {
+        const candidates = await sql<{ order_id: string }[]>`
+          SELECT DISTINCT e.order_id FROM payment_events e WHERE ${stalePending(sql, hours)}
+          LIMIT ${ORPHAN_BATCH_MAX}`;
+        if (candidates.length === 0) return orphaned;
+        const n = await orphanLocked(
+          sql,
+          candidates.map((c) => c.order_id),
+          hours,
+        );
+        orphaned += n;
+        if (candidates.length < ORPHAN_BATCH_MAX || n === 0) return orphaned;
+      }
     },
     async overdueReservations(limit, scope = null) {
       const rows = await sql<{ order_id: string }[]>`

@@ -90,3 +90,29 @@ it('a payment for a quarantined order is orphaned by the next release run, for a
   const [w] = await sql`SELECT status FROM payment_events WHERE order_id = ${on_its_way}`;
   expect(w?.['status'], 'an order that may still come keeps its payment waiting').toBe('pending');
 });
+
+it('a stale payment whose order is being inserted is not orphaned: the insert holds the order lock, and the payment is applied by it', async () => {
+  const product = await newProduct({ stock_total: 1 });
+  const order = await reservedUnsent(product.id, 1);
+  const early = await sendWebhook(order.order_id, { amount_cents: order.unit_price_cents * order.qty });
+  expect(early.status, JSON.stringify(early.body)).toBe(202);
+  // A message that took a day (a DLQ redrive): the payment is old enough to be orphaned.
+  await sql`UPDATE payment_events SET received_at = now() - interval '25 hours' WHERE order_id = ${order.order_id}`;
+
+  // persistOrders holds the order's lock from before its insert until its commit (its insert is not
+  // visible meanwhile); the orphaning step runs in that window.
+  const orphaned = await sql.begin(async (tx) => {
+    await tx`SELECT pg_advisory_xact_lock(hashtextextended(${order.order_id}::uuid::text, 0))`;
+    return settleDeps().settlement.orphanStalePayments(24);
+  });
+  const [e] = await sql`SELECT status FROM payment_events WHERE order_id = ${order.order_id}`;
+  expect(e!['status'], 'before: orphaned while its order was being inserted').toBe('pending');
+  expect(orphaned).toBe(0);
+
+  expect((await persistInProcess(sqsEvent([sqsRecord(JSON.stringify(order))]))).batchItemFailures).toEqual(
+    [],
+  );
+  const [o] = await sql`SELECT status FROM orders WHERE order_id = ${order.order_id}`;
+  expect(o!['status']).toBe('paid');
+  expect(await audit(product.id)).toMatchObject({ drift: 0, ok: true });
+});
