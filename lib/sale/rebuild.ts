@@ -9,8 +9,6 @@
 //    (lib/sale/reconcile.ts), so no order is counted twice or never;
 //  - sets `available` to stock_total - reserved - paid as PostgreSQL proves it, never above.
 import { randomUUID } from 'node:crypto';
-import { EXPIRY_BATCH_MAX } from './expire-orders';
-import { closeAsSeen } from './order-transition';
 import type {
   BulkExpiry,
   Logger,
@@ -24,6 +22,7 @@ import type {
   SettlementQueries,
 } from './ports';
 import { inScope } from './product-scope';
+import { closeKeyedDuplicates, expireOverdueOf, surfaceOversold } from './rebuild-closes';
 import { chunks } from './release-units';
 import type { Product } from './types';
 
@@ -264,8 +263,6 @@ async function closeRolledBack(deps: RebuildDeps, scope: ProductScope): Promise<
   });
 }
 
-const OVERSOLD_AFTER_ROLLBACK = 'oversold_after_rollback';
-
 /**
  * A rebuilder that died after Redis reopened the product but before PostgreSQL recorded it leaves
  * the generation live but unknown: its stragglers would never be reconciled (they are looked for
@@ -278,88 +275,19 @@ async function recordLateReopens(deps: RebuildDeps, products: Product[]): Promis
   if (recorded.length) deps.log.warn("a rebuild's reopening recorded late", { rebuild_ids: recorded });
 }
 
-/**
- * PostgreSQL holds more units than stock: Redis sold units twice after a rollback. Orders holding
- * stock give them back, unpaid before paid (a refund is the last resort), newest first: unpaid
- * ones end `cancelled`, paid ones `refund_required`.
- * Their releases are deferred (the product is closed) and counted by the snapshot that follows.
- */
-async function surfaceOversold(deps: RebuildDeps, product_id: number, units_over: number): Promise<void> {
-  const why = `${OVERSOLD_AFTER_ROLLBACK}: units sold twice after Redis lost its last writes`;
-  let left = units_over;
-  // Each close is conditional on the status the choice was made with: a payment that lands between
-  // (paying a reserved order needs no Redis, so the closed product does not stop it) makes that
-  // order a paid one, which goes only after every unpaid one, and the choice is made again. Before,
-  // the close fell back to refunding it while an unpaid order kept its units.
-  for (let round = 0; round < OVERSOLD_ROUNDS_MAX && left > 0; round++) {
-    let raced = false;
-    for (const o of await deps.source.holdersToClose(product_id, left)) {
-      if (left <= 0) break;
-      if (await closeAsSeen(deps.settlement, o, 'system:rebuild', why)) left -= o.qty;
-      else raced = true;
-    }
-    if (!raced) break;
-  }
-  deps.log.error('orders sold beyond stock closed', { product_id, units_over });
-}
-
-const OVERSOLD_ROUNDS_MAX = 3;
-
-const DUPLICATE_AFTER_ROLLBACK = 'duplicate_after_rollback';
-
-/**
- * A retry under an Idempotency-Key whose record Redis lost (rolled back) was a second order. One
- * order per key keeps its units (the paid one, else the newest: the answer the client saw last);
- * the others end like units sold twice, before the snapshot counts them.
- */
-async function closeKeyedDuplicates(deps: RebuildDeps, product_id: number): Promise<void> {
-  const why = `${DUPLICATE_AFTER_ROLLBACK}: a second order under one Idempotency-Key after Redis lost its record`;
-  const closed: string[] = [];
-  // Each close is conditional on the status the choice was made with: a payment that lands between
-  // (paying a reserved order needs no Redis, so the closed product does not stop it) makes that
-  // order the one to keep, and the choice is made again.
-  for (let round = 0; round < DUPLICATE_ROUNDS_MAX; round++) {
-    const duplicates = await deps.source.keyedDuplicates(product_id);
-    let raced = false;
-    for (const d of duplicates) {
-      const t = await closeAsSeen(deps.settlement, d, 'system:rebuild', why);
-      if (t) closed.push(d.order_id);
-      else raced = true;
-    }
-    if (!raced) break;
-  }
-  if (closed.length)
-    deps.log.error('second orders under one Idempotency-Key closed', { product_id, order_ids: closed });
-}
-
-const DUPLICATE_ROUNDS_MAX = 3;
-
-/**
- * Reservations already overdue end `expired` before the count, as the run's expiry step would end
- * them right after: their units are free, so an oversell is not settled by closing a live order
- * (before: a paid one refunded) while an overdue one still held stock. The product is closed, so
- * their releases are counted by the snapshot, never applied in Redis.
- */
-async function expireOverdueOf(deps: RebuildDeps, product_id: number): Promise<void> {
-  for (let round = 0; round < EXPIRY_ROUNDS_MAX; round++) {
-    // Orders with a successful payment waiting for them are left out by the store (stranded by a
-    // crash; the run applies it after the rebuild). Expired here, the unit freed would absorb the
-    // oversell and the payment then find none to retake: refunded, where it ends paid.
-    const due = await deps.settlement.overdueReservations(EXPIRY_BATCH_MAX, [product_id]);
-    if (due.length) await deps.settlement.expireReserved(due, 'system:rebuild', 'reservation expired unpaid');
-    if (due.length < EXPIRY_BATCH_MAX) return;
-  }
-}
-
-/** Bounds one rebuild's expiry; overdue orders past it are expired by the release run. */
-const EXPIRY_ROUNDS_MAX = 20;
-
 async function finish(deps: RebuildDeps, product: Product, token: string): Promise<RebuildOutcome> {
-  await closeKeyedDuplicates(deps, product.id);
+  const duplicates = await closeKeyedDuplicates(deps, product.id);
+  if (duplicates.length)
+    deps.log.error('second orders under one Idempotency-Key closed', {
+      product_id: product.id,
+      order_ids: duplicates,
+    });
   await expireOverdueOf(deps, product.id);
   let state = await deps.source.state(product);
   if (state.available < 0) {
-    await surfaceOversold(deps, product.id, -state.available);
+    const units_over = -state.available;
+    await surfaceOversold(deps, product.id, units_over);
+    deps.log.error('orders sold beyond stock closed', { product_id: product.id, units_over });
     state = await deps.source.state(product);
   }
   if (state.available < 0) {
