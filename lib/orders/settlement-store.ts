@@ -4,6 +4,13 @@
 import type { PaymentEvent } from '../sale/order-rules';
 import type { LockedOrder, ReleaseTicket, SettlementStore, Transitioned } from '../sale/ports';
 import type { OrderStatus } from '../sale/types';
+import {
+  cancelRequested,
+  recordCancelRequest,
+  requestedCancels,
+  settleCancelRequest,
+  strandedCancelOrders,
+} from './cancel-requests';
 import { type Sql, scopeFilter, type Tx } from './db';
 import { ORDER_COLUMNS, type OrderRow, orderFromRow, paymentWaiting } from './rows';
 
@@ -89,6 +96,9 @@ function lockedOrder(tx: Tx, order_id: string): LockedOrder {
     async releaseConsumed() {
       await tx`UPDATE stock_releases SET released_at = now() WHERE order_id = ${order_id} AND released_at IS NULL`;
     },
+    recordCancelRequest: (customer_id) => recordCancelRequest(tx, order_id, customer_id),
+    cancelRequested: () => cancelRequested(tx, order_id),
+    settleCancelRequest: (reason, status) => settleCancelRequest(tx, order_id, reason, status),
   };
 }
 
@@ -195,6 +205,8 @@ export function pgSettlementStore(sql: Sql, hooks: SettlementHooks = {}): Settle
         WHERE e.status = 'pending' ${scopeFilter(sql, 'o.product_id', scope)} LIMIT ${limit}`;
       return rows.map((r) => r.order_id);
     },
+    requestedCancels: (order_ids) => requestedCancels(sql, order_ids),
+    strandedCancelOrders: (limit, scope = null) => strandedCancelOrders(sql, limit, scope),
     async orphanStalePayments(hours) {
       let orphaned = 0;
       for (;;) {

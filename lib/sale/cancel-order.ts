@@ -1,17 +1,25 @@
-// Cancelling an order: by its customer (in PostgreSQL, or flagged while still in the outbox), and
-// the cancels flagged before persistence, applied right after it. A conditional transition from
-// `reserved` has exactly one winner; only the winner gives units back.
+// Cancelling an order: by its customer (in PostgreSQL, or recorded while still on its way there),
+// and the cancels recorded before persistence, applied right after it. A conditional transition
+// from `reserved` has exactly one winner; only the winner gives units back.
 
 import { productIdOf } from './order-id';
 import { decideCancel, decideFlaggedCancel } from './order-rules';
-import { transitionLocked, transitionOrder } from './order-transition';
-import type { OrderLocks, OrderStore, OutboxInventory, ReleaseTicket, SettlingInventory } from './ports';
+import { transitionLocked } from './order-transition';
+import type {
+  LockedOrder,
+  OrderLocks,
+  OrderStore,
+  OutboxInventory,
+  ReleaseTicket,
+  SettlementQueries,
+  SettlingInventory,
+} from './ports';
 import { type ReleaseDeps, releaseNow } from './release-units';
-import { type Order, orderFromAccepted } from './types';
+import { type AcceptedOrder, type Order, orderFromAccepted } from './types';
 
 export interface CancelDeps extends ReleaseDeps {
   inventory: Pick<SettlingInventory, 'releaseBatch' | 'reconcile' | 'claimReplay'> &
-    Pick<OutboxInventory, 'cancelPending' | 'beingRebuilt'>;
+    Pick<OutboxInventory, 'pendingOrder' | 'cancelPending' | 'beingRebuilt'>;
   orders: Pick<OrderStore, 'get'>;
   settlement: OrderLocks;
 }
@@ -24,82 +32,158 @@ export type CancelResult =
   /** found nowhere while its product is being rebuilt: it may still be on its way */
   | { kind: 'unavailable' };
 
-export async function cancelOrder(
-  deps: CancelDeps,
-  order_id: string,
-  viewer: { customer_id: string; admin: boolean },
-): Promise<CancelResult> {
-  // Two rounds at most: an order that leaves the outbox between our reads is in PostgreSQL.
-  for (let round = 0; round < 2; round++) {
-    const stored = await deps.orders.get(order_id);
-    if (stored) return cancelStored(deps, stored, viewer);
-    const product_id = productIdOf(order_id);
-    if (product_id === null) return { kind: 'not_found' };
-    const flag = await deps.inventory.cancelPending(order_id, product_id, viewer.customer_id);
-    if (flag.status === 'flagged') return { kind: 'pending', order: orderFromAccepted(flag.accepted) };
-    if (flag.status === 'not_found') {
-      return (await deps.inventory.beingRebuilt(product_id))
-        ? { kind: 'unavailable' }
-        : { kind: 'not_found' };
-    }
-  }
-  return { kind: 'not_found' };
+type Viewer = { customer_id: string; admin: boolean };
+
+/** What a unit of work on the locked order decided, and the units it frees (given back after commit). */
+interface Locked {
+  result: CancelResult;
+  release: ReleaseTicket | null;
 }
 
-async function cancelStored(
-  deps: CancelDeps,
-  order: Order,
-  viewer: { customer_id: string; admin: boolean },
-): Promise<CancelResult> {
-  if (order.customer_id !== viewer.customer_id) return { kind: 'not_found' };
-  const d = decideCancel(order);
+export async function cancelOrder(deps: CancelDeps, order_id: string, viewer: Viewer): Promise<CancelResult> {
+  const stored = await deps.orders.get(order_id);
+  if (stored) return cancelStored(deps, stored, viewer);
+  const product_id = productIdOf(order_id);
+  if (product_id === null) return { kind: 'not_found' };
+  const pending = await deps.inventory.pendingOrder(order_id, product_id);
+  if (pending) {
+    if (pending.accepted.customer_id !== viewer.customer_id) return { kind: 'not_found' };
+    return cancelEarly(deps, pending.accepted, viewer);
+  }
+  // It may have left the outbox for PostgreSQL between the two reads: look once more before a 404.
+  const late = await deps.orders.get(order_id);
+  if (late) return cancelStored(deps, late, viewer);
+  return (await deps.inventory.beingRebuilt(product_id)) ? { kind: 'unavailable' } : { kind: 'not_found' };
+}
+
+async function cancelStored(deps: CancelDeps, seen: Order, viewer: Viewer): Promise<CancelResult> {
+  // Refused from the plain read without a transaction: the owner never changes, and no status
+  // other than `reserved` ever comes back to it.
+  if (seen.customer_id !== viewer.customer_id) return { kind: 'not_found' };
+  const d = decideCancel(seen);
   if (d.kind === 'refuse') return { kind: 'not_cancellable', status: d.status };
-  const t = await transitionOrder(
-    deps.settlement,
-    order.order_id,
+  const { result, release } = await deps.settlement.withOrderLocked(seen.order_id, async (order) => {
+    const row = await order.load();
+    return row ? cancelRow(order, row, viewer) : { result: { kind: 'not_found' as const }, release: null };
+  });
+  if (release) await releaseNow(deps, [release]);
+  return result;
+}
+
+/**
+ * The order is still on its way to PostgreSQL: the cancel is recorded there, durably, under the
+ * order id's advisory lock, which persistOrders' insert takes too. Under it, either the insert has
+ * committed (the row is seen: cancelled like any persisted order) or it has not, and it then commits
+ * only after this record, so applying cancels right after its commit finds it (applyEarlyCancels).
+ * A PostgreSQL failure throws before anything is written anywhere (the caller answers 503). The
+ * Redis flag is written afterwards and only feeds the order view (and a consumer of the previous
+ * release during a deploy): a flag that cannot be written costs nothing the record does not cover.
+ */
+async function cancelEarly(deps: CancelDeps, accepted: AcceptedOrder, viewer: Viewer): Promise<CancelResult> {
+  const { result, release } = await deps.settlement.withOrderLocked(
+    accepted.order_id,
+    async (order): Promise<Locked> => {
+      const row = await order.load();
+      if (row) return cancelRow(order, row, viewer);
+      await order.recordCancelRequest(viewer.customer_id);
+      return { result: { kind: 'pending', order: orderFromAccepted(accepted) }, release: null };
+    },
+  );
+  if (release) await releaseNow(deps, [release]);
+  if (result.kind === 'pending') await flagForView(deps, accepted);
+  return result;
+}
+
+async function flagForView(deps: CancelDeps, accepted: AcceptedOrder): Promise<void> {
+  try {
+    await deps.inventory.cancelPending(accepted.order_id, accepted.product_id, accepted.customer_id);
+  } catch (err) {
+    deps.log.warn('cancel recorded in PostgreSQL; flagging it in Redis failed', {
+      order_id: accepted.order_id,
+      error: String(err),
+    });
+  }
+}
+
+/** The row as the lock shows it: only its owner may cancel it, and only while it is reserved. */
+async function cancelRow(order: LockedOrder, row: Order, viewer: Viewer): Promise<Locked> {
+  if (row.customer_id !== viewer.customer_id) return { result: { kind: 'not_found' }, release: null };
+  const d = decideCancel(row);
+  if (d.kind === 'refuse') return { result: { kind: 'not_cancellable', status: d.status }, release: null };
+  const t = await transitionLocked(
+    order,
     ['reserved'],
     'cancelled',
     `customer:${viewer.customer_id}`,
     'cancelled by the customer',
   );
-  if (!t) {
-    const now = await deps.orders.get(order.order_id);
-    return { kind: 'not_cancellable', status: now?.status ?? order.status };
-  }
-  if (t.release) await releaseNow(deps, [t.release]);
-  return { kind: 'cancelled', order: t.order };
+  if (!t) throw new Error(`order ${row.order_id} changed under its row lock`); // cannot happen: assert
+  return { result: { kind: 'cancelled', order: t.order }, release: t.release };
+}
+
+export interface EarlyCancelDeps extends ReleaseDeps {
+  settlement: OrderLocks & Pick<SettlementQueries, 'requestedCancels'>;
 }
 
 /**
- * Cancels asked for while the orders were still in the outbox, applied once they are persisted (by
- * persistOrders right after its ack, again on a duplicate delivery: the decision is idempotent).
- * Each under the order's lock, decided on the order as the lock shows it: a payment or an expiry
- * that reached the row between persistOrders' commit and this call does not make the cancel vanish
- * (decideFlaggedCancel).
+ * Cancels asked for while these orders were still on their way to PostgreSQL, applied now that they
+ * are rows: those recorded in PostgreSQL (the source of truth: it survives Redis losing the order),
+ * and those only flagged in Redis (`flagged`, from the ack: a cancel taken by the previous release
+ * during a deploy). By persistOrders right after its commit (again on a duplicate delivery), and by
+ * the release run for any a crash left. Each under the order's lock, decided on the order as the lock
+ * shows it: a payment or an expiry that reached the row first does not make the cancel vanish
+ * (decideFlaggedCancel). A recorded cancel is stamped in the same unit of work, so it is applied once.
+ * Returns how many orders it moved.
  */
-export async function applyFlaggedCancels(
-  deps: Omit<CancelDeps, 'orders'>,
+export async function applyEarlyCancels(
+  deps: EarlyCancelDeps,
   order_ids: string[],
+  flagged: string[] = [],
 ): Promise<number> {
+  const asked = new Set(flagged);
+  const ids = [...new Set([...flagged, ...(await deps.settlement.requestedCancels(order_ids))])];
   const releases: ReleaseTicket[] = [];
-  for (const order_id of order_ids) {
-    const t = await deps.settlement.withOrderLocked(order_id, async (order) => {
-      const current = await order.load();
-      if (!current) return null;
-      const d = decideFlaggedCancel(current, current.status === 'paid' && (await order.releaseApplied()));
-      if (d.kind === 'ignore') {
-        if (current.status === 'paid') {
-          deps.log.error('a cancel accepted before persistence could not be applied', {
-            order_id,
-            why: d.reason,
-          });
-        }
-        return null;
-      }
-      return transitionLocked(order, [current.status], d.to, `customer:${current.customer_id}`, d.reason);
-    });
-    if (t?.release) releases.push(t.release);
+  let applied = 0;
+  for (const order_id of ids) {
+    const t = await deps.settlement.withOrderLocked(order_id, (order) =>
+      applyLocked(deps, order, asked.has(order_id)),
+    );
+    if (t === 'ignored') continue;
+    applied++;
+    if (t.release) releases.push(t.release);
   }
   await releaseNow(deps, releases);
-  return releases.length;
+  return applied;
+}
+
+async function applyLocked(
+  deps: EarlyCancelDeps,
+  order: LockedOrder,
+  flagged: boolean,
+): Promise<{ release: ReleaseTicket | null } | 'ignored'> {
+  const current = await order.load();
+  if (!current) return 'ignored';
+  const recorded = await order.cancelRequested();
+  if (!recorded && !flagged) return 'ignored'; // applied meanwhile by another applier
+  const d = decideFlaggedCancel(current, current.status === 'paid' && (await order.releaseApplied()));
+  if (d.kind === 'ignore') {
+    if (current.status === 'paid') {
+      deps.log.error('a cancel accepted before persistence could not be applied', {
+        order_id: current.order_id,
+        why: d.reason,
+      });
+    }
+    if (recorded) await order.settleCancelRequest(d.reason, current.status);
+    return 'ignored';
+  }
+  const t = await transitionLocked(
+    order,
+    [current.status],
+    d.to,
+    `customer:${current.customer_id}`,
+    d.reason,
+  );
+  if (!t) throw new Error(`order ${current.order_id} changed under its row lock`); // cannot happen: assert
+  if (recorded) await order.settleCancelRequest(d.reason, d.to);
+  return { release: t.release };
 }

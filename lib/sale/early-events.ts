@@ -1,6 +1,7 @@
 // Right after persisting: what happened to these orders before they reached PostgreSQL — cancels
-// flagged in the outbox, then payments that came early (stored pending by the webhook).
-import { applyFlaggedCancels } from './cancel-order';
+// recorded (in PostgreSQL, or only flagged in the outbox), then payments that came early (stored
+// pending by the webhook).
+import { applyEarlyCancels } from './cancel-order';
 import type { SettleDeps } from './release-units';
 import { applyPendingPayments } from './settle-payment';
 
@@ -9,6 +10,6 @@ export async function settleAfterPersist(
   persisted: string[],
   cancel_pending: string[],
 ): Promise<void> {
-  await applyFlaggedCancels(deps, cancel_pending);
+  await applyEarlyCancels(deps, persisted, cancel_pending);
   await applyPendingPayments(deps, persisted);
 }

@@ -1,7 +1,9 @@
 // The release run (every minute, and on demand): expire overdue reservations, re-send outbox
-// entries whose message never produced an order, apply stranded payment events, finish releases
+// entries whose message never produced an order, apply stranded cancels and payment events (those a
+// crash left unapplied after their order was persisted), finish releases
 // committed in PostgreSQL but not applied in Redis, and orphan payments never matched.
 // Safe when two runs overlap: every step is a conditional transition or an idempotent call.
+import { applyEarlyCancels } from './cancel-order';
 import { finishPendingAdjustments } from './catalog';
 import { expireOverdue } from './expire-orders';
 import { NEVER_RETAKEN } from './order-rules';
@@ -61,6 +63,8 @@ export interface ReleaseRunReport {
   expired: number;
   outbox_resent: number;
   outbox_send_failed: number;
+  /** cancels recorded before persistence, applied here because persistOrders died before it could */
+  stranded_cancels_applied: number;
   stranded_payments_applied: number;
   releases_reapplied: number;
   /** late-payment retakes whose unit of work never committed, given back (see settle-payment.ts) */
@@ -87,6 +91,12 @@ export async function runRelease(deps: ReleaseRunDeps, opts: ReleaseRunOpts): Pr
   await deps.inventory.repair(products);
   const expired = await expireOverdue(deps, opts.batch_max, scope);
   const outbox = await resendOutbox(deps, product_ids, opts);
+  // Before the payments, as persistOrders orders them: the customer asked before any payment could
+  // reach the row.
+  const stranded_cancels = await applyEarlyCancels(
+    deps,
+    await deps.settlement.strandedCancelOrders(opts.batch_max, scope),
+  );
   const stranded = await applyPendingPayments(
     deps,
     await deps.settlement.strandedPaymentOrders(opts.batch_max, scope),
@@ -114,6 +124,7 @@ export async function runRelease(deps: ReleaseRunDeps, opts: ReleaseRunOpts): Pr
     expired,
     outbox_resent: outbox.sent,
     outbox_send_failed: outbox.failed,
+    stranded_cancels_applied: stranded_cancels,
     stranded_payments_applied: stranded.length,
     releases_reapplied: leftovers.length,
     retakes_undone,

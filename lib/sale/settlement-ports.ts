@@ -63,6 +63,15 @@ export interface LockedOrder {
    * run gives a paid order's units back, even after a rollback took Redis's `held` entry.
    */
   releaseConsumed(): Promise<void>;
+  /**
+   * Records a cancel asked for while PostgreSQL has no row for this order (it is on its way): the
+   * durable record, applied once the order is persisted. Once per order: a repeat changes nothing.
+   */
+  recordCancelRequest(customer_id: string): Promise<void>;
+  /** A cancel recorded for this order and not applied yet (locks it until the unit of work ends). */
+  cancelRequested(): Promise<boolean>;
+  /** Records that the recorded cancel was applied (or could not be), with the order's status after. */
+  settleCancelRequest(reason: string, order_status: OrderStatus): Promise<void>;
 }
 
 /** Units of work on one order, serialised per order id (webhook vs persist: the early-webhook race). */
@@ -76,6 +85,10 @@ export interface SettlementQueries {
   pendingPayments(order_ids: string[]): Promise<PaymentEvent[]>;
   /** Orders with pending events whose order exists (stranded by a crash). */
   strandedPaymentOrders(limit: number, scope?: ProductScope): Promise<string[]>;
+  /** Of these orders, those with a cancel recorded before persistence and not applied yet. */
+  requestedCancels(order_ids: string[]): Promise<string[]>;
+  /** Orders that exist with a cancel recorded before persistence and not applied (a crash between). */
+  strandedCancelOrders(limit: number, scope?: ProductScope): Promise<string[]>;
   /**
    * Pending events never matched by an order within `hours` become orphaned, and at once those of
    * an order PostgreSQL refused (quarantined: it never becomes a row); returns how many.

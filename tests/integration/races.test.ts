@@ -56,6 +56,18 @@ async function releases(order_id: string): Promise<number> {
   return r!['n'];
 }
 
+/** The order's recorded cancel was applied exactly once: cancelled, one release, stamped, audit ok. */
+async function earlyCancelAppliedOnce(product_id: number, order_id: string) {
+  await persistAccepted(settleDeps(), [acceptedFromOrder((await orderStore().get(order_id))!)]); // a redelivery
+  await releaseRun(); // its stranded step finds nothing left to apply
+  const moves = await sql`SELECT to_status FROM order_events WHERE order_id = ${order_id} ORDER BY id`;
+  expect(moves.map((m) => m['to_status'])).toEqual(['reserved', 'cancelled']);
+  expect(await releases(order_id)).toBe(1);
+  const [req] = await sql`SELECT applied_at FROM order_cancel_requests WHERE order_id = ${order_id}`;
+  expect(req!['applied_at']).not.toBeNull();
+  expect(await audit(product_id)).toMatchObject({ available: 2, reserved: 0, in_flight: 0, ok: true });
+}
+
 describe('races', () => {
   it('success webhook vs the release run at the same instant: one outcome, units consistent', async () => {
     for (let i = 0; i < 5; i++) {
@@ -246,6 +258,84 @@ describe('races', () => {
     expect(moves.map((m) => m['to_status'])).toEqual(['reserved', 'expired', 'cancelled', 'refund_required']);
     expect(await releases(order.order_id)).toBe(1);
     expect(await audit(product.id)).toMatchObject({ available: 2, reserved: 0, paid: 0, ok: true });
+  });
+
+  it('cancel before persistence vs persist: a cancel recording its request while the insert waits is applied once by persist', async () => {
+    const product = await newProduct({ stock_total: 2 });
+    const customer = `early-cancel-${randomUUID()}`;
+    const order = await reserveUnsent(customer, product.id, 2);
+    const { promise: gate, resolve: openGate } = Promise.withResolvers<void>();
+    const { promise: recorded, resolve: cancelInTx } = Promise.withResolvers<void>();
+    // The cancel finds no row, records its request and holds its transaction open before committing.
+    const settlement = pgSettlementStore(db(), {
+      beforeCommit: async () => {
+        cancelInTx();
+        await gate;
+      },
+    });
+    const cancel = cancelOrder({ ...settleDeps(), settlement }, order.order_id, {
+      customer_id: customer,
+      admin: false,
+    });
+    await recorded;
+    let persistDone = false;
+    const persist = persistAccepted(settleDeps(), [acceptedFromOrder(order)]).then((r) => {
+      persistDone = true;
+      return r;
+    });
+    await new Promise((r) => setTimeout(r, 400));
+    expect(persistDone).toBe(false); // the insert waits for the cancel's lock on this order id
+    openGate();
+    expect((await cancel).kind).toBe('pending');
+    await persist;
+    await earlyCancelAppliedOnce(product.id, order.order_id);
+  });
+
+  it('cancel before persistence vs persist, the other way round: a cancel during the insert waits and cancels the row', async () => {
+    const product = await newProduct({ stock_total: 2 });
+    const customer = `early-cancel2-${randomUUID()}`;
+    const order = await reserveUnsent(customer, product.id, 2);
+    const { promise: gate, resolve: openGate } = Promise.withResolvers<void>();
+    const { promise: insertedP, resolve: inserted } = Promise.withResolvers<void>();
+    const insert = insertAccepted(db(), [acceptedFromOrder(order)], {
+      beforeCommit: async () => {
+        inserted();
+        await gate;
+      },
+    });
+    await insertedP;
+    let cancelDone = false;
+    const cancel = cancelOrder(settleDeps(), order.order_id, { customer_id: customer, admin: false }).then(
+      (r) => {
+        cancelDone = true;
+        return r;
+      },
+    );
+    await new Promise((r) => setTimeout(r, 400));
+    expect(cancelDone).toBe(false); // waits for the insert's lock, then sees the committed row
+    openGate();
+    await insert;
+    expect((await cancel).kind).toBe('cancelled');
+    const requests = await sql`SELECT 1 FROM order_cancel_requests WHERE order_id = ${order.order_id}`;
+    expect(requests.length, 'cancelled as a row: nothing left to apply').toBe(0);
+    await persistAccepted(settleDeps(), [acceptedFromOrder(order)]); // the rest of persistOrders
+    expect(await transitionsFromReserved(order.order_id)).toBe(1);
+    expect(await releases(order.order_id)).toBe(1);
+    expect(await audit(product.id)).toMatchObject({ available: 2, reserved: 0, in_flight: 0, ok: true });
+  });
+
+  it('a recorded cancel whose persistOrders died after its commit is applied by the release run, once', async () => {
+    const product = await newProduct({ stock_total: 2 });
+    const customer = `early-cancel3-${randomUUID()}`;
+    const order = await reserveUnsent(customer, product.id, 2);
+    const cancel = await cancelOrder(settleDeps(), order.order_id, { customer_id: customer, admin: false });
+    expect(cancel.kind).toBe('pending');
+    const accepted = acceptedFromOrder(order);
+    await insertAccepted(db(), [accepted]); // persistOrders' commit and ack, then it dies
+    await inventory().ack([accepted], new Set());
+    const report = await releaseRun();
+    expect(report.stranded_cancels_applied).toBe(1);
+    await earlyCancelAppliedOnce(product.id, order.order_id);
   });
 
   it('a release committed in PostgreSQL but not applied in Redis is finished by the release run', async () => {

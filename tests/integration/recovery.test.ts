@@ -34,8 +34,11 @@ import { releaseRun, runWithRebuild, waitUntil } from '../helpers/domain';
 import {
   pendingAdjustment,
   persistedOrder,
+  persistInProcess,
   reservedQuarantinable,
   reservedUnsent,
+  sqsEvent,
+  sqsRecord,
   startPersistTrigger,
 } from '../helpers/in-flight';
 import { clearOfScheduledRun } from '../helpers/schedule';
@@ -1313,6 +1316,66 @@ describe('an order on its way while its product is lost', () => {
     await persistAccepted(settleDeps(), [unsent]);
     expect((await call('GET', `/api/orders/${unsent.order_id}`, { token })).status).toBe(200);
     await rebuilt(product.id);
+  });
+});
+
+describe('a cancel accepted before persistence, across a loss', () => {
+  /** Reserved (its message never sent), cancelled by its owner over HTTP: 202, cancel_pending. */
+  async function cancelledUnsent(product_id: number) {
+    const order = await reservedUnsent(product_id, 2);
+    const token = await buyerToken(order.customer_id);
+    const c = await call('POST', `/api/orders/${order.order_id}/cancel`, { token });
+    expect([c.status, c.body.status, c.body.cancel_pending]).toEqual([202, 'reserved', true]);
+    return order;
+  }
+
+  /** A success for it over HTTP once it is persisted: API.md's table, after a cancel. */
+  async function paidAfterCancel(order: AcceptedOrder) {
+    const r = await sendWebhook(order.order_id, { amount_cents: order.unit_price_cents * order.qty });
+    expect([r.status, r.body.result, r.body.status]).toEqual([200, 'applied', 'refund_required']);
+    const [n] = await sql`SELECT count(*)::int AS n FROM stock_releases WHERE order_id = ${order.order_id}`;
+    expect(n!['n'], 'one release').toBe(1);
+  }
+
+  it('Redis loses the order after the 202; it reaches PostgreSQL after the rebuild: cancelled, units back once, then refund_required (before: persisted reserved, then paid)', async () => {
+    const product = await newProduct({ stock_total: 3 });
+    const order = await cancelledUnsent(product.id);
+    await lose(product.id, [order.order_id]); // the flag in the order's record goes with it
+    await rebuilt(product.id);
+    expect(await audit(product.id), 'the order is in no record yet').toMatchObject({
+      available: 3,
+      ok: true,
+    });
+
+    // Its message arrives now: a straggler, its units taken, then the recorded cancel applied.
+    const res = await persistInProcess(sqsEvent([sqsRecord(JSON.stringify(order))]));
+    expect(res.batchItemFailures).toEqual([]);
+    expect(await statusOf(order.order_id)).toBe('cancelled');
+    const [x] = await sql`SELECT outcome FROM rebuild_reconciled WHERE order_id = ${order.order_id}`;
+    expect(x?.['outcome']).toBe('taken');
+    const [req] = await sql`SELECT applied_at, order_status FROM order_cancel_requests
+      WHERE order_id = ${order.order_id}`;
+    expect(req!['applied_at']).not.toBeNull();
+    expect(req!['order_status']).toBe('cancelled');
+    expect(await audit(product.id)).toMatchObject({ available: 3, reserved: 0, paid: 0, ok: true });
+
+    await paidAfterCancel(order);
+    await releaseRun(); // re-applies nothing
+    expect(await audit(product.id)).toMatchObject({ available: 3, reserved: 0, paid: 0, drift: 0, ok: true });
+  });
+
+  it('Redis loses the order after the 202; it reaches PostgreSQL while the product is lost: the rebuild counts it cancelled', async () => {
+    await clearOfScheduledRun(10); // the loss window must be this test's alone
+    const product = await newProduct({ stock_total: 3 });
+    const order = await cancelledUnsent(product.id);
+    await lose(product.id, [order.order_id]);
+    await persistAccepted(settleDeps(), [order]); // its release deferred: nothing to write it into
+    expect(await statusOf(order.order_id)).toBe('cancelled');
+    await rebuilt(product.id);
+    expect(await audit(product.id)).toMatchObject({ available: 3, reserved: 0, ok: true });
+    await paidAfterCancel(order);
+    await releaseRun();
+    expect(await audit(product.id)).toMatchObject({ available: 3, reserved: 0, paid: 0, drift: 0, ok: true });
   });
 });
 

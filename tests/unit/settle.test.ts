@@ -7,8 +7,9 @@
 // against real services: tests/integration/races.test.ts, property.test.ts.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { cancelOrder } from '../../lib/sale/cancel-order';
+import { applyEarlyCancels, cancelOrder } from '../../lib/sale/cancel-order';
 import { expireOverdue } from '../../lib/sale/expire-orders';
+import { newOrderId } from '../../lib/sale/order-id';
 import { HOLDING, type PaymentEvent } from '../../lib/sale/order-rules';
 import { releaseNow } from '../../lib/sale/release-units';
 import { applyPendingPayments, handlePayment } from '../../lib/sale/settle-payment';
@@ -148,6 +149,64 @@ describe('cancel and expiry', () => {
     const again = await cancelOrder(w.deps(), o.order_id, { customer_id: o.customer_id, admin: false });
     expect(again).toEqual({ kind: 'not_cancellable', status: 'cancelled' });
     expect(w.available).toBe(3);
+  });
+
+  it('a cancel before persistence is recorded durably, applied once when the order is persisted, even with the Redis flag gone', async () => {
+    const w = new SettleWorld(3);
+    const o = order(newOrderId(1), 2);
+    w.addAccepted(o);
+    const owner = { customer_id: o.customer_id, admin: false };
+    expect(await cancelOrder(w.deps(), o.order_id, { customer_id: 'someone', admin: false })).toEqual({
+      kind: 'not_found',
+    });
+    expect(w.state.cancels.size).toBe(0);
+    expect((await cancelOrder(w.deps(), o.order_id, owner)).kind).toBe('pending');
+    expect((await cancelOrder(w.deps(), o.order_id, owner)).kind).toBe('pending'); // a retry: harmless
+    expect(w.state.cancels.get(o.order_id)).toEqual({ customer_id: o.customer_id, applied: false });
+    w.flagged.clear(); // Redis lost the order's record: only PostgreSQL remembers the cancel
+    w.insertAccepted(o.order_id);
+    expect(await applyEarlyCancels(w.deps(), [o.order_id])).toBe(1);
+    expect(w.status(o.order_id)).toBe('cancelled');
+    expect(await applyEarlyCancels(w.deps(), [o.order_id], [o.order_id])).toBe(0); // a duplicate delivery
+    expect(w.state.cancels.get(o.order_id)?.applied).toBe(true);
+    expect(await handlePayment(w.deps(), pay(o))).toEqual({ result: 'applied', status: 'refund_required' });
+    expect([w.available, w.give_backs.get(o.order_id)]).toEqual([3, 1]);
+  });
+
+  it('a cancel whose order was persisted while it waited for the lock cancels the row at once', async () => {
+    const w = new SettleWorld(2);
+    const o = order(newOrderId(1), 1);
+    w.addAccepted(o);
+    const withRow = {
+      ...w.deps(),
+      settlement: {
+        ...w.settlement,
+        // persistOrders commits between the Redis read and the lock
+        withOrderLocked: <T>(id: string, work: Parameters<typeof w.settlement.withOrderLocked<T>>[1]) => {
+          if (w.outbox.has(id)) w.insertAccepted(id);
+          return w.settlement.withOrderLocked(id, work);
+        },
+      },
+    };
+    const r = await cancelOrder(withRow, o.order_id, { customer_id: o.customer_id, admin: false });
+    expect(r.kind).toBe('cancelled');
+    expect(w.state.cancels.size).toBe(0);
+    expect([w.available, w.give_backs.get(o.order_id)]).toEqual([2, 1]);
+  });
+
+  it('PostgreSQL failing when the cancel is recorded: the error reaches the caller, nothing is flagged or recorded', async () => {
+    const w = new SettleWorld(2);
+    const o = order(newOrderId(1), 1);
+    w.addAccepted(o);
+    const down = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    const deps = {
+      ...w.deps(),
+      settlement: { ...w.settlement, withOrderLocked: () => Promise.reject(down) },
+    };
+    await expect(cancelOrder(deps, o.order_id, { customer_id: o.customer_id, admin: false })).rejects.toBe(
+      down,
+    );
+    expect([w.flagged.size, w.state.cancels.size]).toEqual([0, 0]);
   });
 
   it('a deferred release (product being rebuilt) leaves the marker unstamped for the release run', async () => {

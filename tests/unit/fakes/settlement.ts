@@ -18,7 +18,13 @@ import type {
   SettlementQueries,
   SettlingInventory,
 } from '../../../lib/sale/ports';
-import type { Order, OrderStatus } from '../../../lib/sale/types';
+import {
+  type AcceptedOrder,
+  acceptedFromOrder,
+  type Order,
+  type OrderStatus,
+  orderFromAccepted,
+} from '../../../lib/sale/types';
 
 interface StoredEvent {
   event: PaymentEvent;
@@ -32,13 +38,24 @@ interface State {
   markers: Map<string, { ticket: ReleaseTicket; applied: boolean }>;
   /** order_events: (order, from, to) */
   transitions: { order_id: string; from: OrderStatus; to: OrderStatus }[];
+  /** order_cancel_requests: cancels recorded before persistence, and whether applied */
+  cancels: Map<string, { customer_id: string; applied: boolean }>;
 }
 
 /** Yields to the test's scheduler (fast-check) at every port call, so calls interleave. */
 export type Yield = () => Promise<void>;
 
 export class SettleWorld {
-  state: State = { orders: new Map(), events: new Map(), markers: new Map(), transitions: [] };
+  state: State = {
+    orders: new Map(),
+    events: new Map(),
+    markers: new Map(),
+    transitions: [],
+    cancels: new Map(),
+  };
+  /** Redis's outbox: accepted orders not yet persisted, and the ones flagged cancel_pending */
+  outbox = new Map<string, AcceptedOrder>();
+  flagged = new Set<string>();
   stock_total: number;
   available: number;
   /** Redis's `released` hash */
@@ -60,6 +77,20 @@ export class SettleWorld {
   addReserved(order: Order): void {
     this.state.orders.set(order.order_id, { ...order, status: 'reserved' });
     this.available -= order.qty;
+  }
+
+  /** An order accepted (its units taken) and still in the outbox: not a row yet. */
+  addAccepted(order: Order): void {
+    this.outbox.set(order.order_id, acceptedFromOrder(order));
+    this.available -= order.qty;
+  }
+
+  /** persistOrders' insert: the accepted order becomes a reserved row (units already taken). */
+  insertAccepted(order_id: string): void {
+    const o = this.outbox.get(order_id);
+    if (!o) throw new Error(`${order_id} is not in the outbox`);
+    this.outbox.delete(order_id);
+    this.state.orders.set(order_id, { ...orderFromAccepted(o), status: 'reserved' });
   }
 
   status(order_id: string): OrderStatus | undefined {
@@ -111,6 +142,16 @@ export class SettleWorld {
         .filter((e) => e.status === 'pending' && this.state.orders.has(e.event.order_id))
         .map((e) => e.event.order_id);
       return [...new Set(ids)];
+    },
+    requestedCancels: async (order_ids) => {
+      await this.pause();
+      return order_ids.filter((id) => this.state.cancels.get(id)?.applied === false);
+    },
+    strandedCancelOrders: async () => {
+      await this.pause();
+      return [...this.state.cancels]
+        .filter(([id, c]) => !c.applied && this.state.orders.has(id))
+        .map(([id]) => id);
     },
     orphanStalePayments: async () => 0,
     overdueReservations: async () => {
@@ -180,6 +221,14 @@ export class SettleWorld {
         const m = s().markers.get(order_id);
         if (m) m.applied = true;
       },
+      recordCancelRequest: async (customer_id) => {
+        if (!s().cancels.has(order_id)) s().cancels.set(order_id, { customer_id, applied: false });
+      },
+      cancelRequested: async () => s().cancels.get(order_id)?.applied === false,
+      settleCancelRequest: async () => {
+        const c = s().cancels.get(order_id);
+        if (c) c.applied = true;
+      },
     };
   }
 
@@ -206,7 +255,7 @@ export class SettleWorld {
   };
 
   readonly inventory: Pick<SettlingInventory, 'releaseBatch' | 'retake' | 'reconcile' | 'claimReplay'> &
-    Pick<OutboxInventory, 'cancelPending' | 'beingRebuilt'> = {
+    Pick<OutboxInventory, 'pendingOrder' | 'cancelPending' | 'beingRebuilt'> = {
     reconcile: async () => {
       throw new Error('no straggler in this world');
     },
@@ -238,7 +287,18 @@ export class SettleWorld {
       this.released.set(t.order_id, 'retaken');
       return 'retaken';
     },
-    cancelPending: async () => ({ status: 'not_found' }),
+    pendingOrder: async (order_id) => {
+      await this.pause();
+      const accepted = this.outbox.get(order_id);
+      return accepted ? { accepted, cancel_pending: this.flagged.has(order_id) } : null;
+    },
+    cancelPending: async (order_id, _product_id, customer_id) => {
+      await this.pause();
+      const accepted = this.outbox.get(order_id);
+      if (!accepted || accepted.customer_id !== customer_id) return { status: 'not_found' };
+      this.flagged.add(order_id);
+      return { status: 'flagged', accepted };
+    },
     beingRebuilt: async () => !this.complete,
   };
 
