@@ -56,6 +56,23 @@ async function releases(order_id: string): Promise<number> {
   return r!['n'];
 }
 
+/**
+ * persistOrders' insert of `order`, held open just before its commit (its rows written, its
+ * advisory locks held) until `commit()`: the other side of an interleaving runs meanwhile.
+ */
+async function insertHeldOpen(order: Parameters<typeof acceptedFromOrder>[0]) {
+  const { promise: gate, resolve: commit } = Promise.withResolvers<void>();
+  const { promise: written, resolve: wrote } = Promise.withResolvers<void>();
+  const done = insertAccepted(db(), [acceptedFromOrder(order)], {
+    beforeCommit: async () => {
+      wrote();
+      await gate;
+    },
+  });
+  await written;
+  return { done, commit };
+}
+
 /** The order's recorded cancel was applied exactly once: cancelled, one release, stamped, audit ok. */
 async function earlyCancelAppliedOnce(product_id: number, order_id: string) {
   await persistAccepted(settleDeps(), [acceptedFromOrder((await orderStore().get(order_id))!)]); // a redelivery
@@ -144,15 +161,7 @@ describe('races', () => {
   it('early webhook vs persist, the other way round: a webhook during persist waits and applies', async () => {
     const product = await newProduct({ stock_total: 2 });
     const order = await reserveUnsent(`early2-${randomUUID()}`, product.id, 1);
-    const { promise: gate, resolve: openGate } = Promise.withResolvers<void>();
-    const { promise: insertedP, resolve: inserted } = Promise.withResolvers<void>();
-    const persist = insertAccepted(db(), [acceptedFromOrder(order)], {
-      beforeCommit: async () => {
-        inserted();
-        await gate;
-      },
-    });
-    await insertedP;
+    const { done: persist, commit: openGate } = await insertHeldOpen(order);
     let webhookDone = false;
     const webhook = handlePayment(settleDeps(), success(order)).then((r) => {
       webhookDone = true;
@@ -295,15 +304,7 @@ describe('races', () => {
     const product = await newProduct({ stock_total: 2 });
     const customer = `early-cancel2-${randomUUID()}`;
     const order = await reserveUnsent(customer, product.id, 2);
-    const { promise: gate, resolve: openGate } = Promise.withResolvers<void>();
-    const { promise: insertedP, resolve: inserted } = Promise.withResolvers<void>();
-    const insert = insertAccepted(db(), [acceptedFromOrder(order)], {
-      beforeCommit: async () => {
-        inserted();
-        await gate;
-      },
-    });
-    await insertedP;
+    const { done: insert, commit: openGate } = await insertHeldOpen(order);
     let cancelDone = false;
     const cancel = cancelOrder(settleDeps(), order.order_id, { customer_id: customer, admin: false }).then(
       (r) => {
