@@ -37,6 +37,7 @@ export const METRIC = {
   rebuildsFailed: 'RebuildsFailed',
   outboxResent: 'OutboxResent',
   outboxSendFailed: 'OutboxSendFailed',
+  strandedCancelsApplied: 'StrandedCancelsApplied',
   strandedPaymentsApplied: 'StrandedPaymentsApplied',
   paymentsOrphaned: 'PaymentsOrphaned',
   outboxSize: 'OutboxSize',
@@ -166,6 +167,7 @@ export function releaseRunMetrics(r: ReleaseRunReport): void {
     [METRIC.rebuildsFailed, MetricUnit.Count, failedRebuilds],
     [METRIC.outboxResent, MetricUnit.Count, r.outbox_resent],
     [METRIC.outboxSendFailed, MetricUnit.Count, r.outbox_send_failed],
+    [METRIC.strandedCancelsApplied, MetricUnit.Count, r.stranded_cancels_applied],
     [METRIC.strandedPaymentsApplied, MetricUnit.Count, r.stranded_payments_applied],
     [METRIC.paymentsOrphaned, MetricUnit.Count, r.orphaned],
   ]);

@@ -180,7 +180,14 @@ it('the release run prints its work and the conservation figures (totals, and pe
   const work = findMetric(all, 'ReleaseRuns');
   expect(work).toHaveLength(1);
   expect(work[0]!.dimensions).toEqual(['service']);
-  for (const name of ['Expiries', 'Releases', 'Rebuilds', 'OutboxResent', 'ReleaseRunDuration']) {
+  for (const name of [
+    'Expiries',
+    'Releases',
+    'Rebuilds',
+    'OutboxResent',
+    'StrandedCancelsApplied',
+    'ReleaseRunDuration',
+  ]) {
     expect(work[0]!.metrics[name]?.value, name).toEqual(expect.any(Number));
   }
   const totals = findMetric(all, 'ProductsDrifting');
