@@ -1,12 +1,15 @@
 --[[
-rebuild: write one product's state, recomputed from PostgreSQL, in one step.
+rebuild: reopen one product with its state recomputed from PostgreSQL, in one step.
 Runs only while the caller holds the product's rebuild lock and the product has no `complete`
 marker (so no reservation, release or retake can run in between); ends the rebuild by writing the
-marker, the one fact that says this product's state is whole.
+marker, the one fact that says this product's state is whole. The bulky parts (the customers, the
+`released` entries) were written before, in bounded chunks (rebuild-stage.lua): this script's work
+does not grow with the product's history, so it never stalls the shard.
 
 KEYS[1] sale: hash ({p:ID}:sale)
 KEYS[2] customers: hash ({p:ID}:customers)
-KEYS[3] released: hash ({p:ID}:released)
+KEYS[3] customers_staged: hash ({p:ID}:customers-staged)  customer id -> units held, as the
+        snapshot counts them (written by rebuild-stage.lua; absent when no customer holds any)
 KEYS[4] outbox: zset ({p:ID}:outbox)
 KEYS[5] rebuild_lock: string ({p:ID}:rebuild-lock)
 KEYS[6] reconciled: hash ({p:ID}:reconciled)
@@ -16,9 +19,6 @@ ARGV[2] available: (stock_total - reserved - paid, as PostgreSQL proves it)
 ARGV[3] generation: the rebuild's id in PostgreSQL (stragglers are reconciled against it)
 ARGV[4] stock_total: as the same snapshot read it
 (the reservation sequence restarts at 0 under the new generation)
-ARGV[5] customer_count: n, the number of customer pairs that follow
-ARGV[6..] customers_then_released: n pairs (customer id, units held), then the order ids whose
-          units are already free (written as "released")
 
 Returns {"ok", now_ms} (now_ms: Redis's clock when the product reopened; every order accepted from
         here on is newer) | {"not_owner"} (the lock expired or belongs to another rebuilder: nothing
@@ -26,17 +26,9 @@ Returns {"ok", now_ms} (now_ms: Redis's clock when the product reopened; every o
 ]]
 if redis.call('GET', KEYS[5]) ~= ARGV[1] then return {'not_owner'} end
 if redis.call('ZCARD', KEYS[4]) > 0 then return {'outbox_not_empty'} end
-redis.call('DEL', KEYS[2], KEYS[6])
-local n = tonumber(ARGV[5])
-local i = 6
-for _ = 1, n do
-  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
-  i = i + 2
-end
-while i <= #ARGV do
-  redis.call('HSET', KEYS[3], ARGV[i], 'released')
-  i = i + 1
-end
+-- UNLINK: a big sale's customers hash is freed off the main thread, not while the shard waits.
+redis.call('UNLINK', KEYS[2], KEYS[6])
+if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('RENAME', KEYS[3], KEYS[2]) end
 redis.call('HDEL', KEYS[1], 'closed_ms')
 local t = redis.call('TIME')
 local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)

@@ -7,6 +7,8 @@ export interface ProductKeys {
   sale: string;
   /** hash: customer id -> units held (reserved or paid) */
   customers: string;
+  /** hash: a rebuild's customers, written in chunks before rebuild.lua renames it over `customers` */
+  customersStaged: string;
   /** zset: order ids accepted but not yet in PostgreSQL, scored by acceptance time (ms) */
   outbox: string;
   /** hash: order id -> released / held / retaken (makes release and late-payment retake idempotent) */
@@ -30,6 +32,7 @@ export function productKeys(prefix: string, product_id: number): ProductKeys {
   return {
     sale: `${tag}:sale`,
     customers: `${tag}:customers`,
+    customersStaged: `${tag}:customers-staged`,
     outbox: `${tag}:outbox`,
     released: `${tag}:released`,
     retaking: `${tag}:retaking`,

@@ -1,5 +1,6 @@
 // The inventory's side of a rebuild after a data loss (lib/sale/rebuild.ts drives it): close a
-// product, give up, reconcile a straggler, and write the whole state back in one script.
+// product, give up, reconcile a straggler, and write the whole state back: the bulk in bounded
+// chunks, then one short script that reopens the product.
 import type { Inventory, RebuildingInventory } from '../sale/ports';
 import { acceptedFromOrder, type Order } from '../sale/types';
 import { globalKeys, type ProductKeys, productKeys } from './keys';
@@ -27,6 +28,35 @@ function replayRecord(k: ProductKeys, order: Order, idempotency_key: string, now
       order_ttl_s: idempotency_ttl_s + 3600,
     },
   };
+}
+
+/** Hash entries per rebuild-stage.lua call: each call stays short whatever the product's history. */
+export const STAGE_ENTRIES_MAX = 1000;
+
+/**
+ * Writes field/value pairs into a hash of the product, STAGE_ENTRIES_MAX entries per call, one call
+ * after another (other commands of the shard run in between). `reset` empties the hash first, so a
+ * staged hash an abandoned rebuild left is never merged into this one. False when the lock is lost.
+ */
+async function stageInChunks(
+  redis: ScriptClient,
+  k: ProductKeys,
+  token: string,
+  target: string,
+  pairs: (string | number)[],
+  reset: boolean,
+): Promise<boolean> {
+  const step = STAGE_ENTRIES_MAX * 2;
+  // At least one call, with nothing to write: it still resets the target and checks the lock.
+  for (let at = 0; at === 0 || at < pairs.length; at += step) {
+    const written = await redis.lua.rebuildStage({
+      keys: { rebuild_lock: k.rebuildLock, target },
+      args: { token, reset: reset && at === 0 ? '1' : '0' },
+      rest: pairs.slice(at, at + step),
+    });
+    if (written !== 1) return false;
+  }
+  return true;
 }
 
 export function rebuildOps(
@@ -154,12 +184,19 @@ export function rebuildOps(
       const fates = state.adjustments.flatMap((a) => [String(a.id), a.outcome]);
       const write = redis.multi().del(k.adjusted);
       await (fates.length ? write.hset(k.adjusted, ...fates) : write).exec();
-      const pairs = [...state.customers.entries()].flat();
+      // The bulk, in bounded chunks (rebuild-stage.lua): one script writing a big sale's whole
+      // history would stall every product on the shard meanwhile.
+      const customers = [...state.customers.entries()].flat();
+      const released = state.released_order_ids.flatMap((id) => [id, 'released']);
+      const staged =
+        (await stageInChunks(redis, k, token, k.customersStaged, customers, true)) &&
+        (await stageInChunks(redis, k, token, k.released, released, false));
+      if (!staged) return { status: 'not_owner' };
       const reply = await redis.lua.rebuild({
         keys: {
           sale: k.sale,
           customers: k.customers,
-          released: k.released,
+          customers_staged: k.customersStaged,
           outbox: k.outbox,
           rebuild_lock: k.rebuildLock,
           reconciled: k.reconciled,
@@ -169,9 +206,7 @@ export function rebuildOps(
           available: state.available,
           generation: state.rebuild_id,
           stock_total: state.stock_total,
-          customer_count: state.customers.size,
         },
-        rest: [...pairs, ...state.released_order_ids],
       });
       if (reply[0] !== 'ok') return { status: reply[0] };
       await redis.sadd(globalKeys(prefix).products, String(product_id));

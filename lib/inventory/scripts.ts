@@ -117,10 +117,16 @@ export const SCRIPTS = {
   }),
   rebuild: script({
     file: 'rebuild.lua',
-    keys: ['sale', 'customers', 'released', 'outbox', 'rebuild_lock', 'reconciled'],
-    args: ['token', 'available', 'generation', 'stock_total', 'customer_count'],
-    rest: 'customers_then_released',
+    keys: ['sale', 'customers', 'customers_staged', 'outbox', 'rebuild_lock', 'reconciled'],
+    args: ['token', 'available', 'generation', 'stock_total'],
     reply: z.union([z.tuple([z.literal('ok'), int]), z.tuple([z.enum(['not_owner', 'outbox_not_empty'])])]),
+  }),
+  rebuildStage: script({
+    file: 'rebuild-stage.lua',
+    keys: ['rebuild_lock', 'target'],
+    args: ['token', 'reset'],
+    rest: 'field_value_pairs',
+    reply: z.literal([0, 1]),
   }),
   claimReplay: script({
     file: 'claim-replay.lua',

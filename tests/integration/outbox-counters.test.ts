@@ -23,6 +23,7 @@ import { newProduct } from '../helpers/api';
 import { fileBackends } from '../helpers/backends';
 import { releaseRun, runWithRebuild, waitUntil } from '../helpers/domain';
 import { persistedOrder, reservedQuarantinable, reservedUnsent } from '../helpers/in-flight';
+import { monitorOf, nodeOf } from '../helpers/redis-monitor';
 
 const { sql, prefix } = fileBackends();
 
@@ -177,40 +178,9 @@ describe('after a Redis wipe', () => {
 });
 
 describe('a stats poll costs the same whatever the outbox holds', () => {
-  /** A plain connection to the node holding the product's slot (the only node its keys live on). */
-  async function nodeOf(product_id: number): Promise<{ host: string; port: number }> {
-    const url = process.env['REDIS_URL'];
-    if (url) return { host: new URL(url).hostname, port: Number(new URL(url).port) };
-    const key = productKeys(prefix, product_id).sale;
-    const slot = Number(await redisClient().call('CLUSTER', 'KEYSLOT', key));
-    const ranges = (await redisClient().call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
-    const [, , [host, port]] = ranges.find(([lo, hi]) => slot >= lo && slot <= hi)!;
-    return { host, port };
-  }
-
-  /**
-   * A MONITOR connection. ioredis enters monitoring mode a microtask after MONITOR's OK, so on a
-   * busy server (the other test files) lines arriving in the same read as the OK are taken for
-   * replies and raise "Command queue state error" (ioredis#1981), uncaught unless listened for. Those
-   * lines come before the poll's start marker and are not counted, so that error alone is ignored.
-   * (Redis#monitor() creates its connection inside, with no listener in time, and leaves the
-   * connection it was called on open.) Not `events.once(monitor, 'monitoring')`: it rejects on an
-   * 'error' emitted before the event, which is exactly that error (a CI run failed on it).
-   */
-  async function monitorOf(node: { host: string; port: number }): Promise<Redis> {
-    const monitor = new Redis({ ...node, monitor: true, lazyConnect: true });
-    monitor.on('error', (err: Error) => {
-      if (!err.message.startsWith('Command queue state error')) throw err;
-    });
-    const monitoring = new Promise<void>((resolve) => monitor.once('monitoring', () => resolve()));
-    await monitor.connect();
-    await monitoring;
-    return monitor;
-  }
-
   /** The commands one stats poll of this product sends, as the Redis server saw them (MONITOR). */
   async function commandsOfOnePoll(product_id: number): Promise<string[][]> {
-    const node = await nodeOf(product_id);
+    const node = await nodeOf(productKeys(prefix, product_id).sale);
     const raw = new Redis(node);
     const client = registerScripts(raw);
     const monitor = await monitorOf(node);

@@ -10,6 +10,7 @@ import { createOrderQueues, localSqsClient } from '../../infra/local/services';
 import { inventory, orderQueue, settleDeps } from '../../lib/container';
 import { redisClient } from '../../lib/inventory/client';
 import { globalKeys, productKeys } from '../../lib/inventory/keys';
+import { STAGE_ENTRIES_MAX } from '../../lib/inventory/rebuild-ops';
 import { db } from '../../lib/orders/db';
 import { pgProducts } from '../../lib/orders/products';
 import { pgRebuildSource } from '../../lib/orders/rebuild-source';
@@ -41,6 +42,7 @@ import {
   sqsRecord,
   startPersistTrigger,
 } from '../helpers/in-flight';
+import { monitorOf, nodeOf } from '../helpers/redis-monitor';
 import { clearOfScheduledRun } from '../helpers/schedule';
 import { sendWebhook } from '../helpers/webhook';
 
@@ -1444,7 +1446,7 @@ describe('review 41: the recovery path under a hostile review', () => {
     });
   });
 
-  it('a product with 150,000 expired orders is rebuilt (before, the run threw RangeError: every run, every product, the product closed for good)', async () => {
+  it('a product with 150,000 expired orders is rebuilt (before, the run threw RangeError: every run, every product, the product closed for good), and no Redis command of it grows with that history (one script writing them all stalled the shard)', async () => {
     const product = await newProduct({ stock_total: 5 });
     await persistedOrder(product.id, 1);
     // A big sale's history: many reservations that expired unpaid (each written "released").
@@ -1455,8 +1457,38 @@ describe('review 41: the recovery path under a hostile review', () => {
         now() - interval '2 hours', now() - interval '1 hour', now() - interval '1 hour'
       FROM generate_series(1, 150000) AS n`;
     await lose(product.id, []);
-    await rebuilt(product.id);
+    const k = productKeys(prefix, product.id);
+    const monitor = await monitorOf(await nodeOf(k.sale));
+    // Every command naming this product's keys, from any client (the stack's own run may rebuild it).
+    let [commands, args_max] = [0, 0];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (!args.some((a) => a.startsWith(`${prefix}:{p:${product.id}}`))) return;
+      commands += 1;
+      args_max = Math.max(args_max, args.length);
+    });
+    try {
+      await rebuilt(product.id);
+    } finally {
+      monitor.disconnect();
+    }
     expect(await audit(product.id)).toMatchObject({ available: 4, reserved: 1, drift: 0, ok: true });
+    expect(await redisClient().hlen(k.released), 'every expired order written "released"').toBe(150_000);
+    expect(commands, 'the rebuild was seen').toBeGreaterThan(150_000 / STAGE_ENTRIES_MAX);
+    // A chunk: EVALSHA, sha, key count, 2 keys, token, reset, then the entries' pairs.
+    expect(args_max).toBeLessThanOrEqual(7 + 2 * STAGE_ENTRIES_MAX);
+  });
+
+  it("customers staged by an abandoned rebuild are not merged into the next one's", async () => {
+    const product = await newProduct({ stock_total: 5 });
+    const kept = await persistedOrder(product.id, 2);
+    await lose(product.id, []);
+    const k = productKeys(prefix, product.id);
+    // A rebuilder that staged its customers and died (or lost its lock) before reopening.
+    await redisClient().hset(k.customersStaged, 'c-ghost', 3, kept.customer_id, 4);
+    await rebuilt(product.id);
+    expect(await redisClient().hgetall(k.customers)).toEqual({ [kept.customer_id]: '2' });
+    expect(await redisClient().exists(k.customersStaged)).toBe(0);
+    expect(await audit(product.id)).toMatchObject({ available: 3, reserved: 2, drift: 0, ok: true });
   });
 
   it('an overdue order with a successful payment waiting keeps its unit through the whole run: paid, not refunded after a buyer took the unit its expiry freed', async () => {
