@@ -8,6 +8,15 @@ import type { ProductScope } from '../sale/ports';
 
 export type Sql = postgres.Sql;
 export type Tx = postgres.TransactionSql;
+
+/**
+ * SQL: the advisory-lock key of an order id, a value or a column (`q('order_id')`). Everything
+ * that concerns one order serialises on it (persistOrders' insert, a webhook, a cancel, the release
+ * run's steps), so it is written once: two callers hashing different text would not exclude each
+ * other. `::text` of a uuid column is its lower-case form, as the ids handed in are.
+ */
+export const orderLockKey = (q: Sql | Tx, order_id: string | postgres.Helper<string>) =>
+  q`hashtextextended(${order_id}::text, 0)`;
 let sql: Sql | undefined;
 
 export function db(): Sql {

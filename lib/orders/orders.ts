@@ -3,7 +3,7 @@ import postgres from 'postgres';
 import type { AcceptedOrder } from '../sale/accepted-order';
 import type { OrderStore } from '../sale/ports';
 import type { Order, OrderStatus } from '../sale/types';
-import type { Sql } from './db';
+import { orderLockKey, type Sql } from './db';
 import { ORDER_COLUMNS, type OrderRow, orderFromRow } from './rows';
 
 export function pgOrders(sql: Sql): OrderStore & {
@@ -149,7 +149,7 @@ export async function insertAccepted(
         INSERT INTO order_events (order_id, from_status, to_status, actor, reason)
         SELECT order_id, NULL, 'reserved', 'system:persist', 'accepted by inventory' FROM new
       )
-      SELECT order_id, pg_advisory_xact_lock(hashtextextended(order_id::text, 0)) AS locked
+      SELECT order_id, pg_advisory_xact_lock(${orderLockKey(tx, tx('order_id'))}) AS locked
       FROM (SELECT order_id FROM new ORDER BY order_id) AS fresh`;
     await hooks.beforeCommit?.();
     return inserted.map((r) => r.order_id);

@@ -11,12 +11,12 @@ import {
   settleCancelRequest,
   strandedCancelOrders,
 } from './cancel-requests';
-import { type Sql, scopeFilter, type Tx } from './db';
+import { orderLockKey, type Sql, scopeFilter, type Tx } from './db';
 import { ORDER_COLUMNS, type OrderRow, orderFromRow, paymentWaiting } from './rows';
 
 /** Serialises everything that concerns one order id (webhook vs persist: the early-webhook race). */
 async function lockOrderId(tx: Tx, order_id: string): Promise<void> {
-  await tx`SELECT pg_advisory_xact_lock(hashtextextended(${order_id}, 0))`;
+  await tx`SELECT pg_advisory_xact_lock(${orderLockKey(tx, order_id)})`;
 }
 
 const ORPHAN_BATCH_MAX = 1_000;
@@ -34,17 +34,18 @@ const stalePending = (q: Sql | Tx, hours: number) =>
 
 /**
  * Orphans the stale pending payments of `order_ids`, each under its order's lock. persistOrders
- * holds that lock from before it inserts an order until it commits (reading the order's pending
- * payments in between): an order whose insert is in progress is skipped to the next run (a try-lock,
+ * takes that lock in its insert statement and holds it until it commits, then reads the order's
+ * pending payments: an order whose insert is in progress is skipped to the next run (a try-lock,
  * so the two never wait on each other), and the UPDATE, a statement after the locks, sees an insert
- * committed before them. Without the lock, a payment could be orphaned (listed for a refund) while
+ * committed before them. (Left open: the instant inside persist's statement between its row insert
+ * and its lock.) Without the lock, a payment could be orphaned (listed for a refund) while
  * its order was being inserted, and the order left to expire.
  */
 async function orphanLocked(sql: Sql, order_ids: string[], hours: number): Promise<number> {
   return (await sql.begin(async (tx) => {
     const locked = await tx<{ order_id: string }[]>`
       SELECT id AS order_id FROM unnest(${order_ids}::uuid[]) id
-      WHERE pg_try_advisory_xact_lock(hashtextextended(id::text, 0))`;
+      WHERE pg_try_advisory_xact_lock(${orderLockKey(tx, tx('id'))})`;
     if (locked.length === 0) return 0;
     const rows = await tx`
       UPDATE payment_events e SET status = 'orphaned', handled_at = now(),
@@ -184,7 +185,7 @@ export function pgSettlementStore(sql: Sql, hooks: SettlementHooks = {}): Settle
     async tryWithOrderLocked<T>(order_id: string, work: (order: LockedOrder) => Promise<T>) {
       const r = (await sql.begin(async (tx) => {
         const [got] = await tx<{ locked: boolean }[]>`
-          SELECT pg_try_advisory_xact_lock(hashtextextended(${order_id}, 0)) AS locked`;
+          SELECT pg_try_advisory_xact_lock(${orderLockKey(tx, order_id)}) AS locked`;
         if (!got?.locked) return { busy: true };
         const result = await work(lockedOrder(tx, order_id));
         await hooks.beforeCommit?.();

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
 import { inventory, settleDeps } from '../../lib/container';
+import { orderLockKey } from '../../lib/orders/db';
 import { newOrderId } from '../../lib/sale/order-id';
 import { PRICE_CENTS_MAX } from '../../lib/sale/types';
 import { adminToken, audit, call, newProduct } from '../helpers/api';
@@ -102,7 +103,7 @@ it('a stale payment whose order is being inserted is not orphaned: the insert ho
   // persistOrders holds the order's lock from before its insert until its commit (its insert is not
   // visible meanwhile); the orphaning step runs in that window.
   const orphaned = await sql.begin(async (tx) => {
-    await tx`SELECT pg_advisory_xact_lock(hashtextextended(${order.order_id}::uuid::text, 0))`;
+    await tx`SELECT pg_advisory_xact_lock(${orderLockKey(tx, order.order_id)})`;
     return settleDeps().settlement.orphanStalePayments(24);
   });
   const [e] = await sql`SELECT status FROM payment_events WHERE order_id = ${order.order_id}`;
