@@ -37,9 +37,11 @@ const stalePending = (q: Sql | Tx, hours: number) =>
  * takes that lock in its insert statement and holds it until it commits, then reads the order's
  * pending payments: an order whose insert is in progress is skipped to the next run (a try-lock,
  * so the two never wait on each other), and the UPDATE, a statement after the locks, sees an insert
- * committed before them. (Left open: the instant inside persist's statement between its row insert
- * and its lock.) Without the lock, a payment could be orphaned (listed for a refund) while
- * its order was being inserted, and the order left to expire.
+ * committed before them. An orphaning that gets the lock first (even in the instant inside persist's
+ * statement between its row insert and its lock) is waited for by persist, which then finds the
+ * payment orphaned: the outcome of an orphaning just before the insert (listed for a refund, the
+ * order left to expire). Without the lock that outcome was open for the whole of persist's
+ * transaction, while the order was already on its way in (quarantine.test.ts holds it open).
  */
 async function orphanLocked(sql: Sql, order_ids: string[], hours: number): Promise<number> {
   return (await sql.begin(async (tx) => {
