@@ -203,8 +203,10 @@ it('the release run prints its work and the conservation figures (totals, and pe
   });
   const drifting = Number(totals[0]!.metrics['ProductsDrifting']!.value);
   const drift_units = Number(totals[0]!.metrics['DriftUnits']!.value);
-  expect(drift_units === 0, 'no drifting product, no drift units').toBe(drifting === 0);
-  expect(drift_units).toBeGreaterThanOrEqual(drifting);
+  // Drift units are the sum of every product's |drift|, and a product with drift is not ok. Not the
+  // reverse: a product is also not ok with no drift at all when its outbox counters are off (other
+  // files corrupt one on purpose), so "drifting but 0 drift units" is consistent (failed a rehearsal).
+  expect(drift_units === 0 || drifting > 0, 'drift units without a drifting product').toBe(true);
   const mine = findMetric(all, 'Available').find((e) => e.line['product_id'] === String(product.id));
   expect(mine?.dimensions).toEqual(['service', 'product_id']);
   expect(mine?.metrics).toEqual({
