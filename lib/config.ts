@@ -27,6 +27,10 @@ const secretArn = z.pipe(
 /** `{"username": …, "password": …}` as Secrets Manager stores database and Redis users. */
 const credentialsJson = optionalString;
 
+/** `whsec_` then non-empty, padded base64: what the `standardwebhooks` verifier can decode. */
+const WEBHOOK_SECRET_FORM =
+  /^whsec_(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})$/;
+
 const schema = z.object({
   PORT: intFrom(3000),
   DATABASE_URL: optionalString,
@@ -68,7 +72,13 @@ const schema = z.object({
   /** the claim that makes a caller admin: a string equal to AUTH_ADMIN_VALUE or an array containing it */
   AUTH_ADMIN_CLAIM: z._default(z.string().check(z.minLength(1)), 'role'),
   AUTH_ADMIN_VALUE: z._default(z.string().check(z.minLength(1)), 'admin'),
-  WEBHOOK_SECRET: optionalString,
+  /** Standard Webhooks' form: an unreadable one was a 500 for every event (the provider retrying) */
+  WEBHOOK_SECRET: optionalString.check(
+    z.refine(
+      (v) => v === undefined || WEBHOOK_SECRET_FORM.test(v),
+      'must be whsec_<base64> (Standard Webhooks)',
+    ),
+  ),
   /** credentials for DATABASE_URL's user (RDS Proxy in AWS); the URL then carries no password */
   DATABASE_SECRET: credentialsJson,
   /** Redis ACL user (MemoryDB in AWS) */
@@ -143,6 +153,15 @@ export function config(): Config {
  * every reader keeps asking config() whether the value came from a variable or from AWS.
  */
 export function applySecrets(values: Partial<Record<SecretName, string>>): void {
+  // A value read from AWS passes the rule its variable would (a short HS256 key was accepted
+  // quietly this way, the stages' only way): the same `invalid configuration: NAME: …` error.
+  for (const [name, value] of Object.entries(values) as [SecretName, string | undefined][]) {
+    const checked = z.safeParse(schema.shape[name], value);
+    if (!checked.success)
+      throw new Error(
+        `invalid configuration: ${name}: ${checked.error.issues.map((i) => i.message).join('; ')}`,
+      );
+  }
   resolvedSecrets = { ...resolvedSecrets, ...values };
   if (cached) cached = { ...cached, ...values };
 }

@@ -114,12 +114,21 @@ function missingSecret(): never {
   throw new Error('configuration: AUTH_JWT_SECRET is not set (or set AUTH_JWKS_URL)');
 }
 
-let containerVerifier: Authenticate | undefined;
+let containerVerifier: { secret: string | undefined; verify: Authenticate } | undefined;
 
-/** The container's verifier, built once from the configuration. */
+/**
+ * The container's verifier, built from the configuration, and built again when the HS256 secret
+ * changes (read again from Secrets Manager after a rotation: lib/platform/secrets.ts), so tokens
+ * of the old secret stop passing, and the new one's start to, without a new container.
+ */
 export function authenticate(authorization: string | undefined): Promise<Identity> {
-  containerVerifier ??= tokenVerifier(config());
-  return containerVerifier(authorization);
+  const c = config();
+  let current = containerVerifier;
+  if (!current || current.secret !== c.AUTH_JWT_SECRET) {
+    current = { secret: c.AUTH_JWT_SECRET, verify: tokenVerifier(c) };
+    containerVerifier = current;
+  }
+  return current.verify(authorization);
 }
 
 export function requireAdmin(id: Identity): void {

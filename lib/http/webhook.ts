@@ -19,7 +19,8 @@ export const WEBHOOK_ID_CHARS_MAX = 255;
 /** Refused before verification: a provider's payment event is a few hundred bytes. */
 export const WEBHOOK_BODY_BYTES_MAX = 64 * 1024;
 
-let verifier: Webhook | undefined;
+/** Built again when WEBHOOK_SECRET changes (read again after a rotation: lib/platform/secrets.ts). */
+let verifier: { secret: string; webhook: Webhook } | undefined;
 
 export type UnverifiedReason = 'too-large' | 'missing-headers' | 'stale-timestamp' | 'bad-signature';
 
@@ -44,7 +45,8 @@ export function verifyWebhook(
   raw: string,
   headers: Record<string, string | undefined>,
 ): { webhook_id: string } {
-  verifier ??= new Webhook(required('WEBHOOK_SECRET'));
+  const secret = required('WEBHOOK_SECRET');
+  if (verifier?.secret !== secret) verifier = { secret, webhook: new Webhook(secret) };
   const h = {
     'webhook-id': headers['webhook-id'] ?? '',
     'webhook-timestamp': headers['webhook-timestamp'] ?? '',
@@ -52,7 +54,7 @@ export function verifyWebhook(
   };
   try {
     // Parsing is ours: a correctly signed body that is not JSON is the sender's 400, not a 401.
-    verifier.verify(raw, h, { jsonParse: false });
+    verifier.webhook.verify(raw, h, { jsonParse: false });
   } catch (err) {
     const why = err instanceof WebhookVerificationError ? err.message : 'unverifiable';
     throw new UnverifiedWebhook(reasonOf(why), why);

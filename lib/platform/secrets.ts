@@ -14,6 +14,7 @@ import type { GetSecretValueCommandOutput, SecretsManagerClient } from '@aws-sdk
 import type { GetParameterCommandOutput, SSMClient } from '@aws-sdk/client-ssm';
 import type { MiddlewareObj } from '@middy/core';
 import { applySecrets, config, SECRET_NAMES, type SecretName } from '../config';
+import { logger } from './logger';
 
 export interface Credentials {
   username: string;
@@ -36,12 +37,33 @@ export async function loadSecrets(): Promise<void> {
 }
 
 let started: Promise<void> | undefined;
-/** One load per container, shared by concurrent first invocations; a failure is retried next time. */
+let loadedAt = 0;
+let loadedOnce = false;
+
+/**
+ * One load per container, shared by concurrent first invocations; a failure is retried next time.
+ * Then read again once SECRETS_MAX_AGE_S has passed, so a rotated JWT or webhook secret reaches a
+ * warm container (it used to keep the values of its first event for its whole life). A refresh that
+ * fails (Secrets Manager out of reach, a rotated value its rule refuses) keeps the values already
+ * read and is tried again after another SECRETS_MAX_AGE_S.
+ */
 export function secretsReady(): Promise<void> {
-  started ??= loadSecrets().catch((err: unknown) => {
-    started = undefined;
-    throw err;
-  });
+  if (started && loadedOnce && Date.now() - loadedAt >= config().SECRETS_MAX_AGE_S * 1000) {
+    loadedAt = Date.now();
+    started = loadSecrets().catch((err: unknown) => {
+      logger.error('secrets not read again; the values read before stay in use', { error: err as Error });
+    });
+  }
+  started ??= loadSecrets().then(
+    () => {
+      loadedAt = Date.now();
+      loadedOnce = true;
+    },
+    (err: unknown) => {
+      started = undefined;
+      throw err;
+    },
+  );
   return started;
 }
 

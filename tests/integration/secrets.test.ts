@@ -1,7 +1,8 @@
 // Pins down secrets at run time as an AWS stage reads them: given only `*_ARN` references, a
 // function reads the values with Powertools Parameters (Secrets Manager and SSM, here moto's
 // server on loopback) before its first event, keeps them cached, picks up a rotated value once
-// the cache expires, and fails loudly, naming nothing secret, when a reference is wrong.
+// the cache expires (the JWT and webhook secrets too, in a container already warm), refuses a value
+// its variable's rule would refuse, and fails loudly, naming nothing secret, when a reference is wrong.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +12,8 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { signWebhook } from '../../infra/local/sandbox/sign';
 import { config, resetConfig } from '../../lib/config';
 import { authenticate, mintToken } from '../../lib/http/auth';
 import { secretsReady, secretValue } from '../../lib/platform/secrets';
@@ -21,6 +23,7 @@ import { waitUntil } from '../helpers/domain';
 const saved = { ...process.env };
 let aws: AwsEmulator;
 let sm: SecretsManagerClient;
+let ssm: SSMClient;
 let jwtArn = '';
 let webhookArn = '';
 const run = `t${Date.now().toString(36)}`;
@@ -43,7 +46,7 @@ beforeAll(async () => {
     new CreateSecretCommand({ Name: `flash-sale/${run}/jwt`, SecretString: 'k'.repeat(48) }),
   );
   jwtArn = jwt.ARN!;
-  const ssm = new SSMClient(client);
+  ssm = new SSMClient(client);
   const name = `/flash-sale/${run}/webhook-secret`;
   await ssm.send(
     new PutParameterCommand({ Name: name, Type: 'SecureString', Value: 'whsec_c2VjcmV0LWZyb20tc3Nt' }),
@@ -99,4 +102,86 @@ it('fails with a clear error for a missing secret, an ARN that is not one, or bo
   expect(() => config()).toThrow(/DATABASE_SECRET_ARN: a Secrets Manager secret ARN or an SSM parameter ARN/);
   useEnv({ AUTH_JWT_SECRET: 'x'.repeat(40), AUTH_JWT_SECRET_ARN: jwtArn });
   expect(() => config()).toThrow(/set AUTH_JWT_SECRET or AUTH_JWT_SECRET_ARN, not both/);
+});
+
+/** A container started afresh: this file's earlier tests left the modules' state (loaded secrets, verifiers). */
+async function freshContainer() {
+  vi.resetModules();
+  return {
+    ...(await import('../../lib/platform/secrets')),
+    ...(await import('../../lib/config')),
+    ...(await import('../../lib/http/auth')),
+    ...(await import('../../lib/http/webhook')),
+  };
+}
+
+function signedWebhook(secret: string) {
+  const id = `msg_${run}_${Math.random().toString(36).slice(2)}`;
+  const body = '{"type":"payment.succeeded"}';
+  const now = new Date();
+  return {
+    body,
+    headers: {
+      'webhook-id': id,
+      'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+      'webhook-signature': signWebhook(secret, id, body, now),
+    },
+  };
+}
+
+it('a short HS256 secret read by reference stops the container as the variable does (it was used quietly)', async () => {
+  const short = await sm.send(
+    new CreateSecretCommand({ Name: `flash-sale/${run}/jwt-short`, SecretString: 'x'.repeat(31) }),
+  );
+  useEnv({ AUTH_JWT_SECRET_ARN: short.ARN! });
+  const c = await freshContainer();
+  await expect(c.secretsReady()).rejects.toThrow(
+    /invalid configuration: AUTH_JWT_SECRET: HS256 secret must be at least 32 bytes/,
+  );
+  expect(c.config().AUTH_JWT_SECRET).toBeUndefined();
+});
+
+it('a rotated JWT and webhook secret reach a warm container once SECRETS_MAX_AGE_S has passed', async () => {
+  const [whA, whB] = [
+    `whsec_${Buffer.alloc(24, 1).toString('base64')}`,
+    `whsec_${Buffer.alloc(24, 2).toString('base64')}`,
+  ];
+  const jwt = await sm.send(
+    new CreateSecretCommand({ Name: `flash-sale/${run}/jwt-rotating`, SecretString: 'a'.repeat(48) }),
+  );
+  const name = `/flash-sale/${run}/webhook-rotating`;
+  await ssm.send(new PutParameterCommand({ Name: name, Type: 'SecureString', Value: whA }));
+  useEnv({
+    AUTH_JWT_SECRET_ARN: jwt.ARN!,
+    WEBHOOK_SECRET_ARN: `arn:aws:ssm:us-east-1:123456789012:parameter${name}`,
+    SECRETS_MAX_AGE_S: '1',
+  });
+  const c = await freshContainer();
+  await c.secretsReady(); // the first event
+  const tokenA = await c.mintToken({ customer_id: 'rotating' });
+  expect(await c.authenticate(`Bearer ${tokenA}`)).toEqual({ customer_id: 'rotating', admin: false });
+  const eventA = signedWebhook(whA);
+  expect(c.verifyWebhook(eventA.body, eventA.headers).webhook_id).toBe(eventA.headers['webhook-id']);
+
+  await sm.send(new PutSecretValueCommand({ SecretId: jwt.ARN!, SecretString: 'b'.repeat(48) }));
+  await ssm.send(new PutParameterCommand({ Name: name, Type: 'SecureString', Value: whB, Overwrite: true }));
+  await new Promise((r) => setTimeout(r, 1_200));
+  await c.secretsReady(); // a later event of the same container, past the max age
+  expect(c.config().AUTH_JWT_SECRET).toBe('b'.repeat(48));
+  expect(c.config().WEBHOOK_SECRET).toBe(whB);
+  const tokenB = await c.mintToken({ customer_id: 'rotating' });
+  expect(await c.authenticate(`Bearer ${tokenB}`)).toEqual({ customer_id: 'rotating', admin: false });
+  await expect(c.authenticate(`Bearer ${tokenA}`)).rejects.toMatchObject({ status: 401 });
+  const eventB = signedWebhook(whB);
+  expect(c.verifyWebhook(eventB.body, eventB.headers).webhook_id).toBe(eventB.headers['webhook-id']);
+
+  // A rotated value its rule refuses is not taken: the values read before stay in use.
+  await ssm.send(
+    new PutParameterCommand({ Name: name, Type: 'SecureString', Value: 'not-a-whsec', Overwrite: true }),
+  );
+  await new Promise((r) => setTimeout(r, 1_200));
+  await c.secretsReady();
+  expect(c.config().WEBHOOK_SECRET).toBe(whB);
+  const stillB = signedWebhook(whB);
+  expect(c.verifyWebhook(stillB.body, stillB.headers).webhook_id).toBe(stillB.headers['webhook-id']);
 });
