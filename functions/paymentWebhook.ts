@@ -6,7 +6,12 @@ import { unavailable } from '../lib/http/outcomes';
 import { Problem } from '../lib/http/problems';
 import { json, route } from '../lib/http/route';
 import * as routes from '../lib/http/routes/payment';
-import { PaymentWebhookBody, paymentEventOf, WEBHOOK_BODY_BYTES_MAX } from '../lib/http/webhook';
+import {
+  checkWebhookId,
+  PaymentWebhookBody,
+  paymentEventOf,
+  WEBHOOK_BODY_BYTES_MAX,
+} from '../lib/http/webhook';
 import { admitWebhook } from '../lib/http/webhook-door';
 import { countWebhook } from '../lib/platform/metrics';
 import { handlePayment } from '../lib/sale/settle-payment';
@@ -18,6 +23,7 @@ export const handler = route(
     const receipt = (outcome: string) =>
       receipts().record({ webhook_id, verified: true, outcome, body: raw });
     try {
+      checkWebhookId(webhook_id);
       const body = parseJsonText(raw, PaymentWebhookBody, WEBHOOK_BODY_BYTES_MAX);
       const payment = paymentEventOf(webhook_id, body);
       correlate(payment.order_id);

@@ -10,7 +10,7 @@ import { fileBackends } from '../helpers/backends';
 import { httpEvent, lambdaContext } from '../helpers/lambda-event';
 import { sendWebhook } from '../helpers/webhook';
 
-fileBackends(); // closes the app's clients the in-process calls open
+const { sql } = fileBackends(); // closes the app's clients the in-process calls open
 
 type Handler = (e: unknown, c: unknown) => Promise<{ statusCode: number; body: string }>;
 const load = async (name: string) => (await import(`../../functions/${name}`)).handler as Handler;
@@ -101,7 +101,7 @@ describe('black-box review findings', () => {
     expect((await call('GET', `/api/orders?cursor=${issued}`, { token })).status).toBe(200);
   });
 
-  it('a signed webhook with a webhook-id above 255 characters is 400 naming it, and changes nothing', async () => {
+  it('a signed webhook with a webhook-id above 255 characters is 400 naming it, recorded, and changes nothing', async () => {
     const product = await newProduct({ stock_total: 2 });
     const r = await reserve(await buyerToken(), product.id, 1);
     const long = await sendWebhook(r.body.order_id, {
@@ -110,6 +110,10 @@ describe('black-box review findings', () => {
     });
     expect(long.status).toBe(400);
     expect(long.body.errors).toEqual([{ field: 'webhook-id', message: 'at most 255 characters' }]);
+    // A verified event, so it has its receipt with its outcome (API.md); it used to have none.
+    const receipts = await sql`SELECT verified, outcome, length(webhook_id) AS id_chars FROM webhook_receipts
+      WHERE body_excerpt LIKE ${`%${r.body.order_id}%`}`;
+    expect(receipts).toEqual([{ verified: true, outcome: 'invalid-request', id_chars: 255 }]);
     const ok = await sendWebhook(r.body.order_id, {
       amount_cents: r.body.amount_cents,
       webhook_id: `evt_${'x'.repeat(251)}`,
