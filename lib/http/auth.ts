@@ -95,9 +95,17 @@ export function tokenVerifier(s: AuthSettings): Authenticate {
   };
 }
 
-/** The provider's JWKS unreachable or broken is our outage (503), not the caller's bad token (401). */
+/**
+ * The provider's JWKS unreachable or broken is our outage (503), not the caller's bad token (401):
+ * a timeout, a status other than 200, a body that is not JSON, or JSON that is not a key set (that
+ * last one, `{}` say, was a 401 to every caller, valid tokens included).
+ */
 function jwksOutage(err: errors.JOSEError): boolean {
-  return err instanceof errors.JWKSTimeout || /JSON Web Key Set HTTP response/.test(err.message);
+  return (
+    err instanceof errors.JWKSTimeout ||
+    err instanceof errors.JWKSInvalid ||
+    /JSON Web Key Set HTTP response/.test(err.message)
+  );
 }
 
 /** Cognito puts groups in an array claim (`cognito:groups`); our own tokens carry `role: "admin"`. */

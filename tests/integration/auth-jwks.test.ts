@@ -151,6 +151,30 @@ describe('identity-provider mode (JWKS)', () => {
     });
   });
 
+  it('a JWKS endpoint answering something that is not a key set is 503 too, not 401 to every caller', async () => {
+    const kept = published;
+    try {
+      for (const broken of [{}, 'rotating', null] as unknown as JWK[][]) {
+        published = broken; // served as {"keys": …}: JSON, but no list of keys
+        const verify = tokenVerifier(idpSettings());
+        expect(await rejection(verify(`Bearer ${await token(rsaA)}`))).toMatchObject({
+          code: 'unavailable',
+          status: 503,
+        });
+      }
+    } finally {
+      published = kept;
+    }
+    // an empty set is a set: a token naming a key it lacks is the caller's (401)
+    published = [];
+    try {
+      const verify = tokenVerifier(idpSettings());
+      expect(await rejection(verify(`Bearer ${await token(rsaA)}`))).toMatchObject({ status: 401 });
+    } finally {
+      published = kept;
+    }
+  });
+
   it('a handler in identity-provider mode answers problem+json 401/403 and 200 for a mapped admin', async () => {
     const saved = { ...process.env };
     Object.assign(process.env, {
