@@ -6,7 +6,8 @@
 'use strict';
 
 /** @type {Record<string, {functions: string[], secrets?: string[], sendOrders?: boolean,
- *   consumeOrders?: boolean, queueAttributes?: boolean, publishFailures?: boolean}>} */
+ *   consumeOrders?: boolean, queueAttributes?: ('OrdersQueue' | 'OrdersDLQ')[],
+ *   publishFailures?: boolean, traced?: boolean}>} */
 const GROUPS = {
   // docs, openapi, dashboard, 404, liveness: no data at all.
   PublicRole: { functions: ['healthz', 'openapi', 'docs', 'dashboard', 'notFound'] },
@@ -32,11 +33,17 @@ const GROUPS = {
     secrets: ['WEBHOOK_SECRET', 'REDIS_SECRET', 'DATABASE_SECRET'],
     traced: true,
   },
-  ReadyzRole: { functions: ['readyz'], secrets: ['REDIS_SECRET', 'DATABASE_SECRET'], queueAttributes: true },
+  // Readiness asks the orders queue alone (lib/platform/readiness.ts), never the DLQ.
+  ReadyzRole: {
+    functions: ['readyz'],
+    secrets: ['REDIS_SECRET', 'DATABASE_SECRET'],
+    queueAttributes: ['OrdersQueue'],
+  },
+  // The dashboard's backlog: both queues' depth (lib/queue/dlq.ts sqsBacklog).
   AdminStatsRole: {
     functions: ['adminStats'],
     secrets: ['AUTH_JWT_SECRET', 'REDIS_SECRET', 'DATABASE_SECRET'],
-    queueAttributes: true,
+    queueAttributes: ['OrdersQueue', 'OrdersDLQ'],
   },
   PersistRole: {
     functions: ['persistOrders'],
@@ -48,7 +55,8 @@ const GROUPS = {
     functions: ['release'],
     secrets: ['REDIS_SECRET', 'DATABASE_SECRET'],
     sendOrders: true,
-    queueAttributes: true,
+    // the rebuild's backlog: both queues' depth
+    queueAttributes: ['OrdersQueue', 'OrdersDLQ'],
     publishFailures: true,
     traced: true,
   },
@@ -115,11 +123,11 @@ function statements(group, secretArns, kmsKeyArn) {
       ],
       Resource: [queueArn('OrdersQueue')],
     });
-  if (group.queueAttributes)
+  if (group.queueAttributes?.length)
     s.push({
       Effect: 'Allow',
       Action: ['sqs:GetQueueAttributes'],
-      Resource: [queueArn('OrdersQueue'), queueArn('OrdersDLQ')],
+      Resource: group.queueAttributes.map(queueArn),
     });
   if (group.publishFailures)
     s.push({ Effect: 'Allow', Action: ['sns:Publish'], Resource: [{ Ref: 'OpsAlarmTopic' }] });
