@@ -49,6 +49,7 @@ export function checkTemplate(t: Template, opts: RuleOptions): string[] {
     ...noUnresolvedVariables(t),
     ...queueTimeouts(t),
     ...concurrencySum(t, opts),
+    ...alarmSubscriptions(t),
   ];
 }
 
@@ -185,4 +186,23 @@ export function concurrencySum(t: Template, opts: RuleOptions): string[] {
     : [
         `reserved concurrency ${sum} > ${limit} (quota ${opts.account_concurrency} - ${UNRESERVED_MIN} unreserved)`,
       ];
+}
+
+/**
+ * SNS protocols that deliver with nothing more in the stack. An `sqs`, `lambda`, `firehose` or
+ * `application` endpoint also needs a resource policy or permission letting the topic reach it,
+ * which this stack does not grant: the subscription would be created and every alarm dropped.
+ */
+export const ALARM_PROTOCOLS = new Set(['email', 'email-json', 'https', 'sms']);
+
+/** The alarm topic's subscriptions deliver (stage parameter alarmProtocol). */
+export function alarmSubscriptions(t: Template): string[] {
+  return resourcesOfType(t, 'AWS::SNS::Subscription').flatMap(([id, r]) => {
+    const protocol = r.Properties?.Protocol;
+    return ALARM_PROTOCOLS.has(protocol)
+      ? []
+      : [
+          `${id}: protocol ${JSON.stringify(protocol)} needs a permission on its endpoint this stack does not grant (use ${[...ALARM_PROTOCOLS].join(', ')})`,
+        ];
+  });
 }

@@ -96,3 +96,12 @@ it('catches a packaging-time lookup left in the template', () => {
     `unresolved variable ${lookup}`,
   ]);
 });
+
+it('catches an alarm subscription whose endpoint the topic may not reach (sqs, lambda)', () => {
+  // stage parameter alarmProtocol: the topic would publish every alarm and reach no one
+  for (const protocol of ['sqs', 'lambda'])
+    expect(broken((t) => (props(t, 'OpsAlarmSubscription').Protocol = protocol))).toEqual([
+      `OpsAlarmSubscription: protocol "${protocol}" needs a permission on its endpoint this stack does not grant (use email, email-json, https, sms)`,
+    ]);
+  expect(broken((t) => (props(t, 'OpsAlarmSubscription').Protocol = 'https'))).toEqual([]);
+});
