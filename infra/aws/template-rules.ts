@@ -50,6 +50,7 @@ export function checkTemplate(t: Template, opts: RuleOptions): string[] {
     ...queueTimeouts(t),
     ...concurrencySum(t, opts),
     ...alarmSubscriptions(t),
+    ...identityProviderReachable(t),
   ];
 }
 
@@ -204,5 +205,25 @@ export function alarmSubscriptions(t: Template): string[] {
       : [
           `${id}: protocol ${JSON.stringify(protocol)} needs a permission on its endpoint this stack does not grant (use ${[...ALARM_PROTOCOLS].join(', ')})`,
         ];
+  });
+}
+
+/**
+ * Identity-provider mode (AUTH_JWKS_URL) fetches the provider's key set over the internet. A stage
+ * in a VPC of its own (network: new: no internet or NAT gateway, only the endpoints) cannot reach
+ * it, so every authenticated route would answer 503. A stage in an existing VPC is the shop's to
+ * route (README, "Identity provider").
+ */
+export function identityProviderReachable(t: Template): string[] {
+  const ownVpc = resourcesOfType(t, 'AWS::EC2::VPC').length > 0;
+  const routesOut =
+    resourcesOfType(t, 'AWS::EC2::NatGateway').length > 0 ||
+    resourcesOfType(t, 'AWS::EC2::InternetGateway').length > 0;
+  if (!ownVpc || routesOut) return [];
+  return functions(t).flatMap(([id, r]) => {
+    const url = r.Properties?.Environment?.Variables?.AUTH_JWKS_URL;
+    return url
+      ? [`${id}: AUTH_JWKS_URL ${JSON.stringify(url)} is unreachable from the stage's VPC (no route out)`]
+      : [];
   });
 }

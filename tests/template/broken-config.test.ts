@@ -105,3 +105,23 @@ it('catches an alarm subscription whose endpoint the topic may not reach (sqs, l
     ]);
   expect(broken((t) => (props(t, 'OpsAlarmSubscription').Protocol = 'https'))).toEqual([]);
 });
+
+it("catches identity-provider mode in a stage whose own VPC has no route to the provider's JWKS", () => {
+  // stage parameter authJwksUrl with network: new (no NAT): every authenticated route would answer 503
+  const jwks = 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example/.well-known/jwks.json';
+  const withJwks = (t: Template) => {
+    for (const fn of ['createOrder', 'getOrder'])
+      props(t, fnId(fn)).Environment.Variables.AUTH_JWKS_URL = jwks;
+  };
+  expect(broken(withJwks)).toEqual([
+    `CreateOrderLambdaFunction: AUTH_JWKS_URL "${jwks}" is unreachable from the stage's VPC (no route out)`,
+    `GetOrderLambdaFunction: AUTH_JWKS_URL "${jwks}" is unreachable from the stage's VPC (no route out)`,
+  ]);
+  // a NAT gateway added to the stage's VPC is a route out
+  expect(
+    broken((t) => {
+      withJwks(t);
+      t.Resources['Nat'] = { Type: 'AWS::EC2::NatGateway', Properties: {} };
+    }),
+  ).toEqual([]);
+});
