@@ -42,12 +42,15 @@ if (!stage || stageProblem) {
   console.error(`${stageProblem}\n${USAGE}`);
   process.exit(2);
 }
-const slsArgs = [
-  ...(values.region ? ['--region', values.region] : []),
-  ...(values.param ?? []).flatMap((p) => ['--param', p]),
-];
+// The region, always passed on: packaging runs with a scrubbed environment (offlineSlsEnv), where
+// serverless.yml's `env:AWS_REGION` is not set, while `sls deploy` reads the operator's AWS_REGION.
+// Left to the environment, a stage went to the operator's region with a package made and linted
+// for us-east-1 (its dashboard read every widget there). The same default as `npm run ops`,
+// `cli migrate` and `cli prewarm`.
+const region = values.region ?? process.env['AWS_REGION'] ?? 'us-east-1';
+const slsArgs = ['--region', region, ...(values.param ?? []).flatMap((p) => ['--param', p])];
 
-console.log(`[deploy] packaging ${stage} offline`);
+console.log(`[deploy] packaging ${stage} for ${region} offline`);
 packageStage(stage, slsArgs);
 const overrides = Object.fromEntries((values.param ?? []).map((p) => p.split('=', 2) as [string, string]));
 const account_concurrency = Number(
@@ -58,7 +61,7 @@ if (violations.length) {
   console.error(`[deploy] refused: the ${stage} template breaks these rules:\n  ${violations.join('\n  ')}`);
   process.exit(1);
 }
-const lint = cfnLint([`${packageDir(stage)}/cloudformation-template-update-stack.json`]);
+const lint = cfnLint([`${packageDir(stage)}/cloudformation-template-update-stack.json`], [region]);
 if (!lint.ok) {
   console.error(`[deploy] refused: cfn-lint found ${lint.errors} error(s):\n${lint.output}`);
   process.exit(1);

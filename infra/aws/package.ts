@@ -119,10 +119,14 @@ export interface LintResult {
   output: string;
 }
 
-/** cfn-lint (pinned in infra/python/requirements.txt) on the given templates: errors fail, warnings print. */
-export function cfnLint(templates: string[]): LintResult {
+/**
+ * cfn-lint (pinned in infra/python/requirements.txt) on the given templates: errors fail, warnings
+ * print. `regions`: where they will be deployed (cfn-lint's own default is us-east-1 only).
+ */
+export function cfnLint(templates: string[], regions: string[] = []): LintResult {
   ensureVenv();
-  const r = spawnSync(venvBin('cfn-lint'), ['--format', 'parseable', '--', ...templates], {
+  const regionArgs = regions.length ? ['--regions', ...regions] : [];
+  const r = spawnSync(venvBin('cfn-lint'), ['--format', 'parseable', ...regionArgs, '--', ...templates], {
     encoding: 'utf8',
     timeout: 300_000,
   });

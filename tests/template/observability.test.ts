@@ -222,6 +222,16 @@ describe('dashboard', () => {
     expect(text.match(/SEARCH\(/g)!.length).toBe(text.match(/service=\\*"flash-sale-dev/g)!.length);
   });
 
+  it("reads every widget from the stack's own region (AWS::Region, never a region packaged in)", () => {
+    // Packaged as `${self:provider.region}`, the region of the packaging (us-east-1 with a scrubbed
+    // environment), while the stack went to the operator's AWS_REGION: a blank dashboard there.
+    const parts = resource('OpsDashboard').DashboardBody['Fn::Join'][1] as Json[];
+    const widgets = body().widgets as Json[];
+    expect(widgets.length).toBeGreaterThan(5);
+    for (const w of widgets) expect(w.properties.region, w.properties.title).toBe('REF');
+    expect(parts.filter((p) => JSON.stringify(p) === '{"Ref":"AWS::Region"}')).toHaveLength(widgets.length);
+  });
+
   it("sets the functions' service name per stage: the one the alarms and the dashboard read", () => {
     for (const [id, f] of functions(template))
       expect(f.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME, id).toBe('flash-sale-dev');
