@@ -123,6 +123,17 @@ describe('alarms', () => {
     expect(String(a.AlarmDescription).length).toBeGreaterThan(20);
   });
 
+  it('every alarm of the stage notifies the ops topic when it fires and again when it clears', () => {
+    const alarms = Object.entries(template.Resources as Record<string, Json>).filter(
+      ([, r]) => r.Type === 'AWS::CloudWatch::Alarm',
+    );
+    expect(alarms.length).toBe(14);
+    for (const [id, r] of alarms) {
+      expect(r.Properties.AlarmActions, id).toEqual(topic);
+      expect(r.Properties.OKActions, id).toEqual(topic);
+    }
+  });
+
   it('API 5xx rate: 5xx over Count of the HTTP API, in percent, 1 % in 2 of 3 minutes, ignoring tiny volumes', () => {
     const a = resource('Api5xxRateAlarm');
     const byId = Object.fromEntries(a.Metrics.map((m: Json) => [m.Id, m]));
