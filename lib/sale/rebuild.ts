@@ -133,6 +133,7 @@ async function fenceAndDrain(
   await resendOutboxes(
     deps,
     closed.map((c) => c.product.id),
+    deadline_ms,
   );
   return { ...(await waitForDrain(deps.backlog, deadline_ms, opts.poll_ms)), deadline_ms };
 }
@@ -185,18 +186,30 @@ async function notYet(
  * after the rebuild, skipped entries younger than its grace, and the product stayed closed for
  * two or three runs.
  */
-async function resendOutboxes(deps: RebuildDeps, product_ids: number[]): Promise<void> {
+async function resendOutboxes(deps: RebuildDeps, product_ids: number[], deadline_ms: number): Promise<void> {
   const pending = await deps.inventory.staleOutbox(product_ids, 0, OUTBOX_RESEND_MAX);
   let failed = 0;
+  let started = 0;
   // A few at a time: all 5,000 at once would queue behind the client's 64 sockets, and the SDK's
   // 2 s request timer runs while a request waits for one (the tail fails, its entry left for the
   // next run), with a createOrder sharing the client (the local stack runs functions in one
   // process) waiting behind them (review, not measured).
+  // None started past the drain budget: with the queue not answering, each send waits out the
+  // client's request timeout twice (~4 s), and 5,000 entries, 16 at a time, held the run (the rebuild
+  // is its first step) for some twenty minutes instead of giving up within the budget.
   for (const batch of chunks(pending, OUTBOX_RESEND_CONCURRENCY)) {
+    if (Date.now() > deadline_ms) break;
+    started += batch.length;
     const sent = await Promise.allSettled(batch.map((order) => deps.queue.send(order)));
     failed += sent.filter((r) => r.status === 'rejected').length;
   }
-  if (pending.length) deps.log.warn('outbox re-sent for the rebuild', { orders: pending.length, failed });
+  if (pending.length) {
+    deps.log.warn('outbox re-sent for the rebuild', {
+      orders: pending.length,
+      failed,
+      ...(started < pending.length ? { left_for_next_run: pending.length - started } : {}),
+    });
+  }
 }
 
 /**

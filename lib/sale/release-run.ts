@@ -28,6 +28,12 @@ export interface ReleaseRunOpts {
   batch_max: number;
   /** an outbox entry younger than this is probably still on its way through the queue */
   outbox_grace_ms: number;
+  /**
+   * No re-send starts after this long: a queue that does not answer (each send then waits out the
+   * SQS client's request timeout, twice) must not hold the run past its function's timeout, with
+   * the steps after the re-send never reached. What is left is re-sent by the next run.
+   */
+  outbox_resend_budget_ms: number;
   /** a release marker younger than this probably belongs to a live request finishing now */
   reapply_after_s: number;
   /** a pending stock adjustment younger than this probably belongs to a PATCH finishing now */
@@ -50,6 +56,7 @@ export interface ReleaseRunOpts {
 export const RELEASE_RUN_DEFAULTS: ReleaseRunOpts = {
   batch_max: 2000,
   outbox_grace_ms: 30_000,
+  outbox_resend_budget_ms: 10_000,
   reapply_after_s: 10,
   adjust_after_s: 10,
   orphan_after_h: 24,
@@ -135,23 +142,44 @@ export async function runRelease(deps: ReleaseRunDeps, opts: ReleaseRunOpts): Pr
   };
 }
 
-/** Re-sends are harmless: the consumer is idempotent on the order id. */
+/** Sends in flight at once, well under the SQS client's 64 sockets (lib/queue/sqs.ts). */
+const OUTBOX_RESEND_CONCURRENCY = 16;
+
+/**
+ * Re-sends are harmless: the consumer is idempotent on the order id. A few at a time, and none
+ * started past the budget: one after the other, 2,000 entries took over a minute with the queue
+ * refusing connections (~33 ms a failed send) and 15 took a minute with it not answering (~4 s),
+ * past the function's 55 s, so the run never reached its later steps while the queue was down.
+ */
 async function resendOutbox(
   deps: ReleaseRunDeps,
   product_ids: number[],
   opts: ReleaseRunOpts,
 ): Promise<{ sent: number; failed: number }> {
   const stale = await deps.inventory.staleOutbox(product_ids, opts.outbox_grace_ms, opts.batch_max);
+  const deadline = performance.now() + opts.outbox_resend_budget_ms;
+  let next = 0;
   let sent = 0;
   let failed = 0;
-  for (const order of stale) {
-    try {
-      await deps.queue.send(order);
-      sent++;
-    } catch (err) {
-      failed++;
-      deps.log.warn('outbox re-send failed', { order_id: order.order_id, error: String(err) });
+  const sender = async () => {
+    while (next < stale.length && performance.now() < deadline) {
+      const order = stale[next++]!;
+      try {
+        await deps.queue.send(order);
+        sent++;
+      } catch (err) {
+        failed++;
+        deps.log.warn('outbox re-send failed', { order_id: order.order_id, error: String(err) });
+      }
     }
+  };
+  await Promise.all(Array.from({ length: Math.min(OUTBOX_RESEND_CONCURRENCY, stale.length) }, sender));
+  if (next < stale.length) {
+    deps.log.warn('outbox re-send stopped at its time budget; the next run sends the rest', {
+      left: stale.length - next,
+      sent,
+      failed,
+    });
   }
   return { sent, failed };
 }
