@@ -20,8 +20,12 @@ export interface PersistResult {
 export async function persistAccepted(deps: PersistDeps, given: AcceptedOrder[]): Promise<PersistResult> {
   const { inserted, batch, quarantined } = await insertIsolating(deps, given);
   // Before anything can release them: an order a rebuild did not count gets its units taken first.
-  if (inserted.length > 0) {
-    await reconcileStragglers(deps, await deps.ledger.uncounted(inserted, inserted.length));
+  // Every order of the batch, not only those inserted now: a batch delivered again after its first
+  // attempt committed (the reply to its COMMIT lost, or a step below failed) inserts nothing, and
+  // its stragglers were left to the next release run, their units sold again meanwhile.
+  const persisted = inserted.length === batch.length ? inserted : batch.map((o) => o.order_id);
+  if (persisted.length > 0) {
+    await reconcileStragglers(deps, await deps.ledger.uncounted(persisted, persisted.length));
   }
   // Only after the commit: a crash before this line leaves the outbox entry, and the message
   // (or the outbox re-send) comes back and finds the row already there.

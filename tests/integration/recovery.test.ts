@@ -12,6 +12,7 @@ import { redisClient } from '../../lib/inventory/client';
 import { globalKeys, productKeys } from '../../lib/inventory/keys';
 import { STAGE_ENTRIES_MAX } from '../../lib/inventory/rebuild-ops';
 import { db } from '../../lib/orders/db';
+import { insertAccepted } from '../../lib/orders/orders';
 import { pgProducts } from '../../lib/orders/products';
 import { pgRebuildSource } from '../../lib/orders/rebuild-source';
 import { domainLog } from '../../lib/platform/logger';
@@ -1381,6 +1382,32 @@ describe('a cancel accepted before persistence, across a loss', () => {
     await paidAfterCancel(order);
     await releaseRun();
     expect(await audit(product.id)).toMatchObject({ available: 3, reserved: 0, paid: 0, drift: 0, ok: true });
+  });
+});
+
+describe('a straggler whose batch is delivered again after its first attempt committed', () => {
+  it('is reconciled by the redelivery (before, the redelivery inserted nothing and skipped it: its unit sold twice until a release run)', async () => {
+    await clearOfScheduledRun(30); // the stack's run reconciles stragglers too: not in this window
+    const product = await newProduct({ stock_total: 2 });
+    const order = await reservedUnsent(product.id, 1);
+    await lose(product.id, [order.order_id]);
+    await rebuilt(product.id);
+    expect(await audit(product.id), 'the order is in no record yet').toMatchObject({
+      available: 2,
+      ok: true,
+    });
+
+    // The first delivery commits its insert, then fails before reconciling (its connection dropped
+    // after COMMIT, or Redis out of reach a moment): the batch is reported failed and comes back.
+    await insertAccepted(db(), [order]);
+    const res = await persistInProcess(sqsEvent([sqsRecord(JSON.stringify(order))]));
+    expect(res.batchItemFailures).toEqual([]);
+
+    const [x] = await sql`SELECT outcome FROM rebuild_reconciled WHERE order_id = ${order.order_id}`;
+    expect(x?.['outcome']).toBe('taken');
+    expect(await audit(product.id)).toMatchObject({ available: 1, reserved: 1, drift: 0, ok: true });
+    const r = await reserve(await buyerToken(), product.id, 2);
+    expect(r.status, 'two units for a buyer when one is held: sold twice').toBe(409);
   });
 });
 
