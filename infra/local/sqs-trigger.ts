@@ -9,8 +9,14 @@
 // most, far inside the visibility timeout; at most `maximumConcurrency` invocations run at once.
 // What bounds concurrency is the invocation, as in AWS: once the function has returned, its batch's
 // deletes (one DeleteMessageBatch per 10, all at once) run while the poller invokes its next batch.
+// A batch held longer than a moment (its poller's previous invocation was slow) gets the queue's
+// whole visibility timeout again just before its own invocation, as Lambda's function gets it from
+// a receive right before the invoke: otherwise held time plus invocation time (up to 20 s each here,
+// within 30 s of visibility) let its messages reappear and a second invocation take them.
 import {
+  ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
   type Message,
   ReceiveMessageCommand,
   type SQSClient,
@@ -44,12 +50,16 @@ const RECEIVE_MAX = 10; // SQS returns at most 10 messages per ReceiveMessage
 /** receives in flight at once per poller while a batch fills (Lambda starts with five pollers) */
 const RECEIVE_PARALLEL = 5;
 
+/** A batch held longer than this before its invocation has its visibility timeout renewed first. */
+const HELD_RENEW_AFTER_MS = 1000;
+
 export function startSqsTrigger(opts: TriggerOpts): Trigger {
   const stats: TriggerStats = { invocations: 0, records: 0, failed_records: 0, invoke_errors: 0 };
   const abort = new AbortController();
   const log = opts.log ?? (() => {});
+  const visibility = queueVisibility(opts);
   const loops = Array.from({ length: opts.maximum_concurrency }, () =>
-    pollLoop(opts, stats, abort.signal, log),
+    pollLoop(opts, stats, abort.signal, log, visibility),
   );
   return {
     stats,
@@ -65,19 +75,26 @@ async function pollLoop(
   stats: TriggerStats,
   signal: AbortSignal,
   log: NonNullable<TriggerOpts['log']>,
+  visibility: () => Promise<number>,
 ): Promise<void> {
   let failing = false; // log the first failure and the recovery, not every retry
   let invoking: Promise<unknown> | null = null; // the previous batch's invocation
   const deleting: Promise<void>[] = []; // the deletes of the batches before it, at most two
   while (!signal.aborted) {
     try {
-      const batch = await gatherBatch(opts, signal);
+      const gathered = await gatherBatch(opts, signal);
       if (failing) log('sqs trigger: polling again');
       failing = false;
-      if (batch.length === 0) continue;
+      if (gathered.length === 0) continue;
+      const received_ms = Date.now();
       await invoking; // one invocation per poller: maximumConcurrency in all
       // The previous batch's deletes may still run beside this invocation; older ones may not.
       if (deleting.length > 1) await deleting.shift();
+      const batch =
+        Date.now() - received_ms > HELD_RENEW_AFTER_MS
+          ? await renewVisibility(opts, gathered, visibility, log)
+          : gathered;
+      if (batch.length === 0) continue;
       const settled = invokeAndSettle(opts, batch, stats, log);
       invoking = settled.invoked;
       deleting.push(
@@ -131,6 +148,61 @@ async function gatherBatch(opts: TriggerOpts, signal: AbortSignal): Promise<Mess
   }
   return batch;
 }
+
+/** The queue's visibility timeout in seconds, read once when first needed. */
+function queueVisibility(opts: TriggerOpts): () => Promise<number> {
+  let read: Promise<number> | null = null;
+  return () => {
+    read ??= opts.sqs
+      .send(new GetQueueAttributesCommand({ QueueUrl: opts.queueUrl, AttributeNames: ['VisibilityTimeout'] }))
+      .then((r) => Number(r.Attributes?.['VisibilityTimeout'] ?? 30));
+    read.catch(() => {
+      read = null; // read again next time
+    });
+    return read;
+  };
+}
+
+/**
+ * The held batch's messages, each invisible again for the queue's whole visibility timeout from
+ * now. A message whose renewal is refused (its timeout ran out and another receive holds it, or it
+ * is gone) is left to whoever holds it now. If the renewal itself fails, the batch goes as it is.
+ */
+async function renewVisibility(
+  opts: TriggerOpts,
+  batch: Message[],
+  visibility: () => Promise<number>,
+  log: NonNullable<TriggerOpts['log']>,
+): Promise<Message[]> {
+  try {
+    const timeout_s = await visibility();
+    const refused = new Set<string>();
+    await Promise.all(
+      chunksOf(batch, RECEIVE_MAX).map(async (chunk) => {
+        const r = await opts.sqs.send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: opts.queueUrl,
+            Entries: chunk.map((m, j) => ({
+              Id: String(j),
+              ReceiptHandle: m.ReceiptHandle!,
+              VisibilityTimeout: timeout_s,
+            })),
+          }),
+        );
+        for (const f of r.Failed ?? []) refused.add(chunk[Number(f.Id)]!.MessageId!);
+      }),
+    );
+    if (refused.size > 0)
+      log('sqs trigger: held messages taken by another receive', { records: refused.size });
+    return batch.filter((m) => !refused.has(m.MessageId!));
+  } catch (err) {
+    log('sqs trigger: renewing a held batch failed; invoking it as it is', { error: String(err) });
+    return batch;
+  }
+}
+
+const chunksOf = <T>(items: T[], size: number): T[][] =>
+  Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 
 /**
  * Invokes the function with the batch; `invoked` resolves when it has returned (its concurrency

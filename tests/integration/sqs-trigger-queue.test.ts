@@ -73,3 +73,50 @@ it('on the real emulator: at most maximumConcurrency invocations at once, two re
   expect([...seen.values()].every((n) => n === 1)).toBe(true);
   expect(trigger.stats).toMatchObject({ records: MESSAGES, failed_records: 0, invoke_errors: 0 });
 });
+
+it('a batch gathered while the previous invocation runs gets the whole visibility timeout from its own invocation: no message handed over twice (before, held past the timeout, taken again)', async () => {
+  const sqs = localSqsClient(process.env['SQS_ENDPOINT']!);
+  const tag = randomUUID().slice(0, 8);
+  // Each invocation takes 1.8 s of a 3 s visibility timeout, as a slow persist batch takes most of
+  // the 20 s function timeout within the stack's 30 s. Lambda invokes a batch right after
+  // receiving it, so a function that returns within the timeout never meets its messages again.
+  const pair = await createOrderQueues(
+    sqs,
+    { queue: `trigger-held-${tag}`, dlq: `trigger-held-${tag}-dlq` },
+    { visibility_timeout_s: 3, max_receive_count: 10 },
+  );
+  const total = 40;
+  for (let i = 0; i < total; i += 10) {
+    await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: pair.queueUrl,
+        Entries: Array.from({ length: 10 }, (_, j) => ({ Id: `m${j}`, MessageBody: String(i + j) })),
+      }),
+    );
+  }
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: pair.queueUrl, AttributeNames: ['QueueArn'] }),
+  );
+  const seen = new Map<string, number>();
+  const trigger = startSqsTrigger({
+    sqs,
+    queueUrl: pair.queueUrl,
+    queueArn: Attributes!['QueueArn']!,
+    batch_size: 10,
+    maximum_batching_window_s: 0,
+    maximum_concurrency: 2,
+    async invoke(event: SQSEvent) {
+      for (const r of event.Records) seen.set(r.body, (seen.get(r.body) ?? 0) + 1);
+      await new Promise((r) => setTimeout(r, 1800));
+      return { batchItemFailures: [] };
+    },
+  });
+  try {
+    await waitUntil('every message handed over', async () => seen.size === total, 60_000);
+    await new Promise((r) => setTimeout(r, 5000)); // a message taken again would be handed over by now
+  } finally {
+    await trigger.stop();
+  }
+  const twice = [...seen].filter(([, n]) => n > 1).map(([body]) => body);
+  expect(twice, 'handed over more than once').toEqual([]);
+}, 90_000);

@@ -3,7 +3,9 @@
 // batching window gathers a batch across receives, it deletes exactly what succeeded
 // (ReportBatchItemFailures), and a failed invocation deletes nothing.
 import {
+  ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
   type Message,
   ReceiveMessageCommand,
   type SQSClient,
@@ -13,13 +15,14 @@ import { describe, expect, it } from 'vitest';
 import { startSqsTrigger, type TriggerOpts } from '../../infra/local/sqs-trigger';
 
 /** A queue that hands out its messages once each (no visibility timeout) and records the deletes. */
-function fakeQueue(count: number) {
+function fakeQueue(count: number, opts: { refuseRenewal?: Set<string> } = {}) {
   const waiting: Message[] = Array.from({ length: count }, (_, i) => ({
     MessageId: `m${i}`,
     ReceiptHandle: `r${i}`,
     Body: JSON.stringify({ i }),
   }));
   const deleted: string[] = [];
+  const renewed: string[] = [];
   const sqs = {
     async send(cmd: unknown) {
       await new Promise((r) => setTimeout(r, 1));
@@ -30,10 +33,21 @@ function fakeQueue(count: number) {
         for (const e of cmd.input.Entries ?? []) deleted.push(e.ReceiptHandle!);
         return { Successful: cmd.input.Entries, Failed: [] };
       }
+      if (cmd instanceof GetQueueAttributesCommand) return { Attributes: { VisibilityTimeout: '30' } };
+      if (cmd instanceof ChangeMessageVisibilityBatchCommand) {
+        const entries = cmd.input.Entries ?? [];
+        const refused = entries.filter((e) => opts.refuseRenewal?.has(e.ReceiptHandle!));
+        for (const e of entries)
+          if (!refused.includes(e) && e.VisibilityTimeout === 30) renewed.push(e.ReceiptHandle!);
+        return {
+          Successful: entries.filter((e) => !refused.includes(e)).map((e) => ({ Id: e.Id })),
+          Failed: refused.map((e) => ({ Id: e.Id, SenderFault: true, Code: 'ReceiptHandleIsInvalid' })),
+        };
+      }
       throw new Error(`unexpected command ${String(cmd)}`);
     },
   } as unknown as SQSClient;
-  return { sqs, deleted, left: () => waiting.length };
+  return { sqs, deleted, renewed, left: () => waiting.length };
 }
 
 async function drain(
@@ -131,5 +145,40 @@ describe('local SQS trigger', () => {
     expect(r.deleted).toEqual([]);
     expect(r.stats.invoke_errors).toBe(calls);
     expect(r.stats.failed_records).toBe(r.stats.records);
+  });
+
+  it('a batch held past a moment gets its visibility renewed before its invocation; a message another receive took is left out', async () => {
+    // The first batch's invocation is slow: the second, gathered meanwhile, waits for it.
+    const q = fakeQueue(20, { refuseRenewal: new Set(['r13']) });
+    const batches: string[][] = [];
+    const trigger = startSqsTrigger({
+      sqs: q.sqs,
+      queueUrl: 'http://queue',
+      queueArn: 'arn:aws:sqs:us-east-1:000000000000:orders',
+      async invoke(e: SQSEvent) {
+        batches.push(e.Records.map((x) => x.messageId));
+        if (batches.length === 1) await new Promise((r) => setTimeout(r, 1300));
+        return { batchItemFailures: [] };
+      },
+      batch_size: 10,
+      maximum_batching_window_s: 0,
+      maximum_concurrency: 1,
+    });
+    const deadline = Date.now() + 10_000;
+    while (batches.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    await trigger.stop();
+    expect(batches[0]).toHaveLength(10);
+    expect(q.renewed.sort()).toEqual(['r10', 'r11', 'r12', 'r14', 'r15', 'r16', 'r17', 'r18', 'r19']);
+    expect(batches[1], 'm13 is held by another receive now').toEqual([
+      'm10',
+      'm11',
+      'm12',
+      'm14',
+      'm15',
+      'm16',
+      'm17',
+      'm18',
+      'm19',
+    ]);
   });
 });
