@@ -56,14 +56,17 @@ export async function redrive(
     );
     const msgs = r.Messages ?? [];
     if (msgs.length === 0) break;
-    const sent = await sqs.send(
-      new SendMessageBatchCommand({
-        QueueUrl: to_queue_url,
-        Entries: msgs.map((m, i) => ({ Id: String(i), MessageBody: m.Body ?? '' })),
-      }),
-    );
-    const ok = new Set((sent.Successful ?? []).map((s) => s.Id));
-    const done = msgs.filter((_, i) => ok.has(String(i)));
+    const done: typeof msgs = [];
+    for (const group of byBatchSize(msgs)) {
+      const sent = await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: to_queue_url,
+          Entries: group.map((m, i) => ({ Id: String(i), MessageBody: m.Body ?? '' })),
+        }),
+      );
+      const ok = new Set((sent.Successful ?? []).map((s) => s.Id));
+      done.push(...group.filter((_, i) => ok.has(String(i))));
+    }
     if (done.length > 0) {
       await sqs.send(
         new DeleteMessageBatchCommand({
@@ -75,6 +78,31 @@ export async function redrive(
     moved += done.length;
   }
   return moved;
+}
+
+/**
+ * SendMessageBatch refuses a request whose bodies add up to more than SQS's batch limit
+ * (BatchRequestTooLong: 256 KiB, 1 MiB since SQS raised it) though each message alone fits: ten
+ * messages near the limit, received together, are sent in groups under the old, smaller limit (a
+ * message above it goes alone). Before, such a DLQ could never be re-driven.
+ */
+export const SEND_BATCH_BYTES_MAX = 256 * 1024;
+
+function byBatchSize<M extends { Body?: string }>(msgs: M[]): M[][] {
+  const groups: M[][] = [];
+  let bytes = 0;
+  for (const m of msgs) {
+    const size = Buffer.byteLength(m.Body ?? '', 'utf8');
+    const last = groups.at(-1);
+    if (last && bytes + size <= SEND_BATCH_BYTES_MAX) {
+      last.push(m);
+      bytes += size;
+    } else {
+      groups.push([m]);
+      bytes = size;
+    }
+  }
+  return groups;
 }
 
 /** The QueueBacklog port: every message of the orders queue and of its DLQ. */

@@ -9,7 +9,7 @@ import { createOrderQueues, localSqsClient } from '../../infra/local/services';
 import { closeRedis, redisClient } from '../../lib/inventory/client';
 import { productKeys } from '../../lib/inventory/keys';
 import { closeDb } from '../../lib/orders/db';
-import { queueDepth } from '../../lib/queue/dlq';
+import { queueDepth, redrive } from '../../lib/queue/dlq';
 import { audit, newProduct } from '../helpers/api';
 import { waitUntil } from '../helpers/domain';
 import {
@@ -108,6 +108,29 @@ it('through a queue: valid records persisted and deleted, the poison one retried
     new ReceiveMessageCommand({ QueueUrl: q.dlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
   );
   expect((fromDlq.Messages ?? []).map((m) => m.Body)).toEqual([poison]);
+
+  await sqs.send(new DeleteQueueCommand({ QueueUrl: q.queueUrl }));
+  await sqs.send(new DeleteQueueCommand({ QueueUrl: q.dlqUrl }));
+});
+
+it('the DLQ re-drive moves big messages too: ten received together that exceed one SendMessageBatch (before, BatchRequestTooLong every time, nothing moved)', async () => {
+  const sqs = localSqsClient(process.env['SQS_ENDPOINT']!);
+  const suffix = randomUUID().slice(0, 8);
+  const q = await createOrderQueues(sqs, { queue: `redrive-${suffix}`, dlq: `redrive-${suffix}-dlq` });
+  // Each alone is a valid message; together they are over SQS's batch limit (fauxqs: 1 MiB).
+  const bodies = Array.from({ length: 10 }, (_, i) => `${i} ${'x'.repeat(150 * 1024)}`);
+  for (const b of bodies) await sqs.send(new SendMessageCommand({ QueueUrl: q.dlqUrl, MessageBody: b }));
+
+  expect(await redrive(sqs, q.dlqUrl, q.queueUrl)).toBe(10);
+  expect(await queueDepth(sqs, q.dlqUrl)).toEqual({ visible: 0, in_flight: 0 });
+  const moved: string[] = [];
+  for (let i = 0; i < 5 && moved.length < 10; i++) {
+    const r = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: q.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+    );
+    moved.push(...(r.Messages ?? []).map((m) => m.Body!));
+  }
+  expect(moved.sort()).toEqual([...bodies].sort());
 
   await sqs.send(new DeleteQueueCommand({ QueueUrl: q.queueUrl }));
   await sqs.send(new DeleteQueueCommand({ QueueUrl: q.dlqUrl }));
