@@ -218,7 +218,16 @@ function invokeAndSettle(
   stats.invocations++;
   stats.records += batch.length;
   const invoked = opts.invoke(event).then(
-    (res) => new Set((res?.batchItemFailures ?? []).map((f) => f.itemIdentifier)),
+    (res) => {
+      const failed = failedIds(res, batch);
+      if (failed === null) {
+        log('sqs trigger: a batchItemFailures entry names no record of the batch; the whole batch returns', {
+          response: JSON.stringify(res).slice(0, 300),
+          records: batch.length,
+        });
+      }
+      return failed;
+    },
     (err: unknown) => {
       // A function error fails the whole batch: nothing is deleted, everything comes back.
       stats.invoke_errors++;
@@ -251,6 +260,28 @@ function invokeAndSettle(
     );
   });
   return { invoked, deleted };
+}
+
+/**
+ * The records a response reports as failed, or null when Lambda would fail the whole batch: a
+ * `batchItemFailures` that is not a list, or an entry whose itemIdentifier is empty, missing or not
+ * the messageId of a record of the batch (AWS, "Reporting batch item failures"). Before, such an
+ * entry was ignored and every record deleted: a function reporting the wrong identifier lost here the
+ * messages that Lambda would have retried.
+ */
+function failedIds(res: SQSBatchResponse | undefined, batch: Message[]): Set<string> | null {
+  if (res == null) return new Set();
+  const failures: unknown = (res as { batchItemFailures?: unknown }).batchItemFailures;
+  if (failures === undefined || failures === null) return new Set();
+  if (!Array.isArray(failures)) return null;
+  const ids = new Set(batch.map((m) => m.MessageId));
+  const failed = new Set<string>();
+  for (const f of failures) {
+    const id: unknown = (f as { itemIdentifier?: unknown } | null)?.itemIdentifier;
+    if (typeof id !== 'string' || id === '' || !ids.has(id)) return null;
+    failed.add(id);
+  }
+  return failed;
 }
 
 function toRecord(m: Message, queueArn: string): SQSRecord {

@@ -181,4 +181,21 @@ describe('local SQS trigger', () => {
       'm19',
     ]);
   });
+
+  it('a failure naming no record of the batch fails the whole batch, as Lambda does; nothing deleted', async () => {
+    for (const itemIdentifier of ['not-a-message-id', '', null]) {
+      let calls = 0;
+      const r = await drain(
+        20,
+        async () => {
+          calls++;
+          return { batchItemFailures: [{ itemIdentifier: itemIdentifier as string }] };
+        },
+        1,
+        () => calls >= 1, // stop() waits for the batch's deletes
+      );
+      expect(r.deleted, `itemIdentifier ${JSON.stringify(itemIdentifier)}`).toEqual([]);
+      expect(r.stats.failed_records).toBe(r.stats.records);
+    }
+  });
 });
