@@ -27,6 +27,8 @@ declare module 'vitest' {
     baseUrl: string;
     /** the local sandbox: storefront, buyer tokens, test payment provider */
     sandboxUrl: string;
+    /** serverless-offline's Lambda invoke endpoint (the AWS Invoke API), for the stack's functions */
+    lambdaPort: number;
   }
 }
 
@@ -37,6 +39,7 @@ export async function setup(project: TestProject): Promise<void> {
   project.provide('stackEnv', { ...s.env, STACK_LOG_DIR: s.logDir, LOG_LEVEL: 'ERROR' });
   project.provide('baseUrl', s.baseUrl);
   project.provide('sandboxUrl', s.sandboxUrl);
+  project.provide('lambdaPort', s.lambdaPort);
 }
 
 async function start(): Promise<Stack> {

@@ -205,8 +205,36 @@ const chunksOf = <T>(items: T[], size: number): T[][] =>
   Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 
 /**
- * Invokes the function with the batch; `invoked` resolves when it has returned (its concurrency
- * slot is free), `deleted` when what succeeded has been deleted from the queue.
+ * Most bytes of one invocation's event. Lambda's synchronous invoke takes 6 MiB (serverless-offline's
+ * invoke endpoint refuses more, 413), and its SQS event source mapping never builds a bigger batch:
+ * it invokes with the records that fit. A few big messages (1 MiB each in fauxqs) in one batch of
+ * 100 made the whole event too big: every invocation failed, and the batch's orders went to the DLQ
+ * with them. What does not fit goes in a further invocation, in the same concurrency slot.
+ */
+export const INVOKE_EVENT_BYTES_MAX = 6 * 1024 * 1024 - 64 * 1024;
+
+/** The records in events of at most INVOKE_EVENT_BYTES_MAX bytes, in order. */
+function eventsOf(records: SQSRecord[]): SQSRecord[][] {
+  const events: SQSRecord[][] = [];
+  let bytes = 0;
+  for (const r of records) {
+    const size = Buffer.byteLength(JSON.stringify(r), 'utf8') + 1;
+    const last = events.at(-1);
+    if (last && bytes + size <= INVOKE_EVENT_BYTES_MAX) {
+      last.push(r);
+      bytes += size;
+    } else {
+      events.push([r]);
+      bytes = size;
+    }
+  }
+  return events;
+}
+
+/**
+ * Invokes the function with the batch (in more than one event if it is too big for one);
+ * `invoked` resolves when it has returned (its concurrency slot is free), `deleted` when what
+ * succeeded has been deleted from the queue.
  */
 function invokeAndSettle(
   opts: TriggerOpts,
@@ -214,35 +242,15 @@ function invokeAndSettle(
   stats: TriggerStats,
   log: NonNullable<TriggerOpts['log']>,
 ): { invoked: Promise<unknown>; deleted: Promise<void> } {
-  const event: SQSEvent = { Records: batch.map((m) => toRecord(m, opts.queueArn)) };
-  stats.invocations++;
   stats.records += batch.length;
-  const invoked = opts.invoke(event).then(
-    (res) => {
-      const failed = failedIds(res, batch);
-      if (failed === null) {
-        log('sqs trigger: a batchItemFailures entry names no record of the batch; the whole batch returns', {
-          response: JSON.stringify(res).slice(0, 300),
-          records: batch.length,
-        });
-      }
-      return failed;
-    },
-    (err: unknown) => {
-      // A function error fails the whole batch: nothing is deleted, everything comes back.
-      stats.invoke_errors++;
-      log('sqs trigger: invocation failed; batch returns to the queue', {
-        error: String(err),
-        records: batch.length,
-      });
-      return null;
-    },
-  );
-  const deleted = invoked.then(async (failedIds) => {
-    if (failedIds === null) {
-      stats.failed_records += batch.length;
-      return;
+  const invoked = (async () => {
+    const failed = new Set<string>();
+    for (const records of eventsOf(batch.map((m) => toRecord(m, opts.queueArn)))) {
+      for (const id of await invokeOnce(opts, records, stats, log)) failed.add(id);
     }
+    return failed;
+  })();
+  const deleted = invoked.then(async (failedIds) => {
     stats.failed_records += failedIds.size;
     const done = batch.filter((m) => !failedIds.has(m.MessageId!));
     const chunks = Array.from({ length: Math.ceil(done.length / RECEIVE_MAX) }, (_, i) =>
@@ -262,6 +270,34 @@ function invokeAndSettle(
   return { invoked, deleted };
 }
 
+/** One invocation: the messageIds of its records that failed (all of them when it failed whole). */
+async function invokeOnce(
+  opts: TriggerOpts,
+  records: SQSRecord[],
+  stats: TriggerStats,
+  log: NonNullable<TriggerOpts['log']>,
+): Promise<string[]> {
+  stats.invocations++;
+  const ids = records.map((r) => r.messageId);
+  try {
+    const res = await opts.invoke({ Records: records });
+    const failed = failedIds(res, ids);
+    if (failed !== null) return [...failed];
+    log('sqs trigger: a batchItemFailures entry names no record of the batch; the whole batch returns', {
+      response: JSON.stringify(res).slice(0, 300),
+      records: records.length,
+    });
+  } catch (err) {
+    // A function error fails the whole batch: nothing is deleted, everything comes back.
+    stats.invoke_errors++;
+    log('sqs trigger: invocation failed; batch returns to the queue', {
+      error: String(err),
+      records: records.length,
+    });
+  }
+  return ids;
+}
+
 /**
  * The records a response reports as failed, or null when Lambda would fail the whole batch: a
  * `batchItemFailures` that is not a list, or an entry whose itemIdentifier is empty, missing or not
@@ -269,12 +305,12 @@ function invokeAndSettle(
  * entry was ignored and every record deleted: a function reporting the wrong identifier lost here the
  * messages that Lambda would have retried.
  */
-function failedIds(res: SQSBatchResponse | undefined, batch: Message[]): Set<string> | null {
+function failedIds(res: SQSBatchResponse | undefined, records: string[]): Set<string> | null {
   if (res == null) return new Set();
   const failures: unknown = (res as { batchItemFailures?: unknown }).batchItemFailures;
   if (failures === undefined || failures === null) return new Set();
   if (!Array.isArray(failures)) return null;
-  const ids = new Set(batch.map((m) => m.MessageId));
+  const ids = new Set(records);
   const failed = new Set<string>();
   for (const f of failures) {
     const id: unknown = (f as { itemIdentifier?: unknown } | null)?.itemIdentifier;

@@ -2,10 +2,16 @@
 // persisted and deleted), is retried until maxReceiveCount and then lands in the DLQ, using the real
 // persistOrders handler behind the local event source mapping on a fresh queue pair.
 import { randomUUID } from 'node:crypto';
-import { DeleteQueueCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import {
+  DeleteQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
 import postgres from 'postgres';
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, expect, inject, it } from 'vitest';
 import { createOrderQueues, localSqsClient } from '../../infra/local/services';
+import { offlineInvoker, startSqsTrigger } from '../../infra/local/sqs-trigger';
 import { closeRedis, redisClient } from '../../lib/inventory/client';
 import { productKeys } from '../../lib/inventory/keys';
 import { closeDb } from '../../lib/orders/db';
@@ -135,3 +141,53 @@ it('the DLQ re-drive moves big messages too: ten received together that exceed o
   await sqs.send(new DeleteQueueCommand({ QueueUrl: q.queueUrl }));
   await sqs.send(new DeleteQueueCommand({ QueueUrl: q.dlqUrl }));
 });
+
+it('big poison messages beside orders, through serverless-offline: the orders are persisted, only the poison reaches the DLQ (before, the batch was over the 6 MiB invoke limit: all of it in the DLQ)', async () => {
+  const product = await newProduct({ stock_total: 10 });
+  const good = [await accepted(product.id), await accepted(product.id), await accepted(product.id)];
+  const sqs = localSqsClient(process.env['SQS_ENDPOINT']!);
+  const suffix = randomUUID().slice(0, 8);
+  const q = await createOrderQueues(
+    sqs,
+    { queue: `big-poison-${suffix}`, dlq: `big-poison-${suffix}-dlq` },
+    { visibility_timeout_s: 2, max_receive_count: 2 },
+  );
+  // Seven of 900 KiB: each a valid SQS message (fauxqs takes 1 MiB), together over 6 MiB.
+  for (let i = 0; i < 7; i++) {
+    await sqs.send(
+      new SendMessageCommand({ QueueUrl: q.queueUrl, MessageBody: `${i} ${'x'.repeat(900 * 1024)}` }),
+    );
+  }
+  for (const o of good) {
+    await sqs.send(new SendMessageCommand({ QueueUrl: q.queueUrl, MessageBody: JSON.stringify(o) }));
+  }
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: q.queueUrl, AttributeNames: ['QueueArn'] }),
+  );
+  const trigger = startSqsTrigger({
+    sqs,
+    queueUrl: q.queueUrl,
+    queueArn: Attributes!['QueueArn']!,
+    invoke: offlineInvoker(inject('lambdaPort'), 'flash-sale-dev-persistOrders'),
+    batch_size: 10,
+    maximum_batching_window_s: 1,
+    maximum_concurrency: 1,
+  });
+  try {
+    await waitUntil(
+      'the queue empty, every message persisted or in the DLQ',
+      async () => {
+        const [main, dlq] = await Promise.all([queueDepth(sqs, q.queueUrl), queueDepth(sqs, q.dlqUrl)]);
+        return main.visible === 0 && main.in_flight === 0 && dlq.visible + dlq.in_flight >= 7;
+      },
+      60_000,
+    );
+  } finally {
+    await trigger.stop();
+  }
+  expect(await persistedIds(good.map((o) => o.order_id))).toEqual(good.map((o) => o.order_id).sort());
+  expect((await queueDepth(sqs, q.dlqUrl)).visible, 'only the seven poison messages').toBe(7);
+
+  await sqs.send(new DeleteQueueCommand({ QueueUrl: q.queueUrl }));
+  await sqs.send(new DeleteQueueCommand({ QueueUrl: q.dlqUrl }));
+}, 90_000);

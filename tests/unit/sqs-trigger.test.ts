@@ -12,14 +12,14 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { startSqsTrigger, type TriggerOpts } from '../../infra/local/sqs-trigger';
+import { INVOKE_EVENT_BYTES_MAX, startSqsTrigger, type TriggerOpts } from '../../infra/local/sqs-trigger';
 
 /** A queue that hands out its messages once each (no visibility timeout) and records the deletes. */
-function fakeQueue(count: number, opts: { refuseRenewal?: Set<string> } = {}) {
+function fakeQueue(count: number, opts: { refuseRenewal?: Set<string>; body?: (i: number) => string } = {}) {
   const waiting: Message[] = Array.from({ length: count }, (_, i) => ({
     MessageId: `m${i}`,
     ReceiptHandle: `r${i}`,
-    Body: JSON.stringify({ i }),
+    Body: opts.body?.(i) ?? JSON.stringify({ i }),
   }));
   const deleted: string[] = [];
   const renewed: string[] = [];
@@ -197,5 +197,31 @@ describe('local SQS trigger', () => {
       expect(r.deleted, `itemIdentifier ${JSON.stringify(itemIdentifier)}`).toEqual([]);
       expect(r.stats.failed_records).toBe(r.stats.records);
     }
+  });
+
+  it('a batch too big for one invocation (6 MiB) goes in several, each record once, all deleted', async () => {
+    // Ten messages of 1 MiB, one receive: one event of them all was over Lambda's (and
+    // serverless-offline's) invoke limit, and every invocation of the batch failed.
+    const q = fakeQueue(10, { body: (i) => `${i} ${'x'.repeat(1024 * 1024 - 16)}` });
+    const events: { bytes: number; ids: string[] }[] = [];
+    const trigger = startSqsTrigger({
+      sqs: q.sqs,
+      queueUrl: 'http://queue',
+      queueArn: 'arn:aws:sqs:us-east-1:000000000000:orders',
+      async invoke(e: SQSEvent) {
+        events.push({ bytes: Buffer.byteLength(JSON.stringify(e)), ids: e.Records.map((r) => r.messageId) });
+        return { batchItemFailures: [] };
+      },
+      batch_size: 10,
+      maximum_batching_window_s: 0,
+      maximum_concurrency: 1,
+    });
+    const deadline = Date.now() + 10_000;
+    while (q.deleted.length < 10 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    await trigger.stop();
+    expect(events.length).toBe(2);
+    for (const e of events) expect(e.bytes).toBeLessThanOrEqual(INVOKE_EVENT_BYTES_MAX);
+    expect(events.flatMap((e) => e.ids).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`).sort());
+    expect(q.deleted.sort()).toEqual(Array.from({ length: 10 }, (_, i) => `r${i}`).sort());
   });
 });
