@@ -5,8 +5,9 @@
 // maxReceiveCount. `maximumConcurrency` pollers run side by side.
 // Like Lambda's pollers, each one polls ahead: it gathers its next batch (several receives in
 // parallel once messages flow) while its previous batch is still being persisted, so the queue is
-// read while PostgreSQL writes. At most one batch per poller waits gathered, a few hundred ms at
-// most, far inside the visibility timeout; at most `maximumConcurrency` invocations run at once.
+// read while PostgreSQL writes. At most one batch per poller waits gathered, as long as its
+// previous invocation still runs (a few hundred ms usually, up to the function timeout); at most
+// `maximumConcurrency` invocations run at once.
 // What bounds concurrency is the invocation, as in AWS: once the function has returned, its batch's
 // deletes (one DeleteMessageBatch per 10, all at once) run while the poller invokes its next batch.
 // A batch held longer than a moment (its poller's previous invocation was slow) gets the queue's
