@@ -10,13 +10,13 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { signWebhook } from '../../infra/local/sandbox/sign';
 import { createOrderQueues, localSqsClient, type QueuePair } from '../../infra/local/services';
 import { resetConfig } from '../../lib/config';
-import { closeDb } from '../../lib/orders/db';
 import { METRICS_NAMESPACE } from '../../lib/platform/metrics';
 import { buyerToken, newProduct } from '../helpers/api';
 import { httpEvent, lambdaContext } from '../helpers/lambda-event';
 
 // The logger takes its level when first imported, and Powertools puts it back at every invocation:
-// INFO before the functions are loaded, so their log lines can be read.
+// INFO before the functions are loaded, so their log lines can be read. Nothing imported above may
+// load lib/platform/logger (lib/orders/db does, through the secrets: hence imported below).
 process.env['LOG_LEVEL'] = 'INFO';
 resetConfig();
 const { handler: createOrder } = await import('../../functions/createOrder');
@@ -25,6 +25,7 @@ const { handler: release } = await import('../../functions/release');
 const { persistInProcess, sqsEvent, sqsRecord } = await import('../helpers/in-flight');
 const { waitUntil } = await import('../helpers/domain');
 const { closeRedis } = await import('../../lib/inventory/client');
+const { closeDb } = await import('../../lib/orders/db');
 
 type Http = (e: APIGatewayProxyEventV2, c: unknown) => Promise<APIGatewayProxyStructuredResultV2>;
 
