@@ -234,8 +234,11 @@ async function outboxDrained(
 
 /** Bounds one rebuild's re-send; what is left is re-sent by the next run's attempt. */
 const OUTBOX_RESEND_MAX = 5000;
-/** Sends in flight at once, well under the SQS client's socket pool (lib/queue/sqs.ts). */
-const OUTBOX_RESEND_CONCURRENCY = 16;
+/**
+ * Sends in flight at once, well under the SQS client's 64 sockets (lib/queue/sqs.ts): the rebuild's
+ * re-send and the release run's.
+ */
+export const OUTBOX_RESEND_CONCURRENCY = 16;
 
 /** Waits until the fence has passed, if that is within this run's drain budget; false if not. */
 async function waitForFence(closed_ms: number, opts: RebuildOpts): Promise<boolean> {

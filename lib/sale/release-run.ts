@@ -9,7 +9,7 @@ import { expireOverdue } from './expire-orders';
 import { NEVER_RETAKEN } from './order-rules';
 import type { CatalogInventory, OrderQueue, ProductStore } from './ports';
 import { inScope } from './product-scope';
-import { type RebuildDeps, rebuildMissing } from './rebuild';
+import { OUTBOX_RESEND_CONCURRENCY, type RebuildDeps, rebuildMissing } from './rebuild';
 import { reconcileStragglers } from './reconcile';
 import { releaseNow, type SettleDeps } from './release-units';
 import { applyPendingPayments, settleUnconfirmedRetakes } from './settle-payment';
@@ -141,9 +141,6 @@ export async function runRelease(deps: ReleaseRunDeps, opts: ReleaseRunOpts): Pr
     duration_ms: Math.round(performance.now() - t0),
   };
 }
-
-/** Sends in flight at once, well under the SQS client's 64 sockets (lib/queue/sqs.ts). */
-const OUTBOX_RESEND_CONCURRENCY = 16;
 
 /**
  * Re-sends are harmless: the consumer is idempotent on the order id. A few at a time, and none
