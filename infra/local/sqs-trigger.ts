@@ -23,6 +23,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { packBySize } from '../../lib/queue/pack';
 
 export interface TriggerOpts {
   sqs: SQSClient;
@@ -216,20 +217,8 @@ export const INVOKE_EVENT_BYTES_MAX = 6 * 1024 * 1024 - 64 * 1024;
 
 /** The records in events of at most INVOKE_EVENT_BYTES_MAX bytes, in order. */
 function eventsOf(records: SQSRecord[]): SQSRecord[][] {
-  const events: SQSRecord[][] = [];
-  let bytes = 0;
-  for (const r of records) {
-    const size = Buffer.byteLength(JSON.stringify(r), 'utf8') + 1;
-    const last = events.at(-1);
-    if (last && bytes + size <= INVOKE_EVENT_BYTES_MAX) {
-      last.push(r);
-      bytes += size;
-    } else {
-      events.push([r]);
-      bytes = size;
-    }
-  }
-  return events;
+  // +1: the comma between records in the event's JSON
+  return packBySize(records, (r) => Buffer.byteLength(JSON.stringify(r), 'utf8') + 1, INVOKE_EVENT_BYTES_MAX);
 }
 
 /**

@@ -37,8 +37,8 @@ export async function loadSecrets(): Promise<void> {
 }
 
 let started: Promise<void> | undefined;
+/** when the values in use were read (0: never yet) */
 let loadedAt = 0;
-let loadedOnce = false;
 
 /**
  * One load per container, shared by concurrent first invocations; a failure is retried next time.
@@ -48,7 +48,7 @@ let loadedOnce = false;
  * read and is tried again after another SECRETS_MAX_AGE_S.
  */
 export function secretsReady(): Promise<void> {
-  if (started && loadedOnce && Date.now() - loadedAt >= config().SECRETS_MAX_AGE_S * 1000) {
+  if (started && loadedAt > 0 && Date.now() - loadedAt >= config().SECRETS_MAX_AGE_S * 1000) {
     loadedAt = Date.now();
     started = loadSecrets().catch((err: unknown) => {
       logger.error('secrets not read again; the values read before stay in use', { error: err as Error });
@@ -57,7 +57,6 @@ export function secretsReady(): Promise<void> {
   started ??= loadSecrets().then(
     () => {
       loadedAt = Date.now();
-      loadedOnce = true;
     },
     (err: unknown) => {
       started = undefined;

@@ -8,6 +8,7 @@ import {
   SendMessageBatchCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { packBySize } from './pack';
 
 export async function queueDepth(
   sqs: SQSClient,
@@ -89,20 +90,7 @@ export async function redrive(
 export const SEND_BATCH_BYTES_MAX = 256 * 1024;
 
 function byBatchSize<M extends { Body?: string }>(msgs: M[]): M[][] {
-  const groups: M[][] = [];
-  let bytes = 0;
-  for (const m of msgs) {
-    const size = Buffer.byteLength(m.Body ?? '', 'utf8');
-    const last = groups.at(-1);
-    if (last && bytes + size <= SEND_BATCH_BYTES_MAX) {
-      last.push(m);
-      bytes += size;
-    } else {
-      groups.push([m]);
-      bytes = size;
-    }
-  }
-  return groups;
+  return packBySize(msgs, (m) => Buffer.byteLength(m.Body ?? '', 'utf8'), SEND_BATCH_BYTES_MAX);
 }
 
 /** The QueueBacklog port: every message of the orders queue and of its DLQ. */

@@ -1,7 +1,7 @@
 // Sends payment webhooks signed the way the provider signs them (Standard Webhooks).
 import { randomUUID } from 'node:crypto';
-import { signWebhook } from '../../infra/local/sandbox/sign';
 import { call } from './api';
+import { signedHeaders } from './signed-webhook';
 
 export interface PayOpts {
   type?: 'payment.succeeded' | 'payment.failed';
@@ -30,14 +30,7 @@ export async function sendWebhook(order_id: string, o: PayOpts) {
   const webhook_id = o.webhook_id ?? `msg_${randomUUID()}`;
   const body = webhookBody(order_id, o);
   const timestamp = o.timestamp ?? new Date();
-  const signature =
-    o.signature ?? signWebhook(o.secret ?? process.env['WEBHOOK_SECRET']!, webhook_id, body, timestamp);
-  return call('POST', '/api/payments/webhook', {
-    rawBody: body,
-    headers: {
-      'webhook-id': webhook_id,
-      'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
-      'webhook-signature': signature,
-    },
-  });
+  const headers = signedHeaders(o.secret ?? process.env['WEBHOOK_SECRET']!, webhook_id, body, timestamp);
+  if (o.signature) headers['webhook-signature'] = o.signature;
+  return call('POST', '/api/payments/webhook', { rawBody: body, headers });
 }

@@ -13,12 +13,12 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import { signWebhook } from '../../infra/local/sandbox/sign';
 import { config, resetConfig } from '../../lib/config';
 import { authenticate, mintToken } from '../../lib/http/auth';
 import { secretsReady, secretValue } from '../../lib/platform/secrets';
 import { type AwsEmulator, startAwsEmulator } from '../helpers/aws-emulator';
 import { waitUntil } from '../helpers/domain';
+import { signedHeaders } from '../helpers/signed-webhook';
 
 const saved = { ...process.env };
 let aws: AwsEmulator;
@@ -116,17 +116,8 @@ async function freshContainer() {
 }
 
 function signedWebhook(secret: string) {
-  const id = `msg_${run}_${Math.random().toString(36).slice(2)}`;
   const body = '{"type":"payment.succeeded"}';
-  const now = new Date();
-  return {
-    body,
-    headers: {
-      'webhook-id': id,
-      'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
-      'webhook-signature': signWebhook(secret, id, body, now),
-    },
-  };
+  return { body, headers: signedHeaders(secret, `msg_${run}_${Math.random().toString(36).slice(2)}`, body) };
 }
 
 it('a short HS256 secret read by reference stops the container as the variable does (it was used quietly)', async () => {

@@ -3,7 +3,7 @@
 // invocations do run side by side, never more than maximumConcurrency, and every message is handed
 // to the function exactly once and deleted after it succeeded.
 import { randomUUID } from 'node:crypto';
-import { GetQueueAttributesCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { expect, it } from 'vitest';
 import { createOrderQueues, localSqsClient } from '../../infra/local/services';
@@ -13,21 +13,27 @@ import { waitUntil } from '../helpers/domain';
 const MESSAGES = 400;
 const MAXIMUM_CONCURRENCY = 2;
 
-it('on the real emulator: at most maximumConcurrency invocations at once, two reached, every message once', async () => {
-  const sqs = localSqsClient(process.env['SQS_ENDPOINT']!);
-  const tag = randomUUID().slice(0, 8);
-  const pair = await createOrderQueues(sqs, { queue: `trigger-${tag}`, dlq: `trigger-${tag}-dlq` });
-  for (let i = 0; i < MESSAGES; i += 10) {
+/** Sends messages "0", "1", … (`count`, a multiple of 10) to the queue; its attributes with its ARN. */
+async function filled(sqs: SQSClient, queue_url: string, count: number) {
+  for (let i = 0; i < count; i += 10) {
     await sqs.send(
       new SendMessageBatchCommand({
-        QueueUrl: pair.queueUrl,
+        QueueUrl: queue_url,
         Entries: Array.from({ length: 10 }, (_, j) => ({ Id: `m${j}`, MessageBody: String(i + j) })),
       }),
     );
   }
   const { Attributes } = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: pair.queueUrl, AttributeNames: ['QueueArn'] }),
+    new GetQueueAttributesCommand({ QueueUrl: queue_url, AttributeNames: ['QueueArn'] }),
   );
+  return Attributes;
+}
+
+it('on the real emulator: at most maximumConcurrency invocations at once, two reached, every message once', async () => {
+  const sqs = localSqsClient(process.env['SQS_ENDPOINT']!);
+  const tag = randomUUID().slice(0, 8);
+  const pair = await createOrderQueues(sqs, { queue: `trigger-${tag}`, dlq: `trigger-${tag}-dlq` });
+  const Attributes = await filled(sqs, pair.queueUrl, MESSAGES);
 
   let in_flight = 0;
   let in_flight_max = 0;
@@ -86,17 +92,7 @@ it('a batch gathered while the previous invocation runs gets the whole visibilit
     { visibility_timeout_s: 3, max_receive_count: 10 },
   );
   const total = 40;
-  for (let i = 0; i < total; i += 10) {
-    await sqs.send(
-      new SendMessageBatchCommand({
-        QueueUrl: pair.queueUrl,
-        Entries: Array.from({ length: 10 }, (_, j) => ({ Id: `m${j}`, MessageBody: String(i + j) })),
-      }),
-    );
-  }
-  const { Attributes } = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: pair.queueUrl, AttributeNames: ['QueueArn'] }),
-  );
+  const Attributes = await filled(sqs, pair.queueUrl, total);
   const seen = new Map<string, number>();
   const trigger = startSqsTrigger({
     sqs,

@@ -6,10 +6,10 @@
 // against a Secrets Manager server: tests/integration/secrets.test.ts.
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { signWebhook } from '../../infra/local/sandbox/sign';
 import { applySecrets, config, resetConfig } from '../../lib/config';
 import { authenticate, mintToken } from '../../lib/http/auth';
 import { verifyWebhook } from '../../lib/http/webhook';
+import { signedHeaders } from '../helpers/signed-webhook';
 
 const saved = { ...process.env };
 const JWT_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:flash-sale/t/jwt-AbCdEf';
@@ -30,17 +30,8 @@ afterEach(() => {
 });
 
 function signed(secret: string) {
-  const id = `msg_${randomUUID()}`;
   const body = '{"type":"payment.succeeded"}';
-  const now = new Date();
-  return {
-    body,
-    headers: {
-      'webhook-id': id,
-      'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
-      'webhook-signature': signWebhook(secret, id, body, now),
-    },
-  };
+  return { body, headers: signedHeaders(secret, `msg_${randomUUID()}`, body) };
 }
 
 it('a short HS256 secret read by reference is refused like the variable (it was accepted quietly)', () => {
