@@ -1521,6 +1521,32 @@ describe('review 41: the recovery path under a hostile review', () => {
     expect(await audit(product.id)).toMatchObject({ available: 3, reserved: 2, drift: 0, ok: true });
   });
 
+  it('a rebuilder whose lock another took writes none of its bulk (customers, released entries) and does not reopen', async () => {
+    const product = await newProduct({ stock_total: 5 });
+    await persistedOrder(product.id, 2);
+    await sql`
+      INSERT INTO orders (order_id, product_id, customer_id, qty, unit_price_cents, amount_cents, currency,
+        status, created_at, expires_at, closed_at)
+      SELECT gen_random_uuid(), ${product.id}, 'c-' || n, 1, 1000, 1000, 'EUR', 'expired',
+        now() - interval '2 hours', now() - interval '1 hour', now() - interval '1 hour'
+      FROM generate_series(1, 3) AS n`;
+    await lose(product.id, []);
+    const k = productKeys(prefix, product.id);
+    const stored = (await pgProducts(db()).get(product.id))!;
+    expect(await inventory().beginRebuild(stored, 'first', 60_000)).not.toBeNull();
+    const state = await pgRebuildSource(db()).state(stored);
+    expect(state.customers.size).toBe(1);
+    expect(state.released_order_ids).toHaveLength(3);
+    // Its lock expired and another rebuilder holds it now.
+    await redisClient().set(k.rebuildLock, 'second', 'PX', 60_000);
+    expect(await inventory().finishRebuild(product.id, 'first', state)).toEqual({ status: 'not_owner' });
+    expect(await redisClient().exists(k.customersStaged, k.customers, k.released)).toBe(0);
+    expect(await redisClient().hget(k.sale, 'complete'), 'still closed').toBeNull();
+    await inventory().abandonRebuild(product.id, 'second');
+    await rebuilt(product.id);
+    expect(await audit(product.id)).toMatchObject({ available: 3, reserved: 2, drift: 0, ok: true });
+  });
+
   it('an overdue order with a successful payment waiting keeps its unit through the whole run: paid, not refunded after a buyer took the unit its expiry freed', async () => {
     await clearOfScheduledRun(20); // the overdue order must wait for this test's own run
     const product = await newProduct({ stock_total: 1 });
