@@ -21,6 +21,8 @@ const stack = await startStack({
 });
 const env = { ...stack.env };
 for (const [k, v] of Object.entries(env)) process.env[k] = v;
+// startStack read the configuration before these were set.
+(await import('../../lib/config')).resetConfig();
 const sqs = localSqsClient(env['SQS_ENDPOINT']!);
 const sendOnly = await sqs.send(new CreateQueueCommand({ QueueName: 'prof-send-only' }));
 const { mintToken } = await import('../../lib/http/auth');
