@@ -26,8 +26,11 @@ export type AuthSettings = Pick<
 };
 
 const CACHE_ENTRIES_MAX = 50_000;
-/** customer ids are 1–128 printable characters (API.md): no control or format characters */
-const SUBJECT = /^[^\p{C}]{1,128}$/u;
+/**
+ * customer ids are 1–128 printable characters (API.md): no control or format characters, and no
+ * line or paragraph separators (U+2028/U+2029), which split a log line or a CSV cell like a newline
+ */
+const SUBJECT = /^[^\p{C}\p{Zl}\p{Zp}]{1,128}$/u;
 /** what the verifier answers a bad subject; the CLI refuses to mint one with the same words */
 export const SUBJECT_RULE = 'sub must be 1-128 printable characters';
 const HS_ALGORITHMS = ['HS256'];
