@@ -225,7 +225,15 @@ describe('token strictness (HS256)', () => {
   it('sub of 1-128 printable characters passes; 129, empty or with control, format or line/paragraph separator characters does not', async () => {
     const verify = tokenVerifier(settings);
     expect((await verify(`Bearer ${await hs('é'.repeat(128))}`)).customer_id).toHaveLength(128);
-    for (const sub of ['x'.repeat(129), '', 'tab\there', 'nul\u0000', 'bidi\u202e', 'line\u2028sep', 'para\u2029sep']) {
+    for (const sub of [
+      'x'.repeat(129),
+      '',
+      'tab\there',
+      'nul\u0000',
+      'bidi\u202e',
+      'line\u2028sep',
+      'para\u2029sep',
+    ]) {
       expect({ sub, ...(await rejection(verify(`Bearer ${await hs(sub)}`))) }).toMatchObject({
         sub,
         status: 401,
