@@ -1,7 +1,7 @@
 // Bearer JWT identity: HS256 with our own secret, or (identity-provider mode, AUTH_JWKS_URL set)
 // RS256/ES256 against the provider's JWKS, which jose refetches when a token names a key it has not
-// seen (rotation). Verified tokens are cached until they expire so a burst of requests with the
-// same token costs one signature check, not one per request.
+// seen (rotation). A verified token is cached for at most a minute (never past its exp) so a burst
+// of requests with the same token costs one signature check, not one per request.
 import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify, SignJWT } from 'jose';
 import { type Config, config, required } from '../config';
 import { Problem } from './problems';
@@ -23,9 +23,20 @@ export type AuthSettings = Pick<
 > & {
   /** how long jose waits after a JWKS fetch before another one (jose's default: 30 s) */
   jwks_cooldown_ms?: number;
+  /** how long jose trusts a fetched JWKS before fetching it again (jose's default: 10 min) */
+  jwks_max_age_ms?: number;
+  /** how long a verified token is answered from the cache (VERIFIED_TOKEN_CACHE_MS) */
+  verified_cache_ms?: number;
 };
 
 const CACHE_ENTRIES_MAX = 50_000;
+/**
+ * A verified token is checked again after this long even if its exp is hours away: a token signed
+ * by a key the provider retired (a leak, a rotation) stops passing in a warm container within
+ * jose's JWKS max age (10 min) plus this, not at the token's exp. One re-check a minute per buyer
+ * costs nothing measurable.
+ */
+const VERIFIED_TOKEN_CACHE_MS = 60_000;
 /**
  * customer ids are 1–128 printable characters (API.md): no control or format characters, and no
  * line or paragraph separators (U+2028/U+2029), which split a log line or a CSV cell like a newline
@@ -47,10 +58,13 @@ export function validSubject(sub: unknown): sub is string {
 export type Authenticate = (authorization: string | undefined) => Promise<Identity>;
 
 export function tokenVerifier(s: AuthSettings): Authenticate {
-  const cache = new Map<string, { identity: Identity; exp_ms: number }>();
+  const cache = new Map<string, { identity: Identity; until_ms: number }>();
+  const cache_ms = s.verified_cache_ms ?? VERIFIED_TOKEN_CACHE_MS;
   const key: Uint8Array | JWTVerifyGetKey = s.AUTH_JWKS_URL
     ? createRemoteJWKSet(new URL(s.AUTH_JWKS_URL), {
         ...(s.jwks_cooldown_ms === undefined ? {} : { cooldownDuration: s.jwks_cooldown_ms }),
+
+        ...(s.jwks_max_age_ms === undefined ? {} : { cacheMaxAge: s.jwks_max_age_ms }),
       })
     : new TextEncoder().encode(s.AUTH_JWT_SECRET ?? missingSecret());
   const options = {
@@ -61,7 +75,7 @@ export function tokenVerifier(s: AuthSettings): Authenticate {
     ...(s.AUTH_JWT_AUDIENCE ? { audience: s.AUTH_JWT_AUDIENCE } : {}),
   };
 
-  async function verify(token: string): Promise<{ identity: Identity; exp_ms: number }> {
+  async function verify(token: string): Promise<{ identity: Identity; until_ms: number }> {
     const { payload } = await (typeof key === 'function'
       ? jwtVerify(token, key, options)
       : jwtVerify(token, key, options));
@@ -69,7 +83,7 @@ export function tokenVerifier(s: AuthSettings): Authenticate {
     if (!validSubject(sub)) throw new errors.JWTClaimValidationFailed(SUBJECT_RULE, payload, 'sub');
     return {
       identity: { customer_id: sub, admin: isAdmin(payload, s.AUTH_ADMIN_CLAIM, s.AUTH_ADMIN_VALUE) },
-      exp_ms: (payload.exp as number) * 1000,
+      until_ms: Math.min((payload.exp as number) * 1000, Date.now() + cache_ms),
     };
   }
 
@@ -77,7 +91,7 @@ export function tokenVerifier(s: AuthSettings): Authenticate {
     const token = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
     if (!token) throw unauthorized('missing bearer token');
     const hit = cache.get(token);
-    if (hit && hit.exp_ms > Date.now()) return hit.identity;
+    if (hit && hit.until_ms > Date.now()) return hit.identity;
     try {
       const verified = await verify(token);
       if (cache.size >= CACHE_ENTRIES_MAX) cache.clear(); // a bound, not an LRU: refills in one burst

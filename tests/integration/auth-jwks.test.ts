@@ -120,6 +120,20 @@ describe('identity-provider mode (JWKS)', () => {
     published = [await publicJwk(rsaA), await publicJwk(ec)];
   });
 
+  it('a token verified before its key was retired stops passing once the cache and the JWKS age out, not at its exp', async () => {
+    const verify = tokenVerifier(idpSettings({ jwks_max_age_ms: 0, verified_cache_ms: 300 }));
+    const early = `Bearer ${await token(rsaA, { sub: 'cached' }, {})}`;
+    expect((await verify(early)).customer_id).toBe('cached');
+    published = [await publicJwk(rsaB), await publicJwk(ec)]; // the provider retires A
+    try {
+      expect((await verify(early)).customer_id).toBe('cached'); // within the cache: one check saved
+      await new Promise((r) => setTimeout(r, 400));
+      expect(await rejection(verify(early))).toMatchObject({ code: 'unauthorized', status: 401 });
+    } finally {
+      published = [await publicJwk(rsaA), await publicJwk(ec)];
+    }
+  });
+
   it('wrong issuer, wrong audience, no exp, expired, HS256 and unknown keys are 401', async () => {
     const verify = tokenVerifier(idpSettings());
     const hs = await new SignJWT({})
