@@ -22,18 +22,21 @@ export interface Credentials {
 }
 
 /** The value of one secret: the plain variable locally, the referenced secret in AWS (cached). */
-export async function secretValue(name: SecretName): Promise<string | undefined> {
+export async function secretValue(name: SecretName, fresh = false): Promise<string | undefined> {
   const c = config();
   const arn = c[`${name}_ARN`];
   if (!arn) return c[name];
-  const value = await readReference(arn, c.SECRETS_MAX_AGE_S);
+  const value = await readReference(arn, c.SECRETS_MAX_AGE_S, fresh);
   applySecrets({ [name]: value });
   return value;
 }
 
-/** Reads every secret this function is given a reference to; the first call starts with the container. */
-export async function loadSecrets(): Promise<void> {
-  await Promise.all(SECRET_NAMES.map((name) => secretValue(name)));
+/**
+ * Reads every secret this function is given a reference to; the first call starts with the container.
+ * `fresh`: past Powertools' cache (secretsReady's refresh, which is itself the max age).
+ */
+export async function loadSecrets(fresh = false): Promise<void> {
+  await Promise.all(SECRET_NAMES.map((name) => secretValue(name, fresh)));
 }
 
 let started: Promise<void> | undefined;
@@ -45,12 +48,15 @@ let loadedAt = 0;
  * Then read again once SECRETS_MAX_AGE_S has passed, so a rotated JWT or webhook secret reaches a
  * warm container (it used to keep the values of its first event for its whole life). A refresh that
  * fails (Secrets Manager out of reach, a rotated value its rule refuses) keeps the values already
- * read and is tried again after another SECRETS_MAX_AGE_S.
+ * read and is tried again after another SECRETS_MAX_AGE_S. The refresh reads past Powertools' cache:
+ * its entry, stored when the previous read finished, outlives `loadedAt` (taken when that read
+ * began) by the read's duration, so a refresh due on time found it still fresh and kept the old
+ * value, and a rotation reached a warm container after up to twice SECRETS_MAX_AGE_S.
  */
 export function secretsReady(): Promise<void> {
   if (started && loadedAt > 0 && Date.now() - loadedAt >= config().SECRETS_MAX_AGE_S * 1000) {
     loadedAt = Date.now();
-    started = loadSecrets().catch((err: unknown) => {
+    started = loadSecrets(true).catch((err: unknown) => {
       logger.error('secrets not read again; the values read before stay in use', { error: err as Error });
     });
   }
@@ -122,9 +128,9 @@ class ReferenceProvider extends BaseProvider {
 
 let references: ReferenceProvider | undefined;
 
-async function readReference(arn: string, maxAge: number): Promise<string> {
+async function readReference(arn: string, maxAge: number, forceFetch: boolean): Promise<string> {
   references ??= new ReferenceProvider();
-  const value = await references.get(arn, { maxAge });
+  const value = await references.get(arn, { maxAge, forceFetch });
   if (typeof value !== 'string' || value === '')
     throw new Error(`secret ${arn.split(':').slice(0, 6).join(':')}… is empty or not a string`);
   return value;
