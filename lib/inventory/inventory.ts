@@ -94,7 +94,10 @@ export function redisInventory(
 
   /**
    * The members of each product's time-scored set (the outbox, the unconfirmed retakes) scored
-   * before now − `older_than_ms`, product by product, at most `limit` in all.
+   * before now − `older_than_ms`, at most `limit` in all. Each product gets an equal share first and
+   * the rest of the limit goes, in order, to those that had more: taken product by product, one
+   * product with thousands of stale entries (its orders' sends failing) took the whole limit run
+   * after run while the other products' entries waited.
    */
   async function* olderEntries(
     product_ids: number[],
@@ -103,17 +106,22 @@ export function redisInventory(
     limit: number,
   ): AsyncGenerator<{ product_id: number; order_ids: string[] }> {
     const cutoff_ms = Date.now() - older_than_ms;
+    const older = (product_id: number, offset: number, count: number) =>
+      redis.zrangebyscore(keysOf(product_id)[set], '-inf', cutoff_ms, 'LIMIT', offset, count);
+    const share = Math.ceil(limit / Math.max(1, product_ids.length));
+    const more: number[] = []; // products that filled their share
     let left = limit;
     for (const product_id of product_ids) {
       if (left <= 0) return;
-      const order_ids = await redis.zrangebyscore(
-        keysOf(product_id)[set],
-        '-inf',
-        cutoff_ms,
-        'LIMIT',
-        0,
-        left,
-      );
+      const count = Math.min(share, left);
+      const order_ids = await older(product_id, 0, count);
+      left -= order_ids.length;
+      if (order_ids.length === count) more.push(product_id);
+      if (order_ids.length) yield { product_id, order_ids };
+    }
+    for (const product_id of more) {
+      if (left <= 0) return;
+      const order_ids = await older(product_id, share, left);
       left -= order_ids.length;
       if (order_ids.length) yield { product_id, order_ids };
     }

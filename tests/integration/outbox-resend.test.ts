@@ -4,6 +4,7 @@
 // for about a minute, past the release function's 55 s timeout, and the steps after the re-send
 // (stranded cancels and payments, unapplied releases, pruning, orphaning) were never reached while
 // the queue was down. Now the re-send runs a few at a time within a time budget, and the run goes on.
+// And the re-send's batch is shared between products: one product's backlog does not hold the rest.
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import postgres from 'postgres';
@@ -120,3 +121,17 @@ it("a queue that never answers: the rebuild's re-send of a closed product's outb
   );
   expect(await audit(product.id)).toMatchObject({ available: 80 - unsent, in_flight: 0, ok: true });
 }, 150_000);
+
+it('stale entries of several products share the re-send batch: one with more than the batch does not hold back the rest', async () => {
+  const big = await newProduct({ stock_total: 40 });
+  const small = await newProduct({ stock_total: 10 });
+  for (let i = 0; i < 30; i++) await reservedUnsent(big.id);
+  const smalls: string[] = [];
+  for (let i = 0; i < 3; i++) smalls.push((await reservedUnsent(small.id)).order_id);
+  // big first, as the release run lists products: before, it took all ten
+  const picked = await inventory().staleOutbox([big.id, small.id], 0, 10);
+  const of = (id: number) => picked.filter((o) => o.product_id === id).map((o) => o.order_id);
+  expect(of(small.id).sort()).toEqual(smalls.sort());
+  expect(of(big.id)).toHaveLength(7); // the rest of the limit still goes to the product with more
+  expect(new Set(of(big.id)).size).toBe(7);
+});
