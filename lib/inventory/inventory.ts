@@ -99,32 +99,36 @@ export function redisInventory(
    * product with thousands of stale entries (its orders' sends failing) took the whole limit run
    * after run while the other products' entries waited.
    */
-  async function* olderEntries(
+  async function olderEntries(
     product_ids: number[],
     set: 'outbox' | 'retaking',
     older_than_ms: number,
     limit: number,
-  ): AsyncGenerator<{ product_id: number; order_ids: string[] }> {
+  ): Promise<{ product_id: number; order_ids: string[] }[]> {
     const cutoff_ms = Date.now() - older_than_ms;
-    const older = (product_id: number, offset: number, count: number) =>
-      redis.zrangebyscore(keysOf(product_id)[set], '-inf', cutoff_ms, 'LIMIT', offset, count);
     const share = Math.ceil(limit / Math.max(1, product_ids.length));
-    const more: number[] = []; // products that filled their share
+    const found: { product_id: number; order_ids: string[] }[] = [];
     let left = limit;
-    for (const product_id of product_ids) {
-      if (left <= 0) return;
-      const count = Math.min(share, left);
-      const order_ids = await older(product_id, 0, count);
+    /** takes up to `count` from `offset`; true when it got all it asked for (there may be more) */
+    const take = async (product_id: number, offset: number, count: number): Promise<boolean> => {
+      if (count <= 0) return false;
+      const order_ids = await redis.zrangebyscore(
+        keysOf(product_id)[set],
+        '-inf',
+        cutoff_ms,
+        'LIMIT',
+        offset,
+        count,
+      );
       left -= order_ids.length;
-      if (order_ids.length === count) more.push(product_id);
-      if (order_ids.length) yield { product_id, order_ids };
-    }
-    for (const product_id of more) {
-      if (left <= 0) return;
-      const order_ids = await older(product_id, share, left);
-      left -= order_ids.length;
-      if (order_ids.length) yield { product_id, order_ids };
-    }
+      if (order_ids.length) found.push({ product_id, order_ids });
+      return order_ids.length === count;
+    };
+    const more: number[] = [];
+    for (const product_id of product_ids)
+      if (await take(product_id, 0, Math.min(share, left))) more.push(product_id);
+    for (const product_id of more) await take(product_id, share, left);
+    return found;
   }
 
   return {
@@ -224,7 +228,7 @@ export function redisInventory(
 
     async unconfirmedRetakes(product_ids, older_than_ms, limit) {
       const found: { order_id: string; product_id: number }[] = [];
-      for await (const { product_id, order_ids } of olderEntries(
+      for (const { product_id, order_ids } of await olderEntries(
         product_ids,
         'retaking',
         older_than_ms,
@@ -263,7 +267,7 @@ export function redisInventory(
 
     async staleOutbox(ids, older_than_ms, limit) {
       const found: AcceptedOrder[] = [];
-      for await (const { product_id, order_ids } of olderEntries(ids, 'outbox', older_than_ms, limit)) {
+      for (const { product_id, order_ids } of await olderEntries(ids, 'outbox', older_than_ms, limit)) {
         const k = keysOf(product_id);
         const records = await redis.mget(...order_ids.map((oid) => k.order(oid)));
         for (const r of records) if (r !== null) found.push(parsePending(r).accepted);
