@@ -3,8 +3,9 @@
 // migration rule). Built from the function list so a new function cannot be forgotten.
 // MigrateDatabase itself waits for what the migrate function needs from the network and data
 // fragments (their `migrateAfter`): the VPC endpoints it reads its secrets and answers
-// CloudFormation through (S3), the security-group rules that reach the database on 5432, and the
-// database behind the proxy. Without them a first deploy's
+// CloudFormation through (S3), the security-group rules that reach the database on 5432, the
+// proxy's rule to the Secrets Manager endpoint (it reads the secrets it authenticates migrate with),
+// and the database behind the proxy. Without them a first deploy's
 // migrate can run before the endpoints exist (no route to Secrets Manager or S3: it times out and
 // the deploy rolls back), and a stack delete can remove them before migrate's Delete is answered.
 'use strict';

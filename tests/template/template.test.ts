@@ -291,6 +291,29 @@ describe.each(CHECKED_STAGES)('stage %s', (stage) => {
     if (params['dataTier'] === 'existing') expect(after).toContain('LambdaToProxyIngress');
   });
 
+  it("waits, before migrating, for every rule of the proxy's group: its own reach to Secrets Manager included", () => {
+    // migrate connects through RDS Proxy, which authenticates it with the database secret it reads
+    // from Secrets Manager itself (through the endpoint: ProxyToSecretsManagerIngress). A rule that
+    // names the proxy's group and is not waited for can be created after migrate has run.
+    const after: string[] = R['MigrateDatabase']!.DependsOn;
+    const proxyGroup = JSON.stringify(
+      params['dataTier'] === 'new' ? { Ref: 'ProxySecurityGroup' } : params['databaseSecurityGroupId'],
+    );
+    const proxyRules = [
+      ...resourcesOfType(t, 'AWS::EC2::SecurityGroupIngress'),
+      ...resourcesOfType(t, 'AWS::EC2::SecurityGroupEgress'),
+    ]
+      .filter(([, r]) =>
+        ['GroupId', 'SourceSecurityGroupId', 'DestinationSecurityGroupId'].some(
+          (k) => JSON.stringify(r.Properties[k]) === proxyGroup,
+        ),
+      )
+      .map(([id]) => id)
+      .sort();
+    expect(proxyRules.length).toBeGreaterThanOrEqual(2);
+    expect(proxyRules.filter((id) => !after.includes(id))).toEqual([]);
+  });
+
   it('traces persistOrders, release and the webhook only, and drops stale schedule events', () => {
     const traced = functions(t)
       .filter(([, f]) => f.Properties.TracingConfig?.Mode === 'Active')
