@@ -112,15 +112,13 @@ function statements(group, secretArns, kmsKeyArn) {
     });
   if (group.sendOrders)
     s.push({ Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: [queueArn('OrdersQueue')] });
+  // What Lambda's SQS event source mapping polls and deletes with (AWS's list for an SQS trigger);
+  // persistOrders itself calls no SQS API, and nothing deployed changes a message's visibility (the
+  // local trigger in infra/local/ does, with its own credentials).
   if (group.consumeOrders)
     s.push({
       Effect: 'Allow',
-      Action: [
-        'sqs:ReceiveMessage',
-        'sqs:DeleteMessage',
-        'sqs:ChangeMessageVisibility',
-        'sqs:GetQueueAttributes',
-      ],
+      Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
       Resource: [queueArn('OrdersQueue')],
     });
   if (group.queueAttributes?.length)

@@ -165,6 +165,53 @@ describe.each(CHECKED_STAGES)('stage %s', (stage) => {
     expect(allows(t, 'persistOrders', 'sqs:DeleteMessage', ORDERS)).toBe(true);
   });
 
+  it("grants each role exactly the actions its functions use (the SQS event source's three, no more)", () => {
+    // Lambda's ENIs and logs for every role; what each group's code calls (functions/, lib/) beyond
+    // that. The event source mapping polls with persistOrders' role: ReceiveMessage, DeleteMessage,
+    // GetQueueAttributes (AWS's list for an SQS trigger); nothing of ours changes a visibility.
+    const base = [
+      'ec2:AssignPrivateIpAddresses',
+      'ec2:CreateNetworkInterface',
+      'ec2:DeleteNetworkInterface',
+      'ec2:DescribeNetworkInterfaces',
+      'ec2:DescribeSubnets',
+      'ec2:UnassignPrivateIpAddresses',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+    ];
+    const secrets = ['secretsmanager:GetSecretValue', ...(params['secretsKmsKeyArn'] ? ['kms:Decrypt'] : [])];
+    const xray = ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
+    const needs: Record<string, string[]> = {
+      PublicRole: [],
+      CreateOrderRole: [...secrets, 'sqs:SendMessage'],
+      ApiRole: secrets,
+      CatalogRole: secrets,
+      WebhookRole: [...secrets, ...xray],
+      ReadyzRole: [...secrets, 'sqs:GetQueueAttributes'],
+      AdminStatsRole: [...secrets, 'sqs:GetQueueAttributes'],
+      PersistRole: [...secrets, ...xray, 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'],
+      ReleaseRole: [...secrets, ...xray, 'sqs:SendMessage', 'sqs:GetQueueAttributes', 'sns:Publish'],
+      MigrateRole: secrets,
+    };
+    const granted = Object.fromEntries(
+      resourcesOfType(t, 'AWS::IAM::Role')
+        .filter(([id]) => id in needs)
+        .map(([id, r]) => [
+          id,
+          [
+            ...new Set(
+              (r.Properties.Policies as Cfn[]).flatMap((p) =>
+                p.PolicyDocument.Statement.flatMap((st: Cfn) => [st.Action].flat()),
+              ),
+            ),
+          ].sort(),
+        ]),
+    );
+    expect(granted).toEqual(
+      Object.fromEntries(Object.entries(needs).map(([id, extra]) => [id, [...base, ...extra].sort()])),
+    );
+  });
+
   it('gives public functions no data: no secret, no queue, no topic', () => {
     for (const fn of PUBLIC) {
       const actions = roleStatements(t, fn).flatMap((s) => [s.Action].flat());
