@@ -156,8 +156,26 @@ export async function applyEarlyCancels(
   return applied;
 }
 
+/**
+ * Under the order's lock, before a payment is decided on it (applyStored in settle-payment.ts): the
+ * cancel recorded before the order was a row came before any payment that finds the row, so it is
+ * applied first and the payment then meets the customer's decision (a success on `cancelled` is
+ * refund_required). Otherwise a success that found the row expired before the cancel was applied
+ * (persistOrders died after its commit, or was slower than the release run) took the units again
+ * (`paid`), and the cancel could no longer be applied: the order stayed paid. Returns the units the
+ * cancel frees, to give back after commit.
+ */
+export async function applyRecordedCancel(
+  deps: Pick<ReleaseDeps, 'log'>,
+  order: LockedOrder,
+): Promise<ReleaseTicket | null> {
+  if (!(await order.cancelRequested())) return null;
+  const t = await applyLocked(deps, order, false);
+  return t === 'ignored' ? null : t.release;
+}
+
 async function applyLocked(
-  deps: EarlyCancelDeps,
+  deps: Pick<ReleaseDeps, 'log'>,
   order: LockedOrder,
   flagged: boolean,
 ): Promise<{ release: ReleaseTicket | null } | 'ignored'> {

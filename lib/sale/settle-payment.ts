@@ -3,6 +3,8 @@
 // in the same unit of work, with the order's row locked and after the order's events stored before
 // it (applyStored, the one place pending events are applied): the decision (lib/sale/order-rules.ts)
 // is made here, on the order as the lock shows it, and only the winner gives units back after commit.
+
+import { applyRecordedCancel } from './cancel-order';
 import {
   decideAfterRetake,
   decidePayment,
@@ -42,11 +44,11 @@ export async function handlePayment(
       event.order_id,
       async (order): Promise<{ result: PaymentResult; releases: ReleaseTicket[] }> => {
         if (!(await order.recordPayment(event))) return { result: { result: 'duplicate' }, releases: [] };
-        const applied = await applyStored(deps, order);
+        const { applied, releases } = await applyStored(deps, order);
         return {
           // this event is among them: it was stored pending just now
           result: applied.find((a) => a.webhook_id === event.webhook_id)?.result ?? { result: 'pending' },
-          releases: releasesOf(applied),
+          releases,
         };
       },
     );
@@ -71,17 +73,19 @@ export async function applyPendingPayments(
   if (order_ids.length === 0) return [];
   const waiting = new Set((await deps.settlement.pendingPayments(order_ids)).map((e) => e.order_id));
   const outcomes: PaymentOutcome[] = [];
+  const releases: ReleaseTicket[] = [];
   for (const order_id of waiting) {
-    const applied = await deps.settlement
+    const stored = await deps.settlement
       .withOrderLocked(order_id, (order) => applyStored(deps, order))
       .catch((err: unknown) => {
         // Product being rebuilt: its events stay pending; the release run applies them afterwards.
-        if (err instanceof InventoryUnavailableError) return [];
+        if (err instanceof InventoryUnavailableError) return { applied: [], releases: [] };
         throw err;
       });
-    outcomes.push(...applied);
+    outcomes.push(...stored.applied);
+    releases.push(...stored.releases);
   }
-  await releaseNow(deps, releasesOf(outcomes));
+  await releaseNow(deps, releases);
   return outcomes;
 }
 
@@ -89,17 +93,21 @@ export async function applyPendingPayments(
  * Under the order's lock, every event of it still pending, in the order they were stored, each
  * decided on the order as the one before left it: whoever applies them (the webhook that finds the
  * row, persistOrders, the release run), an event never overtakes one stored before it (a stale
- * decline delivered after an early success is then ignored, not applied first).
+ * decline delivered after an early success is then ignored, not applied first), nor a cancel
+ * recorded before the order was a row (applyRecordedCancel: applied first). Returns the outcomes and
+ * every release they (and the cancel) free.
  */
 async function applyStored(
   deps: PaymentDeps,
   order: LockedOrder,
-): Promise<(PaymentOutcome & { webhook_id: string })[]> {
+): Promise<{ applied: (PaymentOutcome & { webhook_id: string })[]; releases: ReleaseTicket[] }> {
   const applied: (PaymentOutcome & { webhook_id: string })[] = [];
-  for (const event of await order.pendingPayments()) {
+  const events = await order.pendingPayments();
+  const cancel = events.length > 0 ? await applyRecordedCancel(deps, order) : null;
+  for (const event of events) {
     applied.push({ webhook_id: event.webhook_id, ...(await applyPayment(deps, order, event)) });
   }
-  return applied;
+  return { applied, releases: [...(cancel ? [cancel] : []), ...releasesOf(applied)] };
 }
 
 const releasesOf = (outcomes: PaymentOutcome[]) => outcomes.flatMap((o) => (o.release ? [o.release] : []));

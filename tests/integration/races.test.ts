@@ -223,7 +223,8 @@ describe('races', () => {
   it('a cancel accepted before persistence stands when a success lands between the insert and the cancel being applied', async () => {
     // cancel -> 202 cancel_pending; persistOrders commits the row; the success webhook finds it
     // `reserved` before persistOrders acks and applies the flagged cancel. The customer's cancel must
-    // stand (as when both arrive before persistence): refund_required, units back once, recorded.
+    // stand (as when both arrive before persistence): the webhook applies the recorded cancel first,
+    // then the success meets a cancelled order: refund_required, units back once, recorded.
     const product = await newProduct({ stock_total: 2 });
     const customer = `flagged-${randomUUID()}`;
     const order = await reserveUnsent(customer, product.id, 1);
@@ -231,13 +232,16 @@ describe('races', () => {
     expect(cancel.kind).toBe('pending');
     const accepted = acceptedFromOrder(order);
     await insertAccepted(db(), [accepted]); // persistOrders' commit...
-    expect((await handlePayment(settleDeps(), success(order))).result).toBe('applied'); // ...the webhook...
-    await persistAccepted(settleDeps(), [accepted]); // ...then its ack and the flagged cancel
+    expect(await handlePayment(settleDeps(), success(order))).toMatchObject({
+      result: 'applied',
+      status: 'refund_required',
+    }); // ...the webhook...
+    await persistAccepted(settleDeps(), [accepted]); // ...then its ack, the cancel already applied
     const [row] = await sql`SELECT status FROM orders WHERE order_id = ${order.order_id}`;
     expect(row!['status']).toBe('refund_required');
     const moves =
       await sql`SELECT to_status, reason FROM order_events WHERE order_id = ${order.order_id} ORDER BY id`;
-    expect(moves.map((m) => m['to_status'])).toEqual(['reserved', 'paid', 'refund_required']);
+    expect(moves.map((m) => m['to_status'])).toEqual(['reserved', 'cancelled', 'refund_required']);
     expect(moves[2]!['reason']).toMatch(/cancel/);
     await persistAccepted(settleDeps(), [accepted]); // a duplicate delivery changes nothing
     await releaseRun();
@@ -265,6 +269,35 @@ describe('races', () => {
     const moves =
       await sql`SELECT to_status FROM order_events WHERE order_id = ${order.order_id} ORDER BY id`;
     expect(moves.map((m) => m['to_status'])).toEqual(['reserved', 'expired', 'cancelled', 'refund_required']);
+    expect(await releases(order.order_id)).toBe(1);
+    expect(await audit(product.id)).toMatchObject({ available: 2, reserved: 0, paid: 0, ok: true });
+  });
+
+  it('a cancel accepted before persistence stands when the order expires and a late success lands before the cancel is applied', async () => {
+    // The same window with the success inside it: persisted overdue, persistOrders dies after its
+    // commit (or is merely slower than the release run), the run expires the order, and the success
+    // arrives before anyone applies the recorded cancel. It must find the customer's decision
+    // (refund_required), not re-take the units: a paid order with an applied release cannot be
+    // cancelled afterwards (its second release would be a no-op), so the cancel was lost for good.
+    const product = await newProduct({ stock_total: 2 });
+    const customer = `flagged-exp-pay-${randomUUID()}`;
+    const order = await reserveUnsent(customer, product.id, 1);
+    const cancel = await cancelOrder(settleDeps(), order.order_id, { customer_id: customer, admin: false });
+    expect(cancel.kind).toBe('pending');
+    const accepted = { ...acceptedFromOrder(order), expires_ms: Date.now() - 1000 };
+    await insertAccepted(db(), [accepted]); // persistOrders' commit, then it dies...
+    await expireOverdue(settleDeps(), 100, [product.id]); // ...the release run expires it...
+    const paid = await handlePayment(settleDeps(), success(order)); // ...the success lands...
+    await persistAccepted(settleDeps(), [accepted]); // ...then the redelivery applies the cancel
+    await releaseRun();
+    const [row] = await sql`SELECT status FROM orders WHERE order_id = ${order.order_id}`;
+    expect({ webhook: paid, status: row!['status'] }).toEqual({
+      webhook: { result: 'applied', status: 'refund_required' },
+      status: 'refund_required',
+    });
+    const [req] =
+      await sql`SELECT order_status FROM order_cancel_requests WHERE order_id = ${order.order_id}`;
+    expect(req!['order_status']).toBe('cancelled');
     expect(await releases(order.order_id)).toBe(1);
     expect(await audit(product.id)).toMatchObject({ available: 2, reserved: 0, paid: 0, ok: true });
   });
