@@ -192,6 +192,11 @@ export function redisInventory(
       return parsePending(record);
     },
 
+    async cancelFlagged(order_id, product_id) {
+      const record = await redis.get(keysOf(product_id).order(order_id));
+      return record !== null && parsePending(record).cancel_pending;
+    },
+
     async beingRebuilt(product_id) {
       const complete = await redis.hget(keysOf(product_id).sale, 'complete');
       return complete !== '1' && (await stateLost(product_id));

@@ -113,6 +113,12 @@ export interface SettlingInventory {
    */
   retake(ticket: ReleaseTicket, released_in_pg: boolean): Promise<RetakeOutcome>;
   /**
+   * Does the order's record carry the `cancel_pending` flag? Read before a late success takes units
+   * again: a cancel taken by the previous release during a deploy left only this flag (no
+   * order_cancel_requests row). False when the record is gone.
+   */
+  cancelFlagged(order_id: string, product_id: number): Promise<boolean>;
+  /**
    * Retakes that wrote in Redis ("held" / "retaken") and that nobody has confirmed committed in
    * PostgreSQL yet, recorded more than `older_than_ms` ago; at most `limit`, from these products.
    */

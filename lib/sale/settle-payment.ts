@@ -26,7 +26,10 @@ import { type ReleaseDeps, releaseNow } from './release-units';
 import type { Order, OrderStatus } from './types';
 
 export interface PaymentDeps extends ReleaseDeps {
-  inventory: Pick<SettlingInventory, 'releaseBatch' | 'reconcile' | 'retake' | 'claimReplay'>;
+  inventory: Pick<
+    SettlingInventory,
+    'releaseBatch' | 'reconcile' | 'retake' | 'claimReplay' | 'cancelFlagged'
+  >;
   settlement: OrderLocks & Pick<SettlementQueries, 'pendingPayments'>;
 }
 
@@ -117,9 +120,13 @@ async function applyPayment(
   order: LockedOrder,
   event: PaymentEvent,
 ): Promise<PaymentOutcome> {
-  const current = await order.load();
+  let current = await order.load();
   if (!current) return { result: { result: 'pending' }, release: null };
-  const decision = decidePayment(current, event);
+  let decision = decidePayment(current, event);
+  if (decision.kind === 'retake' && (await cancelFlaggedOnly(deps, order, current))) {
+    current = (await order.load()) ?? current;
+    decision = decidePayment(current, event);
+  }
   if (decision.kind === 'ignore') {
     await order.settlePayment(event.webhook_id, 'ignored', decision.reason, current.status);
     return { result: { result: 'ignored', reason: decision.reason, status: current.status }, release: null };
@@ -130,6 +137,22 @@ async function applyPayment(
   if (!t) throw new Error(`order ${current.order_id} changed under its row lock`); // cannot happen: assert
   await order.settlePayment(event.webhook_id, 'applied', reason, to);
   return { result: { result: 'applied', status: to }, release: t.release };
+}
+
+/**
+ * A late success is about to take an expired order's units again: a cancel only flagged in Redis (taken
+ * by the previous release during a deploy, no order_cancel_requests row) is recorded and applied
+ * first (expired -> cancelled), so the success meets the customer's decision (refund_required).
+ * Otherwise the order became paid before the redelivery's ack reported the flag, and the flag could
+ * no longer move it (a second release of a re-taken order is a no-op in Redis). True if it did.
+ */
+async function cancelFlaggedOnly(deps: PaymentDeps, order: LockedOrder, current: Order): Promise<boolean> {
+  if (!(await deps.inventory.cancelFlagged(current.order_id, current.product_id))) return false;
+  await order.recordCancelRequest(current.customer_id);
+  const freed = await applyRecordedCancel(deps, order);
+  // cannot happen: an expired order holds no units (assert, as transitionLocked's callers do)
+  if (freed) throw new Error(`order ${current.order_id}: a cancel of an expired order freed units`);
+  return true;
 }
 
 export interface RetakeRepairDeps {

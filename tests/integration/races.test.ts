@@ -302,6 +302,33 @@ describe('races', () => {
     expect(await audit(product.id)).toMatchObject({ available: 2, reserved: 0, paid: 0, ok: true });
   });
 
+  it('a cancel only flagged in Redis (the previous release, during a deploy) stands when the order expires and a late success lands before the redelivery', async () => {
+    // The previous release's cancel wrote only the Redis flag (no order_cancel_requests row): the
+    // webhook cannot see it in PostgreSQL. persistOrders dies after its commit, the run expires the
+    // order, a success arrives, and only then the redelivery's ack reports the flag. Re-taking the
+    // units first made the order paid for good (a second release of it is a no-op in Redis).
+    const product = await newProduct({ stock_total: 2 });
+    const customer = `flag-only-${randomUUID()}`;
+    const order = await reserveUnsent(customer, product.id, 1);
+    expect((await inventory().cancelPending(order.order_id, product.id, customer)).status).toBe('flagged');
+    const accepted = { ...acceptedFromOrder(order), expires_ms: Date.now() - 1000 };
+    await insertAccepted(db(), [accepted]); // persistOrders' commit, then it dies before its ack...
+    await expireOverdue(settleDeps(), 100, [product.id]); // ...the release run expires it...
+    const paid = await handlePayment(settleDeps(), success(order)); // ...the success lands...
+    await persistAccepted(settleDeps(), [accepted]); // ...then the redelivery: ack reports the flag
+    await releaseRun();
+    const [row] = await sql`SELECT status FROM orders WHERE order_id = ${order.order_id}`;
+    expect({ webhook: paid, status: row!['status'] }).toEqual({
+      webhook: { result: 'applied', status: 'refund_required' },
+      status: 'refund_required',
+    });
+    const moves =
+      await sql`SELECT to_status FROM order_events WHERE order_id = ${order.order_id} ORDER BY id`;
+    expect(moves.map((m) => m['to_status'])).toEqual(['reserved', 'expired', 'cancelled', 'refund_required']);
+    expect(await releases(order.order_id)).toBe(1);
+    expect(await audit(product.id)).toMatchObject({ available: 2, reserved: 0, paid: 0, ok: true });
+  });
+
   it('cancel before persistence vs persist: a cancel recording its request while the insert waits is applied once by persist', async () => {
     const product = await newProduct({ stock_total: 2 });
     const customer = `early-cancel-${randomUUID()}`;

@@ -254,7 +254,10 @@ export class SettleWorld {
     },
   };
 
-  readonly inventory: Pick<SettlingInventory, 'releaseBatch' | 'retake' | 'reconcile' | 'claimReplay'> &
+  readonly inventory: Pick<
+    SettlingInventory,
+    'releaseBatch' | 'retake' | 'reconcile' | 'claimReplay' | 'cancelFlagged'
+  > &
     Pick<OutboxInventory, 'pendingOrder' | 'cancelPending' | 'beingRebuilt'> = {
     reconcile: async () => {
       throw new Error('no straggler in this world');
@@ -286,6 +289,10 @@ export class SettleWorld {
       this.available -= t.qty;
       this.released.set(t.order_id, 'retaken');
       return 'retaken';
+    },
+    cancelFlagged: async (order_id) => {
+      await this.pause();
+      return this.flagged.has(order_id);
     },
     pendingOrder: async (order_id) => {
       await this.pause();
