@@ -247,14 +247,20 @@ function invokeAndSettle(
       done.slice(i * RECEIVE_MAX, (i + 1) * RECEIVE_MAX),
     );
     await Promise.all(
-      chunks.map((chunk) =>
-        opts.sqs.send(
+      chunks.map(async (chunk) => {
+        const out = await opts.sqs.send(
           new DeleteMessageBatchCommand({
             QueueUrl: opts.queueUrl,
             Entries: chunk.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle! })),
           }),
-        ),
-      ),
+        );
+        // A delete refused entry by entry (an expired receipt handle) answers 200 all the same:
+        // those messages come back after their visibility timeout and are persisted again (idempotent).
+        if (out.Failed?.length)
+          log('sqs trigger: some deletes failed; those messages will be delivered again', {
+            failed: out.Failed.map((f) => ({ message_id: chunk[Number(f.Id)]?.MessageId, code: f.Code })),
+          });
+      }),
     );
   });
   return { invoked, deleted };
