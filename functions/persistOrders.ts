@@ -1,6 +1,8 @@
 // SQS trigger: write a batch of accepted orders to PostgreSQL in one statement, then clear their
 // outbox entries. Records that cannot be parsed fail alone (ReportBatchItemFailures) and reach the
-// DLQ after maxReceiveCount; a database failure fails the batch so every record is retried.
+// DLQ after maxReceiveCount; a database failure fails the batch so every record is retried; a
+// Redis step after the commit that fails for one product (its cluster shard down) fails only that
+// product's records (lib/sale/persist.ts), the rest are deleted.
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
@@ -26,8 +28,18 @@ export const handler = middy<SQSEvent, PromiseSettledResult<unknown>[]>()
     const parsed = event.Records.map((r) => parseRecord(r.body));
     const valid = parsed.flatMap((p) => (p.ok ? [p.order] : []));
     const persisted = persistObserved(valid, event.Records.length);
-    return Promise.allSettled(parsed.map((p) => (p.ok ? persisted : Promise.reject(p.error))));
+    return Promise.allSettled(parsed.map((p) => (p.ok ? done(persisted, p.order) : Promise.reject(p.error))));
   });
+
+/** One record's outcome: rejected when the batch failed, or when its product failed after the commit. */
+async function done(persisted: Promise<PersistResult | null>, order: AcceptedOrder): Promise<void> {
+  const failure = (await persisted)?.failed.find((f) => f.product_id === order.product_id);
+  if (failure) {
+    throw new Error(
+      `product ${order.product_id}: ${failure.step} failed after the commit: ${String(failure.error)}`,
+    );
+  }
+}
 
 /** The write, with its metrics and one log line per new order carrying its correlation id. */
 async function persistObserved(batch: AcceptedOrder[], records: number): Promise<PersistResult | null> {
@@ -39,7 +51,7 @@ async function persistObserved(batch: AcceptedOrder[], records: number): Promise
     const fresh = new Set(r?.inserted);
     persistMetrics({
       ...figures,
-      failed: false,
+      failed: (r?.failed.length ?? 0) > 0,
       inserted: r?.inserted.length ?? 0,
       duplicates: r?.duplicates.length ?? 0,
       duration_ms: performance.now() - t0,

@@ -303,7 +303,7 @@ async function prepareData(
  * Three ports for cluster nodes whose cluster-bus ports (port + 10000, Redis's rule) are free too and
  * stay below 65536: the derived ones when they qualify, else a free run between 20000 and 30000.
  */
-async function clusterPorts(preferred: number): Promise<number[]> {
+export async function clusterPorts(preferred: number): Promise<number[]> {
   const ok = async (p: number) => {
     if (p + 2 + 10_000 > 65_535) return false;
     const all = await Promise.all([0, 1, 2].flatMap((d) => [portFree(p + d), portFree(p + d + 10_000)]));

@@ -2,6 +2,7 @@
 // this adapter and nowhere else: here (reserve, settle, catalog), outbox-reads.ts (audit, stats) and
 // rebuild-ops.ts (the rebuild's side); records.ts says how the records look.
 
+import { Cluster, Command } from 'ioredis';
 import type { AcceptedOrder } from '../sale/accepted-order';
 import type { InventoryReserveResult } from '../sale/outcomes';
 import type { Inventory, ProductSnapshot } from '../sale/ports';
@@ -316,6 +317,13 @@ export function redisInventory(
     },
 
     ...rebuildOps(redis, prefix),
+
+    shardOf(product_id) {
+      if (!(redis instanceof Cluster)) return null;
+      // The slot as the client computes it for routing; its master as the client last saw the map.
+      const slot = new Command('exists', [keysOf(product_id).sale]).getSlot();
+      return `slot ${slot} on ${redis.slots[slot]?.[0] ?? 'no known node'}`;
+    },
 
     async ack(orders, sequenced) {
       return Promise.all(

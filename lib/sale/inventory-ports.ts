@@ -95,6 +95,8 @@ export interface OutboxInventory {
     orders: AcceptedOrder[],
     sequenced: ReadonlySet<string>,
   ): Promise<{ order_id: string; cancel_pending: boolean }[]>;
+  /** Where the product's state lives, for an operator reading a failure ("slot 42 on host:port"); null when there is one node. */
+  shardOf?(product_id: number): string | null;
 }
 
 export type ReleaseOutcome = 'released' | 'already' | 'deferred';

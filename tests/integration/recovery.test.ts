@@ -1409,6 +1409,40 @@ describe('a straggler whose batch is delivered again after its first attempt com
     const r = await reserve(await buyerToken(), product.id, 2);
     expect(r.status, 'two units for a buyer when one is held: sold twice').toBe(409);
   });
+
+  it('its product’s reconcile failing after the commit fails only its orders: a healthy product’s orders in the batch are acked, the redelivery reconciles it', async () => {
+    await clearOfScheduledRun(30); // the stack's run reconciles stragglers too: not in this window
+    const lost = await newProduct({ stock_total: 2 });
+    const healthy = await newProduct({ stock_total: 5 });
+    const straggler = await reservedUnsent(lost.id, 1);
+    await lose(lost.id, [straggler.order_id]);
+    await rebuilt(lost.id);
+    const fine = await reservedUnsent(healthy.id, 2);
+
+    // The lost product's shard out of reach for the reconcile (one Redis Cluster shard down).
+    const deps = settleDeps();
+    const down: typeof deps.inventory = Object.create(deps.inventory);
+    down.reconcile = (s, rebuild_id) =>
+      s.product_id === lost.id
+        ? Promise.reject(new Error('CLUSTERDOWN The cluster is down'))
+        : deps.inventory.reconcile(s, rebuild_id);
+    const first = await persistAccepted({ ...deps, inventory: down }, [straggler, fine]);
+    expect(first.failed).toMatchObject([
+      { product_id: lost.id, step: 'reconcile', order_ids: [straggler.order_id] },
+    ]);
+    expect(await redisClient().zscore(productKeys(prefix, healthy.id).outbox, fine.order_id)).toBeNull();
+    expect(await audit(healthy.id)).toMatchObject({ available: 3, reserved: 2, in_flight: 0, ok: true });
+    const none = await sql`SELECT 1 FROM rebuild_reconciled WHERE order_id = ${straggler.order_id}`;
+    expect(none, 'not reconciled yet').toHaveLength(0);
+
+    // Its record delivered again (with the healthy one, as a batch may): reconciled now.
+    const again = await persistAccepted(settleDeps(), [straggler, fine]);
+    expect(again.failed).toEqual([]);
+    const [x] = await sql`SELECT outcome FROM rebuild_reconciled WHERE order_id = ${straggler.order_id}`;
+    expect(x?.['outcome']).toBe('taken');
+    expect(await audit(lost.id)).toMatchObject({ available: 1, reserved: 1, drift: 0, ok: true });
+    expect(await audit(healthy.id)).toMatchObject({ available: 3, reserved: 2, drift: 0, ok: true });
+  });
 });
 
 describe('stock adjustments pending across a loss', () => {

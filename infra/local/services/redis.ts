@@ -77,23 +77,28 @@ export interface RedisClusterService {
   procs: Proc[];
 }
 
+/**
+ * One node of the local cluster, in its own folder under DATA_DIR: started again on the same port
+ * after a stop, it rejoins with its slots (nodes.conf) and its data (AOF).
+ */
+export function startClusterNode(redisServer: string, port: number, opts: ServiceOpts): Proc {
+  const dir = resolve(opts.dataDir, 'redis-cluster', String(port));
+  mkdirSync(dir, { recursive: true });
+  const args = [
+    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
+    '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf',
+    '--appendonly', 'yes', '--appendfsync', 'always', '--maxmemory-policy', 'noeviction',
+    '--save', '', '--daemonize', 'no', '--logfile', '',
+  ]; // biome-ignore format: flag/value pairs
+  return startProc(`redis-cluster-${port}`, redisServer, args, { logDir: opts.logDir });
+}
+
 /** Three masters, no replicas: enough to prove every script keeps its keys in one slot. */
 export async function startRedisCluster(
   redisServer: string,
   opts: ServiceOpts & { ports: number[] },
 ): Promise<RedisClusterService> {
-  const procs: Proc[] = [];
-  for (const port of opts.ports) {
-    const dir = resolve(opts.dataDir, 'redis-cluster', String(port));
-    mkdirSync(dir, { recursive: true });
-    const args = [
-      '--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
-      '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf',
-      '--appendonly', 'yes', '--appendfsync', 'always', '--maxmemory-policy', 'noeviction',
-      '--save', '', '--daemonize', 'no', '--logfile', '',
-    ]; // biome-ignore format: flag/value pairs
-    procs.push(startProc(`redis-cluster-${port}`, redisServer, args, { logDir: opts.logDir }));
-  }
+  const procs = opts.ports.map((port) => startClusterNode(redisServer, port, opts));
   const first = opts.ports[0]!;
   const info = async () => {
     const r = new Redis(first, '127.0.0.1', {
