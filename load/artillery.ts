@@ -1,6 +1,7 @@
 // `npm run load -- <spike|sold-out|browse|all> [--target URL] [--buyers N]` (`--help` lists them): runs the Artillery
 // scenarios of load/scenarios against a running stack — the local one (`npm start`, default
-// http://localhost:$PORT) or a deployed stage by URL. For each scenario it creates a fresh product
+// http://localhost:PORT, PORT from the environment, else from $DATA_DIR/stack-env.json as the CLI
+// reads it, else 3000) or a deployed stage by URL. For each scenario it creates a fresh product
 // sized for it (admin API), mints a pool of buyer tokens into load/scenarios/tokens.csv, runs
 // `artillery run` (whose `ensure` thresholds and `after` hook decide its exit code), and finally
 // checks the audit itself: every accepted order in PostgreSQL, ok true, drift 0.
@@ -44,7 +45,6 @@ interface LoadOpts {
  * and a bad count are commander's answer and exit, never a load run.
  */
 function args(): LoadOpts & { what: string } {
-  const port = process.env['PORT'] ?? '3000';
   const cli = new Command('load')
     .description('run the Artillery scenarios against a running stack, then check its audit')
     .addArgument(
@@ -52,15 +52,32 @@ function args(): LoadOpts & { what: string } {
         .choices([...Object.keys(SCENARIOS), 'all', 'tokens'])
         .default('all'),
     )
-    .addOption(
-      new Option('--target <url>', 'API base URL').env('TARGET_URL').default(`http://localhost:${port}`),
-    )
+    .addOption(new Option('--target <url>', 'API base URL').env('TARGET_URL').default(defaultTarget()))
     .addOption(
       new Option('--buyers <n>', 'buyer tokens to mint').env('BUYERS').argParser(integer(1)).default(2000),
     )
     .parse();
   const o = cli.opts<LoadOpts>();
   return { what: cli.processedArgs[0] as string, target: o.target.replace(/\/$/, ''), buyers: o.buyers };
+}
+
+/**
+ * The local stack's URL: PORT when set, else the port the stack on DATA_DIR (default .data) wrote to
+ * its stack-env.json, else 3000. Before, only PORT counted: a stack started with its own PORT and
+ * DATA_DIR got its secret from that DATA_DIR while the load went to :3000 ("fetch failed", or another
+ * stack's 401s).
+ */
+export function defaultTarget(env: NodeJS.ProcessEnv = process.env): string {
+  let port = env['PORT'];
+  const file = join(env['DATA_DIR'] ?? join(ROOT, '.data'), 'stack-env.json');
+  if (!port && existsSync(file)) {
+    try {
+      port = (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>)['PORT'];
+    } catch {
+      // an unreadable file leaves the default
+    }
+  }
+  return `http://localhost:${port || '3000'}`;
 }
 
 function loadSecret(): void {
@@ -83,12 +100,21 @@ export async function writeTokens(count: number, file = join(SCENARIO_DIR, 'toke
   return file;
 }
 
-async function call(target: string, token: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${target}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+/** One admin API call; a stack that does not answer is named with its URL, not a bare "fetch failed". */
+export async function call(target: string, token: string, method: string, path: string, body?: unknown) {
+  let res: Response;
+  try {
+    res = await fetch(`${target}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (err) {
+    const cause = (err as Error).cause as NodeJS.ErrnoException | undefined;
+    throw new Error(
+      `${method} ${target}${path}: ${cause?.code ?? cause?.message ?? (err as Error).message}: is the stack running there? (--target or TARGET_URL)`,
+    );
+  }
   const text = await res.text();
   if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 300)}`);
   return JSON.parse(text);

@@ -1,13 +1,14 @@
 // Pins down the load-test tooling's own logic (no timing here): the Artillery scenarios parse and
 // carry their ensure thresholds and no-oversell after-check, the order-body hook sends numbers, the
 // bench's invariant checks catch an oversell or a lost order, and the cost arithmetic adds up.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { SCENARIOS } from '../../load/artillery';
+import { call, defaultTarget, SCENARIOS } from '../../load/artillery';
 import { costPerMillionOrders, PRICES } from '../../load/bench/cost';
 import type { ScenarioResult } from '../../load/bench/http';
 import { checkRowLock, checkWrite } from '../../load/bench/invariants';
@@ -49,6 +50,33 @@ describe('Artillery scenarios', () => {
       expect(req.json.product_id).toBe(42);
       expect(Number.isInteger(req.json.qty) && req.json.qty >= 1 && req.json.qty <= 3).toBe(true);
     }
+  });
+});
+
+describe('npm run load: where it sends the load', () => {
+  it('defaults to the port of the stack on DATA_DIR, as the CLI does; PORT wins; else 3000', () => {
+    const data = mkdtempSync(join(tmpdir(), 'load-target-'));
+    try {
+      // failed before: http://localhost:3000 whatever stack-env.json said
+      expect(defaultTarget({ DATA_DIR: data })).toBe('http://localhost:3000');
+      writeFileSync(join(data, 'stack-env.json'), JSON.stringify({ PORT: '3470' }));
+      expect(defaultTarget({ DATA_DIR: data })).toBe('http://localhost:3470');
+      expect(defaultTarget({ DATA_DIR: data, PORT: '3900' })).toBe('http://localhost:3900');
+      writeFileSync(join(data, 'stack-env.json'), 'not json');
+      expect(defaultTarget({ DATA_DIR: data })).toBe('http://localhost:3000');
+    } finally {
+      rmSync(data, { recursive: true, force: true });
+    }
+  });
+
+  it('a target that does not answer is named, not a bare "fetch failed"', async () => {
+    const server = createServer();
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    const { port } = server.address() as AddressInfo;
+    await new Promise((ok) => server.close(ok)); // a port nothing listens on
+    await expect(call(`http://127.0.0.1:${port}`, 't', 'POST', '/api/admin/products', {})).rejects.toThrow(
+      `POST http://127.0.0.1:${port}/api/admin/products: ECONNREFUSED: is the stack running there?`,
+    );
   });
 });
 
