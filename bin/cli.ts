@@ -324,8 +324,14 @@ program
     await runPrewarm(
       {
         window: async (id) => {
-          const res = await fetch(`${o.url}/api/products/${id}`);
-          if (!res.ok) throw new Error(`GET /api/products/${id}: ${res.status}`);
+          const res = await fetch(`${o.url}/api/products/${id}`).catch((err: Error) => {
+            // a bare "fetch failed" named neither the URL nor why (README's example URL, offline)
+            const cause = err.cause as NodeJS.ErrnoException | undefined;
+            throw new Error(
+              `cannot read product ${id}'s sale window from ${o.url} (--url): ${cause?.code ?? cause?.message ?? err.message}`,
+            );
+          });
+          if (!res.ok) throw new Error(`GET ${o.url}/api/products/${id}: ${res.status}`);
           const p = (await res.json()) as { sale: { starts_at: string | null; ends_at: string | null } };
           const ms = (t: string | null) => (t === null ? null : Date.parse(t));
           return { product_id: id, starts_at_ms: ms(p.sale.starts_at), ends_at_ms: ms(p.sale.ends_at) };
