@@ -19,16 +19,22 @@ export const handler = route(routes.adminUpdateProduct, async ({ event, body }) 
     case 'not_found':
       throw new Problem('product-not-found', 'no product with this id');
     case 'stock_would_go_negative':
-      throw new Problem('stock-would-go-negative', `only ${r.available} unit(s) available to remove`, {
-        available: r.available,
-      });
+      throw new Problem(
+        'stock-would-go-negative',
+        `only ${r.available} unit(s) available to remove${r.settings_kept ? SETTINGS_KEPT : '; nothing was changed'}`,
+        { available: r.available },
+      );
     case 'unavailable':
       return unavailable(
         r.saved
           ? 'the change is saved, but the sale state was lost meanwhile: it takes effect when the product is rebuilt (read the product before repeating a stock_delta)'
-          : 'the product is being rebuilt after a data loss; nothing was changed, retry shortly',
+          : `the product is being rebuilt after a data loss; ${r.settings_kept ? `the stock was not changed${SETTINGS_KEPT}` : 'nothing was changed'}, retry shortly`,
       );
     case 'invalid':
       throw new Problem('invalid-request', r.detail, { errors: [{ field: r.field, message: r.detail }] });
   }
 });
+
+/** A refused stock_delta whose other fields stand: another PATCH wrote the product right after. */
+const SETTINGS_KEPT =
+  '; the other fields of this request were applied (another change to the product followed it)';

@@ -1,7 +1,7 @@
 // Products in PostgreSQL: the durable record of what is on sale (Redis holds the live copy).
-import type { ProductStore, ProductUpdate, StockAdjustment } from '../sale/ports';
+import type { ProductSettingsPatch, ProductStore, ProductUpdate, StockAdjustment } from '../sale/ports';
 import type { Product } from '../sale/types';
-import { type Sql, scopeFilter } from './db';
+import { type Sql, scopeFilter, type Tx } from './db';
 import { type ProductRow, productFromRow } from './rows';
 
 export function pgProducts(sql: Sql): ProductStore & { list(): Promise<Product[]> } {
@@ -58,6 +58,14 @@ export function pgProducts(sql: Sql): ProductStore & { list(): Promise<Product[]
       await sql`UPDATE stock_adjustments SET withdrawn_at = now()
         WHERE id = ${a.id} AND applied_at IS NULL AND refused_at IS NULL`;
     },
+    async revertSettings(id, previous, version) {
+      if (Object.keys(previous).length === 0) return null;
+      const [row] = await sql<ProductRow[]>`
+        UPDATE products SET ${sql({ ...previous, updated_at: new Date() })},
+          settings_version = settings_version + 1
+        WHERE id = ${id} AND settings_version = ${version} RETURNING *`;
+      return row ? productFromRow(row) : null;
+    },
     async list() {
       return (await sql<ProductRow[]>`SELECT * FROM products ORDER BY id`).map(productFromRow);
     },
@@ -101,6 +109,10 @@ function updateRow(
 ): Promise<ProductUpdate | null> {
   const stock_delta = stock.delta;
   return sql.begin(async (tx) => {
+    // With a stock change, the given settings as they were (row locked until the commit): if Redis
+    // refuses the change, the PATCH puts them back, so a 409 changes nothing.
+    const previous = stock_delta === 0 ? {} : await settingsBefore(tx, id, given);
+    if (previous === null) return null;
     // stock_total stays in 0..total_max (below 0 a CHECK, far above it an integer overflow): a
     // change past either end is refused before anything is written, judged on the row as locked.
     const [row] = await tx<ProductRow[]>`
@@ -112,15 +124,30 @@ function updateRow(
       if (!exists) return null;
       return stock_delta > 0 ? 'stock_above_max' : 'stock_would_go_negative';
     }
-    if (stock_delta === 0) return { product: productFromRow(row), adjustment: null };
+    if (stock_delta === 0) return { product: productFromRow(row), adjustment: null, previous };
     // The durable record of the delta comes first: Redis applies it by this id, at most once.
     const [a] = await tx<{ id: string }[]>`
       INSERT INTO stock_adjustments (product_id, delta) VALUES (${id}, ${stock_delta}) RETURNING id`;
     return {
       product: productFromRow(row),
       adjustment: { id: Number(a!.id), product_id: id, delta: stock_delta },
+      previous,
     };
   });
+}
+
+/** The given settings as the row holds them, locked; null if there is no such product. */
+async function settingsBefore(
+  tx: Tx,
+  id: number,
+  given: Record<string, unknown>,
+): Promise<ProductSettingsPatch | null> {
+  const fields = Object.keys(given).filter((k) => k !== 'updated_at');
+  if (fields.length === 0) return {};
+  const [row] = await tx<ProductRow[]>`SELECT * FROM products WHERE id = ${id} FOR UPDATE`;
+  if (!row) return null;
+  const before = productFromRow(row) as unknown as Record<string, unknown>;
+  return Object.fromEntries(fields.map((k) => [k, before[k]])) as ProductSettingsPatch;
 }
 
 function isCheckViolation(err: unknown, constraint: string): boolean {

@@ -4,6 +4,7 @@ import type {
   CatalogInventory,
   Logger,
   ProductScope,
+  ProductSettingsPatch,
   ProductSnapshot,
   ProductStore,
   StockAdjustment,
@@ -65,13 +66,17 @@ export interface ProductPatch {
 export type UpdateOutcome =
   | { kind: 'updated'; snapshot: ProductSnapshot }
   | { kind: 'not_found' }
-  | { kind: 'stock_would_go_negative'; available: number }
+  /**
+   * settings_kept: the settings given with the refused change stand (another PATCH wrote the
+   * product after this one, so putting them back could revert its write); otherwise nothing changed.
+   */
+  | { kind: 'stock_would_go_negative'; available: number; settings_kept?: true }
   /**
    * The product's sale state is lost or being rebuilt. saved false: nothing changed (a stock change
    * was taken back), retry later; saved true: the state was lost after the change was written, so
    * the change stands and takes effect with the rebuild.
    */
-  | { kind: 'unavailable'; saved: boolean }
+  | { kind: 'unavailable'; saved: boolean; settings_kept?: true }
   | { kind: 'invalid'; field: string; detail: string };
 
 /** The window as it would be stored ends before it starts (the domain's check, or the table's). */
@@ -122,13 +127,43 @@ export async function updateProduct(
   }
   if (written.adjustment) {
     const refused = await applyAdjustment(deps, written.adjustment);
-    if (refused) return refused;
+    if (refused) return putSettingsBack(deps, written, refused);
   }
   // Versioned: a slower PATCH's older settings never overwrite a newer one's in Redis.
   await deps.inventory.updateProduct(written.product);
   const [snapshot] = await deps.inventory.snapshots([id]);
   if (!snapshot) return { kind: 'unavailable', saved: true };
   return { kind: 'updated', snapshot };
+}
+
+/**
+ * A refused stock change takes the settings written with it back too, so the refusal changes
+ * nothing: left in PostgreSQL, the release run (or the next PATCH of any field) put them live in
+ * Redis behind the 409. Not when another PATCH wrote the product since: its write stands.
+ */
+async function putSettingsBack<R extends { kind: string }>(
+  deps: CatalogDeps & { log: Logger },
+  written: { product: Product; previous: ProductSettingsPatch },
+  refused: R,
+): Promise<R | (R & { settings_kept: true })> {
+  if (Object.keys(written.previous).length === 0) return refused;
+  const { id, settings_version = 0 } = written.product;
+  const reverted = await deps.products.revertSettings(id, written.previous, settings_version);
+  if (!reverted) {
+    deps.log.warn('stock change refused; the settings given with it stand (another PATCH followed)', {
+      product_id: id,
+      settings: Object.keys(written.previous),
+    });
+    return { ...refused, settings_kept: true };
+  }
+  // Redis may hold them already (a release run's repair in between): the newer version wins there.
+  await deps.inventory.updateProduct(reverted).catch((err: Error) => {
+    deps.log.warn('settings put back in PostgreSQL, not yet in Redis: the release run writes them', {
+      product_id: id,
+      error: err.message,
+    });
+  });
+  return refused;
 }
 
 /** Redis decides, PostgreSQL records it; null when the stock change stands. */

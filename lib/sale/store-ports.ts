@@ -61,9 +61,13 @@ export type ProductSettingsPatch = Partial<
   >
 >;
 
-/** What an update wrote: the product after it and its pending adjustment, or why it wrote nothing. */
+/**
+ * What an update wrote: the product after it, its pending adjustment and, with one, the settings it
+ * replaced (the given fields as they were: a refused adjustment puts them back), or why it wrote
+ * nothing.
+ */
 export type ProductUpdate =
-  | { product: Product; adjustment: StockAdjustment | null }
+  | { product: Product; adjustment: StockAdjustment | null; previous: ProductSettingsPatch }
   | 'stock_would_go_negative'
   | 'stock_above_max';
 
@@ -101,6 +105,12 @@ export interface ProductStore {
   pendingAdjustments(older_than_s: number, limit: number, scope?: ProductScope): Promise<StockAdjustment[]>;
   /** Marks a pending adjustment withdrawn (its PATCH answered 503); a decided one is left as it is. */
   withdrawAdjustment(adjustment: StockAdjustment): Promise<void>;
+  /**
+   * Puts back the settings a PATCH wrote with a stock change that was then refused, and bumps
+   * settings_version, only if the row is still at `version` (no other PATCH since: its write
+   * stands). Returns the product after it, or null when it changed nothing.
+   */
+  revertSettings(id: number, previous: ProductSettingsPatch, version: number): Promise<Product | null>;
 }
 
 export interface Logger {

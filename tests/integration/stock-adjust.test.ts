@@ -77,6 +77,82 @@ describe('stock_delta across a crash', () => {
     expect(row).toEqual({ refused: true });
   });
 
+  it('a PATCH whose stock_delta Redis refuses (409) changes none of its other fields, then or after the release run', async () => {
+    // Before: the settings were committed with the pending delta and only the delta was taken
+    // back, so the next release run (or any other PATCH) put `paused: true` live behind the 409.
+    const product = await newProduct({ stock_total: 3 });
+    await reservedUnsent(product.id, 2);
+    const token = await adminToken();
+    const r = await call('PATCH', `/api/admin/products/${product.id}`, {
+      token,
+      body: { paused: true, max_per_order: 2, stock_delta: -2 },
+    });
+    expect(r.status).toBe(409);
+    expect(r.body).toMatchObject({ available: 1 });
+    await releaseRun();
+    const view = await call('GET', `/api/products/${product.id}`);
+    expect(view.body).toMatchObject({
+      stock_total: 3,
+      available: 1,
+      max_per_order: 10,
+      sale: { paused: false },
+    });
+    const [row] = await sql<{ paused: boolean; max_per_order: number; stock_total: number }[]>`
+      SELECT paused, max_per_order, stock_total FROM products WHERE id = ${product.id}`;
+    expect(row).toEqual({ paused: false, max_per_order: 10, stock_total: 3 });
+    // A later PATCH of another field writes the whole row to Redis: still not paused.
+    const later = await call('PATCH', `/api/admin/products/${product.id}`, {
+      token,
+      body: { name: 'renamed' },
+    });
+    expect(later.body).toMatchObject({ name: 'renamed', max_per_order: 10, sale: { paused: false } });
+    expect(await audit(product.id)).toMatchObject({ stock_total: 3, available: 1, ok: true });
+  });
+
+  it('a refused stock_delta whose PATCH another one followed at once: its settings stand, and the 409 says so', async () => {
+    const product = await newProduct({ stock_total: 3 });
+    await reservedUnsent(product.id, 2);
+    const deps = { inventory: inventory(), products: products(), log: domainLog };
+    const followed = Object.assign(Object.create(inventory()), {
+      async adjustStock(product_id: number, a: Parameters<ReturnType<typeof inventory>['adjustStock']>[1]) {
+        // Another PATCH commits (and writes the whole row, paused included, to Redis) in between.
+        await updateProduct(deps, product_id, { name: 'other admin' });
+        return inventory().adjustStock(product_id, a);
+      },
+    });
+    const r = await updateProduct({ ...deps, inventory: followed }, product.id, {
+      paused: true,
+      stock_delta: -2,
+    });
+    expect(r).toEqual({ kind: 'stock_would_go_negative', available: 1, settings_kept: true });
+    const view = await call('GET', `/api/products/${product.id}`);
+    expect(view.body).toMatchObject({
+      name: 'other admin',
+      stock_total: 3,
+      available: 1,
+      sale: { paused: true },
+    });
+  });
+
+  it('a PATCH answered 503 "nothing was changed" (the state went missing before its delta) leaves its other fields as they were', async () => {
+    const product = await newProduct({ stock_total: 10 });
+    const missingAtAdjust = Object.assign(Object.create(inventory()), {
+      adjustStock: async () => ({ kind: 'missing' as const }),
+    });
+    const r = await updateProduct(
+      { inventory: missingAtAdjust, products: products(), log: domainLog },
+      product.id,
+      { paused: true, per_customer_limit: 1, stock_delta: 5 },
+    );
+    expect(r).toEqual({ kind: 'unavailable', saved: false });
+    const [row] = await sql<{ paused: boolean; per_customer_limit: number | null; stock_total: number }[]>`
+      SELECT paused, per_customer_limit, stock_total FROM products WHERE id = ${product.id}`;
+    expect(row).toEqual({ paused: false, per_customer_limit: null, stock_total: 10 });
+    await releaseRun();
+    const view = await call('GET', `/api/products/${product.id}`);
+    expect(view.body).toMatchObject({ stock_total: 10, per_customer_limit: null, sale: { paused: false } });
+  });
+
   it('a stock_delta past the stock cap is a 400 naming the field, and changes nothing', async () => {
     // Before: each PATCH within ±10^8 was taken, stock_total grew past what a create accepts, and
     // the one that overflowed PostgreSQL's integer answered 500.
