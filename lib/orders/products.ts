@@ -14,8 +14,15 @@ export function pgProducts(sql: Sql): ProductStore & { list(): Promise<Product[]
           ${p.per_customer_limit}, ${p.reservation_ttl_s}, ${p.sale_starts_at}, ${p.sale_ends_at}, ${p.paused})
         ON CONFLICT (sku) DO NOTHING
         RETURNING *`;
-      if (!row) throw new SkuTakenError(p.sku);
-      return productFromRow(row);
+      if (row) return productFromRow(row);
+      // The client's retry of a create that PostgreSQL took but that never answered (Redis failed,
+      // 503 "retry"): the same product, not yet loaded, young enough that no rebuild loads it
+      // (rebuild-source.ts). Handed back so the retry finishes it; anything else is a duplicate.
+      const [unfinished] = await sql<ProductRow[]>`
+        SELECT * FROM products WHERE sku = ${p.sku} AND loaded_at IS NULL
+          AND created_at > now() - interval '50 seconds'`;
+      if (unfinished && sameProduct(productFromRow(unfinished), p)) return productFromRow(unfinished);
+      throw new SkuTakenError(p.sku);
     },
     async markLoaded(id) {
       await sql`UPDATE products SET loaded_at = now() WHERE id = ${id} AND loaded_at IS NULL`;
@@ -91,6 +98,23 @@ async function settleAdjustment(
       SELECT applied_at IS NOT NULL AS applied FROM stock_adjustments WHERE id = ${a.id}`;
     return row?.applied ? 'applied' : 'refused';
   });
+}
+
+/** Every field a create gives, as stored (times by instant). */
+function sameProduct(stored: Product, p: Omit<Product, 'id'>): boolean {
+  const time = (d: Date | null) => (d === null ? null : d.getTime());
+  return (
+    stored.name === p.name &&
+    stored.price_cents === p.price_cents &&
+    stored.currency === p.currency &&
+    stored.stock_total === p.stock_total &&
+    stored.max_per_order === p.max_per_order &&
+    stored.per_customer_limit === p.per_customer_limit &&
+    stored.reservation_ttl_s === p.reservation_ttl_s &&
+    time(stored.sale_starts_at) === time(p.sale_starts_at) &&
+    time(stored.sale_ends_at) === time(p.sale_ends_at) &&
+    stored.paused === p.paused
+  );
 }
 
 export class SkuTakenError extends Error {

@@ -72,6 +72,10 @@ export type ProductUpdate =
   | 'stock_above_max';
 
 export interface ProductStore {
+  /**
+   * Inserts the product; its SKU taken is an error, except by the same product not loaded yet and
+   * younger than a rebuild would touch (a create that never answered, retried): that one is returned.
+   */
   create(p: Omit<Product, 'id'>): Promise<Product>;
   /** Records that the product's sale state is in Redis (from here a loss of it is a loss). */
   markLoaded(id: number): Promise<void>;

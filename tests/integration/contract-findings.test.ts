@@ -1,9 +1,12 @@
 // Pins down what contract fuzzing (Schemathesis, `npm run test:contract`) found, one test per
 // finding, at the handler with the event serverless-offline actually produced.
+import { randomUUID } from 'node:crypto';
 import { type JWTPayload, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { products } from '../../lib/container';
+import { inventory, products } from '../../lib/container';
 import { mintToken } from '../../lib/http/auth';
+import { CreateProductBody } from '../../lib/http/schemas';
+import { createProduct } from '../../lib/sale/catalog';
 import { STOCK_TOTAL_MAX } from '../../lib/sale/types';
 import { adminToken, audit, buyerToken, call, newProduct, reserve } from '../helpers/api';
 import { fileBackends } from '../helpers/backends';
@@ -162,5 +165,66 @@ describe('black-box review findings', () => {
     }
     const view = (await call('GET', `/api/products/${product.id}`)).body;
     expect(view.sale.starts_at === null || view.sale.ends_at === null).toBe(true);
+  });
+});
+
+describe('admin create across a Redis failure', () => {
+  it("a create answered 503 after PostgreSQL took the row is finished by the client's identical retry (201), not refused as sku-taken", async () => {
+    const body = {
+      sku: `R-${randomUUID()}`,
+      name: 'retried create',
+      price_cents: 500,
+      currency: 'EUR',
+      stock_total: 7,
+    };
+    const parsed = CreateProductBody.parse(body);
+    const input = {
+      ...parsed,
+      sale_starts_at: parsed.sale_starts_at ?? null,
+      sale_ends_at: parsed.sale_ends_at ?? null,
+    };
+    const redisDown = Object.assign(Object.create(inventory()), {
+      loadProduct: () => Promise.reject(new Error('Connection is closed.')),
+    });
+    await expect(createProduct({ inventory: redisDown, products: products() }, input)).rejects.toThrow(
+      /closed/,
+    );
+    const [row] = await sql<{ id: string }[]>`SELECT id FROM products WHERE sku = ${body.sku}`;
+    const token = await adminToken();
+    // Before: 409 sku-taken (no id), and the product appeared a minute later through a rebuild.
+    const retry = await call('POST', '/api/admin/products', { token, body });
+    expect(retry.status).toBe(201);
+    expect(retry.body).toMatchObject({ id: Number(row!.id), sku: body.sku, stock_total: 7, available: 7 });
+    expect((await call('GET', `/api/products/${row!.id}`)).body).toMatchObject({ available: 7 });
+    // Finished: a second create of the SKU is a duplicate, and so is another body under it.
+    expect((await call('POST', '/api/admin/products', { token, body })).status).toBe(409);
+    expect(
+      (await call('POST', '/api/admin/products', { token, body: { ...body, sku: body.sku, stock_total: 8 } }))
+        .status,
+    ).toBe(409);
+  });
+
+  it('a create under the SKU of a half-made product with other fields is still 409 sku-taken', async () => {
+    const body = {
+      sku: `R-${randomUUID()}`,
+      name: 'half made',
+      price_cents: 500,
+      currency: 'EUR',
+      stock_total: 7,
+    };
+    const parsed = CreateProductBody.parse(body);
+    const input = { ...parsed, sale_starts_at: null, sale_ends_at: null };
+    const redisDown = Object.assign(Object.create(inventory()), {
+      loadProduct: () => Promise.reject(new Error('Connection is closed.')),
+    });
+    await expect(createProduct({ inventory: redisDown, products: products() }, input)).rejects.toThrow(
+      /closed/,
+    );
+    const other = await call('POST', '/api/admin/products', {
+      token: await adminToken(),
+      body: { ...body, price_cents: 600 },
+    });
+    expect(other.status).toBe(409);
+    expect(other.body).toMatchObject({ type: 'https://flash-sale.dev/problems/sku-taken' });
   });
 });
