@@ -10,7 +10,7 @@ import {
   type OrderRow,
   orderFromRow,
   type ProductRow,
-  paymentWaiting,
+  paidOrPaying,
   productFromRow,
 } from './rows';
 
@@ -66,11 +66,13 @@ async function decidePending(
 const KEY_EXPIRY_MARGIN_S = 60;
 
 /**
- * Of the orders under one Idempotency-Key, the one the key answers: holding units, paid, then the
- * newest (the answer the client saw last). Any further one is a second order.
+ * Of the orders under one Idempotency-Key (aliased `o`), the one the key answers: holding units,
+ * paid or with a successful payment waiting for it (paidOrPaying: the rule the oversold step and a
+ * straggler's key use too), then the newest (the answer the client saw last). Any further one is a
+ * second order.
  */
 const keptFirst = (sql: Sql | Tx) =>
-  sql`status IN ('reserved', 'paid') DESC, status = 'paid' DESC, created_at DESC, order_id DESC`;
+  sql`o.status IN ('reserved', 'paid') DESC, ${paidOrPaying(sql)} DESC, o.created_at DESC, o.order_id DESC`;
 
 /**
  * The generation and sequence of the orders quarantined in the last hour, from the order as accepted
@@ -197,18 +199,18 @@ export function pgRebuildSource(sql: Sql): RebuildSource {
     async keyedDuplicates(product_id) {
       return sql<{ order_id: string; status: 'reserved' | 'paid' }[]>`
         SELECT order_id, status FROM (
-          SELECT order_id, status, row_number() OVER (
-            PARTITION BY customer_id, idempotency_key ORDER BY ${keptFirst(sql)}) AS n
-          FROM orders
-          WHERE product_id = ${product_id} AND idempotency_key IS NOT NULL
-            AND status IN ('reserved', 'paid')
-            AND created_at > now() - make_interval(secs => ${IDEMPOTENCY_TTL_S - KEY_EXPIRY_MARGIN_S})) k
+          SELECT o.order_id, o.status, row_number() OVER (
+            PARTITION BY o.customer_id, o.idempotency_key ORDER BY ${keptFirst(sql)}) AS n
+          FROM orders o
+          WHERE o.product_id = ${product_id} AND o.idempotency_key IS NOT NULL
+            AND o.status IN ('reserved', 'paid')
+            AND o.created_at > now() - make_interval(secs => ${IDEMPOTENCY_TTL_S - KEY_EXPIRY_MARGIN_S})) k
         WHERE n > 1`;
     },
     async holdersToClose(product_id, limit) {
       return sql<{ order_id: string; qty: number; status: 'reserved' | 'paid' }[]>`
         SELECT order_id, qty, status FROM orders o WHERE product_id = ${product_id} AND status IN ('reserved', 'paid')
-        ORDER BY status = 'paid' OR ${paymentWaiting(sql)}, created_at DESC, order_id DESC
+        ORDER BY ${paidOrPaying(sql)}, created_at DESC, order_id DESC
         LIMIT ${limit}`;
     },
     async state(product) {
@@ -236,11 +238,12 @@ export function pgRebuildSource(sql: Sql): RebuildSource {
           SELECT order_id FROM quarantined_orders WHERE product_id = ${product.id}`;
         // One order per key: the one a retry must find (keyedDuplicates' choice, any status).
         const replays = await tx<(OrderRow & { idempotency_key: string })[]>`
-          SELECT DISTINCT ON (customer_id, idempotency_key) ${tx(ORDER_COLUMNS)}, idempotency_key
-          FROM orders
-          WHERE product_id = ${product.id} AND idempotency_key IS NOT NULL
-            AND created_at > now() - make_interval(secs => ${IDEMPOTENCY_TTL_S})
-          ORDER BY customer_id, idempotency_key, ${keptFirst(tx)}`;
+          SELECT DISTINCT ON (o.customer_id, o.idempotency_key) ${tx(ORDER_COLUMNS.map((c) => `o.${c}`))},
+            o.idempotency_key
+          FROM orders o
+          WHERE o.product_id = ${product.id} AND o.idempotency_key IS NOT NULL
+            AND o.created_at > now() - make_interval(secs => ${IDEMPOTENCY_TTL_S})
+          ORDER BY o.customer_id, o.idempotency_key, ${keptFirst(tx)}`;
         const held_units = held.reduce((n, h) => n + h.units, 0);
         const decided = await decidePending(tx, product.id, stock_total - held_units);
         const adjustments = await tx<{ id: string; applied: boolean }[]>`

@@ -76,12 +76,20 @@ export const ORDER_COLUMNS = [
 ] as const;
 
 /**
- * SQL: the order aliased `o` has a success stored pending. It arrived while the order was still on
- * its way to PostgreSQL (so, by API.md's table, for a `reserved` order: it makes it `paid`) and is
- * not applied yet (persistOrders applies it right after its commit, the release run's stranded step
- * otherwise). Expiry leaves such an order alone, and a rebuild taking back units sold twice ranks it
- * with the paid ones: either would otherwise turn that payment into a refund.
+ * SQL: the order aliased `o` has a success stored pending that the payment rules apply to it (its
+ * amount and currency, the code compared case-blind: lib/sale/order-rules.ts decidePayment; one for
+ * another amount is ignored when applied). It arrived while the order was still on its way to
+ * PostgreSQL, or persistOrders died before applying it (so, by API.md's table, for a `reserved`
+ * order: it makes it `paid`), and is not applied yet (persistOrders applies it right after its
+ * commit, the release run's stranded step otherwise). Expiry leaves such an order alone, and every
+ * close that chooses between orders (units sold twice, a second order under one Idempotency-Key, a
+ * straggler under a key: paidOrPaying, SettlementQueries.successWaiting) ranks it with the paid
+ * ones: each would otherwise turn that payment into a refund.
  */
 export const paymentWaiting = (sql: Sql | Tx) => sql`EXISTS (
   SELECT 1 FROM payment_events e
-  WHERE e.order_id = o.order_id AND e.status = 'pending' AND e.type = 'payment.succeeded')`;
+  WHERE e.order_id = o.order_id AND e.status = 'pending' AND e.type = 'payment.succeeded'
+    AND e.amount_cents = o.amount_cents AND upper(e.currency) = o.currency)`;
+
+/** SQL: the order aliased `o` is paid, or a success waits for it (paymentWaiting): a close spares it first. */
+export const paidOrPaying = (sql: Sql | Tx) => sql`(o.status = 'paid' OR ${paymentWaiting(sql)})`;

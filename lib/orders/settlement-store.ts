@@ -202,6 +202,12 @@ export function pgSettlementStore(sql: Sql, hooks: SettlementHooks = {}): Settle
         WHERE status = 'pending' AND order_id = ANY(${order_ids}::uuid[]) ORDER BY received_at, webhook_id`;
       return rows.map(eventFromRow);
     },
+    async successWaiting(order_ids) {
+      if (order_ids.length === 0) return [];
+      const rows = await sql<{ order_id: string }[]>`
+        SELECT o.order_id FROM orders o WHERE o.order_id = ANY(${order_ids}::uuid[]) AND ${paymentWaiting(sql)}`;
+      return rows.map((r) => r.order_id);
+    },
     async strandedPaymentOrders(limit, scope = null) {
       const rows = await sql<{ order_id: string }[]>`
         SELECT DISTINCT e.order_id FROM payment_events e JOIN orders o USING (order_id)

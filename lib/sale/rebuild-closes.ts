@@ -74,8 +74,9 @@ export async function surfaceOversold(
 
 /**
  * A retry under an Idempotency-Key whose record Redis lost (rolled back) was a second order. One
- * order per key keeps its units (the paid one, else the newest: the answer the client saw last);
- * the others end like units sold twice, before the snapshot counts them.
+ * order per key keeps its units (the paid one or one with a successful payment waiting for it, as
+ * in surfaceOversold and a straggler's key; else the newest: the answer the client saw last); the
+ * others end like units sold twice, before the snapshot counts them.
  */
 export async function closeKeyedDuplicates(deps: ClosingDeps, product_id: number): Promise<string[]> {
   const why = `${DUPLICATE_AFTER_ROLLBACK}: a second order under one Idempotency-Key after Redis lost its record`;

@@ -104,11 +104,15 @@ async function settleKey(
   return { closed: other.order_id };
 }
 
-/** Paid, or a successful payment stored for it that waits for the order (an early webhook). */
+/**
+ * Paid, or a successful payment stored for it that waits for the order (an early webhook, or a
+ * persist run that died before applying it) and that the payment rules apply to it: the rule of
+ * the rebuild's closes (lib/orders/rows.ts paymentWaiting). An order not in PostgreSQL yet has none
+ * that can be checked (its amount is unknown): a retry's order on its way is judged next run.
+ */
 async function paying(deps: SettleDeps, order_id: string, seen: Order | null): Promise<boolean> {
   if (seen?.status === 'paid') return true;
-  const pending = await deps.settlement.pendingPayments([order_id]);
-  return pending.some((e) => e.type === 'payment.succeeded');
+  return (await deps.settlement.successWaiting([order_id])).includes(order_id);
 }
 
 /**

@@ -83,6 +83,12 @@ export interface OrderLocks {
 export interface SettlementQueries {
   /** Pending events of these orders, oldest first. */
   pendingPayments(order_ids: string[]): Promise<PaymentEvent[]>;
+  /**
+   * Of these orders (in PostgreSQL), those with a successful payment stored pending that the payment
+   * rules apply to them (its amount and currency): the rule every close choosing between orders
+   * uses (lib/orders/rows.ts paymentWaiting), here for a straggler's key.
+   */
+  successWaiting(order_ids: string[]): Promise<string[]>;
   /** Orders with pending events whose order exists (stranded by a crash). */
   strandedPaymentOrders(limit: number, scope?: ProductScope): Promise<string[]>;
   /** Of these orders, those with a cancel recorded before persistence and not applied yet. */

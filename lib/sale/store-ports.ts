@@ -152,7 +152,8 @@ export interface RebuildSource {
   writeEvidence(): Promise<WriteEvidence[]>;
   /**
    * Orders holding stock that are a second one under a customer's Idempotency-Key (Redis lost the
-   * key's record): all but one per key, the one kept being the paid one, else the newest.
+   * key's record): all but one per key, the one kept being the paid one (or one with a successful
+   * payment waiting for it, as holdersToClose ranks it), else the newest.
    */
   keyedDuplicates(product_id: number): Promise<{ order_id: string; status: 'reserved' | 'paid' }[]>;
   /**

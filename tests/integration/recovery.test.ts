@@ -531,8 +531,8 @@ describe('a straggler under a key: short stock, races and crashes (second review
     const deps = settleDeps();
     const racing: typeof deps.settlement = Object.create(deps.settlement);
     let landed = false;
-    racing.pendingPayments = async (ids) => {
-      const seen = await deps.settlement.pendingPayments(ids);
+    racing.successWaiting = async (ids) => {
+      const seen = await deps.settlement.successWaiting(ids);
       if (!landed && ids.length === 1 && ids[0] === s.order_id) {
         landed = true;
         expect(await pay(s)).toMatchObject({ result: 'applied', status: 'paid' });
@@ -1082,6 +1082,13 @@ describe('an Idempotency-Key whose record a partial rollback took', () => {
     return { product, token, key, first, retry };
   }
 
+  /** What persistOrders dying between its commit and applying an early payment leaves: a success stored pending. */
+  async function successStoredPending(o: { order_id: string; amount_cents: number }, currency: string) {
+    await sql`INSERT INTO payment_events (webhook_id, type, order_id, amount_cents, currency, payment_id, status)
+      VALUES (${`msg_${randomUUID()}`}, 'payment.succeeded', ${o.order_id}, ${o.amount_cents}, ${currency},
+        ${`pay_${randomUUID()}`}, 'pending')`;
+  }
+
   it('the retry is a second order; the rebuild closes one as duplicate_after_rollback, and the key then answers the other', async () => {
     const { product, token, key, first, retry } = await secondOrderAfterRollback();
 
@@ -1131,6 +1138,39 @@ describe('an Idempotency-Key whose record a partial rollback took', () => {
     expect(await statusOf(first.body.order_id), 'paid: kept, not refunded').toBe('paid');
     expect(await statusOf(retry.body.order_id)).toBe('cancelled');
     expect(await audit(product.id)).toMatchObject({ available: 3, reserved: 0, paid: 2, drift: 0, ok: true });
+  });
+
+  it('the first order has a successful payment waiting for it (a persist run died before applying it): it keeps the key and ends paid, the unpaid retry goes (before, the paid-for order was refunded and the retry kept)', async () => {
+    const { product, token, key, first, retry } = await secondOrderAfterRollback();
+    // Applied by the run's stranded step, after the rebuild; the provider's code in lower case.
+    await successStoredPending(first.body, first.body.currency.toLowerCase());
+
+    // One run detects the rollback, rebuilds (its closes first), then applies stranded payments.
+    expect(outcomeOf(await runWithRebuild(backlog), product.id)).toBe('rebuilt');
+    expect(await statusOf(first.body.order_id), 'before: refund_required').toBe('paid');
+    expect(await statusOf(retry.body.order_id), 'before: reserved').toBe('cancelled');
+    const [ev] = await sql`SELECT reason FROM order_events
+      WHERE order_id = ${retry.body.order_id} AND to_status = 'cancelled'`;
+    expect(ev!['reason']).toMatch(/^duplicate_after_rollback/);
+    expect(await audit(product.id)).toMatchObject({ available: 3, reserved: 0, paid: 2, drift: 0, ok: true });
+    const again = await reserve(token, product.id, 2, key);
+    expect(again.body.order_id, 'the key answers the paid order').toBe(first.body.order_id);
+  });
+
+  it('a success waiting for another amount does not count: the retry keeps the key, the event is then ignored', async () => {
+    const { product, first, retry } = await secondOrderAfterRollback();
+    await successStoredPending(
+      { ...first.body, amount_cents: first.body.amount_cents + 1 },
+      first.body.currency,
+    );
+
+    expect(outcomeOf(await runWithRebuild(backlog), product.id)).toBe('rebuilt');
+    expect(await statusOf(first.body.order_id)).toBe('cancelled');
+    expect(await statusOf(retry.body.order_id)).toBe('reserved');
+    const [e] = await sql`SELECT status, reason FROM payment_events WHERE order_id = ${first.body.order_id}`;
+    expect(e).toMatchObject({ status: 'ignored' });
+    expect(e!['reason']).toMatch(/^amount\/currency mismatch/);
+    expect(await audit(product.id)).toMatchObject({ available: 3, reserved: 2, drift: 0, ok: true });
   });
 });
 

@@ -136,6 +136,10 @@ export class SettleWorld {
         .filter((e) => e.status === 'pending' && order_ids.includes(e.event.order_id))
         .map((e) => e.event);
     },
+    successWaiting: async (order_ids) => {
+      await this.pause();
+      return order_ids.filter((id) => this.paymentWaiting(id));
+    },
     strandedPaymentOrders: async () => {
       await this.pause();
       const ids = [...this.state.events.values()]
@@ -178,10 +182,20 @@ export class SettleWorld {
     },
   };
 
-  /** A successful payment stored pending for this order (the store's expiry leaves it alone). */
+  /**
+   * A successful payment stored pending for this persisted order, for its amount and currency (the
+   * store's paymentWaiting: its expiry leaves the order alone).
+   */
   private paymentWaiting(order_id: string): boolean {
+    const o = this.state.orders.get(order_id);
     return [...this.state.events.values()].some(
-      (e) => e.status === 'pending' && e.event.order_id === order_id && e.event.type === 'payment.succeeded',
+      (e) =>
+        e.status === 'pending' &&
+        e.event.order_id === order_id &&
+        e.event.type === 'payment.succeeded' &&
+        o !== undefined &&
+        e.event.amount_cents === o.amount_cents &&
+        e.event.currency.toUpperCase() === o.currency,
     );
   }
 
