@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Argument, Command } from 'commander';
 import { integer } from '../../bin/options';
-import { freePort } from '../local/procs';
+import { basePort } from '../local/procs';
 import { removeDataDir } from '../local/services/postgres';
 import { type Stack, startStack } from '../local/stack';
 import { FAULTS } from './faults';
@@ -41,7 +41,7 @@ const program = new Command('chaos')
       onInterrupt = cleanUp;
       try {
         stack = await startStack({
-          port: await freePort(),
+          port: await basePort(),
           dataDir,
           serve: true,
           seed: false,

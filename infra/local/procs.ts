@@ -177,13 +177,36 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** A stack's ports stay this far below the kernel's ephemeral range (its highest offset is +12). */
+const STACK_PORTS_SPAN = 20;
+const BASE_PORT_MIN = 20_000;
+
+/**
+ * Where Linux starts handing out ports to outgoing connections (/proc/sys/net/ipv4/ip_local_port_range):
+ * a client socket on the port a stack is about to listen on makes that listen fail (EADDRINUSE).
+ * serverless-offline binds its port a minute after the check, while the suite opens thousands of
+ * connections: with bases drawn up to 50,000 that took a CI run's npm start test.
+ */
+function ephemeralStart(): number {
+  try {
+    const first = Number(
+      readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0],
+    );
+    return Number.isInteger(first) && first > BASE_PORT_MIN + 1_000 ? first : 50_000;
+  } catch {
+    return 50_000; // not Linux: the range drawn before
+  }
+}
+
 /**
  * A random base port whose neighbours (+1..+3, +10..+12, used by a stack) are free too, so stacks
  * started side by side (test runs, fault groups, bench) rarely meet; `portNear` covers the rest.
+ * Drawn below the ephemeral range (20,000 up to 32,748 on Linux's defaults).
  */
 export async function basePort(preferred?: number): Promise<number> {
+  const span = ephemeralStart() - STACK_PORTS_SPAN - BASE_PORT_MIN;
   for (let i = 0; i < 50; i++) {
-    const p = i === 0 && preferred ? preferred : 20_000 + Math.floor(Math.random() * 30_000);
+    const p = i === 0 && preferred ? preferred : BASE_PORT_MIN + Math.floor(Math.random() * span);
     const all = await Promise.all([0, 1, 2, 3, 10, 11, 12].map((d) => portFree(p + d)));
     if (all.every(Boolean)) return p;
   }

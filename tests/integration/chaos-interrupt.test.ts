@@ -64,7 +64,13 @@ it('Ctrl-C during a fault stops the chaos stack and removes its folders', async 
   for (const s of [chaos.stdout, chaos.stderr]) s.on('data', (d) => (out += String(d)));
   const exited = new Promise<number | null>((resolve) => chaos.once('exit', (code) => resolve(code)));
 
-  await waitUntil('the chaos run injects its fault', async () => out.includes('fault redis-kill:'), 240_000);
+  await waitUntil(
+    'the chaos run injects its fault',
+    async () => out.includes('fault redis-kill:'),
+    240_000,
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}; the chaos run printed:\n${out.slice(-4000)}`);
+  });
   started = descendants(chaos.pid!);
   expect(readdirSync(tmp).filter((n) => n.startsWith('flash-sale-')).length, out).toBeGreaterThan(0);
   chaos.kill('SIGINT');
