@@ -73,6 +73,34 @@ async function insertHeldOpen(order: Parameters<typeof acceptedFromOrder>[0]) {
   return { done, commit };
 }
 
+/**
+ * An order cancelled before persistence (a recorded cancel, or the previous release's Redis flag
+ * alone), persisted already overdue, and expired by the release run before anyone applied the cancel.
+ */
+async function cancelledThenExpired(tag: string, how: 'recorded' | 'flag-only') {
+  const product = await newProduct({ stock_total: 2 });
+  const customer = `${tag}-${randomUUID()}`;
+  const order = await reserveUnsent(customer, product.id, 1);
+  if (how === 'recorded') {
+    const cancel = await cancelOrder(settleDeps(), order.order_id, { customer_id: customer, admin: false });
+    expect(cancel.kind).toBe('pending');
+  } else {
+    expect((await inventory().cancelPending(order.order_id, product.id, customer)).status).toBe('flagged');
+  }
+  const accepted = { ...acceptedFromOrder(order), expires_ms: Date.now() - 1000 };
+  await insertAccepted(db(), [accepted]); // persistOrders' commit (then it dies, or is merely slow)...
+  await expireOverdue(settleDeps(), 100, [product.id]); // ...and the release run expires the order
+  return { product, order, accepted };
+}
+
+/** Expired, cancelled, then the success made refund_required: units back once, audit ok. */
+async function refundedAfterExpiry(product_id: number, order_id: string) {
+  const moves = await sql`SELECT to_status FROM order_events WHERE order_id = ${order_id} ORDER BY id`;
+  expect(moves.map((m) => m['to_status'])).toEqual(['reserved', 'expired', 'cancelled', 'refund_required']);
+  expect(await releases(order_id)).toBe(1);
+  expect(await audit(product_id)).toMatchObject({ available: 2, reserved: 0, paid: 0, ok: true });
+}
+
 /** The order's recorded cancel was applied exactly once: cancelled, one release, stamped, audit ok. */
 async function earlyCancelAppliedOnce(product_id: number, order_id: string) {
   await persistAccepted(settleDeps(), [acceptedFromOrder((await orderStore().get(order_id))!)]); // a redelivery
@@ -253,24 +281,13 @@ describe('races', () => {
     // The same window, met by the release run: the order was persisted already overdue and expired
     // before the flagged cancel was applied. A late success must then find it cancelled
     // (refund_required), not take the units again for an order its customer cancelled.
-    const product = await newProduct({ stock_total: 2 });
-    const customer = `flagged-exp-${randomUUID()}`;
-    const order = await reserveUnsent(customer, product.id, 1);
-    const cancel = await cancelOrder(settleDeps(), order.order_id, { customer_id: customer, admin: false });
-    expect(cancel.kind).toBe('pending');
-    const accepted = { ...acceptedFromOrder(order), expires_ms: Date.now() - 1000 };
-    await insertAccepted(db(), [accepted]); // persistOrders' commit...
-    await expireOverdue(settleDeps(), 100, [product.id]); // ...the release run (or the stack's own)...
+    const { product, order, accepted } = await cancelledThenExpired('flagged-exp', 'recorded');
     await persistAccepted(settleDeps(), [accepted]); // ...then its ack and the flagged cancel
     expect(await handlePayment(settleDeps(), success(order))).toMatchObject({
       result: 'applied',
       status: 'refund_required',
     });
-    const moves =
-      await sql`SELECT to_status FROM order_events WHERE order_id = ${order.order_id} ORDER BY id`;
-    expect(moves.map((m) => m['to_status'])).toEqual(['reserved', 'expired', 'cancelled', 'refund_required']);
-    expect(await releases(order.order_id)).toBe(1);
-    expect(await audit(product.id)).toMatchObject({ available: 2, reserved: 0, paid: 0, ok: true });
+    await refundedAfterExpiry(product.id, order.order_id);
   });
 
   it('a cancel accepted before persistence stands when the order expires and a late success lands before the cancel is applied', async () => {
@@ -279,27 +296,15 @@ describe('races', () => {
     // arrives before anyone applies the recorded cancel. It must find the customer's decision
     // (refund_required), not re-take the units: a paid order with an applied release cannot be
     // cancelled afterwards (its second release would be a no-op), so the cancel was lost for good.
-    const product = await newProduct({ stock_total: 2 });
-    const customer = `flagged-exp-pay-${randomUUID()}`;
-    const order = await reserveUnsent(customer, product.id, 1);
-    const cancel = await cancelOrder(settleDeps(), order.order_id, { customer_id: customer, admin: false });
-    expect(cancel.kind).toBe('pending');
-    const accepted = { ...acceptedFromOrder(order), expires_ms: Date.now() - 1000 };
-    await insertAccepted(db(), [accepted]); // persistOrders' commit, then it dies...
-    await expireOverdue(settleDeps(), 100, [product.id]); // ...the release run expires it...
+    const { product, order, accepted } = await cancelledThenExpired('flagged-exp-pay', 'recorded');
     const paid = await handlePayment(settleDeps(), success(order)); // ...the success lands...
     await persistAccepted(settleDeps(), [accepted]); // ...then the redelivery applies the cancel
     await releaseRun();
-    const [row] = await sql`SELECT status FROM orders WHERE order_id = ${order.order_id}`;
-    expect({ webhook: paid, status: row!['status'] }).toEqual({
-      webhook: { result: 'applied', status: 'refund_required' },
-      status: 'refund_required',
-    });
+    expect(paid).toEqual({ result: 'applied', status: 'refund_required' });
     const [req] =
       await sql`SELECT order_status FROM order_cancel_requests WHERE order_id = ${order.order_id}`;
     expect(req!['order_status']).toBe('cancelled');
-    expect(await releases(order.order_id)).toBe(1);
-    expect(await audit(product.id)).toMatchObject({ available: 2, reserved: 0, paid: 0, ok: true });
+    await refundedAfterExpiry(product.id, order.order_id);
   });
 
   it('a cancel only flagged in Redis (the previous release, during a deploy) stands when the order expires and a late success lands before the redelivery', async () => {
@@ -307,26 +312,12 @@ describe('races', () => {
     // webhook cannot see it in PostgreSQL. persistOrders dies after its commit, the run expires the
     // order, a success arrives, and only then the redelivery's ack reports the flag. Re-taking the
     // units first made the order paid for good (a second release of it is a no-op in Redis).
-    const product = await newProduct({ stock_total: 2 });
-    const customer = `flag-only-${randomUUID()}`;
-    const order = await reserveUnsent(customer, product.id, 1);
-    expect((await inventory().cancelPending(order.order_id, product.id, customer)).status).toBe('flagged');
-    const accepted = { ...acceptedFromOrder(order), expires_ms: Date.now() - 1000 };
-    await insertAccepted(db(), [accepted]); // persistOrders' commit, then it dies before its ack...
-    await expireOverdue(settleDeps(), 100, [product.id]); // ...the release run expires it...
+    const { product, order, accepted } = await cancelledThenExpired('flag-only', 'flag-only');
     const paid = await handlePayment(settleDeps(), success(order)); // ...the success lands...
     await persistAccepted(settleDeps(), [accepted]); // ...then the redelivery: ack reports the flag
     await releaseRun();
-    const [row] = await sql`SELECT status FROM orders WHERE order_id = ${order.order_id}`;
-    expect({ webhook: paid, status: row!['status'] }).toEqual({
-      webhook: { result: 'applied', status: 'refund_required' },
-      status: 'refund_required',
-    });
-    const moves =
-      await sql`SELECT to_status FROM order_events WHERE order_id = ${order.order_id} ORDER BY id`;
-    expect(moves.map((m) => m['to_status'])).toEqual(['reserved', 'expired', 'cancelled', 'refund_required']);
-    expect(await releases(order.order_id)).toBe(1);
-    expect(await audit(product.id)).toMatchObject({ available: 2, reserved: 0, paid: 0, ok: true });
+    expect(paid).toEqual({ result: 'applied', status: 'refund_required' });
+    await refundedAfterExpiry(product.id, order.order_id);
   });
 
   it('cancel before persistence vs persist: a cancel recording its request while the insert waits is applied once by persist', async () => {
