@@ -99,14 +99,23 @@ async function auditAll(s: Stack): Promise<{ ok: boolean; summary: string }> {
     env: { ...process.env, ...s.env, LOG_LEVEL: 'ERROR' },
     encoding: 'utf8',
   });
-  const bad =
-    a.status === 0
-      ? []
-      : (JSON.parse(a.stdout || '{"products":[]}').products ?? []).filter((p: { ok: boolean }) => !p.ok);
+  // Not ok: a product not ok, a product with no sale state in Redis (lost, not rebuilt by the
+  // release run just before), or the audit itself failing (its stderr). A run once failed here with
+  // "drift: []", saying none of it.
+  let report: { products?: { ok: boolean }[]; products_missing?: number[] } = {};
+  try {
+    report = JSON.parse(a.stdout || '{}');
+  } catch {} // the audit failed before printing: its stderr says why
+  const summary = {
+    products_not_ok: (report.products ?? []).filter((p) => !p.ok),
+    products_missing: report.products_missing ?? [],
+    audit_stderr: a.stderr.slice(-1500),
+    release_run_stderr: r.status === 0 ? '' : r.stderr.slice(-1500),
+  };
   process.stderr.write(
     `[test-stack] final audit: ${a.status === 0 ? 'ok' : 'DRIFT'} (release run exit ${r.status})\n`,
   );
-  return { ok: a.status === 0, summary: JSON.stringify(bad).slice(0, 2000) || a.stderr };
+  return { ok: a.status === 0, summary: JSON.stringify(summary).slice(0, 4000) };
 }
 
 /**
