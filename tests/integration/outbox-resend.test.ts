@@ -51,8 +51,6 @@ const silentQueue = () => {
 };
 
 it('a queue that never answers: the re-send stops within its budget and the run still applies a stranded cancel', async () => {
-  // The stack's own run would apply the stranded cancel first (a CI rehearsal's did: applied 0)
-  await clearOfScheduledRun(20);
   const product = await newProduct({ stock_total: 40 });
   const unsent = 20;
   for (let i = 0; i < unsent; i++) await reservedUnsent(product.id);
@@ -68,9 +66,21 @@ it('a queue that never answers: the re-send stops within its budget and the run 
   await inventory().ack([accepted], new Set());
 
   const queue = silentQueue();
+  // Whether the run gets to its stranded-cancel step (after the re-send) is what this test is about;
+  // who applies the cancel is not: the stack's scheduled run or another file's unscoped one may
+  // (CI rehearsals saw this run apply 0 under load, the cancel applied all the same).
+  const deps = settleDeps();
+  let reached_stranded_step = false;
+  const settlement = {
+    ...deps.settlement,
+    strandedCancelOrders: (...a: Parameters<typeof deps.settlement.strandedCancelOrders>) => {
+      reached_stranded_step = true;
+      return deps.settlement.strandedCancelOrders(...a);
+    },
+  };
   const t0 = Date.now();
   const report = await runRelease(
-    { ...settleDeps(), queue },
+    { ...deps, settlement, queue },
     {
       ...RELEASE_RUN_DEFAULTS,
       outbox_grace_ms: 0,
@@ -86,7 +96,7 @@ it('a queue that never answers: the re-send stops within its budget and the run 
   expect(report.outbox_resent).toBe(0);
   expect(report.outbox_send_failed).toBeGreaterThan(0);
   expect(report.outbox_send_failed).toBeLessThanOrEqual(unsent);
-  expect(report.stranded_cancels_applied).toBe(1);
+  expect(reached_stranded_step, 'the run reached the step after the re-send').toBe(true);
   const [row] = await sql<{ status: string }[]>`SELECT status FROM orders WHERE order_id = ${order.order_id}`;
   expect(row?.status).toBe('cancelled');
   // the unsent orders are still in the outbox (in flight), for the next run
