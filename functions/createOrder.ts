@@ -1,8 +1,7 @@
 // POST /api/orders: reserve units in one atomic inventory call, queue the order, answer 202.
 
-import { IdempotencyKey } from '../lib/http/order-schemas';
+import { idempotencyKeyOf } from '../lib/http/idempotency-key';
 import { reservationOutcome, reservationOutcomeOfProblem, reserveResult } from '../lib/http/outcomes';
-import { Problem } from '../lib/http/problems';
 import { route } from '../lib/http/route';
 import * as routes from '../lib/http/routes/create-order';
 import { domainLog } from '../lib/platform/logger';
@@ -26,14 +25,3 @@ export const handler = route(
     return reserveResult(outcome);
   },
 );
-
-function idempotencyKeyOf(raw: string | undefined): string | null {
-  if (raw === undefined) return null;
-  const parsed = IdempotencyKey.safeParse(raw);
-  if (!parsed.success) {
-    throw new Problem('invalid-request', 'Idempotency-Key: 1-255 printable ASCII characters', {
-      errors: [{ field: 'Idempotency-Key', message: '1-255 printable ASCII characters' }],
-    });
-  }
-  return parsed.data;
-}

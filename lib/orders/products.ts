@@ -1,5 +1,12 @@
 // Products in PostgreSQL: the durable record of what is on sale (Redis holds the live copy).
-import type { ProductSettingsPatch, ProductStore, ProductUpdate, StockAdjustment } from '../sale/ports';
+import { IDEMPOTENCY_TTL_S } from '../inventory/records';
+import type {
+  IdempotentRequest,
+  ProductSettingsPatch,
+  ProductStore,
+  ProductUpdate,
+  StockAdjustment,
+} from '../sale/ports';
 import type { Product } from '../sale/types';
 import { type Sql, scopeFilter, type Tx } from './db';
 import { type ProductRow, productFromRow } from './rows';
@@ -31,14 +38,14 @@ export function pgProducts(sql: Sql): ProductStore & { list(): Promise<Product[]
       const [row] = await sql<ProductRow[]>`SELECT * FROM products WHERE id = ${id}`;
       return row ? productFromRow(row) : null;
     },
-    async update(id, settings, stock) {
+    async update(id, settings, stock, idempotency = null) {
       // Only the fields given: a concurrent PATCH of other fields is never reverted.
       const given = {
         ...Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined)),
         updated_at: new Date(),
       };
       try {
-        return await updateRow(sql, id, given, stock);
+        return await updateRow(sql, id, given, stock, idempotency);
       } catch (err) {
         // The window is judged again on the row as the UPDATE finds it: a concurrent PATCH of its
         // other end may have moved it since the domain's check. The table's CHECK decides.
@@ -124,40 +131,100 @@ export class SkuTakenError extends Error {
   }
 }
 
-/** The UPDATE and, for a stock change, its pending adjustment, in one transaction. */
+/**
+ * The UPDATE and, for a stock change, its pending adjustment, in one transaction; under an
+ * Idempotency-Key already used, that key's adjustment instead (nothing written).
+ */
 function updateRow(
   sql: Sql,
   id: number,
   given: Record<string, unknown>,
   stock: { delta: number; total_max: number },
+  idempotency: IdempotentRequest | null,
+): Promise<ProductUpdate | null> {
+  return sql.begin(async (tx) => {
+    if (idempotency) {
+      const earlier = await keyedAdjustment(tx, id, idempotency);
+      if (earlier !== undefined) return earlier;
+    }
+    return writeRow(tx, id, given, stock, idempotency);
+  });
+}
+
+/** The UPDATE and its pending adjustment, in the caller's transaction. */
+async function writeRow(
+  tx: Tx,
+  id: number,
+  given: Record<string, unknown>,
+  stock: { delta: number; total_max: number },
+  idempotency: IdempotentRequest | null,
 ): Promise<ProductUpdate | null> {
   const stock_delta = stock.delta;
-  return sql.begin(async (tx) => {
-    // With a stock change, the given settings as they were (row locked until the commit): if Redis
-    // refuses the change, the PATCH puts them back, so a 409 changes nothing.
-    const previous = stock_delta === 0 ? {} : await settingsBefore(tx, id, given);
-    if (previous === null) return null;
-    // stock_total stays in 0..total_max (below 0 a CHECK, far above it an integer overflow): a
-    // change past either end is refused before anything is written, judged on the row as locked.
-    const [row] = await tx<ProductRow[]>`
-      UPDATE products SET ${tx(given)},
-        stock_total = stock_total + ${stock_delta}, settings_version = settings_version + 1
-      WHERE id = ${id} AND stock_total + ${stock_delta} BETWEEN 0 AND ${stock.total_max} RETURNING *`;
-    if (!row) {
-      const [exists] = await tx`SELECT 1 FROM products WHERE id = ${id}`;
-      if (!exists) return null;
-      return stock_delta > 0 ? 'stock_above_max' : 'stock_would_go_negative';
-    }
-    if (stock_delta === 0) return { product: productFromRow(row), adjustment: null, previous };
-    // The durable record of the delta comes first: Redis applies it by this id, at most once.
-    const [a] = await tx<{ id: string }[]>`
-      INSERT INTO stock_adjustments (product_id, delta) VALUES (${id}, ${stock_delta}) RETURNING id`;
-    return {
-      product: productFromRow(row),
-      adjustment: { id: Number(a!.id), product_id: id, delta: stock_delta },
-      previous,
-    };
-  });
+  // With a stock change, the given settings as they were (row locked until the commit): if Redis
+  // refuses the change, the PATCH puts them back, so a 409 changes nothing.
+  const previous = stock_delta === 0 ? {} : await settingsBefore(tx, id, given);
+  if (previous === null) return null;
+  // stock_total stays in 0..total_max (below 0 a CHECK, far above it an integer overflow): a
+  // change past either end is refused before anything is written, judged on the row as locked.
+  const [row] = await tx<ProductRow[]>`
+    UPDATE products SET ${tx(given)},
+      stock_total = stock_total + ${stock_delta}, settings_version = settings_version + 1
+    WHERE id = ${id} AND stock_total + ${stock_delta} BETWEEN 0 AND ${stock.total_max} RETURNING *`;
+  if (!row) {
+    const [exists] = await tx`SELECT 1 FROM products WHERE id = ${id}`;
+    if (!exists) return null;
+    return stock_delta > 0 ? 'stock_above_max' : 'stock_would_go_negative';
+  }
+  if (stock_delta === 0) return { product: productFromRow(row), adjustment: null, previous };
+  // The durable record of the delta comes first: Redis applies it by this id, at most once.
+  const [a] = await tx<{ id: string }[]>`
+    INSERT INTO stock_adjustments (product_id, delta, idempotency_key, idempotency_request)
+    VALUES (${id}, ${stock_delta}, ${idempotency?.key ?? null}, ${idempotency?.request ?? null})
+    RETURNING id`;
+  return {
+    product: productFromRow(row),
+    adjustment: { id: Number(a!.id), product_id: id, delta: stock_delta },
+    previous,
+  };
+}
+
+/**
+ * What a request under this Idempotency-Key already did: the product row is locked first, so a
+ * concurrent request with the same key waits for this one's commit and then finds its adjustment.
+ * undefined: nothing under the key (handle the request); null: no such product. A refused
+ * adjustment changed nothing and is not looked at (the request is handled again); a key older than
+ * 24 hours is let go (cleared) so it may be used afresh.
+ */
+async function keyedAdjustment(
+  tx: Tx,
+  id: number,
+  idempotency: IdempotentRequest,
+): Promise<ProductUpdate | null | undefined> {
+  const [row] = await tx<ProductRow[]>`SELECT * FROM products WHERE id = ${id} FOR UPDATE`;
+  if (!row) return null;
+  await tx`
+    UPDATE stock_adjustments SET idempotency_key = NULL, idempotency_request = NULL
+    WHERE product_id = ${id} AND idempotency_key = ${idempotency.key}
+      AND created_at <= now() - make_interval(secs => ${IDEMPOTENCY_TTL_S})`;
+  const [earlier] = await tx<
+    { id: string; delta: number; withdrawn: boolean; applied: boolean; idempotency_request: string }[]
+  >`
+    SELECT id, delta, withdrawn_at IS NOT NULL AS withdrawn, applied_at IS NOT NULL AS applied,
+      idempotency_request
+    FROM stock_adjustments
+    WHERE product_id = ${id} AND idempotency_key = ${idempotency.key} AND refused_at IS NULL`;
+  if (!earlier) return undefined;
+  if (earlier.idempotency_request !== idempotency.request) return 'idempotency_key_reused';
+  return {
+    replay: {
+      id: Number(earlier.id),
+      product_id: id,
+      delta: earlier.delta,
+      withdrawn: earlier.withdrawn,
+      applied: earlier.applied,
+    },
+    product: productFromRow(row),
+  };
 }
 
 /** The given settings as the row holds them, locked; null if there is no such product. */

@@ -7,6 +7,7 @@ import type {
   ProductSettingsPatch,
   ProductSnapshot,
   ProductStore,
+  ProductUpdate,
   StockAdjustment,
 } from './ports';
 import { type Product, STOCK_TOTAL_MAX } from './types';
@@ -64,8 +65,11 @@ export interface ProductPatch {
 }
 
 export type UpdateOutcome =
-  | { kind: 'updated'; snapshot: ProductSnapshot }
+  /** replayed: the answer to a repeat of an Idempotency-Key's request (nothing applied again) */
+  | { kind: 'updated'; snapshot: ProductSnapshot; replayed?: true }
   | { kind: 'not_found' }
+  /** the Idempotency-Key's stock change was made by another request (another body) */
+  | { kind: 'idempotency_key_reused' }
   /**
    * settings_kept: the settings given with the refused change stand (another PATCH wrote the
    * product after this one, so putting them back could revert its write); otherwise nothing changed.
@@ -98,32 +102,28 @@ const STOCK_ABOVE_MAX = {
  * decides the adjustment atomically and at most once by its id; then PostgreSQL records the
  * decision (a refusal takes the delta back off). A crash in between leaves a pending adjustment the
  * release run finishes; a rebuild meanwhile decides it from its snapshot.
+ *
+ * With an Idempotency-Key the adjustment is recorded under it: the same request again applies
+ * nothing and answers the product as it is now (finishing the first request's adjustment if that
+ * one never got to Redis, as the release run would); another request under the key is refused.
+ * A first request whose change was refused changed nothing, and its repeat is handled afresh.
  */
 export async function updateProduct(
   deps: CatalogDeps & { log: Logger },
   id: number,
   patch: ProductPatch,
+  idempotency_key: string | null = null,
+  afresh = false,
 ): Promise<UpdateOutcome> {
-  const current = await deps.products.get(id);
-  if (!current) return { kind: 'not_found' };
-  const { stock_delta = 0, ...settings } = patch;
-  const merged: Product = { ...current, ...settings };
-  if (merged.sale_starts_at && merged.sale_ends_at && merged.sale_ends_at <= merged.sale_starts_at) {
-    return WINDOW_INVALID;
-  }
-  // Lost or being rebuilt: refused before anything is written, as the product's reads answer 503.
-  if ((await deps.inventory.snapshots([id])).length === 0) return { kind: 'unavailable', saved: false };
-  const written = await deps.products.update(id, settings, {
-    delta: stock_delta,
-    total_max: STOCK_TOTAL_MAX,
-  });
-  if (!written) return { kind: 'not_found' };
-  if (written === 'window_invalid') return WINDOW_INVALID;
-  if (written === 'stock_above_max') return STOCK_ABOVE_MAX;
-  if (written === 'stock_would_go_negative') {
-    // available never exceeds stock_total, so Redis would refuse it too.
-    const [snapshot] = await deps.inventory.snapshots([id]);
-    return { kind: 'stock_would_go_negative', available: snapshot?.available ?? 0 };
+  const written = await writeUpdate(deps, id, patch, idempotency_key);
+  if ('kind' in written) return written;
+  if ('replay' in written) {
+    const replayed = await replayAdjustment(deps, written);
+    if (replayed) return replayed;
+    // The first request's change was refused (it changed nothing): this one is handled afresh,
+    // once (a concurrent request under the same key finishing first makes it a replay again).
+    if (afresh) return { kind: 'unavailable', saved: false };
+    return updateProduct(deps, id, patch, idempotency_key, true);
   }
   if (written.adjustment) {
     const refused = await applyAdjustment(deps, written.adjustment);
@@ -134,6 +134,71 @@ export async function updateProduct(
   const [snapshot] = await deps.inventory.snapshots([id]);
   if (!snapshot) return { kind: 'unavailable', saved: true };
   return { kind: 'updated', snapshot };
+}
+
+/** PostgreSQL's part: the checks, then the write (or the Idempotency-Key's earlier adjustment). */
+async function writeUpdate(
+  deps: CatalogDeps,
+  id: number,
+  patch: ProductPatch,
+  idempotency_key: string | null,
+): Promise<UpdateOutcome | Exclude<ProductUpdate, string>> {
+  const current = await deps.products.get(id);
+  if (!current) return { kind: 'not_found' };
+  const { stock_delta = 0, ...settings } = patch;
+  const merged: Product = { ...current, ...settings };
+  if (merged.sale_starts_at && merged.sale_ends_at && merged.sale_ends_at <= merged.sale_starts_at) {
+    return WINDOW_INVALID;
+  }
+  // Lost or being rebuilt: refused before anything is written, as the product's reads answer 503.
+  if ((await deps.inventory.snapshots([id])).length === 0) return { kind: 'unavailable', saved: false };
+  const idempotency =
+    idempotency_key === null ? null : { key: idempotency_key, request: canonicalRequest(patch) };
+  const written = await deps.products.update(
+    id,
+    settings,
+    { delta: stock_delta, total_max: STOCK_TOTAL_MAX },
+    idempotency,
+  );
+  if (!written) return { kind: 'not_found' };
+  if (written === 'window_invalid') return WINDOW_INVALID;
+  if (written === 'stock_above_max') return STOCK_ABOVE_MAX;
+  if (written === 'idempotency_key_reused') return { kind: 'idempotency_key_reused' };
+  if (written === 'stock_would_go_negative') {
+    // available never exceeds stock_total, so Redis would refuse it too.
+    const [snapshot] = await deps.inventory.snapshots([id]);
+    return { kind: 'stock_would_go_negative', available: snapshot?.available ?? 0 };
+  }
+  return written;
+}
+
+/**
+ * The same request under an Idempotency-Key as one whose adjustment is recorded: applies nothing
+ * again. A pending one (its PATCH died or answered 503 before recording Redis's decision) is
+ * finished here as the release run would, by its id, at most once. null: it was refused.
+ */
+async function replayAdjustment(
+  deps: CatalogDeps,
+  { replay, product }: { replay: StockAdjustment & { applied: boolean }; product: Product },
+): Promise<UpdateOutcome | null> {
+  const { applied, ...adjustment } = replay;
+  if (!applied) {
+    const r = await deps.inventory.adjustStock(adjustment.product_id, adjustment);
+    // Lost or being rebuilt: the rebuild decides it; a retry then finds its fate.
+    if (r.kind === 'missing') return { kind: 'unavailable', saved: true };
+    if ((await deps.products.settleAdjustment(adjustment, r.kind)) === 'refused') return null;
+  }
+  // The first request's settings, in case it died before writing them (a newer version wins).
+  await deps.inventory.updateProduct(product);
+  const [snapshot] = await deps.inventory.snapshots([product.id]);
+  if (!snapshot) return { kind: 'unavailable', saved: true };
+  return { kind: 'updated', snapshot, replayed: true };
+}
+
+/** The request as an Idempotency-Key records it: fields sorted, times as UTC instants. */
+export function canonicalRequest(patch: ProductPatch): string {
+  const fields = Object.entries(patch).filter(([, v]) => v !== undefined);
+  return JSON.stringify(Object.fromEntries(fields.sort(([a], [b]) => (a < b ? -1 : 1))));
 }
 
 /**

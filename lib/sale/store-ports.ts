@@ -68,8 +68,17 @@ export type ProductSettingsPatch = Partial<
  */
 export type ProductUpdate =
   | { product: Product; adjustment: StockAdjustment | null; previous: ProductSettingsPatch }
+  /** the adjustment a request with the same Idempotency-Key recorded (nothing written now) */
+  | { replay: StockAdjustment & { applied: boolean }; product: Product }
   | 'stock_would_go_negative'
-  | 'stock_above_max';
+  | 'stock_above_max'
+  | 'idempotency_key_reused';
+
+/** A PATCH's Idempotency-Key and its request as parsed, canonical (equal requests, equal text). */
+export interface IdempotentRequest {
+  key: string;
+  request: string;
+}
 
 export interface ProductStore {
   /**
@@ -87,11 +96,17 @@ export interface ProductStore {
    * product after it (null if there is none). Writes nothing when stock_total would leave
    * 0..stock_total_max, or when the sale window as stored would end before it starts (a concurrent
    * change of its other end).
+   *
+   * With an Idempotency-Key: the adjustment is recorded with it and the request; a live adjustment
+   * (applied or pending, not refused) already under the key for this product, younger than 24 hours,
+   * is returned as a replay with the product as it is (nothing written), or "idempotency_key_reused"
+   * when its request differs.
    */
   update(
     id: number,
     settings: ProductSettingsPatch,
     stock: { delta: number; total_max: number },
+    idempotency?: IdempotentRequest | null,
   ): Promise<ProductUpdate | 'window_invalid' | null>;
   /**
    * Records Redis's decision on a pending adjustment ("refused" takes its delta back off

@@ -245,6 +245,17 @@ describe('POST /api/orders request schema', () => {
     expect(made_up.body.errors[0].field).toBe('currency');
     expect(doc.components.schemas.UpdateProductBody.minProperties).toBe(1);
   });
+
+  it('the admin PATCH declares its optional Idempotency-Key, the replay header and the reused-key problem', () => {
+    const op = doc.paths['/api/admin/products/{id}'].patch;
+    expect(op.parameters).toContainEqual(
+      expect.objectContaining({ in: 'header', name: 'Idempotency-Key', required: false }),
+    );
+    expect(op.responses['200'].headers).toHaveProperty('Idempotent-Replayed');
+    expect(op.responses['422'].content['application/problem+json'].examples).toHaveProperty(
+      'idempotency-key-reused',
+    );
+  });
 });
 
 describe('response views', () => {

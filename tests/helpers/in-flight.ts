@@ -12,15 +12,21 @@ import { db } from '../../lib/orders/db';
 import { pgOrders } from '../../lib/orders/orders';
 import { newOrderId } from '../../lib/sale/order-id';
 import { persistAccepted } from '../../lib/sale/persist';
-import type { StockAdjustment } from '../../lib/sale/ports';
+import type { IdempotentRequest, StockAdjustment } from '../../lib/sale/ports';
 import { type AcceptedOrder, STOCK_TOTAL_MAX } from '../../lib/sale/types';
 
 export { sqsEvent, sqsRecord } from '../../infra/local/lambda-event';
 
 /** A PATCH's first write only (PostgreSQL): its process "dies" before it reaches Redis. */
-export async function pendingAdjustment(product_id: number, delta: number): Promise<StockAdjustment> {
-  const written = await products().update(product_id, {}, { delta, total_max: STOCK_TOTAL_MAX });
-  if (!written || typeof written === 'string' || !written.adjustment) throw new Error('not written');
+export async function pendingAdjustment(
+  product_id: number,
+  delta: number,
+  idempotency: IdempotentRequest | null = null,
+): Promise<StockAdjustment> {
+  const written = await products().update(product_id, {}, { delta, total_max: STOCK_TOTAL_MAX }, idempotency);
+  if (!written || typeof written === 'string' || !('adjustment' in written) || !written.adjustment) {
+    throw new Error('not written');
+  }
   return written.adjustment;
 }
 

@@ -2,10 +2,11 @@
 // pending adjustment, Redis applies it at most once by id, and the release run finishes or takes
 // back what a crash left pending. Real Redis and PostgreSQL; the "crash" is the adapter called
 // step-wise (the PostgreSQL write without the Redis call that follows it).
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { inventory, products } from '../../lib/container';
 import { domainLog } from '../../lib/platform/logger';
-import { updateProduct } from '../../lib/sale/catalog';
+import { canonicalRequest, updateProduct } from '../../lib/sale/catalog';
 import { adminToken, audit, call, newProduct } from '../helpers/api';
 import { fileBackends } from '../helpers/backends';
 import { releaseRun } from '../helpers/domain';
@@ -289,5 +290,121 @@ describe('stock_delta across a crash', () => {
       expect(await pgStockTotal(product.id)).toBe(70);
       expect(await audit(product.id)).toMatchObject({ stock_total: 70, available: 70, ok: true });
     });
+  });
+});
+
+describe('stock_delta under an Idempotency-Key (an operator retrying after a timeout or a 5xx)', () => {
+  const patch = async (id: number, body: Record<string, unknown>, key?: string) =>
+    call('PATCH', `/api/admin/products/${id}`, {
+      token: await adminToken(),
+      body,
+      ...(key === undefined ? {} : { headers: { 'Idempotency-Key': key } }),
+    });
+  const replayed = (r: { headers: Headers }) => r.headers.get('idempotent-replayed');
+
+  it('a PATCH {stock_delta: 5} sent twice under one key changes stock_total once; the repeat is a replay of the product as it is now', async () => {
+    const product = await newProduct({ stock_total: 10 });
+    const key = `restock-${randomUUID()}`;
+    const first = await patch(product.id, { stock_delta: 5 }, key);
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ stock_total: 15, available: 15 });
+    expect(replayed(first)).toBeNull();
+    await reservedUnsent(product.id, 2);
+    const again = await patch(product.id, { stock_delta: 5 }, key);
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ stock_total: 15, available: 13 });
+    expect(replayed(again)).toBe('true');
+    await releaseRun();
+    expect(await pgStockTotal(product.id)).toBe(15);
+    expect(await audit(product.id)).toMatchObject({ stock_total: 15, available: 13, ok: true });
+  });
+
+  it('another body under the same key is 422 idempotency-key-reused and changes nothing', async () => {
+    const product = await newProduct({ stock_total: 10 });
+    const key = `restock-${randomUUID()}`;
+    expect((await patch(product.id, { stock_delta: 5 }, key)).status).toBe(200);
+    for (const body of [{ stock_delta: 6 }, { stock_delta: 5, paused: true }, { paused: true }]) {
+      const r = await patch(product.id, body, key);
+      expect(r.status).toBe(422);
+      expect(r.body).toMatchObject({ type: 'https://flash-sale.dev/problems/idempotency-key-reused' });
+    }
+    const view = await call('GET', `/api/products/${product.id}`);
+    expect(view.body).toMatchObject({ stock_total: 15, available: 15, sale: { paused: false } });
+    expect(await pgStockTotal(product.id)).toBe(15);
+    // The same key on another product is its own.
+    const other = await newProduct({ stock_total: 10 });
+    expect((await patch(other.id, { stock_delta: 6 }, key)).body).toMatchObject({ stock_total: 16 });
+  });
+
+  it('without a key the same PATCH sent twice still applies twice', async () => {
+    const product = await newProduct({ stock_total: 10 });
+    expect((await patch(product.id, { stock_delta: 5 })).body).toMatchObject({ stock_total: 15 });
+    const again = await patch(product.id, { stock_delta: 5 });
+    expect(again.body).toMatchObject({ stock_total: 20, available: 20 });
+    expect(replayed(again)).toBeNull();
+    expect(await pgStockTotal(product.id)).toBe(20);
+  });
+
+  it('a keyed PATCH whose Lambda died after PostgreSQL recorded it: the retry finishes it once, the release run finds nothing left', async () => {
+    const product = await newProduct({ stock_total: 5 });
+    const key = `restock-${randomUUID()}`;
+    await pendingAdjustment(product.id, 3, { key, request: canonicalRequest({ stock_delta: 3 }) });
+    const retry = await patch(product.id, { stock_delta: 3 }, key);
+    expect(retry.status).toBe(200);
+    expect(retry.body).toMatchObject({ stock_total: 8, available: 8 });
+    expect(replayed(retry)).toBe('true');
+    expect((await releaseRun()).adjustments_settled).toBe(0);
+    expect(await pgStockTotal(product.id)).toBe(8);
+    expect(await audit(product.id)).toMatchObject({ stock_total: 8, available: 8, ok: true });
+  });
+
+  it('a keyed PATCH answered 503 after Redis applied it (reply lost): the retry applies nothing again', async () => {
+    const product = await newProduct({ stock_total: 100 });
+    const key = `restock-${randomUUID()}`;
+    const replyLost = Object.assign(Object.create(inventory()), {
+      async adjustStock(product_id: number, a: Parameters<ReturnType<typeof inventory>['adjustStock']>[1]) {
+        await inventory().adjustStock(product_id, a);
+        throw new Error('Connection is closed.');
+      },
+    });
+    await expect(
+      updateProduct(
+        { products: products(), inventory: replyLost, log: domainLog },
+        product.id,
+        { stock_delta: -30 },
+        key,
+      ),
+    ).rejects.toThrow(/closed/);
+    const retry = await patch(product.id, { stock_delta: -30 }, key);
+    expect(retry.status).toBe(200);
+    expect(retry.body).toMatchObject({ stock_total: 70, available: 70 });
+    await releaseRun();
+    expect(await pgStockTotal(product.id)).toBe(70);
+    expect(await audit(product.id)).toMatchObject({ stock_total: 70, available: 70, ok: true });
+  });
+
+  it('a refused keyed PATCH (409) changed nothing: its repeat is handled again, and applies once stock allows it', async () => {
+    const product = await newProduct({ stock_total: 3 });
+    await reservedUnsent(product.id, 2);
+    const key = `remove-${randomUUID()}`;
+    expect((await patch(product.id, { stock_delta: -2 }, key)).status).toBe(409);
+    expect((await patch(product.id, { stock_delta: -2 }, key)).status).toBe(409);
+    expect((await patch(product.id, { stock_delta: 5 })).status).toBe(200);
+    const third = await patch(product.id, { stock_delta: -2 }, key);
+    expect(third.status).toBe(200);
+    expect(third.body).toMatchObject({ stock_total: 6, available: 4 });
+    expect(replayed(third)).toBeNull();
+    const fourth = await patch(product.id, { stock_delta: -2 }, key);
+    expect(fourth.body).toMatchObject({ stock_total: 6, available: 4 });
+    expect(replayed(fourth)).toBe('true');
+    expect(await audit(product.id)).toMatchObject({ stock_total: 6, available: 4, ok: true });
+  });
+
+  it('an Idempotency-Key that is not 1-255 printable ASCII is a 400 naming the header, and changes nothing', async () => {
+    const product = await newProduct({ stock_total: 10 });
+    const r = await patch(product.id, { stock_delta: 5 }, 'x'.repeat(256));
+    expect(r.status).toBe(400);
+    expect(r.body).toMatchObject({ errors: [{ field: 'Idempotency-Key' }] });
+    expect(await pgStockTotal(product.id)).toBe(10);
   });
 });

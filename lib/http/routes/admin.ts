@@ -1,6 +1,6 @@
 // Admin routes (a Bearer token with role admin): products, the audit, the dashboard's figures.
 import { z } from 'zod';
-import { CreateProductBody, StatsQuery, UpdateProductBody } from '../schemas';
+import { CreateProductBody, IdempotencyKey, StatsQuery, UpdateProductBody } from '../schemas';
 import { ProductAuditView, ProductView, StatsView } from '../view-schemas';
 import type { RouteDeclaration } from './declare';
 
@@ -28,11 +28,34 @@ export const adminUpdateProduct = {
   fn: 'adminUpdateProduct',
   tag: 'Admin',
   summary: 'Change the sale window, limits, `paused`, or stock (`stock_delta`, atomic)',
+  description:
+    'With an `Idempotency-Key`, a stock change is made once: a repeat of the same body applies ' +
+    'nothing again and returns the product as it is now; another body under the key is refused.',
   auth: 'admin',
   params: ['product_id'],
+  headers: [
+    {
+      name: 'Idempotency-Key',
+      schema: IdempotencyKey,
+      description:
+        'scoped to the product, kept 24 hours; guards the stock change (`stock_delta`), and a refused one may be repeated',
+    },
+  ],
   body: UpdateProductBody,
-  ok: { 200: { description: 'updated', schema: ProductView } },
-  problems: ['product-not-found', 'stock-would-go-negative', 'unavailable'],
+  ok: {
+    200: {
+      description: 'updated (or the replay of a stock change)',
+      schema: ProductView,
+      headers: [
+        {
+          name: 'Idempotent-Replayed',
+          schema: z.literal('true'),
+          description: 'present on a replay of the same Idempotency-Key',
+        },
+      ],
+    },
+  },
+  problems: ['product-not-found', 'idempotency-key-reused', 'stock-would-go-negative', 'unavailable'],
 } satisfies RouteDeclaration;
 
 export const adminAudit = {
