@@ -143,11 +143,13 @@ function updateRow(
   idempotency: IdempotentRequest | null,
 ): Promise<ProductUpdate | null> {
   return sql.begin(async (tx) => {
-    if (idempotency) {
-      const earlier = await keyedAdjustment(tx, id, idempotency);
-      if (earlier !== undefined) return earlier;
-    }
-    return writeRow(tx, id, given, stock, idempotency);
+    if (!idempotency) return writeRow(tx, id, given, stock, null, null);
+    // Locked first, so a concurrent request with the same key waits for this one's commit; the
+    // write below reads the settings it replaces from this same locked row.
+    const locked = await lockedRow(tx, id);
+    if (!locked) return null;
+    const earlier = await keyedAdjustment(tx, locked, idempotency);
+    return earlier ?? writeRow(tx, id, given, stock, idempotency, locked);
   });
 }
 
@@ -158,11 +160,12 @@ async function writeRow(
   given: Record<string, unknown>,
   stock: { delta: number; total_max: number },
   idempotency: IdempotentRequest | null,
+  locked: ProductRow | null,
 ): Promise<ProductUpdate | null> {
   const stock_delta = stock.delta;
   // With a stock change, the given settings as they were (row locked until the commit): if Redis
   // refuses the change, the PATCH puts them back, so a 409 changes nothing.
-  const previous = stock_delta === 0 ? {} : await settingsBefore(tx, id, given);
+  const previous = stock_delta === 0 ? {} : await settingsBefore(tx, id, given, locked);
   if (previous === null) return null;
   // stock_total stays in 0..total_max (below 0 a CHECK, far above it an integer overflow): a
   // change past either end is refused before anything is written, judged on the row as locked.
@@ -188,20 +191,25 @@ async function writeRow(
   };
 }
 
+/** The product's row, locked until the commit; null if there is no such product. */
+async function lockedRow(tx: Tx, id: number): Promise<ProductRow | null> {
+  const [row] = await tx<ProductRow[]>`SELECT * FROM products WHERE id = ${id} FOR UPDATE`;
+  return row ?? null;
+}
+
 /**
- * What a request under this Idempotency-Key already did: the product row is locked first, so a
- * concurrent request with the same key waits for this one's commit and then finds its adjustment.
- * undefined: nothing under the key (handle the request); null: no such product. A refused
- * adjustment changed nothing and is not looked at (the request is handled again); a key older than
- * 24 hours is let go (cleared) so it may be used afresh.
+ * What a request under this Idempotency-Key already did, on the product's locked row (a concurrent
+ * request with the same key waited for this one's commit and then finds its adjustment).
+ * undefined: nothing under the key (handle the request). A refused adjustment changed nothing and
+ * is not looked at (the request is handled again); a key older than 24 hours is let go (cleared) so
+ * it may be used afresh.
  */
 async function keyedAdjustment(
   tx: Tx,
-  id: number,
+  row: ProductRow,
   idempotency: IdempotentRequest,
-): Promise<ProductUpdate | null | undefined> {
-  const [row] = await tx<ProductRow[]>`SELECT * FROM products WHERE id = ${id} FOR UPDATE`;
-  if (!row) return null;
+): Promise<ProductUpdate | undefined> {
+  const id = Number(row.id);
   await tx`
     UPDATE stock_adjustments SET idempotency_key = NULL, idempotency_request = NULL
     WHERE product_id = ${id} AND idempotency_key = ${idempotency.key}
@@ -227,15 +235,16 @@ async function keyedAdjustment(
   };
 }
 
-/** The given settings as the row holds them, locked; null if there is no such product. */
+/** The given settings as the row holds them (locked here unless the caller has); null if no such product. */
 async function settingsBefore(
   tx: Tx,
   id: number,
   given: Record<string, unknown>,
+  locked: ProductRow | null,
 ): Promise<ProductSettingsPatch | null> {
   const fields = Object.keys(given).filter((k) => k !== 'updated_at');
   if (fields.length === 0) return {};
-  const [row] = await tx<ProductRow[]>`SELECT * FROM products WHERE id = ${id} FOR UPDATE`;
+  const row = locked ?? (await lockedRow(tx, id));
   if (!row) return null;
   const before = productFromRow(row) as unknown as Record<string, unknown>;
   return Object.fromEntries(fields.map((k) => [k, before[k]])) as ProductSettingsPatch;
