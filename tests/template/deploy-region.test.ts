@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { packageDir, ROOT } from '../../infra/aws/package';
+import { offlineSlsEnv, packageDir, ROOT } from '../../infra/aws/package';
 
 // A stage of its own, so the packages the other template tests read are left as they are.
 const STAGE = 'regioncheck';
@@ -25,14 +25,8 @@ it("packages, lints and deploys for the operator's AWS_REGION when --region is n
       cwd: ROOT,
       encoding: 'utf8',
       timeout: 600_000,
-      env: {
-        PATH: process.env['PATH'],
-        HOME: process.env['HOME'],
-        AWS_REGION: 'eu-west-1',
-        AWS_CONFIG_FILE: '/dev/null',
-        AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-        AWS_EC2_METADATA_DISABLED: 'true',
-      },
+      // packaging's own scrubbed environment, plus only the region a deploy would read
+      env: { ...offlineSlsEnv(), AWS_REGION: 'eu-west-1' },
     },
   );
   expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);

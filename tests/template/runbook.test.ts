@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { offlineSlsEnv } from '../../infra/aws/package';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -26,14 +27,7 @@ function run(args: string[]) {
   return spawnSync('npm', ['run', '-s', ...args], {
     cwd: ROOT,
     encoding: 'utf8',
-    env: {
-      PATH: process.env['PATH'],
-      HOME: process.env['HOME'],
-      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
-      AWS_CONFIG_FILE: '/nonexistent',
-      AWS_EC2_METADATA_DISABLED: 'true',
-      DATA_DIR: join(ROOT, '.data-runbook-test-none'),
-    },
+    env: { ...offlineSlsEnv(), DATA_DIR: join(ROOT, '.data-runbook-test-none') },
     timeout: 60_000,
   });
 }
