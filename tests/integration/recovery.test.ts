@@ -129,6 +129,16 @@ async function statusOf(order_id: string): Promise<string> {
   return r!.status;
 }
 
+/** `count` one-unit orders of the product that expired unpaid an hour ago (a big sale's history). */
+async function expiredHistory(product_id: number, count: number): Promise<void> {
+  await sql`
+    INSERT INTO orders (order_id, product_id, customer_id, qty, unit_price_cents, amount_cents, currency,
+      status, created_at, expires_at, closed_at)
+    SELECT gen_random_uuid(), ${product_id}, 'c-' || n, 1, 1000, 1000, 'EUR', 'expired',
+      now() - interval '2 hours', now() - interval '1 hour', now() - interval '1 hour'
+    FROM generate_series(1, ${count}::int) AS n`;
+}
+
 describe('lifecycle events inside the loss window', () => {
   it('a customer cancel creates no partial state; the next run rebuilds and reopens the product', async () => {
     await clearOfScheduledRun(10); // the loss window must be this test's alone
@@ -1554,12 +1564,7 @@ describe('review 41: the recovery path under a hostile review', () => {
     const product = await newProduct({ stock_total: 5 });
     await persistedOrder(product.id, 1);
     // A big sale's history: many reservations that expired unpaid (each written "released").
-    await sql`
-      INSERT INTO orders (order_id, product_id, customer_id, qty, unit_price_cents, amount_cents, currency,
-        status, created_at, expires_at, closed_at)
-      SELECT gen_random_uuid(), ${product.id}, 'c-' || n, 1, 1000, 1000, 'EUR', 'expired',
-        now() - interval '2 hours', now() - interval '1 hour', now() - interval '1 hour'
-      FROM generate_series(1, 150000) AS n`;
+    await expiredHistory(product.id, 150_000);
     await lose(product.id, []);
     const k = productKeys(prefix, product.id);
     const monitor = await monitorOf(await nodeOf(k.sale));
@@ -1598,12 +1603,7 @@ describe('review 41: the recovery path under a hostile review', () => {
   it('a rebuilder whose lock another took writes none of its bulk (customers, released entries) and does not reopen', async () => {
     const product = await newProduct({ stock_total: 5 });
     await persistedOrder(product.id, 2);
-    await sql`
-      INSERT INTO orders (order_id, product_id, customer_id, qty, unit_price_cents, amount_cents, currency,
-        status, created_at, expires_at, closed_at)
-      SELECT gen_random_uuid(), ${product.id}, 'c-' || n, 1, 1000, 1000, 'EUR', 'expired',
-        now() - interval '2 hours', now() - interval '1 hour', now() - interval '1 hour'
-      FROM generate_series(1, 3) AS n`;
+    await expiredHistory(product.id, 3);
     await lose(product.id, []);
     const k = productKeys(prefix, product.id);
     const stored = (await pgProducts(db()).get(product.id))!;
