@@ -6,6 +6,10 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { config } from '../config';
 import type { Logger as DomainLogger } from '../sale/ports';
 import { METRICS_SERVICE } from './metrics';
+import { installStackMaps } from './stack-maps';
+
+// Before any error is formatted: logged stacks name lib/…/file.ts:line (lib/platform/stack-maps.ts).
+installStackMaps();
 
 export const logger = new Logger({
   serviceName: METRICS_SERVICE,

@@ -3,7 +3,7 @@
 // once more (second). Median of RUNS fresh processes; every bundle's init too with --all.
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { deployedRuntimeEnv } from '../bench/cold-start';
+import { deployedRuntimeEnv, RUNTIME_PRELUDE } from '../bench/cold-start';
 import { bundleFunctions, bundlePaths, ROOT } from './bundle';
 import { median, newProduct, orderEvent, readStack } from './common';
 
@@ -13,7 +13,7 @@ const deployed = deployedRuntimeEnv(ROOT);
 const NODE_OPTIONS = process.env['PROBE_NODE_OPTIONS'] ?? deployed.NODE_OPTIONS;
 
 function probe(bundle: string, event: unknown | null): Promise<Record<string, number>> {
-  const code = `
+  const code = `${RUNTIME_PRELUDE}
     const t0 = performance.now(); const c0 = process.cpuUsage();
     const m = await import(${JSON.stringify(`file://${bundle}`)});
     const cpu = (c) => { const d = process.cpuUsage(c); return (d.user + d.system) / 1000; };
