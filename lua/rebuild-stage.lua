@@ -6,8 +6,8 @@ stall every other command of the shard for as long as the write takes. In chunks
 reserves run in between; this product stays closed (no `complete` marker) until rebuild.lua.
 
 KEYS[1] rebuild_lock: string ({p:ID}:rebuild-lock)
-KEYS[2] target: hash ({p:ID}:released, or {p:ID}:customers-staged, which rebuild.lua renames over
-        {p:ID}:customers)
+KEYS[2] target: hash ({p:ID}:released; {p:ID}:customers-staged, which rebuild.lua renames over
+        {p:ID}:customers; or {p:ID}:adjusted, the stock adjustments' fates)
 
 ARGV[1] token: the lock token (a rebuilder whose lock expired writes nothing)
 ARGV[2] reset: "1" deletes the target first (a staged hash an abandoned rebuild left behind)

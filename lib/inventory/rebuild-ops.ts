@@ -167,28 +167,30 @@ export function rebuildOps(
 
     async finishRebuild(product_id, token, state) {
       const k = keysOf(product_id);
+      // Every write below checks the lock's token in the same script as it writes: a rebuilder
+      // whose lock expired, replaced by another that may have reopened the product since, writes
+      // nothing of its older snapshot.
       // Replays first, while the product is still closed: a retry after the wipe finds its order.
       const now_ms = Date.now();
-      await Promise.all(
+      const replays = await Promise.all(
         state.replays.map(({ order, idempotency_key }) => {
           const r = replayRecord(k, order, idempotency_key, now_ms);
-          return redis
-            .multi()
-            .set(r.keys.order, r.args.order_json, 'EX', r.args.order_ttl_s)
-            .set(r.keys.idempotency, r.args.replay, 'EX', r.args.idempotency_ttl_s)
-            .exec();
+          return redis.lua.stageReplay({
+            keys: { rebuild_lock: k.rebuildLock, idempotency: r.keys.idempotency, order: r.keys.order },
+            args: { token, ...r.args },
+          });
         }),
       );
+      if (replays.some((written) => written !== 1)) return { status: 'not_owner' };
       // Also while closed (adjust-stock.lua writes nothing then): the snapshot decided these
-      // adjustments, so a PATCH's late apply of one of them must find it decided.
+      // adjustments, so a PATCH's late apply of one of them must find it decided. The hash is
+      // replaced whole (reset), as the bulk below is written: in bounded chunks (rebuild-stage.lua),
+      // since one script writing a big sale's whole history would stall every product on the shard.
       const fates = state.adjustments.flatMap((a) => [String(a.id), a.outcome]);
-      const write = redis.multi().del(k.adjusted);
-      await (fates.length ? write.hset(k.adjusted, ...fates) : write).exec();
-      // The bulk, in bounded chunks (rebuild-stage.lua): one script writing a big sale's whole
-      // history would stall every product on the shard meanwhile.
       const customers = [...state.customers.entries()].flat();
       const released = state.released_order_ids.flatMap((id) => [id, 'released']);
       const staged =
+        (await stageInChunks(redis, k, token, k.adjusted, fates, true)) &&
         (await stageInChunks(redis, k, token, k.customersStaged, customers, true)) &&
         (await stageInChunks(redis, k, token, k.released, released, false));
       if (!staged) return { status: 'not_owner' };

@@ -128,6 +128,12 @@ export const SCRIPTS = {
     rest: 'field_value_pairs',
     reply: z.literal([0, 1]),
   }),
+  stageReplay: script({
+    file: 'stage-replay.lua',
+    keys: ['rebuild_lock', 'idempotency', 'order'],
+    args: ['token', 'replay', 'idempotency_ttl_s', 'order_json', 'order_ttl_s'],
+    reply: z.literal([0, 1]),
+  }),
   claimReplay: script({
     file: 'claim-replay.lua',
     keys: ['sale', 'idempotency', 'order'],

@@ -1600,21 +1600,31 @@ describe('review 41: the recovery path under a hostile review', () => {
     expect(await audit(product.id)).toMatchObject({ available: 3, reserved: 2, drift: 0, ok: true });
   });
 
-  it('a rebuilder whose lock another took writes none of its bulk (customers, released entries) and does not reopen', async () => {
+  it('a rebuilder whose lock another took writes none of its state (customers, released entries, replays, adjustments) and does not reopen', async () => {
     const product = await newProduct({ stock_total: 5 });
-    await persistedOrder(product.id, 2);
+    const order = await persistedOrder(product.id, 2);
     await expiredHistory(product.id, 3);
-    await lose(product.id, []);
+    await lose(product.id, [order.order_id]);
     const k = productKeys(prefix, product.id);
     const stored = (await pgProducts(db()).get(product.id))!;
     expect(await inventory().beginRebuild(stored, 'first', 60_000)).not.toBeNull();
     const state = await pgRebuildSource(db()).state(stored);
     expect(state.customers.size).toBe(1);
     expect(state.released_order_ids).toHaveLength(3);
-    // Its lock expired and another rebuilder holds it now.
+    // Its snapshot also holds a replay and an adjustment's fate (what a keyed order and a stock
+    // PATCH would have left in PostgreSQL).
+    state.replays.push({ order, idempotency_key: 'lost-lock-key' });
+    state.adjustments.push({ id: 999_001, outcome: 'applied' });
+    // Its lock expired and another rebuilder holds it now; what the product holds since (here an
+    // adjustment the other side decided) must stay as it is.
     await redisClient().set(k.rebuildLock, 'second', 'PX', 60_000);
+    await redisClient().hset(k.adjusted, '999002', 'refused');
     expect(await inventory().finishRebuild(product.id, 'first', state)).toEqual({ status: 'not_owner' });
     expect(await redisClient().exists(k.customersStaged, k.customers, k.released)).toBe(0);
+    expect(
+      await redisClient().exists(k.idempotency(order.customer_id, 'lost-lock-key'), k.order(order.order_id)),
+    ).toBe(0);
+    expect(await redisClient().hgetall(k.adjusted)).toEqual({ '999002': 'refused' });
     expect(await redisClient().hget(k.sale, 'complete'), 'still closed').toBeNull();
     await inventory().abandonRebuild(product.id, 'second');
     await rebuilt(product.id);
