@@ -7,6 +7,7 @@
 // has loaded before it imports a handler (RUNTIME_PRELOADED).
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build, type Metafile } from 'esbuild';
@@ -48,6 +49,8 @@ export interface ColdStartResult {
   create_order_init_ms_with_node_source_maps: number | null;
   node_options: string;
   memory_mb: number;
+  /** the machine's 1-minute load average when the probes started */
+  loadavg_1m_at_start: number;
 }
 
 /**
@@ -208,6 +211,7 @@ export async function coldStart(
    */
   events: Record<string, ProbeEvent>,
 ): Promise<ColdStartResult> {
+  const loadavg_1m_at_start = loadavg()[0]!;
   const { sls, entries, metafile } = await bundleAll(root, outdir);
   const bundles: BundleFigures[] = [];
   let top: ColdStartResult['create_order_top_packages'] = [];
@@ -273,5 +277,6 @@ export async function coldStart(
     create_order_init_ms_with_node_source_maps: nodeMaps,
     node_options: `${deployed.NODE_OPTIONS} (infra/aws/environment.yml, provider.environment)`,
     memory_mb: sls.provider.memorySize ?? 1024,
+    loadavg_1m_at_start,
   };
 }

@@ -276,7 +276,7 @@ function lines(r: Results, c: CostReport | null, flame_file: string | null): str
   const cold = r.cold;
   if (cold)
     out.push(
-      `cold start (bundle bytes / gzip / init ms / first invocation ms, - where not measured): ${cold.bundles.map((b) => `${b.function} ${b.bytes}/${b.gzip_bytes}/${b.init_ms?.toFixed(0)}/${b.first_ms == null ? '-' : b.first_ms.toFixed(0)}`).join(', ')}`,
+      `cold start (load average ${cold.loadavg_1m_at_start?.toFixed(2)} at its start; bundle bytes / gzip / init ms / first invocation ms, - where not measured): ${cold.bundles.map((b) => `${b.function} ${b.bytes}/${b.gzip_bytes}/${b.init_ms?.toFixed(0)}/${b.first_ms == null ? '-' : b.first_ms.toFixed(0)}`).join(', ')}`,
       `createOrder first/second invocation after init: ${cold.create_order_first_invoke_ms?.toFixed(1)} / ${cold.create_order_second_invoke_ms?.toFixed(1)} ms; init with Node's own --enable-source-maps ${cold.create_order_init_ms_with_node_source_maps?.toFixed(0)} ms (not deployed: lib/platform/stack-maps.ts maps stacks instead)`,
       `createOrder bundle, heaviest parts: ${cold.create_order_top_packages.map((x) => `${x.name} ${Math.round(x.bytes / 1024)} KiB`).join(', ')}`,
     );
