@@ -42,6 +42,8 @@ export async function loadSecrets(fresh = false): Promise<void> {
 let started: Promise<void> | undefined;
 /** when the values in use were read (0: never yet) */
 let loadedAt = 0;
+/** the refresh under way, if any */
+let refreshing: Promise<void> | undefined;
 
 /**
  * One load per container, shared by concurrent first invocations; a failure is retried next time.
@@ -52,14 +54,16 @@ let loadedAt = 0;
  * its entry, stored when the previous read finished, outlives `loadedAt` (taken when that read
  * began) by the read's duration, so a refresh due on time found it still fresh and kept the old
  * value, and a rotation reached a warm container after up to twice SECRETS_MAX_AGE_S.
+ *
+ * The refresh runs beside the request that found it due: that request, and any until the read
+ * ends, goes on with the values in use. Until 2026-12-05 it waited for the read, so one request per
+ * container every SECRETS_MAX_AGE_S took Secrets Manager's round trips (the Secrets Manager client's
+ * connection included) on top of its own. In Lambda a read the container is frozen in the middle of
+ * goes on when the next event thaws it.
  */
 export function secretsReady(): Promise<void> {
-  if (started && loadedAt > 0 && Date.now() - loadedAt >= config().SECRETS_MAX_AGE_S * 1000) {
-    loadedAt = Date.now();
-    started = loadSecrets(true).catch((err: unknown) => {
-      logger.error('secrets not read again; the values read before stay in use', { error: err as Error });
-    });
-  }
+  if (started && loadedAt > 0 && !refreshing && Date.now() - loadedAt >= config().SECRETS_MAX_AGE_S * 1000)
+    refreshInBackground();
   started ??= loadSecrets().then(
     () => {
       loadedAt = Date.now();
@@ -70,6 +74,22 @@ export function secretsReady(): Promise<void> {
     },
   );
   return started;
+}
+
+function refreshInBackground(): void {
+  loadedAt = Date.now();
+  refreshing = loadSecrets(true)
+    .catch((err: unknown) => {
+      logger.error('secrets not read again; the values read before stay in use', { error: err as Error });
+    })
+    .finally(() => {
+      refreshing = undefined;
+    });
+}
+
+/** Settles when the refresh under way (if any) has ended: the new values in use, or the failure logged. */
+export function secretsRefreshed(): Promise<void> {
+  return refreshing ?? Promise.resolve();
 }
 
 /** middy: AWS stages read the referenced secrets before the first event is handled (then cached). */

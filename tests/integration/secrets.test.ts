@@ -133,13 +133,20 @@ it('each refresh reads the secret again, past the cache of the read before (a ro
   try {
     const t0 = Date.now();
     await c.secretsReady();
-    for (const [i, next] of ['d', 'e'].entries()) {
-      await sm.send(new PutSecretValueCommand({ SecretId: jwt.ARN!, SecretString: next.repeat(48) }));
+    for (const [i, [before, next]] of [
+      ['c', 'd'],
+      ['d', 'e'],
+    ].entries()) {
+      await sm.send(new PutSecretValueCommand({ SecretId: jwt.ARN!, SecretString: next!.repeat(48) }));
       vi.setSystemTime(t0 + (i + 1) * 60_000);
       await c.secretsReady();
+      // The request that found the refresh due goes on at once, with the values in use (until
+      // 2026-12-05 it waited for Secrets Manager's round trip).
+      expect(c.config().AUTH_JWT_SECRET, 'read beside the request, not before it').toBe(before!.repeat(48));
+      await c.secretsRefreshed();
       expect({ refresh: i + 1, value: c.config().AUTH_JWT_SECRET }).toEqual({
         refresh: i + 1,
-        value: next.repeat(48),
+        value: next!.repeat(48),
       });
     }
   } finally {
@@ -185,6 +192,7 @@ it('a rotated JWT and webhook secret reach a warm container once SECRETS_MAX_AGE
   await ssm.send(new PutParameterCommand({ Name: name, Type: 'SecureString', Value: whB, Overwrite: true }));
   await new Promise((r) => setTimeout(r, 1_200));
   await c.secretsReady(); // a later event of the same container, past the max age
+  await c.secretsRefreshed(); // the read it started beside itself
   expect(c.config().AUTH_JWT_SECRET).toBe('b'.repeat(48));
   expect(c.config().WEBHOOK_SECRET).toBe(whB);
   const tokenB = await c.mintToken({ customer_id: 'rotating' });
@@ -199,6 +207,7 @@ it('a rotated JWT and webhook secret reach a warm container once SECRETS_MAX_AGE
   );
   await new Promise((r) => setTimeout(r, 1_200));
   await c.secretsReady();
+  await c.secretsRefreshed();
   expect(c.config().WEBHOOK_SECRET).toBe(whB);
   const stillB = signedWebhook(whB);
   expect(c.verifyWebhook(stillB.body, stillB.headers).webhook_id).toBe(stillB.headers['webhook-id']);
