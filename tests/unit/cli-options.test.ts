@@ -105,8 +105,8 @@ const REFUSED: [string, string[], RegExp][] = [
   ['bin/ops.ts', ['rollback', '--stage', 'prod', '--timestamp', 'abc', '--dry-run'], /'--timestamp <ms>'/],
   ['infra/chaos/cli.ts', ['nosuch'], /'nosuch' is invalid .* choices are none, redis-kill/],
   ['infra/chaos/cli.ts', ['redis-kill', '--duration', 'abc'], /'--duration <s>' argument 'abc'/],
-  ['load/bench.ts', ['--only', 'nosuch'], /unknown scenario nosuch; known: http/],
-  ['bin/cli.ts', ['bench', '--only', 'nosuch'], /unknown scenario nosuch; known: http/],
+  ['load/bench.ts', ['--only', 'nosuch'], /unknown scenario nosuch; known: cold-start, http/],
+  ['bin/cli.ts', ['bench', '--only', 'nosuch'], /unknown scenario nosuch; known: cold-start, http/],
   ['infra/local/invoke.ts', ['createOrder', 'nope.json'], /no event file nope\.json/],
   ['infra/aws/deploy.ts', ['--stage', 'x', '--bogus'], /Unknown option '--bogus'/],
   // Names MemoryDB (lowercase, 40 characters with its prefix) or RDS Proxy (no trailing or doubled
