@@ -30,6 +30,16 @@ export function redisClient(): ScriptClient {
     // An unanswered command fails fast instead of hanging the request; the caller answers 503.
     commandTimeout: c.REDIS_COMMAND_TIMEOUT_MS,
     maxRetriesPerRequest: 1,
+    // A new connection's first command goes out right after ioredis 6's HELLO, not after another
+    // round trip for its ready check (INFO, parsed, to wait while a restarted node loads its data).
+    // A cold start pays it on every node it connects to, in its first invocation. A node still
+    // loading answers LOADING, which the handlers answer 503 like any unreachable Redis
+    // (lib/platform/dependency-errors.ts) instead of holding the request until the command
+    // timeout. ~2 ms of a local first invocation (README, "Cold starts"); in AWS the round trip
+    // also crosses the network. No CLIENT SETINFO either (a library name for CLIENT LIST), which
+    // ioredis sends as two more commands when the server refuses RESP3.
+    enableReadyCheck: false,
+    disableClientInfo: true,
     enableAutoPipelining: true,
     autoPipeliningIgnoredCommands: NOT_AUTO_PIPELINED,
     ...(user ? { username: user.username, password: user.password } : {}),

@@ -85,5 +85,14 @@ export function installStackMaps(): void {
   const current = (Error as { prepareStackTrace?: { name: string } }).prepareStackTrace;
   if (process.sourceMapsEnabled || (current && current.name !== 'ErrorPrepareStackTrace')) return;
   Error.prepareStackTrace = (error, sites) =>
-    [header(error), ...sites.map((s, i) => `    at ${mappedFrame(s, sites[i + 1])}`)].join('\n');
+    [header(error), ...sites.map((s, i) => `    at ${safeFrame(s, sites[i + 1])}`)].join('\n');
+}
+
+/** Never throws: a stack is read where an error is being reported, and must not become another. */
+function safeFrame(site: NodeJS.CallSite, caller?: NodeJS.CallSite): string {
+  try {
+    return mappedFrame(site, caller);
+  } catch {
+    return String(site);
+  }
 }

@@ -1,10 +1,13 @@
 // Pins down that Redis runs as a data store, not a cache (DESIGN.md): AOF on with fsync on every
-// write, and `noeviction`, so stock, outbox and orders are never dropped to make room; and that the
-// request path's scripts skip ioredis' auto-pipelining (lib/inventory/client.ts says why).
+// write, and `noeviction`, so stock, outbox and orders are never dropped to make room; that the
+// request path's scripts skip ioredis' auto-pipelining, and that a new connection sends its first
+// command without ioredis' two handshake round trips (lib/inventory/client.ts says why).
 
 import RateLimiterRedis from 'rate-limiter-flexible/lib/RateLimiterRedis.js';
 import { expect, it } from 'vitest';
-import { NOT_AUTO_PIPELINED, redisClient } from '../../lib/inventory/client';
+import { closeRedis, NOT_AUTO_PIPELINED, redisClient } from '../../lib/inventory/client';
+import { waitUntil } from '../helpers/domain';
+import { monitorOf, nodeOf } from '../helpers/redis-monitor';
 
 it('the stack runs Redis with appendonly yes, appendfsync always and maxmemory-policy noeviction', async () => {
   const redis = redisClient();
@@ -67,3 +70,32 @@ it("rate-limiter-flexible's script is the one NOT_AUTO_PIPELINED names, and it t
   expect(redis.autoPipelineQueueSize).toBe(0);
   expect((await consumed).consumedPoints).toBe(1);
 });
+
+// One node's MONITOR tells which connection sent what; a cluster client connects to every node (the
+// same options apply to each: lib/inventory/client.ts, redisOptions), so this runs on a single Redis.
+it.skipIf(!process.env['REDIS_URL'])(
+  "a new connection's first command goes out without ioredis' ready check (INFO) or CLIENT SETINFO",
+  async () => {
+    const monitor = await monitorOf(await nodeOf('any'));
+    const seen: { source: string; command: string }[] = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      seen.push({ source, command: args.join(' ').toLowerCase() });
+    });
+    try {
+      await closeRedis();
+      const info = String(await redisClient().call('CLIENT', 'INFO'));
+      const addr = /addr=(\S+)/.exec(info)?.[1];
+      expect(addr).toBeTruthy();
+      await waitUntil(
+        'the monitor saw the connection',
+        async () => seen.some((s) => s.source === addr),
+        5_000,
+      );
+      // HELLO 3 is ioredis 6 negotiating RESP3 (kept: the protocol the client was written for);
+      // before, INFO (the ready check) took a round trip of its own after it.
+      expect(seen.filter((s) => s.source === addr).map((s) => s.command)).toEqual(['hello 3', 'client info']);
+    } finally {
+      monitor.disconnect();
+    }
+  },
+);
