@@ -7,10 +7,11 @@
 // has loaded before it imports a handler (RUNTIME_PRELOADED).
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { build, type Metafile } from 'esbuild';
+import { build, type Metafile, type Plugin } from 'esbuild';
 import { load } from 'js-yaml';
 
 interface SlsConfig {
@@ -78,6 +79,11 @@ export function deployedRuntimeEnv(root: string): { NODE_OPTIONS: string; LOG_LE
   return { NODE_OPTIONS: String(env['NODE_OPTIONS'] ?? ''), LOG_LEVEL: String(env['LOG_LEVEL'] ?? 'INFO') };
 }
 
+/** serverless.yml's `custom.esbuild.plugins` (a CommonJS file serverless-esbuild requires), loaded the same way. */
+export function productPlugins(root: string, file: string | undefined): Plugin[] {
+  return file ? (createRequire(import.meta.url)(join(root, file)) as Plugin[]) : [];
+}
+
 export function readServerlessConfig(root: string): SlsConfig {
   return load(readFileSync(join(root, 'serverless.yml'), 'utf8')) as SlsConfig;
 }
@@ -105,6 +111,7 @@ export async function bundleAll(root: string, outdir: string) {
     target: o['target'] ?? 'node24',
     mainFields: o['mainFields'],
     banner: o['banner'],
+    plugins: productPlugins(root, o['plugins']),
     outExtension: { '.js': o['outputFileExtension'] ?? '.mjs' },
     external: o['exclude'] ?? [],
     metafile: true,

@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { load } from 'js-yaml';
+import { productPlugins } from '../bench/cold-start';
 
 interface Sls {
   functions: Record<string, { handler: string }>;
@@ -54,6 +55,7 @@ export async function bundleFunctions(outdir: string, extra: string[] = []) {
     target: o['target'],
     mainFields: o['mainFields'],
     banner: o['banner'],
+    plugins: productPlugins(ROOT, o['plugins']),
     outExtension: { '.js': o['outputFileExtension'] },
     external: o['exclude'] ?? [],
     metafile: true,

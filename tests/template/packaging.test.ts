@@ -70,4 +70,16 @@ describe('sls package', () => {
       }
     },
   );
+
+  it.each(['dev', 'prod'])(
+    "--stage %s: every bundle with ioredis is built with the project's esbuild plugin (serverless.yml plugins)",
+    (stage) => {
+      const withRedis = bundles(packageDir(stage)).filter((b) =>
+        b.sources.some((s) => s.endsWith('node_modules/ioredis/built/utils/Commander.js')),
+      );
+      expect(withRedis.map((b) => b.zip)).toContain('createOrder.zip');
+      // infra/build/esbuild-plugins.cjs: Commander's prototype in dictionary mode before its command loop.
+      for (const b of withRedis) expect(b.code.includes('__dictionaryMode'), b.zip).toBe(true);
+    },
+  );
 });
