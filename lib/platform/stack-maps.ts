@@ -76,16 +76,29 @@ function header(error: unknown): string {
   }
 }
 
+type PrepareStackTrace = (error: Error, sites: NodeJS.CallSite[]) => unknown;
+
 /**
  * Formats stacks with mapped frames, unless something already formats them: Node's own source maps
  * (--enable-source-maps, tsx) or another hook (a test runner's). Node 24 sets a default hook of its
- * own, `ErrorPrepareStackTrace`, which only formats.
+ * own, `ErrorPrepareStackTrace`, which only formats: it still writes the stack, given the mapped
+ * frames, so the rest reads as Node writes it (its errors' first line names their code:
+ * `TypeError [ERR_INVALID_ARG_TYPE]: …`, which Error.prototype.toString leaves out).
  */
 export function installStackMaps(): void {
-  const current = (Error as { prepareStackTrace?: { name: string } }).prepareStackTrace;
+  const current = (Error as { prepareStackTrace?: PrepareStackTrace }).prepareStackTrace;
   if (process.sourceMapsEnabled || (current && current.name !== 'ErrorPrepareStackTrace')) return;
-  Error.prepareStackTrace = (error, sites) =>
-    [header(error), ...sites.map((s, i) => `    at ${safeFrame(s, sites[i + 1])}`)].join('\n');
+  Error.prepareStackTrace = (error, sites) => {
+    const frames = sites.map((s, i) => ({ toString: () => safeFrame(s, sites[i + 1]) }));
+    if (current) {
+      try {
+        return current(error, frames as unknown as NodeJS.CallSite[]);
+      } catch {
+        // formatted below
+      }
+    }
+    return [header(error), ...frames.map((f) => `    at ${f}`)].join('\n');
+  };
 }
 
 /** Never throws: a stack is read where an error is being reported, and must not become another. */
