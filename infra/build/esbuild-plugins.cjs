@@ -29,7 +29,8 @@ const ioredisCommanderPrototype = {
           `${args.path}: ioredis' command loop ("${COMMAND_LOOP}") is not there once; ` +
             'infra/build/esbuild-plugins.cjs prepares it and needs updating for this ioredis',
         );
-      return { contents: source.replace(COMMAND_LOOP, `${DICTIONARY_MODE}\n${COMMAND_LOOP}`), loader: 'js' };
+      // On the loop's own line: every line keeps its number in the bundle's source map.
+      return { contents: source.replace(COMMAND_LOOP, `${DICTIONARY_MODE} ${COMMAND_LOOP}`), loader: 'js' };
     });
   },
 };

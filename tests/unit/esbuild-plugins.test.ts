@@ -1,8 +1,8 @@
 // The bundles' esbuild plugin for ioredis (infra/build/esbuild-plugins.cjs): it puts Commander's
 // prototype in dictionary mode right before ioredis defines its command methods, and it fails the
 // build when that loop is not where it expects (an ioredis upgrade), instead of shipping without.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire, SourceMap } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, type Plugin } from 'esbuild';
@@ -48,4 +48,35 @@ it('a Commander.js without that loop fails the build, naming the file and the pl
   await expect(bundle("import './node_modules/ioredis/built/utils/Commander.js';", root)).rejects.toThrow(
     /Commander\.js: ioredis' command loop .* infra\/build\/esbuild-plugins\.cjs/,
   );
+});
+
+it("Commander.js's lines keep their numbers in the bundle's source map (stack frames in ioredis map to the right line)", async () => {
+  const r = await build({
+    absWorkingDir: process.cwd(),
+    stdin: { contents: "import { Redis } from 'ioredis'; export default Redis;", resolveDir: process.cwd() },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    write: false,
+    outfile: 'out.mjs',
+    sourcemap: 'external',
+    logLevel: 'silent',
+    plugins,
+  });
+  const code = r.outputFiles.find((f) => f.path.endsWith('.mjs'))!.text;
+  const map = new SourceMap(JSON.parse(r.outputFiles.find((f) => f.path.endsWith('.map'))!.text));
+  const file = createRequire(import.meta.url).resolve('ioredis/built/utils/Commander.js');
+  const original = readFileSync(file, 'utf8').split('\n');
+  // Lines past the inserted statement: the loop's body and the function every command goes through.
+  for (const text of ['Commander.prototype.call = ', 'function generateFunction(']) {
+    const at = code.indexOf(text);
+    const line = code.slice(0, at).split('\n').length - 1;
+    const column = at - code.lastIndexOf('\n', at) - 1;
+    const e = map.findEntry(line, column) as { originalSource?: string; originalLine?: number };
+    expect(e.originalSource).toMatch(/ioredis\/built\/utils\/Commander\.js$/);
+    expect({ text, line: original[e.originalLine!]?.trim().slice(0, text.length) }).toEqual({
+      text,
+      line: text,
+    });
+  }
 });
