@@ -127,14 +127,14 @@ class ReferenceProvider extends BaseProvider {
   protected override async _get(arn: string): Promise<string | Uint8Array | undefined> {
     if (arn.includes(':ssm:')) {
       const sdk = await import('@aws-sdk/client-ssm');
-      this.ssm ??= new sdk.SSMClient({});
+      this.ssm ??= new sdk.SSMClient(READ_BOUNDS);
       const out: GetParameterCommandOutput = await this.ssm.send(
         new sdk.GetParameterCommand({ Name: arn, WithDecryption: true }),
       );
       return out.Parameter?.Value;
     }
     const sdk = await import('@aws-sdk/client-secrets-manager');
-    this.secrets ??= new sdk.SecretsManagerClient({});
+    this.secrets ??= new sdk.SecretsManagerClient(READ_BOUNDS);
     const out: GetSecretValueCommandOutput = await this.secrets.send(
       new sdk.GetSecretValueCommand({ SecretId: arn }),
     );
@@ -145,6 +145,16 @@ class ReferenceProvider extends BaseProvider {
     throw new Error('not used: each secret is read by its own reference');
   }
 }
+
+/**
+ * Both clients' bound on a read: without one this SDK waits for an unanswered request as long as
+ * the socket lives, and a refresh that never settles stops every later refresh of the container
+ * (the first read, the function's timeout). Two attempts of 2 s at most, the SQS client's figures.
+ */
+const READ_BOUNDS = {
+  maxAttempts: 2,
+  requestHandler: { connectionTimeout: 1000, requestTimeout: 2000, throwOnRequestTimeout: true },
+};
 
 let references: ReferenceProvider | undefined;
 

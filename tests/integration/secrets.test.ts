@@ -4,6 +4,8 @@
 // the cache expires (the JWT and webhook secrets too, in a container already warm), refuses a value
 // its variable's rule would refuse, and fails loudly, naming nothing secret, when a reference is wrong.
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -212,3 +214,19 @@ it('a rotated JWT and webhook secret reach a warm container once SECRETS_MAX_AGE
   const stillB = signedWebhook(whB);
   expect(c.verifyWebhook(stillB.body, stillB.headers).webhook_id).toBe(stillB.headers['webhook-id']);
 });
+
+it('a Secrets Manager that accepts the connection and never answers fails the read in seconds (it hung, and a refresh stuck so stopped every later one)', async () => {
+  const silent = createServer(() => {}); // accepts, never answers
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+  const { port } = silent.address() as AddressInfo;
+  try {
+    useEnv({ AUTH_JWT_SECRET_ARN: jwtArn, AWS_ENDPOINT_URL_SECRETS_MANAGER: `http://127.0.0.1:${port}` });
+    const c = await freshContainer();
+    const t0 = Date.now();
+    await expect(c.secretsReady()).rejects.toThrow();
+    expect(Date.now() - t0, 'two attempts of 2 s, and a back-off').toBeLessThan(8_000);
+  } finally {
+    silent.closeAllConnections();
+    silent.close();
+  }
+}, 20_000);
