@@ -86,9 +86,10 @@ it.skipIf(!process.env['REDIS_URL'])(
       const info = String(await redisClient().call('CLIENT', 'INFO'));
       const addr = /addr=(\S+)/.exec(info)?.[1];
       expect(addr).toBeTruthy();
+      // MONITOR's lines trail the replies: wait for the line of the command just answered.
       await waitUntil(
-        'the monitor saw the connection',
-        async () => seen.some((s) => s.source === addr),
+        'the monitor saw the CLIENT INFO',
+        async () => seen.some((s) => s.source === addr && s.command === 'client info'),
         5_000,
       );
       // HELLO 3 is ioredis 6 negotiating RESP3 (kept: the protocol the client was written for);
