@@ -183,10 +183,10 @@ async function replayAdjustment(
 ): Promise<UpdateOutcome | null> {
   const { applied, ...adjustment } = replay;
   if (!applied) {
-    const r = await deps.inventory.adjustStock(adjustment.product_id, adjustment);
+    const fate = await finishAdjustment(deps, adjustment);
     // Lost or being rebuilt: the rebuild decides it; a retry then finds its fate.
-    if (r.kind === 'missing') return { kind: 'unavailable', saved: true };
-    if ((await deps.products.settleAdjustment(adjustment, r.kind)) === 'refused') return null;
+    if (fate === 'missing') return { kind: 'unavailable', saved: true };
+    if (fate === 'refused') return null;
   }
   // The first request's settings, in case it died before writing them (a newer version wins).
   await deps.inventory.updateProduct(product);
@@ -286,11 +286,24 @@ export async function finishPendingAdjustments(
   scope: ProductScope = null,
 ): Promise<number> {
   let settled = 0;
-  for (const a of await deps.products.pendingAdjustments(older_than_s, limit, scope)) {
-    const r = await deps.inventory.adjustStock(a.product_id, a);
-    if (r.kind === 'missing') continue;
-    await deps.products.settleAdjustment(a, r.kind);
-    settled++;
-  }
+  for (const a of await deps.products.pendingAdjustments(older_than_s, limit, scope))
+    if ((await finishAdjustment(deps, a)) !== 'missing') settled++;
   return settled;
+}
+
+/**
+ * A pending adjustment finished by its id: Redis decides it (at most once), PostgreSQL records the
+ * decision and returns the final fate. "missing": the product is lost or being rebuilt, and the
+ * rebuild decides it from its snapshot.
+ */
+async function finishAdjustment(
+  deps: {
+    inventory: Pick<CatalogInventory, 'adjustStock'>;
+    products: Pick<ProductStore, 'settleAdjustment'>;
+  },
+  a: StockAdjustment,
+): Promise<'applied' | 'refused' | 'missing'> {
+  const r = await deps.inventory.adjustStock(a.product_id, a);
+  if (r.kind === 'missing') return 'missing';
+  return deps.products.settleAdjustment(a, r.kind);
 }
