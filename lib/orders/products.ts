@@ -9,7 +9,11 @@ import type {
 } from '../sale/ports';
 import type { Product } from '../sale/types';
 import { type Sql, scopeFilter, type Tx } from './db';
+import { UNLOADED_PRODUCT_GRACE_S } from './rebuild-source';
 import { type ProductRow, productFromRow } from './rows';
+
+/** A create's retry finishes it only well inside the window no rebuild loads it in (a 10 s margin). */
+const RETRY_FINISHES_WITHIN_S = UNLOADED_PRODUCT_GRACE_S - 10;
 
 export function pgProducts(sql: Sql): ProductStore & { list(): Promise<Product[]> } {
   return {
@@ -27,7 +31,7 @@ export function pgProducts(sql: Sql): ProductStore & { list(): Promise<Product[]
       // (rebuild-source.ts). Handed back so the retry finishes it; anything else is a duplicate.
       const [unfinished] = await sql<ProductRow[]>`
         SELECT * FROM products WHERE sku = ${p.sku} AND loaded_at IS NULL
-          AND created_at > now() - interval '50 seconds'`;
+          AND created_at > now() - make_interval(secs => ${RETRY_FINISHES_WITHIN_S})`;
       if (unfinished && sameProduct(productFromRow(unfinished), p)) return productFromRow(unfinished);
       throw new SkuTakenError(p.sku);
     },

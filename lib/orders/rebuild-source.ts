@@ -96,12 +96,19 @@ async function quarantinedSequences(
   });
 }
 
+/**
+ * A product never loaded into Redis is its creator's for this long (a create that answered 503 is
+ * finished by its retry: lib/orders/products.ts); after it, a rebuild loads it.
+ */
+export const UNLOADED_PRODUCT_GRACE_S = 60;
+
 export function pgRebuildSource(sql: Sql): RebuildSource {
   return {
     async products() {
       // Not a product its creator is loading right now (it would be closed for a fence for nothing).
       const rows = await sql<ProductRow[]>`
-        SELECT * FROM products WHERE loaded_at IS NOT NULL OR created_at < now() - interval '1 minute'
+        SELECT * FROM products
+        WHERE loaded_at IS NOT NULL OR created_at < now() - make_interval(secs => ${UNLOADED_PRODUCT_GRACE_S})
         ORDER BY id`;
       return rows.map(productFromRow);
     },
