@@ -1,6 +1,6 @@
 // The errors the real clients throw when Redis or PostgreSQL is out of reach are classed as
 // "unavailable" (503), and ordinary bugs are not.
-import { Redis } from 'ioredis';
+import { Redis, ReplyError } from 'ioredis';
 import postgres from 'postgres';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../../infra/local/procs';
@@ -35,6 +35,14 @@ describe('isDependencyUnavailable', () => {
     redis.disconnect();
     expect(String(err)).toMatch(/timed out|closed|max retries/i);
     expect(isDependencyUnavailable(err)).toBe(true);
+  });
+
+  it('a Redis node still loading its data after a restart (LOADING reply: no ready check holds commands back)', () => {
+    // lib/inventory/client.ts turns ioredis' ready check off: a command now meets the reply itself,
+    // as ioredis raises every error reply (a ReplyError with the server's text).
+    const err = new ReplyError('LOADING Redis is loading the dataset in memory');
+    expect(isDependencyUnavailable(err)).toBe(true);
+    expect(isDependencyUnavailable(new ReplyError('ERR unknown command'))).toBe(false);
   });
 
   it('a PostgreSQL that refuses connections', async () => {
